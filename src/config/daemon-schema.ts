@@ -1,0 +1,65 @@
+import { type Static, Type as T } from "@sinclair/typebox";
+
+/** daemon.yml: one host's agent. */
+export const DaemonConfigSchema = T.Object(
+  {
+    nodeId: T.String({ pattern: "^[a-z0-9][a-z0-9-]{0,62}$", default: "node-1", description: "lowercase id, cluster-unique" }),
+    advertiseAddress: T.String({ default: "" }),
+    controller: T.Object(
+      {
+        host: T.String({ minLength: 1, default: "127.0.0.1" }),
+        grpcPort: T.Integer({ minimum: 1, maximum: 65535, default: 9090 }),
+        httpPort: T.Integer({ minimum: 1, maximum: 65535, default: 8080 }),
+      },
+      { default: {} },
+    ),
+    health: T.Object(
+      {
+        enabled: T.Boolean({ default: true }),
+        bindAddress: T.String({ default: "127.0.0.1" }),
+        port: T.Integer({ minimum: 1, maximum: 65535, default: 9091 }),
+      },
+      { default: {} },
+    ),
+    security: T.Object(
+      { certificateDir: T.String({ default: "config/security" }), joinToken: T.String({ default: "" }) },
+      { default: {} },
+    ),
+    instances: T.Object(
+      {
+        directory: T.String({ default: "instances" }),
+        shutdownTimeoutSeconds: T.Integer({ minimum: 1, default: 30 }),
+        killTimeoutSeconds: T.Integer({ minimum: 1, default: 10 }),
+        logRingBufferLines: T.Integer({ minimum: 10, default: 500 }),
+        maxConsoleOutputLinesPerSecond: T.Integer({ minimum: 1, default: 200 }),
+      },
+      { default: {} },
+    ),
+    cache: T.Object({ directory: T.String({ default: "cache" }) }, { default: {} }),
+    resources: T.Object(
+      { maxMemoryMb: T.Integer({ minimum: 0, default: 0, description: "0 means 80 % of physical memory" }) },
+      { default: {} },
+    ),
+    logging: T.Object(
+      {
+        level: T.Union([T.Literal("TRACE"), T.Literal("DEBUG"), T.Literal("INFO"), T.Literal("WARN"), T.Literal("ERROR")], {
+          default: "INFO",
+        }),
+        format: T.Union([T.Literal("HUMAN"), T.Literal("JSON")], { default: "HUMAN" }),
+      },
+      { default: {} },
+    ),
+    reconnect: T.Object(
+      {
+        initialDelayMs: T.Integer({ minimum: 100, default: 1000 }),
+        maxDelayMs: T.Integer({ minimum: 100, default: 60000 }),
+        multiplier: T.Number({ minimum: 1, default: 2 }),
+      },
+      { default: {} },
+    ),
+    labels: T.Record(T.String(), T.String(), { default: {} }),
+  },
+  { default: {} },
+);
+
+export type DaemonConfig = Static<typeof DaemonConfigSchema>;

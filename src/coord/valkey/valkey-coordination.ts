@@ -1,0 +1,246 @@
+import { Redis, type RedisOptions } from "ioredis";
+import { AppError } from "../../core/errors.ts";
+import { redactUri } from "../../log/redact.ts";
+import { CoordKeys, checkHolder, DEFAULT_KEY_PREFIX, leaseValue } from "../keys.ts";
+import type {
+  Coordination,
+  Lease,
+  LeaseInfo,
+  LoginFailure,
+  LoginLockPolicy,
+  RateLimitResult,
+  ReplayWindow,
+  RevocationKind,
+  Unsubscribe,
+} from "../port.ts";
+import { ACQUIRE_LEASE, APPEND_EVENT, LOGIN_FAILURE, RATE_LIMIT_HIT, RELEASE_LEASE, RENEW_LEASE } from "./scripts.ts";
+
+export interface ValkeyOptions {
+  uri: string;
+  connectTimeoutMs?: number;
+  keyPrefix?: string;
+  now?: () => number;
+}
+
+interface Scripted {
+  acquireLease(lease: string, token: string, holder: string, ttlMs: number): Promise<[number, number]>;
+  renewLease(lease: string, expected: string, ttlMs: number): Promise<number>;
+  releaseLease(lease: string, expected: string): Promise<number>;
+  loginFailure(fail: string, lock: string, max: number, windowMs: number, lockMs: number, now: number): Promise<[number, number]>;
+  rateLimitHit(key: string, windowMs: number): Promise<[number, number]>;
+  appendEvent(seq: string, stream: string, payload: string, maxLength: number): Promise<number>;
+}
+
+/**
+ * Valkey/Redis adapter over ioredis. Commands fail fast while the server is away (no offline
+ * queue) so callers can fail closed instead of hanging on a dead connection.
+ */
+export class ValkeyCoordination implements Coordination {
+  readonly kind = "valkey" as const;
+  readonly location: string;
+  private readonly keys: CoordKeys;
+  private subscriber: Redis | undefined;
+  private readonly handlers = new Map<string, Set<(message: string) => void>>();
+
+  private constructor(
+    private readonly redis: Redis & Scripted,
+    private readonly options: ValkeyOptions,
+  ) {
+    this.location = redactUri(options.uri);
+    this.keys = new CoordKeys(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
+  }
+
+  private static client(options: ValkeyOptions): Redis {
+    const timeout = options.connectTimeoutMs ?? 5000;
+    const redisOptions: RedisOptions = {
+      lazyConnect: true,
+      connectTimeout: timeout,
+      commandTimeout: timeout,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 5000),
+    };
+    return new Redis(options.uri, redisOptions);
+  }
+
+  static async connect(options: ValkeyOptions): Promise<ValkeyCoordination> {
+    const redis = ValkeyCoordination.client(options);
+    redis.on("error", () => {
+      // Connection errors surface on the commands that fail; without a listener ioredis would
+      // print every reconnect attempt to stderr.
+    });
+    try {
+      await redis.connect();
+      await redis.ping();
+    } catch (err) {
+      redis.disconnect();
+      throw new AppError(
+        "COORDINATION_UNAVAILABLE",
+        `cannot reach Valkey/Redis at ${redactUri(options.uri)}: ${(err as Error).message}`,
+        { uri: redactUri(options.uri) },
+        { cause: err },
+      );
+    }
+    redis.defineCommand("acquireLease", { numberOfKeys: 2, lua: ACQUIRE_LEASE });
+    redis.defineCommand("renewLease", { numberOfKeys: 1, lua: RENEW_LEASE });
+    redis.defineCommand("releaseLease", { numberOfKeys: 1, lua: RELEASE_LEASE });
+    redis.defineCommand("loginFailure", { numberOfKeys: 2, lua: LOGIN_FAILURE });
+    redis.defineCommand("rateLimitHit", { numberOfKeys: 1, lua: RATE_LIMIT_HIT });
+    redis.defineCommand("appendEvent", { numberOfKeys: 2, lua: APPEND_EVENT });
+    return new ValkeyCoordination(redis as Redis & Scripted, options);
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  async acquireLease(scope: string, holder: string, ttlMs: number): Promise<Lease | null> {
+    checkHolder(holder);
+    const [acquired, token] = await this.redis.acquireLease(
+      this.keys.lease(scope),
+      this.keys.leaseToken(scope),
+      holder,
+      Math.max(1, Math.ceil(ttlMs)),
+    );
+    return acquired === 1 ? { scope, holder, token: Number(token) } : null;
+  }
+
+  async renewLease(lease: Lease, ttlMs: number): Promise<boolean> {
+    const ok = await this.redis.renewLease(this.keys.lease(lease.scope), leaseValue(lease.holder, lease.token), Math.ceil(ttlMs));
+    return ok === 1;
+  }
+
+  async releaseLease(lease: Lease): Promise<boolean> {
+    return (await this.redis.releaseLease(this.keys.lease(lease.scope), leaseValue(lease.holder, lease.token))) === 1;
+  }
+
+  async isLeaseCurrent(lease: Lease): Promise<boolean> {
+    return (await this.redis.get(this.keys.lease(lease.scope))) === leaseValue(lease.holder, lease.token);
+  }
+
+  async listLeases(): Promise<LeaseInfo[]> {
+    const out: LeaseInfo[] = [];
+    const prefix = this.keys.lease("");
+    let cursor = "0";
+    // SCAN is bounded per call; the loop ends when the cursor wraps to 0.
+    do {
+      const [next, batch] = await this.redis.scan(cursor, "MATCH", this.keys.leasePattern(), "COUNT", 500);
+      cursor = next;
+      for (const key of batch) {
+        const [value, ttl] = await Promise.all([this.redis.get(key), this.redis.pttl(key)]);
+        if (!value || ttl < 0) continue;
+        const sep = value.lastIndexOf("|");
+        out.push({ scope: key.slice(prefix.length), holder: value.slice(0, sep), token: Number(value.slice(sep + 1)), ttlMs: ttl });
+      }
+    } while (cursor !== "0");
+    return out.sort((a, b) => a.scope.localeCompare(b.scope));
+  }
+
+  async fencingToken(scope: string): Promise<number> {
+    return Number((await this.redis.get(this.keys.leaseToken(scope))) ?? 0);
+  }
+
+  async revoke(kind: RevocationKind, id: string, ttlMs: number): Promise<void> {
+    await this.redis.set(this.keys.revoked(kind, id), "1", "PX", Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  async isRevoked(kind: RevocationKind, id: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.revoked(kind, id))) === 1;
+  }
+
+  async recordLoginFailure(username: string, policy: LoginLockPolicy): Promise<LoginFailure> {
+    const [failures, lockedUntil] = await this.redis.loginFailure(
+      this.keys.loginFail(username),
+      this.keys.loginLock(username),
+      policy.maxAttempts,
+      policy.windowMs,
+      policy.lockMs,
+      this.now(),
+    );
+    return { failures: Number(failures), lockedUntil: Number(lockedUntil) < 0 ? null : Number(lockedUntil) };
+  }
+
+  async loginLockedUntil(username: string): Promise<number | null> {
+    const value = await this.redis.get(this.keys.loginLock(username));
+    return value === null ? null : Number(value);
+  }
+
+  async clearLoginFailures(username: string): Promise<void> {
+    await this.redis.del(this.keys.loginFail(username));
+  }
+
+  async hitRateLimit(bucket: string, key: string, limit: number, windowMs: number): Promise<RateLimitResult> {
+    const [count, ttl] = await this.redis.rateLimitHit(this.keys.rateLimit(bucket, key), windowMs);
+    return { allowed: Number(count) <= limit, count: Number(count), retryAfterMs: Math.max(0, Number(ttl)) };
+  }
+
+  async appendEvent(payload: string, maxLength: number): Promise<number> {
+    return Number(await this.redis.appendEvent(this.keys.sseSequence(), this.keys.sseReplay(), payload, maxLength));
+  }
+
+  async eventsAfter(seq: number, limit: number): Promise<ReplayWindow> {
+    const stream = this.keys.sseReplay();
+    const [entries, oldest, latest] = await Promise.all([
+      limit > 0 ? this.redis.xrange(stream, `(${Math.max(0, Math.floor(seq))}-0`, "+", "COUNT", limit) : Promise.resolve([]),
+      this.redis.xrange(stream, "-", "+", "COUNT", 1),
+      this.redis.get(this.keys.sseSequence()),
+    ]);
+    const events = entries.map(([id, fields]) => ({ seq: Number(id.split("-")[0]), payload: fields[1] ?? "" }));
+    const oldestId = oldest[0]?.[0];
+    return { events, oldestSeq: oldestId ? Number(oldestId.split("-")[0]) : 0, latestSeq: Number(latest ?? 0) };
+  }
+
+  async putTicket(ticket: string, value: string, ttlMs: number): Promise<void> {
+    await this.redis.set(this.keys.sseTicket(ticket), value, "PX", Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  async takeTicket(ticket: string): Promise<string | null> {
+    return this.redis.getdel(this.keys.sseTicket(ticket));
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    await this.redis.publish(this.keys.channel(channel), message);
+  }
+
+  async subscribe(channel: string, handler: (message: string) => void): Promise<Unsubscribe> {
+    const key = this.keys.channel(channel);
+    if (!this.subscriber) {
+      // A connection in subscriber mode can do nothing else, so pub/sub gets its own.
+      const sub = ValkeyCoordination.client({ ...this.options });
+      sub.on("error", () => {});
+      sub.on("message", (ch: string, message: string) => {
+        for (const h of this.handlers.get(ch) ?? []) h(message);
+      });
+      await sub.connect();
+      this.subscriber = sub;
+    }
+    let set = this.handlers.get(key);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(key, set);
+      await this.subscriber.subscribe(key);
+    }
+    set.add(handler);
+    return async () => {
+      const current = this.handlers.get(key);
+      current?.delete(handler);
+      if (current && current.size === 0) {
+        this.handlers.delete(key);
+        await this.subscriber?.unsubscribe(key).catch(() => {});
+      }
+    };
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.redis.ping();
+    } catch (err) {
+      throw new AppError("COORDINATION_UNAVAILABLE", `Valkey/Redis at ${this.location} is unreachable`, undefined, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.subscriber?.disconnect();
+    this.redis.disconnect();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Collections and their indexes, declared once and created by each adapter at open. TTL indexes
+ * are deliberately absent: retention is pruned explicitly, which works on every store.
+ */
+export interface IndexSpec {
+  name: string;
+  fields: Array<[field: string, direction: 1 | -1]>;
+  unique?: boolean;
+}
+
+export const COLLECTIONS: Record<string, IndexSpec[]> = {
+  users: [{ name: "email_unique", fields: [["email", 1]], unique: true }],
+  roles: [],
+  user_preferences: [],
+  groups: [],
+  templates: [],
+  catalog: [],
+  networks: [],
+  deployments: [
+    { name: "seq_unique", fields: [["seqId", 1]], unique: true },
+    { name: "group_revision_unique", fields: [["groupName", 1], ["revision", -1]], unique: true },
+  ],
+  instances: [
+    { name: "by_group", fields: [["group", 1]] },
+    { name: "by_node", fields: [["node", 1]] },
+    { name: "by_state", fields: [["state", 1]] },
+  ],
+  instance_composition_plans: [{ name: "by_created", fields: [["createdAt", -1]] }],
+  crashes: [
+    { name: "by_group", fields: [["groupName", 1]] },
+    { name: "by_crashed_at", fields: [["crashedAt", -1]] },
+  ],
+  audit_log: [
+    { name: "by_created", fields: [["createdAt", -1]] },
+    { name: "by_username", fields: [["username", 1]] },
+  ],
+  nodes: [],
+  join_tokens: [{ name: "hash_unique", fields: [["hash", 1]], unique: true }],
+  cluster_files: [],
+  workflow_transfers: [{ name: "by_created", fields: [["createdAt", 1]] }],
+  workflow_drains: [{ name: "by_requested", fields: [["requestedAt", 1]] }],
+  workflow_healing: [{ name: "by_created", fields: [["createdAt", 1]] }],
+  workflow_start_retries: [{ name: "by_retry_at", fields: [["retryAt", 1]] }],
+  console_lines: [{ name: "by_instance_ts", fields: [["instanceId", 1], ["ts", 1]] }],
+  scale_actions: [],
+  cluster_meta: [],
+};
+
+/** Internal collections of the adapters themselves. */
+export const FENCES_COLLECTION = "fences";
+export const COUNTERS_COLLECTION = "counters";
+
+const NAME = /^[a-z][a-z0-9_]{0,62}$/;
+
+/** Collection names become table names in SQLite, so only a safe alphabet is accepted. */
+export function checkCollectionName(name: string): string {
+  if (!NAME.test(name)) throw new Error(`invalid collection name "${name}"`);
+  return name;
+}

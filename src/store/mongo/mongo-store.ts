@@ -1,0 +1,311 @@
+import { type Collection as MongoCollection, type Db, MongoClient, MongoServerError } from "mongodb";
+import { AppError } from "../../core/errors.ts";
+import { redactUri } from "../../log/redact.ts";
+import { COLLECTIONS, COUNTERS_COLLECTION, FENCES_COLLECTION, checkCollectionName } from "../collections.ts";
+import { checkRev, stamp, stripManaged } from "../doc-stamp.ts";
+import { checkFilter, staleFence } from "../filter-check.ts";
+import type {
+  Collection,
+  Doc,
+  DurableStore,
+  Fence,
+  Filter,
+  FindOptions,
+  NewDoc,
+  Patch,
+  UpdateOptions,
+  WriteOptions,
+} from "../port.ts";
+
+export interface MongoStoreOptions {
+  uri: string;
+  database: string;
+  connectTimeoutMs?: number;
+}
+
+/** Conditional writes retry this often when they lose a race before giving up with CONFLICT. */
+const MAX_RACE_RETRIES = 16;
+const MAX_SEQUENCE_RETRIES = 256;
+
+type Raw = { _id: string } & Record<string, unknown>;
+
+/**
+ * MongoDB adapter, written against the portable subset in port.ts (no transactions, no change
+ * streams, no TTL). Fenced writes are two conditional single-document writes: raise the scope's
+ * high-water mark with `$max` only if it is not above our token, then write the document only if
+ * its own fence stamp is not newer. The first step is the linearisation point: once a newer token
+ * has been accepted for the scope, every older one is refused.
+ */
+export class MongoStore implements DurableStore {
+  readonly kind = "mongodb" as const;
+  readonly location: string;
+  private readonly collections = new Map<string, MongoDocCollection<Doc>>();
+
+  private constructor(
+    private readonly client: MongoClient,
+    private readonly db: Db,
+    uri: string,
+  ) {
+    this.location = `${redactUri(uri)} (database ${db.databaseName})`;
+  }
+
+  static async connect(options: MongoStoreOptions): Promise<MongoStore> {
+    const timeout = options.connectTimeoutMs ?? 5000;
+    const client = new MongoClient(options.uri, {
+      serverSelectionTimeoutMS: timeout,
+      connectTimeoutMS: timeout,
+      appName: "prexorcloud",
+    });
+    try {
+      await client.connect();
+      await client.db(options.database).command({ ping: 1 });
+    } catch (err) {
+      await client.close().catch(() => {});
+      throw new AppError(
+        "STORE_UNAVAILABLE",
+        `cannot reach MongoDB at ${redactUri(options.uri)}: ${(err as Error).message}`,
+        { uri: redactUri(options.uri) },
+        { cause: err },
+      );
+    }
+    const store = new MongoStore(client, client.db(options.database), options.uri);
+    await store.ensureIndexes();
+    return store;
+  }
+
+  private async ensureIndexes(): Promise<void> {
+    for (const [name, indexes] of Object.entries(COLLECTIONS)) {
+      const col = this.db.collection(name);
+      for (const index of indexes) {
+        await col.createIndex(Object.fromEntries(index.fields), {
+          name: index.name,
+          unique: index.unique ?? false,
+          // Documents without the field stay unconstrained, as in the embedded store.
+          sparse: index.unique ?? false,
+        });
+      }
+    }
+  }
+
+  raw(name: string): MongoCollection<Raw> {
+    return this.db.collection<Raw>(name);
+  }
+
+  collection<T extends Doc>(name: string): Collection<T> {
+    let col = this.collections.get(name);
+    if (!col) {
+      col = new MongoDocCollection(this, checkCollectionName(name));
+      this.collections.set(name, col);
+    }
+    return col as unknown as Collection<T>;
+  }
+
+  async nextSequence(name: string): Promise<number> {
+    const counters = this.raw(COUNTERS_COLLECTION);
+    // A compare-and-set on the current value, not findOneAndUpdate+$inc: the returned document of
+    // the latter is not reliably the one this call produced on every MongoDB-wire server, while a
+    // conditional single-document update is atomic everywhere.
+    for (let attempt = 0; attempt < MAX_SEQUENCE_RETRIES; attempt++) {
+      const current = await counters.findOne({ _id: name });
+      if (!current) {
+        try {
+          await counters.insertOne({ _id: name, value: 1 });
+          return 1;
+        } catch (err) {
+          if (!isDuplicateKey(err)) throw err;
+          continue;
+        }
+      }
+      const value = Number(current.value);
+      const res = await counters.updateOne({ _id: name, value }, { $set: { value: value + 1 } });
+      if (res.modifiedCount === 1) return value + 1;
+    }
+    throw new AppError("CONFLICT", `counter "${name}" is too contended; retry`);
+  }
+
+  async fenceHighWater(scope: string): Promise<number> {
+    const doc = await this.raw(FENCES_COLLECTION).findOne({ _id: scope });
+    return Number(doc?.token ?? 0);
+  }
+
+  async acceptFence(fence: Fence | undefined): Promise<void> {
+    if (!fence) return;
+    const fences = this.raw(FENCES_COLLECTION);
+    for (let attempt = 0; attempt < MAX_RACE_RETRIES; attempt++) {
+      const raised = await fences.updateOne({ _id: fence.scope, token: { $lte: fence.token } }, { $max: { token: fence.token } });
+      if (raised.matchedCount === 1) return;
+      const current = await fences.findOne({ _id: fence.scope });
+      if (current) {
+        const highest = Number(current.token);
+        if (highest > fence.token) throw staleFence(fence.scope, fence.token, highest);
+        continue;
+      }
+      try {
+        await fences.insertOne({ _id: fence.scope, token: fence.token });
+        return;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+    }
+    throw new AppError("CONFLICT", `fence for "${fence.scope}" kept changing; retry`);
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.db.command({ ping: 1 });
+    } catch (err) {
+      throw new AppError("STORE_UNAVAILABLE", `MongoDB at ${this.location} is unreachable`, undefined, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+export function isDuplicateKey(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === 11000;
+}
+
+/** A document may be written under a fence only if its own stamp is not from a newer token. */
+function fenceCondition(fence: Fence | undefined): Record<string, unknown> {
+  if (!fence) return {};
+  return { $or: [{ "_fence.scope": { $ne: fence.scope } }, { "_fence.token": { $lte: fence.token } }] };
+}
+
+class MongoDocCollection<T extends Doc> implements Collection<T> {
+  private readonly col: MongoCollection<Raw>;
+
+  constructor(
+    private readonly store: MongoStore,
+    readonly name: string,
+  ) {
+    this.col = store.raw(name);
+  }
+
+  private duplicate(err: unknown, id: string): never {
+    if (isDuplicateKey(err)) {
+      throw new AppError("DUPLICATE_KEY", `${this.name}: a document with the same key already exists`, {
+        collection: this.name,
+        id,
+      });
+    }
+    throw err;
+  }
+
+  /** Why a conditional write matched nothing: gone, changed, or fenced out. */
+  private async explainMiss(id: string, ifRev: number | undefined, fence: Fence | undefined): Promise<T | null> {
+    const current = (await this.col.findOne({ _id: id })) as T | null;
+    if (!current) return null;
+    checkRev(this.name, id, current, ifRev);
+    if (fence && current._fence?.scope === fence.scope && current._fence.token > fence.token) {
+      throw staleFence(fence.scope, fence.token, current._fence.token);
+    }
+    return current;
+  }
+
+  async get(id: string): Promise<T | null> {
+    return (await this.col.findOne({ _id: id })) as T | null;
+  }
+
+  async insert(doc: NewDoc<T>, options: WriteOptions = {}): Promise<T> {
+    await this.store.acceptFence(options.fence);
+    const stored = stamp<T>(doc, 1, options.fence);
+    try {
+      await this.col.insertOne(stored as unknown as Raw);
+    } catch (err) {
+      this.duplicate(err, doc._id);
+    }
+    return stored;
+  }
+
+  async put(doc: NewDoc<T>, options: WriteOptions = {}): Promise<T> {
+    await this.store.acceptFence(options.fence);
+    for (let attempt = 0; attempt < MAX_RACE_RETRIES; attempt++) {
+      const current = (await this.col.findOne({ _id: doc._id })) as T | null;
+      if (!current) {
+        const stored = stamp<T>(doc, 1, options.fence);
+        try {
+          await this.col.insertOne(stored as unknown as Raw);
+          return stored;
+        } catch (err) {
+          if (isDuplicateKey(err) && (await this.col.countDocuments({ _id: doc._id })) > 0) continue;
+          this.duplicate(err, doc._id);
+        }
+      }
+      const stored = stamp<T>(doc, (current!._rev ?? 0) + 1, options.fence ?? current!._fence);
+      try {
+        const res = await this.col.replaceOne(
+          { _id: doc._id, _rev: current!._rev ?? { $exists: false }, ...fenceCondition(options.fence) },
+          stored as unknown as Raw,
+        );
+        if (res.matchedCount === 1) return stored;
+      } catch (err) {
+        this.duplicate(err, doc._id);
+      }
+      await this.explainMiss(doc._id, undefined, options.fence);
+    }
+    throw new AppError("CONFLICT", `${this.name}/${doc._id} kept changing; retry`);
+  }
+
+  async update(id: string, patch: Patch<T>, options: UpdateOptions = {}): Promise<T | null> {
+    await this.store.acceptFence(options.fence);
+    const set: Record<string, unknown> = stripManaged(patch as Record<string, unknown>);
+    if (options.fence) set._fence = { scope: options.fence.scope, token: options.fence.token };
+    const update: Record<string, unknown> = { $inc: { _rev: 1 } };
+    if (Object.keys(set).length > 0) update.$set = set;
+    if (options.unset?.length) update.$unset = Object.fromEntries(options.unset.map((f) => [f, ""]));
+    const filter: Record<string, unknown> = { _id: id, ...fenceCondition(options.fence) };
+    if (options.ifRev !== undefined) filter._rev = options.ifRev;
+    let after: Raw | null;
+    try {
+      after = await this.col.findOneAndUpdate(filter, update, { returnDocument: "after" });
+    } catch (err) {
+      this.duplicate(err, id);
+    }
+    if (after) return after as unknown as T;
+    const current = await this.explainMiss(id, options.ifRev, options.fence);
+    if (current === null) return null;
+    // It exists, the revision matches and the fence is fine, so it changed between our write and read.
+    throw new AppError("CONFLICT", `${this.name}/${id} was changed concurrently`, { collection: this.name, id });
+  }
+
+  async delete(id: string, options: UpdateOptions = {}): Promise<boolean> {
+    await this.store.acceptFence(options.fence);
+    const filter: Record<string, unknown> = { _id: id, ...fenceCondition(options.fence) };
+    if (options.ifRev !== undefined) filter._rev = options.ifRev;
+    const res = await this.col.deleteOne(filter);
+    if (res.deletedCount === 1) return true;
+    const current = await this.explainMiss(id, options.ifRev, options.fence);
+    if (current === null) return false;
+    throw new AppError("CONFLICT", `${this.name}/${id} was changed concurrently`, { collection: this.name, id });
+  }
+
+  async find(filter: Filter = {}, options: FindOptions = {}): Promise<T[]> {
+    checkFilter(filter);
+    const sort: Array<[string, 1 | -1]> = [...(options.sort ?? [])];
+    if (!sort.some(([f]) => f === "_id")) sort.push(["_id", 1]);
+    let cursor = this.col.find(filter as Record<string, unknown>).sort(sort);
+    if (options.skip) cursor = cursor.skip(Math.max(0, Math.floor(options.skip)));
+    if (options.limit !== undefined) {
+      if (options.limit <= 0) return [];
+      cursor = cursor.limit(Math.floor(options.limit));
+    }
+    return (await cursor.toArray()) as unknown as T[];
+  }
+
+  async findOne(filter: Filter): Promise<T | null> {
+    return (await this.find(filter, { limit: 1 }))[0] ?? null;
+  }
+
+  async count(filter: Filter = {}): Promise<number> {
+    checkFilter(filter);
+    return this.col.countDocuments(filter as Record<string, unknown>);
+  }
+
+  async deleteMany(filter: Filter, options: WriteOptions = {}): Promise<number> {
+    checkFilter(filter);
+    await this.store.acceptFence(options.fence);
+    return (await this.col.deleteMany(filter as Record<string, unknown>)).deletedCount;
+  }
+}
