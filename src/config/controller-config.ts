@@ -1,5 +1,5 @@
 import { type ControllerConfig, ControllerConfigSchema } from "./controller-schema.ts";
-import { type ConfigIssue, ConfigError } from "./issues.ts";
+import { ConfigError, type ConfigIssue } from "./issues.ts";
 import { type LoadOptions, loadConfigFile, parseConfigText } from "./load.ts";
 
 export type { ControllerConfig } from "./controller-schema.ts";
@@ -10,12 +10,22 @@ export const CONTROLLER_ENV_PREFIX = "PREXOR_";
 type Options = Omit<LoadOptions, "envPrefix">;
 
 export function loadControllerConfig(file: string, options: Options = {}): ControllerConfig {
-  const config = loadConfigFile(ControllerConfigSchema, file, { ...options, envPrefix: CONTROLLER_ENV_PREFIX });
+  const config = loadConfigFile(ControllerConfigSchema, file, {
+    ...options,
+    envPrefix: CONTROLLER_ENV_PREFIX,
+  });
   return checkControllerConfig(config, file);
 }
 
-export function parseControllerConfig(text: string, file = "controller.yml", options: Options = {}): ControllerConfig {
-  const config = parseConfigText(ControllerConfigSchema, text, file, { ...options, envPrefix: CONTROLLER_ENV_PREFIX });
+export function parseControllerConfig(
+  text: string,
+  file = "controller.yml",
+  options: Options = {},
+): ControllerConfig {
+  const config = parseConfigText(ControllerConfigSchema, text, file, {
+    ...options,
+    envPrefix: CONTROLLER_ENV_PREFIX,
+  });
   return checkControllerConfig(config, file);
 }
 
@@ -39,25 +49,42 @@ function checkControllerConfig(config: ControllerConfig, file: string): Controll
     issues.push({ path: "redis.uri", message: "must be configured when runtime.profile=production" });
   }
   if (production && storeDriverOf(config) !== "mongodb") {
-    issues.push({ path: "database.driver", message: "production needs mongodb; the embedded store serves one controller" });
+    issues.push({
+      path: "database.driver",
+      message: "production needs mongodb; the embedded store serves one controller",
+    });
   }
   if (config.security.jwtSecret !== "" && decodedLength(config.security.jwtSecret) < 32) {
     issues.push({ path: "security.jwtSecret", message: "expected base64 of at least 32 bytes" });
   }
   for (const [i, secret] of config.security.jwtPreviousSecrets.entries()) {
     if (decodedLength(secret) < 32) {
-      issues.push({ path: `security.jwtPreviousSecrets.${i}`, message: "expected base64 of at least 32 bytes" });
+      issues.push({
+        path: `security.jwtPreviousSecrets.${i}`,
+        message: "expected base64 of at least 32 bytes",
+      });
     }
   }
   const signing = config.modules.signing;
-  if (signingRequired(config) && signing.trustRoot === "" && !(production === false && signing.allowUnsignedDevelopment)) {
+  if (
+    signingRequired(config) &&
+    signing.trustRoot === "" &&
+    !(production === false && signing.allowUnsignedDevelopment)
+  ) {
     issues.push({ path: "modules.signing.trustRoot", message: "required when module signing is required" });
   }
-  if (signing.rekor.policy === "REQUIRE_SET" && (signing.mode !== "COSIGN_BUNDLE" || signing.rekor.publicKey === "")) {
-    issues.push({ path: "modules.signing.rekor.policy", message: "REQUIRE_SET needs mode COSIGN_BUNDLE and rekor.publicKey" });
+  if (
+    signing.rekor.policy === "REQUIRE_SET" &&
+    (signing.mode !== "COSIGN_BUNDLE" || signing.rekor.publicKey === "")
+  ) {
+    issues.push({
+      path: "modules.signing.rekor.policy",
+      message: "REQUIRE_SET needs mode COSIGN_BUNDLE and rekor.publicKey",
+    });
   }
   for (const [i, cidr] of [...config.network.allowedSubnets, ...config.http.trustedProxyCidrs].entries()) {
-    if (!isCidr(cidr)) issues.push({ path: `network.allowedSubnets.${i}`, message: `expected a CIDR, got "${cidr}"` });
+    if (!isCidr(cidr))
+      issues.push({ path: `network.allowedSubnets.${i}`, message: `expected a CIDR, got "${cidr}"` });
   }
   if (issues.length > 0) throw new ConfigError(file, issues);
   return config;
@@ -70,7 +97,8 @@ function decodedLength(b64: string): number {
 
 export function isCidr(value: string): boolean {
   const [addr, bits, extra] = value.split("/");
-  if (extra !== undefined || addr === undefined || bits === undefined || !/^\d{1,3}$/.test(bits)) return false;
+  if (extra !== undefined || addr === undefined || bits === undefined || !/^\d{1,3}$/.test(bits))
+    return false;
   const n = Number(bits);
   const family = addr.includes(":") ? 6 : 4;
   if (family === 4) {

@@ -5,9 +5,12 @@ import { type Static, Type as T } from "@sinclair/typebox";
  * deliberately absent (we coordinate through Valkey leases, not consensus).
  */
 const Port = (def: number) => T.Integer({ minimum: 1, maximum: 65535, default: def });
-const Level = T.Union([T.Literal("TRACE"), T.Literal("DEBUG"), T.Literal("INFO"), T.Literal("WARN"), T.Literal("ERROR")], {
-  default: "INFO",
-});
+const Level = T.Union(
+  [T.Literal("TRACE"), T.Literal("DEBUG"), T.Literal("INFO"), T.Literal("WARN"), T.Literal("ERROR")],
+  {
+    default: "INFO",
+  },
+);
 const Origin = T.String({ pattern: "^https?://", description: "an http:// or https:// origin" });
 const Cidr = T.String({ minLength: 1, description: "a CIDR such as 10.0.0.0/8 or ::/0" });
 
@@ -17,7 +20,10 @@ export const ControllerConfigSchema = T.Object(
     runtime: T.Object(
       {
         profile: T.Union([T.Literal("development"), T.Literal("production")], { default: "development" }),
-        dataDir: T.String({ default: "data", description: "embedded store and runtime files, relative to the install root" }),
+        dataDir: T.String({
+          default: "data",
+          description: "embedded store and runtime files, relative to the install root",
+        }),
       },
       { default: {} },
     ),
@@ -27,7 +33,10 @@ export const ControllerConfigSchema = T.Object(
         port: Port(8080),
         maxBodyBytes: T.Integer({ minimum: 1024, default: 1048576 }),
         trustedProxyCidrs: T.Array(Cidr, { default: [] }),
-        cors: T.Object({ allowedOrigins: T.Array(Origin, { default: ["http://localhost:3000"] }) }, { default: {} }),
+        cors: T.Object(
+          { allowedOrigins: T.Array(Origin, { default: ["http://localhost:3000"] }) },
+          { default: {} },
+        ),
       },
       { default: {} },
     ),
@@ -35,7 +44,10 @@ export const ControllerConfigSchema = T.Object(
       {
         host: T.String({ default: "0.0.0.0" }),
         port: Port(9090),
-        advertiseHosts: T.Array(T.String(), { default: [], description: "extra DNS names / IPs for the server certificate" }),
+        advertiseHosts: T.Array(T.String(), {
+          default: [],
+          description: "extra DNS names / IPs for the server certificate",
+        }),
       },
       { default: {} },
     ),
@@ -128,7 +140,9 @@ export const ControllerConfigSchema = T.Object(
         registries: T.Array(T.String(), { default: [] }),
         signing: T.Object(
           {
-            required: T.Optional(T.Boolean({ description: "defaults to true in production, false in development" })),
+            required: T.Optional(
+              T.Boolean({ description: "defaults to true in production, false in development" }),
+            ),
             mode: T.Union([T.Literal("KEYED"), T.Literal("COSIGN_BUNDLE")], { default: "KEYED" }),
             trustRoot: T.String({ default: "" }),
             allowUnsignedDevelopment: T.Boolean({ default: true }),

@@ -3,7 +3,11 @@ import { type Static, Type as T } from "@sinclair/typebox";
 /** daemon.yml: one host's agent. */
 export const DaemonConfigSchema = T.Object(
   {
-    nodeId: T.String({ pattern: "^[a-z0-9][a-z0-9-]{0,62}$", default: "node-1", description: "lowercase id, cluster-unique" }),
+    nodeId: T.String({
+      pattern: "^[a-z0-9][a-z0-9-]{0,62}$",
+      default: "node-1",
+      description: "lowercase id, cluster-unique",
+    }),
     advertiseAddress: T.String({ default: "" }),
     controller: T.Object(
       {
@@ -42,9 +46,12 @@ export const DaemonConfigSchema = T.Object(
     ),
     logging: T.Object(
       {
-        level: T.Union([T.Literal("TRACE"), T.Literal("DEBUG"), T.Literal("INFO"), T.Literal("WARN"), T.Literal("ERROR")], {
-          default: "INFO",
-        }),
+        level: T.Union(
+          [T.Literal("TRACE"), T.Literal("DEBUG"), T.Literal("INFO"), T.Literal("WARN"), T.Literal("ERROR")],
+          {
+            default: "INFO",
+          },
+        ),
         format: T.Union([T.Literal("HUMAN"), T.Literal("JSON")], { default: "HUMAN" }),
       },
       { default: {} },

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { Kind, type Static, type TObject, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
+import { type Document, isMap, isSeq, LineCounter, parseDocument } from "yaml";
 import { describeSchema, describeValue } from "./describe-schema.ts";
-import { type ConfigIssue, ConfigError } from "./issues.ts";
+import { ConfigError, type ConfigIssue } from "./issues.ts";
 
 export interface LoadOptions {
   /** environment to read overrides from (default: process.env) */
@@ -51,7 +51,9 @@ export function parseConfigText<S extends TObject>(
   }
   const raw = doc.toJS() ?? {};
   if (typeof raw !== "object" || Array.isArray(raw)) {
-    throw new ConfigError(file, [{ path: "", message: "expected a mapping of keys at the top level", line: 1 }]);
+    throw new ConfigError(file, [
+      { path: "", message: "expected a mapping of keys at the top level", line: 1 },
+    ]);
   }
   const issues: ConfigIssue[] = [];
   const lineOf = (path: string[]) => nodeLine(doc, lines, path);
@@ -82,23 +84,24 @@ function unescapePointer(segment: string): string {
   return segment.replaceAll("~1", "/").replaceAll("~0", "~");
 }
 
+/** Line of the key at `path` (or of the nearest ancestor present), so messages point at the key. */
 function nodeLine(doc: Document, lines: LineCounter, path: string[]): number | undefined {
-  // Walk up until a node exists: a missing key is reported at its parent's line.
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
-    const range = (node as { range?: [number, number, number] } | undefined)?.range;
-    if (range) return lines.linePos(range[0]).line;
-    if (depth === 0) break;
-    // A key whose value is null has no node of its own; find the pair's key instead.
+  for (let depth = path.length; depth > 0; depth--) {
     const parent = depth === 1 ? doc.contents : doc.getIn(path.slice(0, depth - 1), true);
+    const key = path[depth - 1];
     if (isMap(parent)) {
-      const pair = parent.items.find((p) => String((p.key as { value?: unknown })?.value ?? p.key) === path[depth - 1]);
-      const keyRange = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
-      if (keyRange) return lines.linePos(keyRange[0]).line;
+      const pair = parent.items.find(
+        (p) => String((p.key as { value?: unknown } | null)?.value ?? p.key) === key,
+      );
+      const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+      if (range) return lines.linePos(range[0]).line;
+    } else if (isSeq(parent)) {
+      const item = parent.items[Number(key)] as { range?: [number, number, number] } | undefined;
+      if (item?.range) return lines.linePos(item.range[0]).line;
     }
-    if (isSeq(parent)) continue;
   }
-  return undefined;
+  const root = doc.contents as { range?: [number, number, number] } | null;
+  return root?.range ? lines.linePos(root.range[0]).line : undefined;
 }
 
 function objectProperties(schema: TSchema): Record<string, TSchema> | undefined {
@@ -174,7 +177,12 @@ function applyEnvOverrides(
       const key = props && Object.keys(props).find((k) => norm(k) === norm(segment));
       if (!props || !key) {
         matched = false;
-        if (i > 0) issues.push({ path: [...path, segment.toLowerCase()].join("."), message: "unknown key", envVar: name });
+        if (i > 0)
+          issues.push({
+            path: [...path, segment.toLowerCase()].join("."),
+            message: "unknown key",
+            envVar: name,
+          });
         break;
       }
       path.push(key);
@@ -195,7 +203,8 @@ function applyEnvOverrides(
 function coerceEnvValue(schema: TSchema, raw: string): unknown {
   const kind = schema[Kind] as string;
   const text = raw.trim();
-  if (kind === "Integer" || kind === "Number") return text !== "" && Number.isFinite(Number(text)) ? Number(text) : raw;
+  if (kind === "Integer" || kind === "Number")
+    return text !== "" && Number.isFinite(Number(text)) ? Number(text) : raw;
   if (kind === "Boolean") {
     if (/^(true|1|yes|on)$/i.test(text)) return true;
     if (/^(false|0|no|off)$/i.test(text)) return false;

@@ -56,7 +56,12 @@ export function createLogger(options: LogOptions): Logger {
   if (options.format === "HUMAN" && tty) {
     // pino-pretty as a plain stream, not a transport: transports need worker threads and module
     // resolution at run time, which a `bun build --compile` binary does not have.
-    const stream = pretty({ colorize: !process.env.NO_COLOR, destination: 2, sync: true, ignore: "pid,hostname" });
+    const stream = pretty({
+      colorize: !process.env.NO_COLOR,
+      destination: 2,
+      sync: true,
+      ignore: "pid,hostname",
+    });
     return pino(base, stream);
   }
   return pino(base, options.destination ?? pino.destination({ fd: 2, sync: true }));

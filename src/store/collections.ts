@@ -18,7 +18,14 @@ export const COLLECTIONS: Record<string, IndexSpec[]> = {
   networks: [],
   deployments: [
     { name: "seq_unique", fields: [["seqId", 1]], unique: true },
-    { name: "group_revision_unique", fields: [["groupName", 1], ["revision", -1]], unique: true },
+    {
+      name: "group_revision_unique",
+      fields: [
+        ["groupName", 1],
+        ["revision", -1],
+      ],
+      unique: true,
+    },
   ],
   instances: [
     { name: "by_group", fields: [["group", 1]] },
@@ -41,7 +48,15 @@ export const COLLECTIONS: Record<string, IndexSpec[]> = {
   workflow_drains: [{ name: "by_requested", fields: [["requestedAt", 1]] }],
   workflow_healing: [{ name: "by_created", fields: [["createdAt", 1]] }],
   workflow_start_retries: [{ name: "by_retry_at", fields: [["retryAt", 1]] }],
-  console_lines: [{ name: "by_instance_ts", fields: [["instanceId", 1], ["ts", 1]] }],
+  console_lines: [
+    {
+      name: "by_instance_ts",
+      fields: [
+        ["instanceId", 1],
+        ["ts", 1],
+      ],
+    },
+  ],
   scale_actions: [],
   cluster_meta: [],
 };

@@ -16,10 +16,14 @@ export function stamp<T extends Doc>(doc: NewDoc<T>, rev: number, fence: Fence |
 
 export function checkRev(collection: string, id: string, current: Doc, ifRev: number | undefined): void {
   if (ifRev !== undefined && current._rev !== ifRev) {
-    throw new AppError("CONFLICT", `${collection}/${id} was changed concurrently (revision ${current._rev}, expected ${ifRev})`, {
-      collection,
-      id,
-      rev: current._rev,
-    });
+    throw new AppError(
+      "CONFLICT",
+      `${collection}/${id} was changed concurrently (revision ${current._rev}, expected ${ifRev})`,
+      {
+        collection,
+        id,
+        rev: current._rev,
+      },
+    );
   }
 }

@@ -37,7 +37,9 @@ for (const adapter of await coordAdapters()) {
     test("after expiry another holder takes the lease with a higher token and the old lease is dead", async () => {
       const coord = await fresh();
       const a = (await coord.acquireLease("group:x", "ctl-a", 150))!;
-      const b = await waitFor(() => coord.acquireLease("group:x", "ctl-b", 5000), { what: "lease to expire" });
+      const b = await waitFor(() => coord.acquireLease("group:x", "ctl-b", 5000), {
+        what: "lease to expire",
+      });
       expect(b.token).toBeGreaterThan(a.token);
       expect(await coord.isLeaseCurrent(a)).toBe(false);
       expect(await coord.renewLease(a, 5000)).toBe(false);
@@ -60,7 +62,9 @@ for (const adapter of await coordAdapters()) {
 
     test("of many controllers racing for a free lease exactly one wins", async () => {
       const coord = await fresh();
-      const results = await Promise.all(Array.from({ length: 25 }, (_, i) => coord.acquireLease("race", `ctl-${i}`, 5000)));
+      const results = await Promise.all(
+        Array.from({ length: 25 }, (_, i) => coord.acquireLease("race", `ctl-${i}`, 5000)),
+      );
       const winners = results.filter((r) => r !== null);
       expect(winners).toHaveLength(1);
       expect(await coord.fencingToken("race")).toBe(winners[0]!.token);
@@ -109,7 +113,9 @@ for (const adapter of await coordAdapters()) {
       expect(hits[3]!.retryAfterMs).toBeLessThanOrEqual(300);
       expect((await coord.hitRateLimit("ip", "10.0.0.2", 3, 300)).allowed).toBe(true);
       expect((await coord.hitRateLimit("user", "10.0.0.1", 3, 300)).allowed).toBe(true);
-      await waitFor(async () => (await coord.hitRateLimit("ip", "10.0.0.1", 3, 300)).count === 1, { what: "window reset" });
+      await waitFor(async () => (await coord.hitRateLimit("ip", "10.0.0.1", 3, 300)).count === 1, {
+        what: "window reset",
+      });
     });
 
     test("the replay buffer is ordered, resumable and trimmed to its length", async () => {
@@ -130,7 +136,9 @@ for (const adapter of await coordAdapters()) {
 
     test("the replay buffer keeps order under concurrent appends", async () => {
       const coord = await fresh();
-      const seqs = await Promise.all(Array.from({ length: 50 }, (_, i) => coord.appendEvent(String(i), 1000)));
+      const seqs = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => coord.appendEvent(String(i), 1000)),
+      );
       expect(new Set(seqs).size).toBe(50);
       const all = await coord.eventsAfter(0, 1000);
       expect(all.events.map((e) => e.seq)).toEqual([...seqs].sort((a, b) => a - b));
@@ -196,7 +204,10 @@ describe.skipIf(Boolean(redis.skip))("valkey key layout", () => {
   });
 
   test("an unreachable server is reported with its address and the password redacted", async () => {
-    const err = await ValkeyCoordination.connect({ uri: "redis://:hunter2@127.0.0.1:1", connectTimeoutMs: 500 }).catch((e) => e);
+    const err = await ValkeyCoordination.connect({
+      uri: "redis://:hunter2@127.0.0.1:1",
+      connectTimeoutMs: 500,
+    }).catch((e) => e);
     expect(String(err.message)).toContain("redis://:***@127.0.0.1:1");
     expect(String(err.message)).not.toContain("hunter2");
   });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { AppError } from "../../src/core/errors.ts";
 import type { Coordination } from "../../src/coord/port.ts";
+import { AppError } from "../../src/core/errors.ts";
 import type { Doc, DurableStore } from "../../src/store/port.ts";
 import { type AdapterCase, coordAdapters, storeAdapters } from "../support/adapters.ts";
 import { waitFor } from "../support/wait.ts";
@@ -29,7 +29,10 @@ for (const [storeCase, coordCase] of pairs) {
     test("a writer that stalls past its lease TTL cannot land anything after the next holder wrote", async () => {
       const store = await storeCase.open();
       const coord = await coordCase.open();
-      cleanup.push(() => store.close(), () => coord.close());
+      cleanup.push(
+        () => store.close(),
+        () => coord.close(),
+      );
       const groups = store.collection<Group>("groups");
       const scope = "group:lobby";
 
@@ -38,7 +41,9 @@ for (const [storeCase, coordCase] of pairs) {
       await groups.insert({ _id: "lobby", desired: 1, writer: "a" }, { fence: fenceA });
 
       // A stalls (GC pause, frozen VM); B takes the lease once it lapses and writes.
-      const leaseB = await waitFor(() => coord.acquireLease(scope, "controller-b", 10_000), { what: "B to take the lease" });
+      const leaseB = await waitFor(() => coord.acquireLease(scope, "controller-b", 10_000), {
+        what: "B to take the lease",
+      });
       expect(leaseB.token).toBeGreaterThan(leaseA.token);
       const fenceB = { scope, token: leaseB.token };
       await groups.update("lobby", { desired: 2, writer: "b" }, { fence: fenceB });
@@ -46,13 +51,16 @@ for (const [storeCase, coordCase] of pairs) {
       // A wakes up and carries on as if it still held the lease.
       expect(await coord.isLeaseCurrent(leaseA)).toBe(false);
       const attempts = [
-        groups.update("lobby", { desired: 99, writer: "a" }, { fence: fenceA }),
-        groups.put({ _id: "lobby", desired: 98, writer: "a" }, { fence: fenceA }),
-        groups.insert({ _id: "a-only", desired: 1, writer: "a" }, { fence: fenceA }),
-        groups.delete("lobby", { fence: fenceA }),
+        () => groups.update("lobby", { desired: 99, writer: "a" }, { fence: fenceA }),
+        () => groups.put({ _id: "lobby", desired: 98, writer: "a" }, { fence: fenceA }),
+        () => groups.insert({ _id: "a-only", desired: 1, writer: "a" }, { fence: fenceA }),
+        () => groups.delete("lobby", { fence: fenceA }),
       ];
       for (const attempt of attempts) {
-        const err = await attempt.then(() => null, (e: unknown) => e);
+        const err = await attempt().then(
+          () => null,
+          (e: unknown) => e,
+        );
         expect(err).toBeInstanceOf(AppError);
         expect((err as AppError).code).toBe("STALE_FENCING_TOKEN");
       }

@@ -69,7 +69,10 @@ for (const adapter of await storeAdapters()) {
     test("a duplicate _id is refused with DUPLICATE_KEY and the original is kept", async () => {
       const items = (await fresh()).collection<Item>("instances");
       await items.insert({ _id: "a", group: "g1", state: "S", n: 1, createdAt: 1 });
-      await expectCode(items.insert({ _id: "a", group: "g2", state: "S", n: 2, createdAt: 1 }), "DUPLICATE_KEY");
+      await expectCode(
+        items.insert({ _id: "a", group: "g2", state: "S", n: 2, createdAt: 1 }),
+        "DUPLICATE_KEY",
+      );
       expect((await items.get("a"))?.group).toBe("g1");
     });
 
@@ -167,7 +170,9 @@ for (const adapter of await storeAdapters()) {
       const store = await fresh();
       const items = store.collection<Item>("instances");
       const results = await Promise.allSettled(
-        Array.from({ length: 12 }, (_, i) => items.insert({ _id: "race", group: `g${i}`, state: "S", n: i, createdAt: 0 })),
+        Array.from({ length: 12 }, (_, i) =>
+          items.insert({ _id: "race", group: `g${i}`, state: "S", n: i, createdAt: 0 }),
+        ),
       );
       expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
       for (const r of results) {
@@ -183,16 +188,34 @@ for (const adapter of await storeAdapters()) {
       const store = await fresh();
       const groups = store.collection<Item>("groups");
       const scope = "group:lobby";
-      await groups.insert({ _id: "lobby", group: "lobby", state: "A", n: 1, createdAt: 0 }, { fence: { scope, token: 1 } });
+      await groups.insert(
+        { _id: "lobby", group: "lobby", state: "A", n: 1, createdAt: 0 },
+        { fence: { scope, token: 1 } },
+      );
       await groups.update("lobby", { n: 2 }, { fence: { scope, token: 1 } });
       expect(await store.fenceHighWater(scope)).toBe(1);
       await groups.update("lobby", { state: "B", n: 3 }, { fence: { scope, token: 2 } });
       expect(await store.fenceHighWater(scope)).toBe(2);
 
-      const stale = await expectCode(groups.update("lobby", { state: "STALE" }, { fence: { scope, token: 1 } }), "STALE_FENCING_TOKEN");
+      const stale = await expectCode(
+        groups.update("lobby", { state: "STALE" }, { fence: { scope, token: 1 } }),
+        "STALE_FENCING_TOKEN",
+      );
       expect(stale.details).toMatchObject({ scope, token: 1, highest: 2 });
-      await expectCode(groups.put({ _id: "lobby", group: "x", state: "STALE", n: 0, createdAt: 0 }, { fence: { scope, token: 1 } }), "STALE_FENCING_TOKEN");
-      await expectCode(groups.insert({ _id: "other", group: "x", state: "STALE", n: 0, createdAt: 0 }, { fence: { scope, token: 1 } }), "STALE_FENCING_TOKEN");
+      await expectCode(
+        groups.put(
+          { _id: "lobby", group: "x", state: "STALE", n: 0, createdAt: 0 },
+          { fence: { scope, token: 1 } },
+        ),
+        "STALE_FENCING_TOKEN",
+      );
+      await expectCode(
+        groups.insert(
+          { _id: "other", group: "x", state: "STALE", n: 0, createdAt: 0 },
+          { fence: { scope, token: 1 } },
+        ),
+        "STALE_FENCING_TOKEN",
+      );
       await expectCode(groups.delete("lobby", { fence: { scope, token: 1 } }), "STALE_FENCING_TOKEN");
       await expectCode(groups.deleteMany({}, { fence: { scope, token: 1 } }), "STALE_FENCING_TOKEN");
 
@@ -200,7 +223,10 @@ for (const adapter of await storeAdapters()) {
       expect(after).toMatchObject({ state: "B", n: 3, _fence: { scope, token: 2 } });
       expect(await groups.get("other")).toBeNull();
       // other scopes are independent
-      await groups.insert({ _id: "bedwars", group: "bedwars", state: "A", n: 0, createdAt: 0 }, { fence: { scope: "group:bedwars", token: 1 } });
+      await groups.insert(
+        { _id: "bedwars", group: "bedwars", state: "A", n: 0, createdAt: 0 },
+        { fence: { scope: "group:bedwars", token: 1 } },
+      );
       expect(await store.fenceHighWater("group:bedwars")).toBe(1);
     });
 
@@ -211,10 +237,13 @@ for (const adapter of await storeAdapters()) {
       await groups.insert({ _id: "race", group: "race", state: "init", n: 0, createdAt: 0 });
       const tokens = Array.from({ length: 16 }, (_, i) => i + 1).sort(() => Math.random() - 0.5);
       const outcomes = await Promise.allSettled(
-        tokens.map((token) => groups.update("race", { n: token, state: `t${token}` }, { fence: { scope, token } })),
+        tokens.map((token) =>
+          groups.update("race", { n: token, state: `t${token}` }, { fence: { scope, token } }),
+        ),
       );
       for (const o of outcomes) {
-        if (o.status === "rejected") expect(["STALE_FENCING_TOKEN", "CONFLICT"]).toContain((o.reason as AppError).code);
+        if (o.status === "rejected")
+          expect(["STALE_FENCING_TOKEN", "CONFLICT"]).toContain((o.reason as AppError).code);
       }
       const final = (await groups.get("race"))!;
       // The highest token always gets through (nothing newer can refuse it), so it must be the last word.
@@ -225,7 +254,8 @@ for (const adapter of await storeAdapters()) {
 
     test("retention pruning removes exactly the documents older than the cut-off", async () => {
       const audit = (await fresh()).collection<Item>("audit_log");
-      for (let i = 0; i < 10; i++) await audit.insert({ _id: `e${i}`, group: "g", state: "S", n: i, createdAt: i * 100 });
+      for (let i = 0; i < 10; i++)
+        await audit.insert({ _id: `e${i}`, group: "g", state: "S", n: i, createdAt: i * 100 });
       expect(await audit.deleteMany({ createdAt: { $lt: 500 } })).toBe(5);
       expect((await audit.find({}, { sort: [["createdAt", 1]] })).map((d) => d.n)).toEqual([5, 6, 7, 8, 9]);
     });

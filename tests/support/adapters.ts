@@ -24,7 +24,10 @@ export function tempDir(prefix = "prexor-test-"): string {
 export async function storeAdapters(): Promise<AdapterCase<DurableStore>[]> {
   const mongo = await mongoServer();
   return [
-    { name: "embedded (bun:sqlite)", open: async () => SqliteStore.open({ file: join(tempDir(), "prexor.db") }) },
+    {
+      name: "embedded (bun:sqlite)",
+      open: async () => SqliteStore.open({ file: join(tempDir(), "prexor.db") }),
+    },
     {
       name: "mongodb",
       skip: mongo.skip,
@@ -40,7 +43,8 @@ export async function coordAdapters(): Promise<AdapterCase<Coordination>[]> {
     {
       name: "valkey (ioredis)",
       skip: redis.skip,
-      open: () => ValkeyCoordination.connect({ uri: redis.server!.uri, keyPrefix: `prexor:test:${randomId()}:` }),
+      open: () =>
+        ValkeyCoordination.connect({ uri: redis.server!.uri, keyPrefix: `prexor:test:${randomId()}:` }),
     },
   ];
 }

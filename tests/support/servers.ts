@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
 import { homedir } from "node:os";
@@ -24,7 +24,9 @@ process.on("exit", () => {
 
 const inCi = process.env.CI === "true";
 const repoRoot = resolve(import.meta.dir, "../..");
-export const testCacheDir = process.env.PREXOR_TEST_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "prexorcloud-test");
+export const testCacheDir =
+  process.env.PREXOR_TEST_CACHE ??
+  join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "prexorcloud-test");
 
 function which(cmd: string): string | undefined {
   const found = spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" });
@@ -60,12 +62,30 @@ async function startRedis(): Promise<Availability> {
   if (!bin) return unavailable("redis-server", "PREXOR_TEST_REDIS_URI", "redis-server not on PATH");
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const child = spawn(bin, ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no", "--protected-mode", "yes"], {
-      stdio: "ignore",
-    });
+    const child = spawn(
+      bin,
+      [
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--protected-mode",
+        "yes",
+      ],
+      {
+        stdio: "ignore",
+      },
+    );
     children.push(child);
     try {
-      await waitFor(() => child.exitCode === null && portOpen(port), { timeoutMs: 5000, what: "redis-server to listen" });
+      await waitFor(() => child.exitCode === null && portOpen(port), {
+        timeoutMs: 5000,
+        what: "redis-server to listen",
+      });
       return { server: { uri: `redis://127.0.0.1:${port}` } };
     } catch {
       child.kill("SIGKILL");
@@ -89,11 +109,19 @@ export function prepareMongoJavaServer(): { classpath: string } | { error: strin
   if (!existsSync(join(classes, "MongoTestServer.class"))) {
     if (!which("mvn") || !which("javac")) return { error: "java/javac/mvn not on PATH" };
     mkdirSync(dir, { recursive: true });
-    const mvn = spawnSync("mvn", ["-q", "-B", "-f", join(source, "pom.xml"), "dependency:copy-dependencies", `-DoutputDirectory=${lib}`], {
-      encoding: "utf8",
-    });
+    const mvn = spawnSync(
+      "mvn",
+      ["-q", "-B", "-f", join(source, "pom.xml"), "dependency:copy-dependencies", `-DoutputDirectory=${lib}`],
+      {
+        encoding: "utf8",
+      },
+    );
     if (mvn.status !== 0) return { error: `mvn failed: ${mvn.stdout}${mvn.stderr}`.slice(0, 2000) };
-    const javac = spawnSync("javac", ["-d", classes, "-cp", `${lib}/*`, join(source, "MongoTestServer.java")], { encoding: "utf8" });
+    const javac = spawnSync(
+      "javac",
+      ["-d", classes, "-cp", `${lib}/*`, join(source, "MongoTestServer.java")],
+      { encoding: "utf8" },
+    );
     if (javac.status !== 0) return { error: `javac failed: ${javac.stderr}`.slice(0, 2000) };
   }
   if (!existsSync(lib) || readdirSync(lib).length === 0) return { error: `${lib} is empty` };
@@ -105,7 +133,9 @@ async function startMongo(): Promise<Availability> {
   if (!which("java")) return unavailable("MongoDB-wire server", "PREXOR_TEST_MONGO_URI", "java not on PATH");
   const prepared = prepareMongoJavaServer();
   if ("error" in prepared) return unavailable("MongoDB-wire server", "PREXOR_TEST_MONGO_URI", prepared.error);
-  const child = spawn("java", ["-Xmx512m", "-cp", prepared.classpath, "MongoTestServer", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("java", ["-Xmx512m", "-cp", prepared.classpath, "MongoTestServer", "0"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(child);
   let output = "";
   child.stdout?.on("data", (d: Buffer) => {
@@ -115,10 +145,17 @@ async function startMongo(): Promise<Availability> {
     output += d.toString();
   });
   try {
-    const port = await waitFor(() => output.match(/listening on (\d+)/)?.[1], { timeoutMs: 20_000, what: "mongo-java-server" });
+    const port = await waitFor(() => output.match(/listening on (\d+)/)?.[1], {
+      timeoutMs: 20_000,
+      what: "mongo-java-server",
+    });
     return { server: { uri: `mongodb://127.0.0.1:${port}` } };
   } catch {
     child.kill("SIGKILL");
-    return unavailable("MongoDB-wire server", "PREXOR_TEST_MONGO_URI", `it did not start: ${output.slice(0, 500)}`);
+    return unavailable(
+      "MongoDB-wire server",
+      "PREXOR_TEST_MONGO_URI",
+      `it did not start: ${output.slice(0, 500)}`,
+    );
   }
 }

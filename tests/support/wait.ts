@@ -16,7 +16,9 @@ export async function waitFor<T>(
     await Bun.sleep(interval);
   }
   const reason = lastError ? ` (last error: ${(lastError as Error).message})` : "";
-  throw new Error(`timed out after ${options.timeoutMs ?? 10_000} ms waiting for ${options.what ?? "condition"}${reason}`);
+  throw new Error(
+    `timed out after ${options.timeoutMs ?? 10_000} ms waiting for ${options.what ?? "condition"}${reason}`,
+  );
 }
 
 export function randomId(prefix = "t"): string {

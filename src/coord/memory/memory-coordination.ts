@@ -68,7 +68,9 @@ export class MemoryCoordination implements Coordination {
 
   private isExactly(lease: Lease): Expiring<Lease> | undefined {
     const current = this.live(this.leases, lease.scope);
-    return current && current.value.holder === lease.holder && current.value.token === lease.token ? current : undefined;
+    return current && current.value.holder === lease.holder && current.value.token === lease.token
+      ? current
+      : undefined;
   }
 
   async renewLease(lease: Lease, ttlMs: number): Promise<boolean> {
@@ -118,7 +120,10 @@ export class MemoryCoordination implements Coordination {
       this.loginFails.delete(username);
       return { failures, lockedUntil };
     }
-    this.loginFails.set(username, { value: failures, expiresAt: entry?.expiresAt ?? this.now() + policy.windowMs });
+    this.loginFails.set(username, {
+      value: failures,
+      expiresAt: entry?.expiresAt ?? this.now() + policy.windowMs,
+    });
     return { failures, lockedUntil: null };
   }
 
@@ -135,7 +140,11 @@ export class MemoryCoordination implements Coordination {
     const entry = this.live(this.windows, id) ?? { value: 0, expiresAt: this.now() + windowMs };
     entry.value += 1;
     this.windows.set(id, entry);
-    return { allowed: entry.value <= limit, count: entry.value, retryAfterMs: Math.max(0, entry.expiresAt - this.now()) };
+    return {
+      allowed: entry.value <= limit,
+      count: entry.value,
+      retryAfterMs: Math.max(0, entry.expiresAt - this.now()),
+    };
   }
 
   async appendEvent(payload: string, maxLength: number): Promise<number> {

@@ -13,7 +13,14 @@ import type {
   RevocationKind,
   Unsubscribe,
 } from "../port.ts";
-import { ACQUIRE_LEASE, APPEND_EVENT, LOGIN_FAILURE, RATE_LIMIT_HIT, RELEASE_LEASE, RENEW_LEASE } from "./scripts.ts";
+import {
+  ACQUIRE_LEASE,
+  APPEND_EVENT,
+  LOGIN_FAILURE,
+  RATE_LIMIT_HIT,
+  RELEASE_LEASE,
+  RENEW_LEASE,
+} from "./scripts.ts";
 
 export interface ValkeyOptions {
   uri: string;
@@ -26,7 +33,14 @@ interface Scripted {
   acquireLease(lease: string, token: string, holder: string, ttlMs: number): Promise<[number, number]>;
   renewLease(lease: string, expected: string, ttlMs: number): Promise<number>;
   releaseLease(lease: string, expected: string): Promise<number>;
-  loginFailure(fail: string, lock: string, max: number, windowMs: number, lockMs: number, now: number): Promise<[number, number]>;
+  loginFailure(
+    fail: string,
+    lock: string,
+    max: number,
+    windowMs: number,
+    lockMs: number,
+    now: number,
+  ): Promise<[number, number]>;
   rateLimitHit(key: string, windowMs: number): Promise<[number, number]>;
   appendEvent(seq: string, stream: string, payload: string, maxLength: number): Promise<number>;
 }
@@ -106,12 +120,19 @@ export class ValkeyCoordination implements Coordination {
   }
 
   async renewLease(lease: Lease, ttlMs: number): Promise<boolean> {
-    const ok = await this.redis.renewLease(this.keys.lease(lease.scope), leaseValue(lease.holder, lease.token), Math.ceil(ttlMs));
+    const ok = await this.redis.renewLease(
+      this.keys.lease(lease.scope),
+      leaseValue(lease.holder, lease.token),
+      Math.ceil(ttlMs),
+    );
     return ok === 1;
   }
 
   async releaseLease(lease: Lease): Promise<boolean> {
-    return (await this.redis.releaseLease(this.keys.lease(lease.scope), leaseValue(lease.holder, lease.token))) === 1;
+    return (
+      (await this.redis.releaseLease(this.keys.lease(lease.scope), leaseValue(lease.holder, lease.token))) ===
+      1
+    );
   }
 
   async isLeaseCurrent(lease: Lease): Promise<boolean> {
@@ -130,7 +151,12 @@ export class ValkeyCoordination implements Coordination {
         const [value, ttl] = await Promise.all([this.redis.get(key), this.redis.pttl(key)]);
         if (!value || ttl < 0) continue;
         const sep = value.lastIndexOf("|");
-        out.push({ scope: key.slice(prefix.length), holder: value.slice(0, sep), token: Number(value.slice(sep + 1)), ttlMs: ttl });
+        out.push({
+          scope: key.slice(prefix.length),
+          holder: value.slice(0, sep),
+          token: Number(value.slice(sep + 1)),
+          ttlMs: ttl,
+        });
       }
     } while (cursor !== "0");
     return out.sort((a, b) => a.scope.localeCompare(b.scope));
@@ -175,19 +201,30 @@ export class ValkeyCoordination implements Coordination {
   }
 
   async appendEvent(payload: string, maxLength: number): Promise<number> {
-    return Number(await this.redis.appendEvent(this.keys.sseSequence(), this.keys.sseReplay(), payload, maxLength));
+    return Number(
+      await this.redis.appendEvent(this.keys.sseSequence(), this.keys.sseReplay(), payload, maxLength),
+    );
   }
 
   async eventsAfter(seq: number, limit: number): Promise<ReplayWindow> {
     const stream = this.keys.sseReplay();
     const [entries, oldest, latest] = await Promise.all([
-      limit > 0 ? this.redis.xrange(stream, `(${Math.max(0, Math.floor(seq))}-0`, "+", "COUNT", limit) : Promise.resolve([]),
+      limit > 0
+        ? this.redis.xrange(stream, `(${Math.max(0, Math.floor(seq))}-0`, "+", "COUNT", limit)
+        : Promise.resolve([]),
       this.redis.xrange(stream, "-", "+", "COUNT", 1),
       this.redis.get(this.keys.sseSequence()),
     ]);
-    const events = entries.map(([id, fields]) => ({ seq: Number(id.split("-")[0]), payload: fields[1] ?? "" }));
+    const events = entries.map(([id, fields]) => ({
+      seq: Number(id.split("-")[0]),
+      payload: fields[1] ?? "",
+    }));
     const oldestId = oldest[0]?.[0];
-    return { events, oldestSeq: oldestId ? Number(oldestId.split("-")[0]) : 0, latestSeq: Number(latest ?? 0) };
+    return {
+      events,
+      oldestSeq: oldestId ? Number(oldestId.split("-")[0]) : 0,
+      latestSeq: Number(latest ?? 0),
+    };
   }
 
   async putTicket(ticket: string, value: string, ttlMs: number): Promise<void> {
@@ -235,7 +272,12 @@ export class ValkeyCoordination implements Coordination {
     try {
       await this.redis.ping();
     } catch (err) {
-      throw new AppError("COORDINATION_UNAVAILABLE", `Valkey/Redis at ${this.location} is unreachable`, undefined, { cause: err });
+      throw new AppError(
+        "COORDINATION_UNAVAILABLE",
+        `Valkey/Redis at ${this.location} is unreachable`,
+        undefined,
+        { cause: err },
+      );
     }
   }
 

@@ -1,7 +1,7 @@
-import { type Collection as MongoCollection, type Db, MongoClient, MongoServerError } from "mongodb";
+import { type Db, MongoClient, type Collection as MongoCollection, MongoServerError } from "mongodb";
 import { AppError } from "../../core/errors.ts";
 import { redactUri } from "../../log/redact.ts";
-import { COLLECTIONS, COUNTERS_COLLECTION, FENCES_COLLECTION, checkCollectionName } from "../collections.ts";
+import { COLLECTIONS, COUNTERS_COLLECTION, checkCollectionName, FENCES_COLLECTION } from "../collections.ts";
 import { checkRev, stamp, stripManaged } from "../doc-stamp.ts";
 import { checkFilter, staleFence } from "../filter-check.ts";
 import type {
@@ -132,7 +132,10 @@ export class MongoStore implements DurableStore {
     if (!fence) return;
     const fences = this.raw(FENCES_COLLECTION);
     for (let attempt = 0; attempt < MAX_RACE_RETRIES; attempt++) {
-      const raised = await fences.updateOne({ _id: fence.scope, token: { $lte: fence.token } }, { $max: { token: fence.token } });
+      const raised = await fences.updateOne(
+        { _id: fence.scope, token: { $lte: fence.token } },
+        { $max: { token: fence.token } },
+      );
       if (raised.matchedCount === 1) return;
       const current = await fences.findOne({ _id: fence.scope });
       if (current) {
@@ -154,7 +157,9 @@ export class MongoStore implements DurableStore {
     try {
       await this.db.command({ ping: 1 });
     } catch (err) {
-      throw new AppError("STORE_UNAVAILABLE", `MongoDB at ${this.location} is unreachable`, undefined, { cause: err });
+      throw new AppError("STORE_UNAVAILABLE", `MongoDB at ${this.location} is unreachable`, undefined, {
+        cause: err,
+      });
     }
   }
 
@@ -194,7 +199,11 @@ class MongoDocCollection<T extends Doc> implements Collection<T> {
   }
 
   /** Why a conditional write matched nothing: gone, changed, or fenced out. */
-  private async explainMiss(id: string, ifRev: number | undefined, fence: Fence | undefined): Promise<T | null> {
+  private async explainMiss(
+    id: string,
+    ifRev: number | undefined,
+    fence: Fence | undefined,
+  ): Promise<T | null> {
     const current = (await this.col.findOne({ _id: id })) as T | null;
     if (!current) return null;
     checkRev(this.name, id, current, ifRev);
@@ -267,7 +276,10 @@ class MongoDocCollection<T extends Doc> implements Collection<T> {
     const current = await this.explainMiss(id, options.ifRev, options.fence);
     if (current === null) return null;
     // It exists, the revision matches and the fence is fine, so it changed between our write and read.
-    throw new AppError("CONFLICT", `${this.name}/${id} was changed concurrently`, { collection: this.name, id });
+    throw new AppError("CONFLICT", `${this.name}/${id} was changed concurrently`, {
+      collection: this.name,
+      id,
+    });
   }
 
   async delete(id: string, options: UpdateOptions = {}): Promise<boolean> {
@@ -278,7 +290,10 @@ class MongoDocCollection<T extends Doc> implements Collection<T> {
     if (res.deletedCount === 1) return true;
     const current = await this.explainMiss(id, options.ifRev, options.fence);
     if (current === null) return false;
-    throw new AppError("CONFLICT", `${this.name}/${id} was changed concurrently`, { collection: this.name, id });
+    throw new AppError("CONFLICT", `${this.name}/${id} was changed concurrently`, {
+      collection: this.name,
+      id,
+    });
   }
 
   async find(filter: Filter = {}, options: FindOptions = {}): Promise<T[]> {

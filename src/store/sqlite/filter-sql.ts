@@ -1,5 +1,5 @@
-import type { FieldCondition, Filter, Scalar, SortSpec } from "../port.ts";
 import { checkFieldPath } from "../filter-check.ts";
+import type { FieldCondition, Filter, Scalar, SortSpec } from "../port.ts";
 
 /** SQL for one filter over a table of `(id, doc)` rows, plus its bound parameters. */
 export interface SqlFragment {

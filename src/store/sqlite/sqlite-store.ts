@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { AppError } from "../../core/errors.ts";
 import { COLLECTIONS, checkCollectionName, type IndexSpec } from "../collections.ts";
+import { checkRev, stamp, stripManaged } from "../doc-stamp.ts";
 import { checkFilter, staleFence } from "../filter-check.ts";
 import type {
   Collection,
@@ -16,7 +17,6 @@ import type {
   UpdateOptions,
   WriteOptions,
 } from "../port.ts";
-import { checkRev, stamp, stripManaged } from "../doc-stamp.ts";
 import { fieldExpr, filterSql, orderSql } from "./filter-sql.ts";
 
 export interface SqliteStoreOptions {
@@ -67,7 +67,10 @@ export class SqliteStore implements DurableStore {
     db.exec("CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)");
     const store = new SqliteStore(options.file, db);
     for (const name of Object.keys(COLLECTIONS)) store.collection(name);
-    writeFileSync(`${options.file}.owner`, `${JSON.stringify({ pid: process.pid, since: new Date().toISOString() })}\n`);
+    writeFileSync(
+      `${options.file}.owner`,
+      `${JSON.stringify({ pid: process.pid, since: new Date().toISOString() })}\n`,
+    );
     return store;
   }
 
@@ -90,17 +93,24 @@ export class SqliteStore implements DurableStore {
   }
 
   async fenceHighWater(scope: string): Promise<number> {
-    return this.db.query<{ token: number }, [string]>("SELECT token FROM fences WHERE scope = ?").get(scope)?.token ?? 0;
+    return (
+      this.db.query<{ token: number }, [string]>("SELECT token FROM fences WHERE scope = ?").get(scope)
+        ?.token ?? 0
+    );
   }
 
   /** Checks and raises the scope's high-water mark; must run inside the write's transaction. */
   acceptFence(fence: Fence | undefined): void {
     if (!fence) return;
-    const highest = this.db.query<{ token: number }, [string]>("SELECT token FROM fences WHERE scope = ?").get(fence.scope)?.token ?? 0;
+    const highest =
+      this.db.query<{ token: number }, [string]>("SELECT token FROM fences WHERE scope = ?").get(fence.scope)
+        ?.token ?? 0;
     if (fence.token < highest) throw staleFence(fence.scope, fence.token, highest);
     if (fence.token > highest) {
       this.db
-        .query("INSERT INTO fences (scope, token) VALUES (?, ?) ON CONFLICT(scope) DO UPDATE SET token = excluded.token")
+        .query(
+          "INSERT INTO fences (scope, token) VALUES (?, ?) ON CONFLICT(scope) DO UPDATE SET token = excluded.token",
+        )
         .run(fence.scope, fence.token);
     }
   }
@@ -131,9 +141,13 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
     this.table = `c_${name}`;
     db.exec(`CREATE TABLE IF NOT EXISTS "${this.table}" (id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL)`);
     for (const index of indexes) {
-      const columns = index.fields.map(([f, dir]) => `${fieldExpr(f)} ${dir === -1 ? "DESC" : "ASC"}`).join(", ");
+      const columns = index.fields
+        .map(([f, dir]) => `${fieldExpr(f)} ${dir === -1 ? "DESC" : "ASC"}`)
+        .join(", ");
       // Documents without the field are not constrained, matching MongoDB's sparse unique index.
-      const where = index.unique ? ` WHERE ${index.fields.map(([f]) => `${fieldExpr(f)} IS NOT NULL`).join(" AND ")}` : "";
+      const where = index.unique
+        ? ` WHERE ${index.fields.map(([f]) => `${fieldExpr(f)} IS NOT NULL`).join(" AND ")}`
+        : "";
       db.exec(
         `CREATE ${index.unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS "${this.table}__${index.name}" ON "${this.table}" (${columns})${where}`,
       );
@@ -141,18 +155,24 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
   }
 
   private read(id: string): T | null {
-    const row = this.db.query<{ doc: string }, [string]>(`SELECT doc FROM "${this.table}" WHERE id = ?`).get(id);
+    const row = this.db
+      .query<{ doc: string }, [string]>(`SELECT doc FROM "${this.table}" WHERE id = ?`)
+      .get(id);
     return row ? (JSON.parse(row.doc) as T) : null;
   }
 
   private write(doc: T, mode: "insert" | "upsert" | "update"): void {
     const json = JSON.stringify(doc);
     try {
-      if (mode === "insert") this.db.query(`INSERT INTO "${this.table}" (id, doc) VALUES (?, ?)`).run(doc._id, json);
-      else if (mode === "update") this.db.query(`UPDATE "${this.table}" SET doc = ? WHERE id = ?`).run(json, doc._id);
+      if (mode === "insert")
+        this.db.query(`INSERT INTO "${this.table}" (id, doc) VALUES (?, ?)`).run(doc._id, json);
+      else if (mode === "update")
+        this.db.query(`UPDATE "${this.table}" SET doc = ? WHERE id = ?`).run(json, doc._id);
       else {
         this.db
-          .query(`INSERT INTO "${this.table}" (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc`)
+          .query(
+            `INSERT INTO "${this.table}" (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc`,
+          )
           .run(doc._id, json);
       }
     } catch (err) {
@@ -221,7 +241,8 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
   async find(filter: Filter = {}, options: FindOptions = {}): Promise<T[]> {
     checkFilter(filter);
     const where = filterSql(filter);
-    const limit = options.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(options.limit))}` : " LIMIT -1";
+    const limit =
+      options.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(options.limit))}` : " LIMIT -1";
     const offset = options.skip ? ` OFFSET ${Math.max(0, Math.floor(options.skip))}` : "";
     const rows = this.db
       .query<{ doc: string }, SQLQueryBindings[]>(
@@ -239,7 +260,9 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
     checkFilter(filter);
     const where = filterSql(filter);
     const row = this.db
-      .query<{ n: number }, SQLQueryBindings[]>(`SELECT COUNT(*) AS n FROM "${this.table}" WHERE ${where.sql}`)
+      .query<{ n: number }, SQLQueryBindings[]>(
+        `SELECT COUNT(*) AS n FROM "${this.table}" WHERE ${where.sql}`,
+      )
       .get(...where.params);
     return row?.n ?? 0;
   }

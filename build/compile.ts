@@ -1,0 +1,36 @@
+/**
+ * Compiles the single executable: `bun run build` → dist/prexor (+ dist/prexorctl symlink).
+ * `--target bun-linux-arm64` (repeatable) cross-compiles; each target lands in dist/<target>/.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dir, "..");
+const targets = process.argv.flatMap((a, i, all) => (a === "--target" && all[i + 1] ? [all[i + 1]!] : []));
+const commit =
+  spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).stdout.trim() ||
+  "unknown";
+
+async function compile(target: string | undefined): Promise<void> {
+  const outDir = target ? join(root, "dist", target) : join(root, "dist");
+  mkdirSync(outDir, { recursive: true });
+  const outfile = join(outDir, "prexor");
+  const result = await Bun.build({
+    entrypoints: [join(root, "src/main.ts")],
+    compile: target ? { target: target as Bun.Build.CompileTarget, outfile } : { outfile },
+    minify: true,
+    sourcemap: "linked",
+    define: { PREXOR_GIT_COMMIT: JSON.stringify(commit) },
+  });
+  if (!result.success) {
+    for (const log of result.logs) console.error(log);
+    process.exit(1);
+  }
+  const link = join(outDir, "prexorctl");
+  rmSync(link, { force: true });
+  symlinkSync("prexor", link);
+  console.log(`built ${outfile} (+ prexorctl) for ${target ?? "this host"} at ${commit}`);
+}
+
+for (const target of targets.length > 0 ? targets : [undefined]) await compile(target);

@@ -1,0 +1,36 @@
+import { resolve } from "node:path";
+import { defineCommand } from "citty";
+import { loadControllerConfig } from "../config/controller-config.ts";
+import { startController } from "../controller/boot.ts";
+import { createLogger } from "../log/logger.ts";
+import { untilSignal } from "./signals.ts";
+import { report } from "./strict-run.ts";
+
+export const controllerCommand = defineCommand({
+  meta: { name: "controller", description: "Run a controller (REST :8080, daemon gRPC :9090)" },
+  args: {
+    root: { type: "string", description: "install root (config/, data/ …)", default: "." },
+    config: { type: "string", description: "config file (default <root>/config/controller.yml)" },
+  },
+  async run({ args }) {
+    const root = resolve(args.root);
+    const file = args.config ? resolve(args.config) : resolve(root, "config/controller.yml");
+    const config = loadControllerConfig(file, { allowMissing: !args.config });
+    const log = createLogger({
+      level: config.logging.level,
+      format: config.logging.format,
+      name: "controller",
+    });
+    let running: Awaited<ReturnType<typeof startController>>;
+    try {
+      running = await startController({ root, config, log });
+    } catch (err) {
+      log.error({ err: (err as Error).message }, "controller failed to start");
+      return report(err);
+    }
+    const signal = await untilSignal();
+    log.info({ signal }, "shutting down");
+    await running.stop();
+    return 0;
+  },
+});

@@ -1,0 +1,79 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { defineCommand } from "citty";
+import { loadControllerConfig } from "../config/controller-config.ts";
+import { startController } from "../controller/boot.ts";
+import { createLogger } from "../log/logger.ts";
+import { untilSignal } from "./signals.ts";
+import { report } from "./strict-run.ts";
+
+/**
+ * A whole single-host cloud in one process for a first try: the development profile on the
+ * embedded store with in-memory coordination, REST on loopback unless told otherwise.
+ */
+export const upCommand = defineCommand({
+  meta: {
+    name: "up",
+    description: "Run a single-host cloud in one process (embedded store, in-memory coordination)",
+  },
+  args: {
+    dir: { type: "string", description: "where state lives", default: "prexorcloud" },
+    host: { type: "string", description: "REST bind address", default: "127.0.0.1" },
+    port: { type: "string", description: "REST port", default: "8080" },
+    "grpc-port": { type: "string", description: "daemon gRPC port", default: "9090" },
+  },
+  async run({ args }) {
+    const root = resolve(args.dir);
+    const file = resolve(root, "config/controller.yml");
+    const port = Number(args.port);
+    const grpcPort = Number(args["grpc-port"]);
+    if (
+      !Number.isInteger(port) ||
+      port < 0 ||
+      port > 65535 ||
+      !Number.isInteger(grpcPort) ||
+      grpcPort < 0 ||
+      grpcPort > 65535
+    ) {
+      console.error("error: --port and --grpc-port take a number from 0 to 65535");
+      return 2;
+    }
+    const config = loadControllerConfig(file, { allowMissing: true });
+    config.runtime.profile = "development";
+    config.database.driver = "embedded";
+    config.redis = undefined;
+    config.http.host = args.host;
+    config.http.port = port;
+    config.grpc.port = grpcPort;
+    const log = createLogger({
+      level: config.logging.level,
+      format: config.logging.format,
+      name: "prexor-up",
+    });
+    let running: Awaited<ReturnType<typeof startController>>;
+    try {
+      running = await startController({ root, config, log });
+    } catch (err) {
+      return report(err);
+    }
+    // The local daemon joins here once the daemon link exists (it enrolls itself with a token
+    // minted in-process); until then `up` runs the controller alone.
+    const base = `http://${args.host.includes(":") ? `[${args.host}]` : args.host}:${running.httpPort}`;
+    const lines = [
+      "",
+      `PrexorCloud is up: ${base}  (state in ${root}${existsSync(file) ? `, config ${file}` : ""})`,
+      `  health:   curl -s ${base}/api/v1/system/health`,
+    ];
+    if (running.bootstrap.password) {
+      lines.push(
+        `  admin password (shown once, also in ${running.bootstrap.passwordFile}): ${running.bootstrap.password}`,
+      );
+    }
+    lines.push("  stop:     Ctrl-C", "");
+    console.log(lines.join("\n"));
+    const signal = await untilSignal();
+    log.info({ signal }, "shutting down");
+    await running.stop();
+    return 0;
+  },
+});

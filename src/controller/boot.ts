@@ -1,0 +1,91 @@
+import { join, resolve } from "node:path";
+import type { ControllerConfig } from "../config/controller-config.ts";
+import type { Coordination } from "../coord/port.ts";
+import type { Logger } from "../log/logger.ts";
+import type { DurableStore } from "../store/port.ts";
+import { type BootstrapResult, ensureBootstrapAdmin } from "./auth/bootstrap-admin.ts";
+import { resolveControllerId } from "./controller-id.ts";
+import { createHttpApp } from "./http/app.ts";
+import { openCoordination, openStore } from "./open-state.ts";
+
+export interface ControllerOptions {
+  /** install root: config/, data/ and friends live below it */
+  root: string;
+  config: ControllerConfig;
+  log: Logger;
+}
+
+export interface RunningController {
+  id: string;
+  httpPort: number;
+  store: DurableStore;
+  coord: Coordination;
+  bootstrap: BootstrapResult;
+  stop(): Promise<void>;
+}
+
+export function initialPasswordFile(root: string): string {
+  return join(resolve(root), "config", ".initial-admin-password");
+}
+
+/**
+ * Hand wiring in dependency order: state first (so a bad URI fails before any port is bound),
+ * then identity and bootstrap data, then listeners. stop() undoes it in reverse.
+ */
+export async function startController(options: ControllerOptions): Promise<RunningController> {
+  const { root, config, log } = options;
+  const teardown: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const step of teardown.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        log.warn({ err }, "shutdown step failed");
+      }
+    }
+  };
+  try {
+    const store = await openStore(root, config);
+    teardown.push(() => store.close());
+    log.info({ store: store.kind, location: store.location }, "durable store open");
+
+    const coord = await openCoordination(config);
+    teardown.push(() => coord.close());
+    log.info({ coordination: coord.kind, location: coord.location }, "coordination store connected");
+
+    const id = resolveControllerId(config.uuid, join(resolve(root, config.runtime.dataDir), "controller-id"));
+    const bootstrap = await ensureBootstrapAdmin(
+      store,
+      initialPasswordFile(root),
+      config.security.initialAdminPassword,
+      log,
+    );
+
+    const app = createHttpApp({
+      store,
+      coord,
+      log,
+      controllerId: id,
+      profile: config.runtime.profile,
+      startedAt: Date.now(),
+      maxBodyBytes: config.http.maxBodyBytes,
+    });
+    app.listen({
+      hostname: config.http.host,
+      port: config.http.port,
+      maxRequestBodySize: config.http.maxBodyBytes,
+    });
+    teardown.push(async () => {
+      await app.stop();
+    });
+    const httpPort = app.server?.port ?? config.http.port;
+    log.info(
+      { host: config.http.host, port: httpPort, controllerId: id, profile: config.runtime.profile },
+      "controller REST listening",
+    );
+    return { id, httpPort, store, coord, bootstrap, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

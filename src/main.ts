@@ -1,0 +1,38 @@
+#!/usr/bin/env bun
+import { basename } from "node:path";
+import { defineCommand } from "citty";
+import { configCommand } from "./commands/config-check.ts";
+import { controllerCommand } from "./commands/controller.ts";
+import { ctlCommand } from "./commands/ctl.ts";
+import { daemonCommand } from "./commands/daemon.ts";
+import { setupCommand } from "./commands/setup.ts";
+import { runStrict } from "./commands/strict-run.ts";
+import { upCommand } from "./commands/up.ts";
+import { versionCommand } from "./commands/version.ts";
+import { VERSION } from "./version.ts";
+
+const prexor = defineCommand({
+  meta: {
+    name: "prexor",
+    version: VERSION,
+    description: "PrexorCloud: controller, daemon and operator CLI in one binary",
+  },
+  subCommands: {
+    controller: controllerCommand,
+    daemon: daemonCommand,
+    up: upCommand,
+    setup: setupCommand,
+    config: configCommand,
+    version: versionCommand,
+    ctl: ctlCommand,
+  },
+});
+
+/** The same file is prexorctl when invoked under that name (a symlink or a copy). */
+function invokedAsCtl(): boolean {
+  const names = [process.argv0, process.argv[1], process.execPath].map((p) => basename(p ?? ""));
+  return names.some((n) => n === "prexorctl" || n === "pc");
+}
+
+const code = await runStrict(invokedAsCtl() ? ctlCommand : prexor, process.argv.slice(2));
+process.exit(code);
