@@ -30,7 +30,7 @@ export function initialPasswordFile(root: string): string {
 
 /**
  * Hand wiring in dependency order: state first (so a bad URI fails before any port is bound),
- * then identity and bootstrap data, then listeners. stop() undoes it in reverse.
+ * then identity, listeners and bootstrap data. stop() undoes it in reverse.
  */
 export async function startController(options: ControllerOptions): Promise<RunningController> {
   const { root, config, log } = options;
@@ -54,13 +54,6 @@ export async function startController(options: ControllerOptions): Promise<Runni
     log.info({ coordination: coord.kind, location: coord.location }, "coordination store connected");
 
     const id = resolveControllerId(config.uuid, join(resolve(root, config.runtime.dataDir), "controller-id"));
-    const bootstrap = await ensureBootstrapAdmin(
-      store,
-      initialPasswordFile(root),
-      config.security.initialAdminPassword,
-      log,
-    );
-
     const app = createHttpApp({
       store,
       coord,
@@ -82,6 +75,13 @@ export async function startController(options: ControllerOptions): Promise<Runni
     log.info(
       { host: config.http.host, port: httpPort, controllerId: id, profile: config.runtime.profile },
       "controller REST listening",
+    );
+    // After listening: the Argon2id hash costs ~0.2 s and liveness should not wait for it.
+    const bootstrap = await ensureBootstrapAdmin(
+      store,
+      initialPasswordFile(root),
+      config.security.initialAdminPassword,
+      log,
     );
     return { id, httpPort, store, coord, bootstrap, stop };
   } catch (err) {
