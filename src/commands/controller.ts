@@ -21,6 +21,8 @@ export const controllerCommand = defineCommand({
       format: config.logging.format,
       name: "controller",
     });
+    // Listen for signals before starting: a SIGTERM during start-up must still shut down cleanly.
+    const stopSignal = untilSignal();
     let running: Awaited<ReturnType<typeof startController>>;
     try {
       running = await startController({ root, config, log });
@@ -28,7 +30,7 @@ export const controllerCommand = defineCommand({
       log.error({ err: (err as Error).message }, "controller failed to start");
       return report(err);
     }
-    const signal = await untilSignal();
+    const signal = await stopSignal;
     log.info({ signal }, "shutting down");
     await running.stop();
     return 0;

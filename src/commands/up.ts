@@ -50,6 +50,8 @@ export const upCommand = defineCommand({
       format: config.logging.format,
       name: "prexor-up",
     });
+    // Listen for signals before starting: a SIGTERM during start-up must still shut down cleanly.
+    const stopSignal = untilSignal();
     let running: Awaited<ReturnType<typeof startController>>;
     try {
       running = await startController({ root, config, log });
@@ -71,7 +73,7 @@ export const upCommand = defineCommand({
     }
     lines.push("  stop:     Ctrl-C", "");
     console.log(lines.join("\n"));
-    const signal = await untilSignal();
+    const signal = await stopSignal;
     log.info({ signal }, "shutting down");
     await running.stop();
     return 0;
