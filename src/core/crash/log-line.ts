@@ -1,5 +1,7 @@
-const ANSI_ESCAPE = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;
-const LEADING_TIMESTAMP = /^(?:\d{4}-\d{2}-\d{2}[T ])?\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\s+/;
+// Colour and cursor codes (ESC [ … final byte) that console capture keeps from a TTY-style logger.
+const ANSI_ESCAPE = new RegExp(`${String.fromCharCode(0x1b)}\\[[0-9;?]*[ -/]*[@-~]`, "g");
+const LEADING_TIMESTAMP =
+  /^(?:\d{4}-\d{2}-\d{2}[T ])?\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\s+/;
 // `[12:34:56 ERROR]:`, `[12:34:56] [Server thread/ERROR]:`, `[main/INFO] [minecraft/Main]:` and the like.
 const LEADING_BRACKET_GROUP = /^\[[^\]]{0,80}\]:?\s*/;
 const LEADING_LEVEL = /^(?:FATAL|SEVERE|ERROR|WARN|WARNING|INFO|DEBUG|TRACE)\b:?\s+/;
@@ -28,6 +30,8 @@ const HEX_RUN = /\b(?=[0-9a-f]*\d)[0-9a-f]{8,}\b/gi;
 // `~[paper-1.21.4.jar:1.21.4-123-abc]` / `[?:?]` after a frame: where the class came from, not what failed.
 const FRAME_ORIGIN = /\s+~?\[[^\]]*\]\s*$/;
 const DIGIT_RUN = /\d+/g;
+// The sign of a standalone number (a coordinate, an offset) varies like the digits do; `lobby-3` keeps its dash.
+const NUMBER_SIGN = /(^|[\s,(:=[])-(?=\d)/g;
 
 /**
  * The stable form of a line for crash signatures: no log prefix, and every part that differs between
@@ -40,9 +44,10 @@ export function normalizeForSignature(line: string, instanceId?: string): string
   return text
     .replace(FRAME_ORIGIN, "")
     .replace(UUID, "<uuid>")
-    .replace(HEX_LITERAL, "0x<hex>")
+    .replace(HEX_LITERAL, "<addr>")
     .replace(IDENTITY_HASH, "@<hex>")
     .replace(HEX_RUN, "<hex>")
+    .replace(NUMBER_SIGN, "$1")
     .replace(DIGIT_RUN, "N")
     .replace(/\s+/g, " ");
 }

@@ -81,7 +81,11 @@ export function transition(
   if (!ALLOWED_TRANSITIONS[from].includes(to)) {
     return {
       ok: false,
-      error: new AppError("ILLEGAL_STATE", `instance ${instance.id}: illegal transition ${from} -> ${to}`, details),
+      error: new AppError(
+        "ILLEGAL_STATE",
+        `instance ${instance.id}: illegal transition ${from} -> ${to}`,
+        details,
+      ),
     };
   }
   if (owner !== actor) {

@@ -2,7 +2,7 @@ import { computePlanHash } from "./plan-hash.ts";
 import type { CompositionPlan, CompositionPlanContent, PlanFencing } from "./plan-types.ts";
 
 /** Stands in for the plugin token in a stored plan; the token is a secret and is never persisted. */
-export const PLUGIN_TOKEN_PLACEHOLDER = "${PLUGIN_TOKEN}";
+export const PLUGIN_TOKEN_PLACEHOLDER = "<plugin-token>";
 
 export interface PlanBookkeeping {
   readonly now: Date;
@@ -11,7 +11,10 @@ export interface PlanBookkeeping {
 }
 
 /** Seals plan content into a persistable plan: hash, creation time, fencing, token placeholder. */
-export function createCompositionPlan(content: CompositionPlanContent, meta: PlanBookkeeping): CompositionPlan {
+export function createCompositionPlan(
+  content: CompositionPlanContent,
+  meta: PlanBookkeeping,
+): CompositionPlan {
   return {
     ...content,
     planHash: computePlanHash(content),

@@ -31,7 +31,9 @@ function write(value: unknown, at: string): string {
 
 function writeArray(items: readonly unknown[], at: string): string {
   // Matches JSON.stringify: a hole or undefined inside an array is null, keeping positions stable.
-  const parts = Array.from(items, (item, index) => (item === undefined ? "null" : write(item, `${at}[${index}]`)));
+  const parts = Array.from(items, (item, index) =>
+    item === undefined ? "null" : write(item, `${at}[${index}]`),
+  );
   return `[${parts.join(",")}]`;
 }
 

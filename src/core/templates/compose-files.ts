@@ -19,7 +19,10 @@ export function composeTemplateFiles(
   const substituted = layers.map(
     (layer): TemplateLayerFiles => ({
       name: layer.name,
-      files: layer.files.map((file) => ({ path: file.path, bytes: substituteFileBytes(file.bytes, values, syntaxes) })),
+      files: layer.files.map((file) => ({
+        path: file.path,
+        bytes: substituteFileBytes(file.bytes, values, syntaxes),
+      })),
     }),
   );
   return mergeTemplateLayers(substituted);

@@ -13,7 +13,7 @@ const PATTERNS: Readonly<Record<PlaceholderSyntax, string>> = {
   // Longest form first so `{{PORT}}` is never read as `{` + `{PORT}` + `}`.
   "double-brace": String.raw`\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}`,
   brace: String.raw`\{([A-Za-z0-9_]+)\}`,
-  percent: String.raw`%([A-Za-z0-9_]+)%`,
+  percent: "%([A-Za-z0-9_]+)%",
 };
 const ORDER: readonly PlaceholderSyntax[] = ["double-brace", "brace", "percent"];
 
@@ -84,7 +84,9 @@ export function instanceVariables(context: InstanceVariableContext): Record<stri
     GROUP: context.group,
     NODE_ID: context.nodeId,
     MEMORY: String(context.memoryMb),
-    MAX_PLAYERS: String(context.maxPlayers && context.maxPlayers > 0 ? context.maxPlayers : DEFAULT_MAX_PLAYERS),
+    MAX_PLAYERS: String(
+      context.maxPlayers && context.maxPlayers > 0 ? context.maxPlayers : DEFAULT_MAX_PLAYERS,
+    ),
     MOTD: context.motd ?? `PrexorCloud - ${context.group}/${context.instanceId}`,
   };
   if (context.forwardingSecret !== undefined) builtIns.FORWARDING_SECRET = context.forwardingSecret;

@@ -13,14 +13,15 @@ export interface FileMergeOutcome {
   readonly fallback?: "binary" | "unparseable";
 }
 
-const TEXT_MERGERS: Readonly<Record<Exclude<MergeKind, "replace">, (b: string, o: string) => string | undefined>> =
-  {
-    yaml: mergeYaml,
-    json: mergeJson,
-    toml: mergeToml,
-    properties: mergeProperties,
-    lines: mergeLines,
-  };
+const TEXT_MERGERS: Readonly<
+  Record<Exclude<MergeKind, "replace">, (b: string, o: string) => string | undefined>
+> = {
+  yaml: mergeYaml,
+  json: mergeJson,
+  toml: mergeToml,
+  properties: mergeProperties,
+  lines: mergeLines,
+};
 
 /**
  * Combines the copy of `path` from a lower layer with the copy from a higher layer. When a config file

@@ -7,16 +7,28 @@ function indentOf(text: string): string | number {
   return match?.[1] ?? 2;
 }
 
-/** Deep-merges two JSON documents; undefined when either side does not parse. */
-export function mergeJson(baseText: string, overlayText: string): string | undefined {
-  const baseSource = stripBom(baseText);
-  let base: unknown;
-  let overlay: unknown;
+/**
+ * Parses JSON, or undefined when it is invalid or holds an integer a double cannot represent exactly
+ * (such as a 64-bit id): re-serializing would silently change its digits.
+ */
+function parseExact(text: string): { value: unknown } | undefined {
+  let lossy = false;
   try {
-    base = JSON.parse(baseSource);
-    overlay = JSON.parse(stripBom(overlayText));
+    const value: unknown = JSON.parse(text, (_key, item: unknown) => {
+      if (typeof item === "number" && Number.isInteger(item) && !Number.isSafeInteger(item)) lossy = true;
+      return item;
+    });
+    return lossy ? undefined : { value };
   } catch {
     return undefined;
   }
-  return `${JSON.stringify(deepMerge(base, overlay), null, indentOf(baseSource))}\n`;
+}
+
+/** Deep-merges two JSON documents; undefined when either side cannot be parsed exactly. */
+export function mergeJson(baseText: string, overlayText: string): string | undefined {
+  const baseSource = stripBom(baseText);
+  const base = parseExact(baseSource);
+  const overlay = parseExact(stripBom(overlayText));
+  if (base === undefined || overlay === undefined) return undefined;
+  return `${JSON.stringify(deepMerge(base.value, overlay.value), null, indentOf(baseSource))}\n`;
 }

@@ -1,5 +1,5 @@
-import { Properties } from "properties-file/parser";
 import type { PropertiesNode, PropertyNode } from "properties-file/parser";
+import { Properties } from "properties-file/parser";
 
 /**
  * Key-level merge of `.properties` files: overlay keys overwrite, every other base key stays. The base

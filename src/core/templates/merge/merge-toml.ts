@@ -1,6 +1,6 @@
 import { parse, stringify } from "smol-toml";
-import { deepMerge, isPlainObject } from "./deep-merge.ts";
 import { stripBom } from "../text-content.ts";
+import { deepMerge, isPlainObject } from "./deep-merge.ts";
 
 /**
  * Deep-merges two TOML documents (tables merge, arrays and arrays of tables are replaced); undefined when
@@ -11,8 +11,9 @@ export function mergeToml(baseText: string, overlayText: string): string | undef
   let base: unknown;
   let overlay: unknown;
   try {
-    base = parse(stripBom(baseText));
-    overlay = parse(stripBom(overlayText));
+    // Integers beyond 2^53 become bigint so they are written back digit for digit.
+    base = parse(stripBom(baseText), { integersAsBigInt: "asNeeded" });
+    overlay = parse(stripBom(overlayText), { integersAsBigInt: "asNeeded" });
   } catch {
     return undefined;
   }

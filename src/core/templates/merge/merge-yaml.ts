@@ -10,8 +10,9 @@ import { stripBom } from "../text-content.ts";
  * Undefined when either side does not parse or is not a map at the top: a merge has no meaning there.
  */
 export function mergeYaml(baseText: string, overlayText: string): string | undefined {
-  const base = parseDocument(stripBom(baseText));
-  const overlay = parseDocument(stripBom(overlayText));
+  // Big integers (Discord channel ids and the like) must survive the round trip digit for digit.
+  const base = parseDocument(stripBom(baseText), { intAsBigInt: true });
+  const overlay = parseDocument(stripBom(overlayText), { intAsBigInt: true });
   if (base.errors.length > 0 || overlay.errors.length > 0) return undefined;
 
   const baseData: unknown = base.toJS({ mapAsMap: true });

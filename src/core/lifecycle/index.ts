@@ -1,0 +1,2 @@
+export * from "./instance-state.ts";
+export * from "./transitions.ts";
