@@ -110,7 +110,13 @@ function associatedData(header: string, purpose: string | undefined): ArrayBuffe
   return toArrayBuffer(new TextEncoder().encode(`${header}|${purpose ?? DEFAULT_PURPOSE}`));
 }
 
-async function deriveKey(secret: string, salt: Uint8Array, logN: number, r: number, p: number): Promise<CryptoKey> {
+async function deriveKey(
+  secret: string,
+  salt: Uint8Array,
+  logN: number,
+  r: number,
+  p: number,
+): Promise<CryptoKey> {
   const N = 2 ** logN;
   const raw = await new Promise<Buffer>((resolve, reject) => {
     // maxmem must exceed 128 * N * r or node:crypto refuses the parameters.

@@ -29,14 +29,17 @@ export interface IssuedNodeCertificate {
  * Only the subject and public key are taken from the request; any extensions it asks for are ignored,
  * so a daemon cannot obtain serverAuth, CA rights or extra names.
  */
-export async function signNodeCsr(ca: ClusterCa, options: SignNodeCsrOptions): Promise<IssuedNodeCertificate> {
+export async function signNodeCsr(
+  ca: ClusterCa,
+  options: SignNodeCsrOptions,
+): Promise<IssuedNodeCertificate> {
   assertValidNodeId(options.nodeId);
   const csr = parseCsr(options.csr);
 
   if (!(await csr.verify())) {
     throw csrError("CSR_SIGNATURE_INVALID", "CSR signature does not verify");
   }
-  const algorithm = csr.publicKey.algorithm as EcKeyAlgorithm;
+  const algorithm = csr.publicKey.algorithm as { name: string; namedCurve?: string };
   if (algorithm.name !== "ECDSA" || algorithm.namedCurve !== "P-256") {
     throw csrError("CSR_KEY_UNSUPPORTED", "CSR key must be EC P-256");
   }
@@ -48,7 +51,10 @@ export async function signNodeCsr(ca: ClusterCa, options: SignNodeCsrOptions): P
     );
   }
 
-  const { notBefore, notAfter } = validityWindow(options.now, options.validityDays ?? NODE_CERT_VALIDITY_DAYS);
+  const { notBefore, notAfter } = validityWindow(
+    options.now,
+    options.validityDays ?? NODE_CERT_VALIDITY_DAYS,
+  );
   const certificate = await x509.X509CertificateGenerator.create({
     subject: [{ CN: [options.nodeId] }],
     issuer: ca.certificate.subjectName,

@@ -4,8 +4,9 @@
  * @peculiar/x509 registers its algorithm providers through tsyringe, which refuses to load unless
  * `Reflect.getMetadata` exists. It only ever reads constructor parameter metadata (none is emitted
  * here) and its own injection-token map, so a WeakMap store is enough. Must be imported before
- * @peculiar/x509 (see ./x509.ts). If the real `reflect-metadata` package is ever added as a
- * dependency this shim steps aside.
+ * @peculiar/x509 (see ./x509.ts). When a real polyfill has already been loaded, this does nothing;
+ * adding the `reflect-metadata` package (required before the library, as in ./x509.ts) would make the
+ * shim unnecessary.
  */
 type MetadataMap = Map<unknown, unknown>;
 type ReflectWithMetadata = typeof Reflect & {
@@ -60,3 +61,5 @@ if (typeof reflect.getMetadata !== "function") {
       defineMetadata(key, value, target, property),
   });
 }
+
+export {};

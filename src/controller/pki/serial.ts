@@ -14,7 +14,10 @@ export function randomSerialHex(random: (bytes: Uint8Array) => Uint8Array = defa
 
 /** Canonical form of a serial read from elsewhere (any case, optional colons or leading zeros). */
 export function normalizeSerialHex(serial: string): string {
-  const hex = serial.replaceAll(":", "").toLowerCase().replace(/^(00)+/, "");
+  const hex = serial
+    .replaceAll(":", "")
+    .toLowerCase()
+    .replace(/^(00)+/, "");
   return hex === "" ? "00" : hex;
 }
 

@@ -6,11 +6,15 @@ import { SERVER_CERT_COMMON_NAME, SERVER_CERT_VALIDITY_DAYS, validityWindow } fr
 import { randomSerialHex } from "./serial.ts";
 import { EC_P256, generateEcKeyPair, x509 } from "./x509.ts";
 
-/** Always present so local tools and a co-located daemon can dial the controller by loopback. */
-const LOOPBACK_NAMES = ["localhost"];
-const LOOPBACK_IPS = ["127.0.0.1", "::1"];
+/**
+ * Always present: the shared controller name daemons verify (see CONTROLLER_TLS_SERVER_NAME), and
+ * loopback so local tools and a co-located daemon can dial by localhost.
+ */
+const ALWAYS_DNS_NAMES = [SERVER_CERT_COMMON_NAME, "localhost"];
+const ALWAYS_IPS = ["127.0.0.1", "::1"];
 
-const DNS_NAME = /^(?:\*\.)?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const DNS_NAME =
+  /^(?:\*\.)?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 export interface ServerCertificateOptions {
   readonly now: Date;
@@ -36,8 +40,8 @@ export async function issueServerCertificate(
   ca: ClusterCa,
   options: ServerCertificateOptions,
 ): Promise<IssuedServerCertificate> {
-  const dnsNames = unique([...LOOPBACK_NAMES, ...(options.hostnames ?? [])].map((n) => n.toLowerCase()));
-  const ipAddresses = unique([...LOOPBACK_IPS, ...(options.ipAddresses ?? [])]);
+  const dnsNames = unique([...ALWAYS_DNS_NAMES, ...(options.hostnames ?? [])].map((n) => n.toLowerCase()));
+  const ipAddresses = unique([...ALWAYS_IPS, ...(options.ipAddresses ?? [])]);
   for (const name of dnsNames) {
     if (!DNS_NAME.test(name)) {
       throw new AppError("CONFIG_INVALID", `Invalid host name for the server certificate: '${name}'`, {
