@@ -3,9 +3,19 @@ import type { ControllerConfig } from "../config/controller-config.ts";
 import type { Coordination } from "../coord/port.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DurableStore } from "../store/port.ts";
+import { AuditLog } from "./audit/audit-log.ts";
+import { startAuditPruner } from "./audit/audit-pruner.ts";
 import { type BootstrapResult, ensureBootstrapAdmin } from "./auth/bootstrap-admin.ts";
+import { RoleService } from "./auth/role-service.ts";
+import { resolveJwtSecret, TokenService } from "./auth/token-service.ts";
+import { UserService } from "./auth/user-service.ts";
 import { resolveControllerId } from "./controller-id.ts";
 import { createHttpApp } from "./http/app.ts";
+import { RouteTable } from "./http/route-table.ts";
+import { auditRoutes } from "./http/routes/audit-routes.ts";
+import { authRoutes } from "./http/routes/auth-routes.ts";
+import { systemRoutes } from "./http/routes/system-routes.ts";
+import { userRoutes } from "./http/routes/user-routes.ts";
 import { openCoordination, openStore } from "./open-state.ts";
 
 export interface ControllerOptions {
@@ -28,13 +38,33 @@ export function initialPasswordFile(root: string): string {
   return join(resolve(root), "config", ".initial-admin-password");
 }
 
+/** Every REST route, given the services they call. */
+export function buildRouteTable(deps: {
+  config: ControllerConfig;
+  store: DurableStore;
+  coord: Coordination;
+  controllerId: string;
+  startedAt: number;
+  tokens: TokenService;
+  users: UserService;
+  roles: RoleService;
+  audit: AuditLog;
+}): RouteTable {
+  const table = new RouteTable();
+  systemRoutes(table, { ...deps, profile: deps.config.runtime.profile });
+  authRoutes(table, deps);
+  userRoutes(table, deps.users, deps.roles);
+  auditRoutes(table, deps.audit);
+  return table;
+}
+
 /**
  * Hand wiring in dependency order: state first (so a bad URI fails before any port is bound),
- * then identity, listeners and bootstrap data. stop() undoes it in reverse.
+ * then identity, services, listeners and bootstrap data. stop() undoes it in reverse.
  */
 export async function startController(options: ControllerOptions): Promise<RunningController> {
   const { root, config, log } = options;
-  const teardown: Array<() => Promise<void>> = [];
+  const teardown: Array<() => Promise<void> | void> = [];
   const stop = async () => {
     for (const step of teardown.splice(0).reverse()) {
       try {
@@ -54,19 +84,43 @@ export async function startController(options: ControllerOptions): Promise<Runni
     log.info({ coordination: coord.kind, location: coord.location }, "coordination store connected");
 
     const id = resolveControllerId(config.uuid, join(resolve(root, config.runtime.dataDir), "controller-id"));
-    const app = createHttpApp({
+    const startedAt = Date.now();
+    const jwtSecret = await resolveJwtSecret(config.security.jwtSecret, store);
+    const tokens = new TokenService(
+      jwtSecret,
+      config.security.jwtPreviousSecrets,
+      config.security.jwtExpirationMinutes * 60,
+      coord,
+    );
+    const roles = new RoleService(store);
+    const users = new UserService(store, roles, initialPasswordFile(root));
+    const audit = new AuditLog(store);
+    teardown.push(
+      startAuditPruner({
+        audit,
+        coord,
+        controllerId: id,
+        retentionDays: config.scheduler.auditRetentionDays,
+        log,
+      }),
+    );
+
+    const routes = buildRouteTable({
+      config,
       store,
       coord,
-      log,
       controllerId: id,
-      profile: config.runtime.profile,
-      startedAt: Date.now(),
-      maxBodyBytes: config.http.maxBodyBytes,
+      startedAt,
+      tokens,
+      users,
+      roles,
+      audit,
     });
+    const app = createHttpApp({ config, coord, log, tokens, users, roles, audit, routes });
     app.listen({
       hostname: config.http.host,
       port: config.http.port,
-      maxRequestBodySize: config.http.maxBodyBytes,
+      maxRequestBodySize: config.http.maxBodyBytes * 2,
     });
     teardown.push(async () => {
       await app.stop();

@@ -11,6 +11,8 @@ export interface UserDoc extends Doc {
   createdAt: number;
   lastLoginAt?: number | null;
   mustChangePassword?: boolean;
+  /** epoch seconds; tokens issued before it are no longer accepted */
+  tokensValidAfter?: number;
 }
 
 /** Argon2id with the documented cost: 64 MiB, 3 passes, one lane. */

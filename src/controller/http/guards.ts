@@ -1,0 +1,47 @@
+import { AppError } from "../../core/errors.ts";
+import type { Permission } from "../../core/permissions.ts";
+import type { RoleService } from "../auth/role-service.ts";
+import type { TokenService } from "../auth/token-service.ts";
+import type { UserService } from "../auth/user-service.ts";
+import type { Access, Caller } from "./route-table.ts";
+
+export interface AuthDeps {
+  tokens: TokenService;
+  users: UserService;
+  roles: RoleService;
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{10,4096})$/;
+
+/**
+ * Resolves the operator behind a request from its bearer token. The role comes from the user
+ * record, not the token, so a role change or deletion applies to tokens already issued.
+ */
+export async function resolveCaller(request: Request, deps: AuthDeps): Promise<Caller> {
+  const match = BEARER.exec(request.headers.get("authorization") ?? "");
+  if (!match) throw new AppError("UNAUTHORIZED", "a bearer token is required");
+  const claims = await deps.tokens.verify(match[1]!);
+  if (!claims) throw new AppError("UNAUTHORIZED", "the token is invalid, expired or revoked");
+  const user = await deps.users.get(claims.sub);
+  if (!user) throw new AppError("UNAUTHORIZED", "the token's user no longer exists");
+  if (user.tokensValidAfter !== undefined && claims.iat < user.tokensValidAfter) {
+    throw new AppError("UNAUTHORIZED", "the token was revoked by a password change");
+  }
+  return {
+    username: user._id,
+    role: user.role,
+    permissions: await deps.roles.permissionsOf(user.role),
+    claims,
+  };
+}
+
+export function requiresCaller(access: Access): boolean {
+  return access !== "public" && access !== "ticket";
+}
+
+export function checkAccess(access: Access, caller: Caller): void {
+  if (access === "authenticated" || !requiresCaller(access)) return;
+  if (!caller.permissions.has(access as Permission)) {
+    throw new AppError("FORBIDDEN", "insufficient permissions", { required: access });
+  }
+}

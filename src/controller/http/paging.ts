@@ -1,0 +1,26 @@
+import { Type as T } from "@sinclair/typebox";
+
+/** `?page=1&pageSize=50`; the maximum differs per resource. */
+export function pagingQuery(maxPageSize: number, extra: Record<string, ReturnType<typeof T.String>> = {}) {
+  return T.Object(
+    {
+      page: T.Optional(T.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
+      pageSize: T.Optional(
+        T.Integer({ minimum: 1, maximum: maxPageSize, default: Math.min(50, maxPageSize) }),
+      ),
+      ...extra,
+    },
+    { additionalProperties: false },
+  );
+}
+
+export interface ListEnvelope<T> {
+  data: T[];
+  page: number;
+  pageSize: number;
+  total: number;
+}
+
+export function listEnvelope<T>(data: T[], page: number, pageSize: number, total: number): ListEnvelope<T> {
+  return { data, page, pageSize, total };
+}

@@ -1,0 +1,139 @@
+import { Type as T } from "@sinclair/typebox";
+import type { ControllerConfig } from "../../../config/controller-config.ts";
+import type { Coordination } from "../../../coord/port.ts";
+import { AppError } from "../../../core/errors.ts";
+import type { TokenService } from "../../auth/token-service.ts";
+import { toUserView, type UserService } from "../../auth/user-service.ts";
+import type { RouteTable } from "../route-table.ts";
+
+export interface AuthRouteDeps {
+  config: ControllerConfig;
+  coord: Coordination;
+  tokens: TokenService;
+  users: UserService;
+}
+
+const Credentials = T.Object(
+  {
+    username: T.String({ minLength: 1, maxLength: 64 }),
+    password: T.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
+export function authRoutes(table: RouteTable, deps: AuthRouteDeps): void {
+  const lockout = deps.config.security.lockout;
+  const lockPolicy = {
+    maxAttempts: lockout.maxAttempts,
+    windowMs: lockout.windowSeconds * 1000,
+    lockMs: lockout.lockoutSeconds * 1000,
+  };
+
+  const locked = (until: number) => {
+    const retryAfterSeconds = Math.max(1, Math.ceil((until - Date.now()) / 1000));
+    return new AppError("ACCOUNT_LOCKED", "too many failed logins; the account is locked for now", {
+      lockedUntil: new Date(until).toISOString(),
+      retryAfterSeconds,
+    });
+  };
+
+  const tokenResponse = async (username: string, role: string) => {
+    const { token, claims } = await deps.tokens.issue(username, role);
+    return { token, expiresAt: new Date(claims.exp * 1000).toISOString() };
+  };
+
+  table
+    .add({
+      method: "POST",
+      path: "/api/v1/auth/login",
+      access: "public",
+      tag: "auth",
+      summary: "Log in with username and password; returns a JWT",
+      body: Credentials,
+      handler: async ({ body }) => {
+        const username = body.username.toLowerCase();
+        if (lockout.enabled) {
+          const until = await deps.coord.loginLockedUntil(username);
+          if (until !== null) throw locked(until);
+        }
+        const user = await deps.users.authenticate(username, body.password);
+        if (!user) {
+          if (lockout.enabled) {
+            const failure = await deps.coord.recordLoginFailure(username, lockPolicy);
+            if (failure.lockedUntil !== null) throw locked(failure.lockedUntil);
+          }
+          throw new AppError("UNAUTHORIZED", "invalid username or password");
+        }
+        await deps.coord.clearLoginFailures(username);
+        await deps.users.recordLogin(username);
+        return {
+          ...(await tokenResponse(user._id, user.role)),
+          user: toUserView({ ...user, lastLoginAt: Date.now() }),
+        };
+      },
+    })
+    .add({
+      method: "POST",
+      path: "/api/v1/auth/refresh",
+      access: "authenticated",
+      tag: "auth",
+      summary: "A fresh token carrying the user's current role",
+      handler: ({ caller }) => tokenResponse(caller.username, caller.role),
+    })
+    .add({
+      method: "POST",
+      path: "/api/v1/auth/logout",
+      access: "authenticated",
+      tag: "auth",
+      summary: "Revoke the token used for this call",
+      handler: async ({ caller }) => {
+        await deps.tokens.revoke(caller.claims);
+        return { status: "LOGGED_OUT" };
+      },
+    })
+    .add({
+      method: "GET",
+      path: "/api/v1/auth/me",
+      access: "authenticated",
+      tag: "auth",
+      summary: "The calling user and its permissions",
+      handler: async ({ caller }) => ({
+        ...toUserView(await deps.users.require(caller.username)),
+        permissions: [...caller.permissions].sort(),
+      }),
+    })
+    .add({
+      method: "POST",
+      path: "/api/v1/auth/change-password",
+      access: "authenticated",
+      tag: "auth",
+      summary: "Change the caller's password; revokes every token issued before",
+      body: T.Object(
+        {
+          currentPassword: T.String({ minLength: 1, maxLength: 1024 }),
+          newPassword: T.String({ minLength: 1, maxLength: 1024 }),
+        },
+        { additionalProperties: false },
+      ),
+      handler: async ({ caller, body, audit }) => {
+        await deps.users.changePassword(caller.username, body.currentPassword, body.newPassword);
+        await audit({ action: "user.password.change", resourceType: "user", resourceId: caller.username });
+        return { status: "PASSWORD_CHANGED" };
+      },
+    });
+
+  // Password reset needs a mail transport this build does not configure; the routes exist (they
+  // are part of the public surface) and answer NOT_ENABLED, as the product does when reset is off.
+  for (const step of ["request", "complete"] as const) {
+    table.add({
+      method: "POST",
+      path: `/api/v1/auth/password-reset/${step}`,
+      access: "public",
+      tag: "auth",
+      summary: `Password reset (${step}); disabled in this build`,
+      handler: () => {
+        throw new AppError("NOT_FOUND", "password reset is not enabled", { reason: "NOT_ENABLED" });
+      },
+    });
+  }
+}

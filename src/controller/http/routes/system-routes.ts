@@ -1,0 +1,90 @@
+import type { Coordination } from "../../../coord/port.ts";
+import type { DurableStore } from "../../../store/port.ts";
+import { versionInfo } from "../../../version.ts";
+import type { RouteTable } from "../route-table.ts";
+
+export interface SystemDeps {
+  store: DurableStore;
+  coord: Coordination;
+  controllerId: string;
+  profile: string;
+  startedAt: number;
+}
+
+async function probe(fn: () => Promise<void>): Promise<"UP" | "DOWN"> {
+  try {
+    await fn();
+    return "UP";
+  } catch {
+    return "DOWN";
+  }
+}
+
+/**
+ * Liveness says the process serves HTTP; readiness says it can do its job (store and coordination
+ * reachable). Load balancers route on readiness; supervisors restart on liveness.
+ */
+export function systemRoutes(table: RouteTable, deps: SystemDeps): void {
+  const health = () => ({
+    status: "UP" as const,
+    controllerId: deps.controllerId,
+    profile: deps.profile,
+    version: versionInfo().version,
+    uptimeSeconds: Math.floor((Date.now() - deps.startedAt) / 1000),
+  });
+  const ready = async ({ set }: { set: { status?: number | string } }) => {
+    const [store, coordination] = await Promise.all([
+      probe(() => deps.store.ping()),
+      probe(() => deps.coord.ping()),
+    ]);
+    const up = store === "UP" && coordination === "UP";
+    set.status = up ? 200 : 503;
+    return {
+      status: up ? "UP" : "DOWN",
+      checks: { store, coordination },
+      store: deps.store.kind,
+      coordinationKind: deps.coord.kind,
+    };
+  };
+  table
+    .add({
+      method: "GET",
+      path: "/api/v1/system/health",
+      access: "public",
+      tag: "system",
+      summary: "Liveness",
+      handler: health,
+    })
+    .add({
+      method: "GET",
+      path: "/health",
+      access: "public",
+      tag: "system",
+      summary: "Liveness (probe path)",
+      handler: health,
+    })
+    .add({
+      method: "GET",
+      path: "/api/v1/system/ready",
+      access: "public",
+      tag: "system",
+      summary: "Readiness",
+      handler: ready,
+    })
+    .add({
+      method: "GET",
+      path: "/ready",
+      access: "public",
+      tag: "system",
+      summary: "Readiness (probe path)",
+      handler: ready,
+    })
+    .add({
+      method: "GET",
+      path: "/api/v1/system/version",
+      access: "public",
+      tag: "system",
+      summary: "Software and protocol version",
+      handler: () => versionInfo(),
+    });
+}
