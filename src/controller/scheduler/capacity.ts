@@ -1,3 +1,4 @@
+import type { FleetIndex } from "./fleet-index.ts";
 import { isPending, isTerminal } from "./instance-state.ts";
 import { PortTable } from "./port-table.ts";
 import type { SchedGroup, SchedInstance, SchedNode } from "./types.ts";
@@ -6,6 +7,18 @@ import type { SchedGroup, SchedInstance, SchedNode } from "./types.ts";
 export interface Buckets {
   readonly bucketOf: Int32Array;
   readonly count: number;
+}
+
+/** The span of ports any group could be given; the port table only needs to cover it. */
+function portWindow(groups: Iterable<SchedGroup>): [number, number] {
+  let lo = 65536;
+  let hi = 0;
+  for (const g of groups) {
+    if (g.portRangeStart > g.portRangeEnd) continue;
+    lo = Math.min(lo, g.portRangeStart);
+    hi = Math.max(hi, g.portRangeEnd);
+  }
+  return [Math.max(1, lo), Math.min(65535, hi)];
 }
 
 /**
@@ -25,7 +38,7 @@ export class Capacity {
   readonly ports: PortTable;
   private readonly bucketCache = new Map<string, Buckets>();
 
-  private constructor(nodes: readonly SchedNode[], portWindow: readonly [number, number]) {
+  private constructor(nodes: readonly SchedNode[], window: readonly [number, number]) {
     this.nodes = nodes;
     this.index = new Map(nodes.map((n, i) => [n.id, i]));
     const n = nodes.length;
@@ -33,7 +46,7 @@ export class Capacity {
     this.cpuCommitted = new Float64Array(n);
     this.diskFree = new Float64Array(n);
     this.instanceCount = new Int32Array(n);
-    this.ports = new PortTable(n, portWindow[0], portWindow[1]);
+    this.ports = new PortTable(n, window[0], window[1]);
   }
 
   /**
@@ -42,14 +55,9 @@ export class Capacity {
    * reservations alone miss whatever else runs on the host. Taking the larger never counts a running
    * instance twice.
    */
-  static build(
-    nodes: readonly SchedNode[],
-    instances: readonly SchedInstance[],
-    groupOf: (name: string) => SchedGroup | undefined,
-    portWindow: readonly [number, number],
-  ): Capacity {
-    const sorted = [...nodes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const cap = new Capacity(sorted, portWindow);
+  static build(index: FleetIndex, instances: readonly SchedInstance[]): Capacity {
+    const sorted = [...index.nodes.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const cap = new Capacity(sorted, portWindow(index.groups.values()));
     const n = sorted.length;
     const reserved = new Float64Array(n);
     const pendingMemory = new Float64Array(n);
@@ -68,7 +76,7 @@ export class Capacity {
       cap.ports.mark(i, inst.port);
       if (isPending(inst.state)) {
         pendingMemory[i] = (pendingMemory[i] ?? 0) + inst.memoryMb;
-        const group = groupOf(inst.group);
+        const group = index.groups.get(inst.group);
         if (group !== undefined) {
           cap.cpuCommitted[i] = (cap.cpuCommitted[i] ?? 0) + group.cpuReservation;
           cap.diskFree[i] = (cap.diskFree[i] ?? 0) - group.diskReservationMb;

@@ -1,4 +1,5 @@
 import { countsAsActive } from "./instance-state.ts";
+import { bounds } from "./scaling.ts";
 import type { SchedGroup, SchedInstance } from "./types.ts";
 
 export type DrainVerdict =
@@ -39,9 +40,10 @@ export function planDrain(facts: DrainFacts): DrainVerdict[] {
   if (leaving.length === 0) return [];
   leaving.sort((a, b) => facts.playersOf(b) - facts.playersOf(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
-  const unreplaced = leaving.filter((i) => countsAsActive(i.state) && facts.replacementOf(i.id) === undefined);
-  const min = Math.max(0, group.minInstances);
-  const max = Math.max(min, group.maxInstances);
+  const unreplaced = leaving.filter(
+    (i) => countsAsActive(i.state) && facts.replacementOf(i.id) === undefined,
+  );
+  const { min, max } = bounds(group);
   const current = facts.activeElsewhere + unreplaced.length;
   const target = group.scalingMode === "STATIC" ? min : Math.min(max, Math.max(min, current));
 
@@ -51,7 +53,11 @@ export function planDrain(facts: DrainFacts): DrainVerdict[] {
     const replacement = facts.replacementOf(instance.id);
     if (replacement !== undefined) {
       if (replacement.state === "RUNNING") {
-        verdicts.push({ kind: "stop", instance, reason: `node draining: replacement ${replacement.id} is RUNNING` });
+        verdicts.push({
+          kind: "stop",
+          instance,
+          reason: `node draining: replacement ${replacement.id} is RUNNING`,
+        });
       } else if (facts.deadlinePassed(instance)) {
         verdicts.push({ kind: "stop", instance, reason: "node draining: deadline passed" });
       } else {

@@ -46,7 +46,12 @@ export function passesStaticChecks(demand: Demand, node: SchedNode): boolean {
 }
 
 /** Memory, CPU and disk against what the node has committed so far in this tick. */
-export function fitsResources(cap: Capacity, i: number, group: SchedGroup, settings: SchedulerSettings): boolean {
+export function fitsResources(
+  cap: Capacity,
+  i: number,
+  group: SchedGroup,
+  settings: SchedulerSettings,
+): boolean {
   const total = cap.node(i).totalMemoryMb;
   if ((cap.memoryCommitted[i] ?? 0) + group.memoryMb + settings.memoryHeadroomMb > total) return false;
   if ((cap.cpuCommitted[i] ?? 0) + group.cpuReservation > settings.cpuHardLimit) return false;
@@ -66,7 +71,11 @@ export function rejectionFor(
 ): NodeRejection | undefined {
   const node = cap.node(i);
   const group = demand.group;
-  const reject = (code: NodeRejection["code"], reason: string): NodeRejection => ({ node: node.id, code, reason });
+  const reject = (code: NodeRejection["code"], reason: string): NodeRejection => ({
+    node: node.id,
+    code,
+    reason,
+  });
   if (node.state !== "ONLINE") return reject("NOT_ONLINE", `not ONLINE (status=${node.state})`);
   if (node.cordoned) return reject("CORDONED", "cordoned");
   const free = node.totalMemoryMb - (cap.memoryCommitted[i] ?? 0);
@@ -96,7 +105,8 @@ export function rejectionFor(
   const missing = missingAffinity(demand.affinity, node.labels);
   if (missing !== undefined) return reject("AFFINITY", `missing required affinity label '${missing.text}'`);
   const excluded = matchedAntiAffinity(demand.antiAffinity, node.labels);
-  if (excluded !== undefined) return reject("ANTI_AFFINITY", `excluded by anti-affinity label '${excluded.text}'`);
+  if (excluded !== undefined)
+    return reject("ANTI_AFFINITY", `excluded by anti-affinity label '${excluded.text}'`);
   return undefined;
 }
 

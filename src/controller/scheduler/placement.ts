@@ -1,6 +1,6 @@
 import type { Capacity } from "./capacity.ts";
 import { type Demand, fitsResources, passesStaticChecks } from "./feasibility.ts";
-import { scoreNode, type SpreadTracker } from "./ranking.ts";
+import { groupScore, nodeScore, type SpreadTracker } from "./ranking.ts";
 import type { SchedulerSettings } from "./types.ts";
 
 export interface Slot {
@@ -15,11 +15,16 @@ export interface Slot {
  */
 export class Placer {
   private readonly eligibleBySignature = new Map<string, Int32Array>();
+  /** `nodeScore` per node, refreshed when a placement changes that node (bitwise equal to a fresh one). */
+  private readonly nodeScores: Float64Array;
 
   constructor(
     readonly capacity: Capacity,
     readonly settings: SchedulerSettings,
-  ) {}
+  ) {
+    this.nodeScores = new Float64Array(capacity.size);
+    for (let i = 0; i < capacity.size; i++) this.nodeScores[i] = nodeScore(capacity, i);
+  }
 
   private labelEligible(demand: Demand): Int32Array {
     const cached = this.eligibleBySignature.get(demand.labelSignature);
@@ -34,17 +39,19 @@ export class Placer {
   }
 
   /** The best node with its lowest free port; ties go to the lower node ID. Nothing is reserved. */
-  choose(demand: Demand, spread: SpreadTracker): Slot | undefined {
+  private choose(demand: Demand, spread: SpreadTracker): Slot | undefined {
     const cap = this.capacity;
     const group = demand.group;
     let best = -1;
     let bestPort = -1;
     let bestScore = Number.NEGATIVE_INFINITY;
-    for (const i of this.labelEligible(demand)) {
+    const eligible = this.labelEligible(demand);
+    for (let k = 0; k < eligible.length; k++) {
+      const i = eligible[k]!;
       if (!fitsResources(cap, i, group, this.settings)) continue;
       const port = cap.ports.firstFree(i, group.portRangeStart, group.portRangeEnd);
       if (port < 0) continue;
-      const score = scoreNode(cap, i, group, spread);
+      const score = (this.nodeScores[i] ?? 0) + groupScore(cap, i, group, spread);
       if (score > bestScore) {
         best = i;
         bestPort = port;
@@ -59,6 +66,7 @@ export class Placer {
     const slot = this.choose(demand, spread);
     if (slot === undefined) return undefined;
     this.capacity.commit(slot.node, demand.group, slot.port);
+    this.nodeScores[slot.node] = nodeScore(this.capacity, slot.node);
     spread.add(slot.node);
     return slot;
   }

@@ -24,12 +24,6 @@ export class PortTable {
     this.words[i] = (this.words[i] ?? 0) | (1 << (p & 31));
   }
 
-  isUsed(node: number, port: number): boolean {
-    if (port < this.lo || port > this.hi) return false;
-    const p = port - this.lo;
-    return ((this.words[node * this.stride + (p >>> 5)] ?? 0) & (1 << (p & 31))) !== 0;
-  }
-
   /** Lowest free port in the inclusive range, or -1. */
   firstFree(node: number, start: number, end: number): number {
     if (start < this.lo || end > this.hi || start > end) return -1;

@@ -1,6 +1,6 @@
 import type { Buckets, Capacity } from "./capacity.ts";
 import { SCORE_WEIGHTS } from "./defaults.ts";
-import type { SchedGroup, ScoreBreakdown } from "./types.ts";
+import type { SchedGroup, SchedInstance, ScoreBreakdown } from "./types.ts";
 
 /**
  * Anti-spread of one group: how many of its instances sit in each bucket of its spread key. Upstream
@@ -15,6 +15,16 @@ export class SpreadTracker {
   constructor(buckets: Buckets) {
     this.bucketOf = buckets.bucketOf;
     this.counts = new Int32Array(buckets.count);
+  }
+
+  /** Seeded with where the group's instances already run. */
+  static of(cap: Capacity, key: string, instances: readonly SchedInstance[]): SpreadTracker {
+    const spread = new SpreadTracker(cap.buckets(key));
+    for (const inst of instances) {
+      const i = cap.index.get(inst.node);
+      if (i !== undefined) spread.add(i);
+    }
+    return spread;
   }
 
   add(node: number): void {
@@ -51,19 +61,32 @@ function portsTerm(cap: Capacity, i: number, group: SchedGroup): number {
   return (size - cap.ports.usedCount(i, group.portRangeStart, group.portRangeEnd)) / size;
 }
 
-/** Weighted score of a feasible node; higher wins. */
-export function scoreNode(cap: Capacity, i: number, group: SchedGroup, spread: SpreadTracker): number {
+/** The part of the score that depends on the node alone, the same for every group. */
+export function nodeScore(cap: Capacity, i: number): number {
   return (
     SCORE_WEIGHTS.memory * memoryTerm(cap, i) +
     SCORE_WEIGHTS.cpu * cpuTerm(cap, i) +
-    SCORE_WEIGHTS.instances * instancesTerm(cap, i) +
-    SCORE_WEIGHTS.ports * portsTerm(cap, i, group) +
-    SCORE_WEIGHTS.spread * spread.value(i)
+    SCORE_WEIGHTS.instances * instancesTerm(cap, i)
   );
 }
 
+/** The part that depends on the group: its port range and its spread. */
+export function groupScore(cap: Capacity, i: number, group: SchedGroup, spread: SpreadTracker): number {
+  return SCORE_WEIGHTS.ports * portsTerm(cap, i, group) + SCORE_WEIGHTS.spread * spread.value(i);
+}
+
+/** Weighted score of a feasible node; higher wins. */
+export function scoreNode(cap: Capacity, i: number, group: SchedGroup, spread: SpreadTracker): number {
+  return nodeScore(cap, i) + groupScore(cap, i, group, spread);
+}
+
 /** The same score, term by term (unweighted terms, weighted total) for diagnostics. */
-export function scoreBreakdown(cap: Capacity, i: number, group: SchedGroup, spread: SpreadTracker): ScoreBreakdown {
+export function scoreBreakdown(
+  cap: Capacity,
+  i: number,
+  group: SchedGroup,
+  spread: SpreadTracker,
+): ScoreBreakdown {
   return {
     memory: memoryTerm(cap, i),
     cpu: cpuTerm(cap, i),

@@ -33,10 +33,23 @@ export interface ScaleDecision {
   readonly reason: string;
 }
 
-const NONE = { floorAdd: 0, requestAdd: 0, loadAdd: 0, excess: 0, scaleDownOne: false } as const;
+type Change = Partial<Pick<ScaleDecision, "floorAdd" | "requestAdd" | "loadAdd" | "excess" | "scaleDownOne">>;
+
+function verdict(desired: number, status: GroupStatus, reason: string, change: Change = {}): ScaleDecision {
+  return {
+    floorAdd: change.floorAdd ?? 0,
+    requestAdd: change.requestAdd ?? 0,
+    loadAdd: change.loadAdd ?? 0,
+    excess: change.excess ?? 0,
+    scaleDownOne: change.scaleDownOne ?? false,
+    desired,
+    status,
+    reason,
+  };
+}
 
 /** Write-time validation forbids min > max; read defensively anyway so a bad record cannot scale wildly. */
-function bounds(group: SchedGroup): { min: number; max: number } {
+export function bounds(group: SchedGroup): { min: number; max: number } {
   const min = Math.max(0, Math.floor(group.minInstances));
   return { min, max: Math.max(min, Math.floor(group.maxInstances)) };
 }
@@ -56,12 +69,12 @@ function decideStatic(group: SchedGroup, load: GroupLoad): ScaleDecision {
   const { min } = bounds(group);
   const active = load.active;
   if (active < min) {
-    return { ...NONE, floorAdd: min - active, desired: min, status: "ok", reason: `below STATIC count (${active}/${min})` };
+    return verdict(min, "ok", `below STATIC count (${active}/${min})`, { floorAdd: min - active });
   }
   if (active > min) {
-    return { ...NONE, excess: active - min, desired: min, status: "ok", reason: `above STATIC count (${active}/${min})` };
+    return verdict(min, "ok", `above STATIC count (${active}/${min})`, { excess: active - min });
   }
-  return { ...NONE, desired: min, status: "ok", reason: `at STATIC count (${min})` };
+  return verdict(min, "ok", `at STATIC count (${min})`);
 }
 
 function decideManual(group: SchedGroup, load: GroupLoad, ctx: ScalingContext): ScaleDecision {
@@ -69,47 +82,35 @@ function decideManual(group: SchedGroup, load: GroupLoad, ctx: ScalingContext): 
   const active = load.active;
   if (ctx.scaleTarget !== undefined) {
     const target = Math.min(max, Math.max(min, Math.floor(ctx.scaleTarget)));
-    const change = target - active;
-    const reason = `manual scale to ${target} (${active} active)`;
-    return {
-      ...NONE,
-      requestAdd: Math.max(0, change),
-      excess: Math.max(0, -change),
-      desired: target,
-      status: "ok",
-      reason,
-    };
+    const change = { requestAdd: Math.max(0, target - active), excess: Math.max(0, active - target) };
+    return verdict(target, "ok", `manual scale to ${target} (${active} active)`, change);
   }
   const requestAdd = Math.max(0, Math.min(ctx.requestedStarts, max - active));
-  if (requestAdd > 0) {
-    return { ...NONE, requestAdd, desired: active + requestAdd, status: "ok", reason: `manual start of ${requestAdd}` };
-  }
-  const reason = ctx.requestedStarts > 0 ? `manual start refused: at maxInstances (${max})` : "manual scaling";
-  return { ...NONE, desired: active, status: "manual", reason };
+  if (requestAdd > 0)
+    return verdict(active + requestAdd, "ok", `manual start of ${requestAdd}`, { requestAdd });
+  if (ctx.requestedStarts > 0)
+    return verdict(active, "manual", `manual start refused: at maxInstances (${max})`);
+  return verdict(active, "manual", "manual scaling");
 }
 
 function decideDynamic(group: SchedGroup, load: GroupLoad, ctx: ScalingContext): ScaleDecision {
   const { min, max } = bounds(group);
   const active = load.active;
-  if (active > max) {
-    return { ...NONE, excess: active - max, desired: max, status: "ok", reason: `above maximum (${active}/${max})` };
-  }
+  if (active > max) return verdict(max, "ok", `above maximum (${active}/${max})`, { excess: active - max });
+
   const floorAdd = Math.max(0, min - active);
   const requestAdd = Math.max(0, Math.min(ctx.requestedStarts, max - active - floorAdd));
   if (floorAdd > 0 || requestAdd > 0) {
     // Load is measured again next tick, once the group is back at a size the operator asked for.
     const reason = floorAdd > 0 ? `below minimum (${active}/${min})` : `manual start of ${requestAdd}`;
-    return { ...NONE, floorAdd, requestAdd, desired: active + floorAdd + requestAdd, status: "ok", reason };
+    return verdict(active + floorAdd + requestAdd, "ok", reason, { floorAdd, requestAdd });
   }
   if (ctx.onCooldownUntil !== undefined) {
-    return { ...NONE, desired: active, status: "cooldown", reason: `on cooldown until ${new Date(ctx.onCooldownUntil).toISOString()}` };
+    return verdict(active, "cooldown", `on cooldown until ${new Date(ctx.onCooldownUntil).toISOString()}`);
   }
-  if (load.running === 0) {
-    return { ...NONE, desired: active, status: "ok", reason: "no RUNNING instances to measure load" };
-  }
+  if (load.running === 0) return verdict(active, "ok", "no RUNNING instances to measure load");
 
-  const capacity = load.running * group.maxPlayers;
-  const utilization = capacity > 0 ? load.players / capacity : 0;
+  const utilization = load.players / (load.running * group.maxPlayers);
   const loadHigh = utilization >= group.scaleUpThreshold;
   const inFlight = active - load.running;
   if (loadHigh || load.tpsDegraded) {
@@ -119,30 +120,28 @@ function decideDynamic(group: SchedGroup, load: GroupLoad, ctx: ScalingContext):
     // Starts already in flight are capacity on its way; without this, every tick during a slow start
     // would add the same instances again.
     const loadAdd = Math.max(0, Math.min(wanted - inFlight, max - active));
-    const why = loadHigh ? `utilisation ${utilization.toFixed(2)} ≥ ${group.scaleUpThreshold}` : "TPS degraded";
+    const why = loadHigh
+      ? `utilisation ${utilization.toFixed(2)} ≥ ${group.scaleUpThreshold}`
+      : "TPS degraded";
     const reason =
       loadAdd > 0
         ? `${why}: adding ${loadAdd}`
         : active >= max
           ? `${why} but at maximum (${max})`
           : `${why}; ${inFlight} start(s) in flight`;
-    return { ...NONE, loadAdd, desired: active + loadAdd, status: "ok", reason };
+    return verdict(active + loadAdd, "ok", reason, { loadAdd });
   }
 
   if (active > min) {
     // Only when the remaining instances would still sit below the threshold; otherwise the next tick
     // would scale straight back up.
     const after = load.running - 1;
-    const fits = load.players === 0 || (after > 0 && load.players / (after * group.maxPlayers) < group.scaleUpThreshold);
+    const fits =
+      load.players === 0 || (after > 0 && load.players / (after * group.maxPlayers) < group.scaleUpThreshold);
     if (fits) {
-      return {
-        ...NONE,
-        scaleDownOne: true,
-        desired: active - 1,
-        status: "ok",
-        reason: `utilisation ${utilization.toFixed(2)} below ${group.scaleUpThreshold}: removing one idle instance`,
-      };
+      const reason = `utilisation ${utilization.toFixed(2)} below ${group.scaleUpThreshold}`;
+      return verdict(active - 1, "ok", reason, { scaleDownOne: true });
     }
   }
-  return { ...NONE, desired: active, status: "ok", reason: `steady (utilisation ${utilization.toFixed(2)})` };
+  return verdict(active, "ok", `steady (utilisation ${utilization.toFixed(2)})`);
 }

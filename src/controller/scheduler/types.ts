@@ -223,7 +223,7 @@ export interface GroupDiagnostic {
   readonly group: string;
   readonly tier: number;
   readonly mode: ScalingMode;
-  /** Instances counted against min/max after this tick's drain decisions. */
+  /** Instances counted against min/max once this tick's actions are carried out. */
   readonly active: number;
   readonly running: number;
   readonly desired: number;
