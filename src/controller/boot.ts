@@ -31,6 +31,7 @@ export interface RunningController {
   store: DurableStore;
   coord: Coordination;
   bootstrap: BootstrapResult;
+  routes: RouteTable;
   stop(): Promise<void>;
 }
 
@@ -137,7 +138,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       config.security.initialAdminPassword,
       log,
     );
-    return { id, httpPort, store, coord, bootstrap, stop };
+    return { id, httpPort, store, coord, bootstrap, routes, stop };
   } catch (err) {
     await stop();
     throw err;

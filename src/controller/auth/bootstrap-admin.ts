@@ -11,7 +11,7 @@ export interface UserDoc extends Doc {
   createdAt: number;
   lastLoginAt?: number | null;
   mustChangePassword?: boolean;
-  /** epoch seconds; tokens issued before it are no longer accepted */
+  /** epoch seconds (fractional); tokens issued before it are no longer accepted */
   tokensValidAfter?: number;
 }
 

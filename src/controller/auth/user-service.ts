@@ -111,7 +111,7 @@ export class UserService {
     if (patch.password !== undefined) {
       checkPassword(patch.password);
       set.passwordHash = await hashPassword(patch.password);
-      set.tokensValidAfter = Math.floor(Date.now() / 1000);
+      set.tokensValidAfter = Date.now() / 1000;
     }
     const after = await this.users
       .update(username, set, patch.email === null ? { unset: ["email"] } : {})
@@ -143,7 +143,7 @@ export class UserService {
       throw new AppError("INVALID_ARGUMENT", "the new password must differ from the current one");
     await this.users.update(username, {
       passwordHash: await hashPassword(next),
-      tokensValidAfter: Math.floor(Date.now() / 1000) + 1,
+      tokensValidAfter: Date.now() / 1000,
       mustChangePassword: false,
     });
     if (username === "admin") {

@@ -1,4 +1,4 @@
-import { Type as T } from "@sinclair/typebox";
+import { t as T } from "elysia";
 
 /** `?page=1&pageSize=50`; the maximum differs per resource. */
 export function pagingQuery(maxPageSize: number, extra: Record<string, ReturnType<typeof T.String>> = {}) {

@@ -1,4 +1,4 @@
-import { Type as T } from "@sinclair/typebox";
+import { t as T } from "elysia";
 import type { AuditDoc, AuditLog } from "../../audit/audit-log.ts";
 import { listEnvelope } from "../paging.ts";
 import type { RouteTable } from "../route-table.ts";

@@ -1,4 +1,4 @@
-import { Type as T } from "@sinclair/typebox";
+import { t as T } from "elysia";
 import type { ControllerConfig } from "../../../config/controller-config.ts";
 import type { Coordination } from "../../../coord/port.ts";
 import { AppError } from "../../../core/errors.ts";

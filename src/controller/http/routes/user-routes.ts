@@ -1,4 +1,4 @@
-import { Type as T } from "@sinclair/typebox";
+import { t as T } from "elysia";
 import { AppError } from "../../../core/errors.ts";
 import type { RoleService } from "../../auth/role-service.ts";
 import { toUserView, type UserService } from "../../auth/user-service.ts";
