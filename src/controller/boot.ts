@@ -15,7 +15,14 @@ import { RouteTable } from "./http/route-table.ts";
 import { auditRoutes } from "./http/routes/audit-routes.ts";
 import { authRoutes } from "./http/routes/auth-routes.ts";
 import { systemRoutes } from "./http/routes/system-routes.ts";
+import { groupRoutes } from "./http/routes/group-routes.ts";
+import { networkRoutes } from "./http/routes/network-routes.ts";
+import { settingsRoutes } from "./http/routes/settings-routes.ts";
 import { userRoutes } from "./http/routes/user-routes.ts";
+import { GroupService } from "./groups/group-service.ts";
+import { MaintenanceService } from "./maintenance-service.ts";
+import { NetworkService } from "./networks/network-service.ts";
+import type { EventPublisher } from "./events/event-types.ts";
 import { openCoordination, openStore } from "./open-state.ts";
 
 export interface ControllerOptions {
@@ -50,12 +57,18 @@ export function buildRouteTable(deps: {
   users: UserService;
   roles: RoleService;
   audit: AuditLog;
+  groups: GroupService;
+  networks: NetworkService;
+  maintenance: MaintenanceService;
 }): RouteTable {
   const table = new RouteTable();
   systemRoutes(table, { ...deps, profile: deps.config.runtime.profile });
   authRoutes(table, deps);
   userRoutes(table, deps.users, deps.roles);
   auditRoutes(table, deps.audit);
+  groupRoutes(table, deps.groups);
+  networkRoutes(table, deps.networks);
+  settingsRoutes(table, deps.maintenance, deps.config);
   return table;
 }
 
@@ -106,6 +119,14 @@ export async function startController(options: ControllerOptions): Promise<Runni
       }),
     );
 
+    // Until the event bus is wired, publishing is a no-op; the services already announce changes.
+    const events: EventPublisher = { publish: async () => {} };
+    const lease = { coord, holder: id };
+    const groups = new GroupService(store, events, lease);
+    const networks = new NetworkService(store, events, lease);
+    const seeded = await networks.seed(config.networks);
+    if (seeded > 0) log.info({ seeded }, "seeded network compositions from controller.yml");
+    const maintenance = new MaintenanceService(store, config.maintenance, events, lease);
     const routes = buildRouteTable({
       config,
       store,
@@ -116,6 +137,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
       users,
       roles,
       audit,
+      groups,
+      networks,
+      maintenance,
     });
     const app = createHttpApp({ config, coord, log, tokens, users, roles, audit, routes });
     app.listen({

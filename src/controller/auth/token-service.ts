@@ -46,6 +46,15 @@ export async function resolveJwtSecret(configured: string, store: DurableStore):
   }
 }
 
+/** Issue time in ms: from the jti when it carries one, else from iat. */
+export function issuedAtMs(claims: TokenClaims): number {
+  const prefix = claims.jti.split(".")[0] ?? "";
+  const ms = Number.parseInt(prefix, 36);
+  return claims.jti.includes(".") && Number.isFinite(ms) && Math.abs(ms / 1000 - claims.iat) < 2
+    ? ms
+    : claims.iat * 1000;
+}
+
 /** HS256 tokens with `sub, role, iat, exp, jti`; previous secrets still verify during rotation. */
 export class TokenService {
   private readonly current: Signer;
@@ -69,7 +78,9 @@ export class TokenService {
       role,
       iat,
       exp: iat + this.lifetimeSeconds,
-      jti: crypto.randomUUID(),
+      // The jti is opaque to clients; ours starts with the issue time in milliseconds so "revoke
+      // everything issued before this password change" can separate tokens minted in one second.
+      jti: `${this.now().toString(36)}.${crypto.randomUUID()}`,
     };
     return { token: await this.current.sign({ ...claims }), claims };
   }

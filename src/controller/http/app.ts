@@ -84,7 +84,8 @@ export function createHttpApp(deps: HttpDeps) {
     }
   };
 
-  const app = new Elysia()
+  // normalize: false makes unknown body fields an error instead of silently dropping a typo.
+  const app = new Elysia({ normalize: false })
     .onRequest(async ({ request, server, set }) => {
       const incoming = request.headers.get("x-request-id");
       const requestId = incoming && /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : crypto.randomUUID();

@@ -1,7 +1,7 @@
 import { AppError } from "../../core/errors.ts";
 import type { Permission } from "../../core/permissions.ts";
 import type { RoleService } from "../auth/role-service.ts";
-import type { TokenService } from "../auth/token-service.ts";
+import { issuedAtMs, type TokenService } from "../auth/token-service.ts";
 import type { UserService } from "../auth/user-service.ts";
 import type { Access, Caller } from "./route-table.ts";
 
@@ -24,7 +24,7 @@ export async function resolveCaller(request: Request, deps: AuthDeps): Promise<C
   if (!claims) throw new AppError("UNAUTHORIZED", "the token is invalid, expired or revoked");
   const user = await deps.users.get(claims.sub);
   if (!user) throw new AppError("UNAUTHORIZED", "the token's user no longer exists");
-  if (user.tokensValidAfter !== undefined && claims.iat < user.tokensValidAfter) {
+  if (user.tokensValidAfter !== undefined && issuedAtMs(claims) < user.tokensValidAfter * 1000) {
     throw new AppError("UNAUTHORIZED", "the token was revoked by a password change");
   }
   return {

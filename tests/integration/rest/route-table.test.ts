@@ -19,7 +19,14 @@ let adminToken: string;
 beforeAll(async () => {
   ctl = await startTestController();
   adminToken = await ctl.login();
-  expect((await ctl.call("POST", "/api/v1/roles", { token: adminToken, body: { name: "NOTHING", permissions: [] } })).status).toBe(201);
+  expect(
+    (
+      await ctl.call("POST", "/api/v1/roles", {
+        token: adminToken,
+        body: { name: "NOTHING", permissions: [] },
+      })
+    ).status,
+  ).toBe(201);
   const created = await ctl.call("POST", "/api/v1/users", {
     token: adminToken,
     body: { username: "nobody", password: "nobody-password", role: "NOTHING" },
@@ -49,7 +56,9 @@ describe("route table", () => {
       .sort();
     expect(publicApi).toEqual(DOCUMENTED_PUBLIC);
     // Outside /api/v1 only the probe and scrape paths are public.
-    const publicOther = routes.filter((r) => r.access === "public" && !r.path.startsWith("/api/v1/")).map((r) => r.path);
+    const publicOther = routes
+      .filter((r) => r.access === "public" && !r.path.startsWith("/api/v1/"))
+      .map((r) => r.path);
     for (const path of publicOther) expect(["/health", "/ready", "/metrics"]).toContain(path);
   });
 
@@ -73,7 +82,9 @@ describe("route table", () => {
   });
 
   test("every permission-guarded route answers 403 to a role lacking the permission", async () => {
-    const guarded = ctl.running.routes.routes.filter((r) => !["public", "ticket", "authenticated"].includes(r.access));
+    const guarded = ctl.running.routes.routes.filter(
+      (r) => !["public", "ticket", "authenticated"].includes(r.access),
+    );
     for (const route of guarded) {
       expect({ route: `${route.method} ${route.path}`, status: await hit(route, nobodyToken) }).toEqual({
         route: `${route.method} ${route.path}`,
@@ -83,7 +94,9 @@ describe("route table", () => {
   });
 
   test("routes open to any operator let a role without permissions through", async () => {
-    const open = ctl.running.routes.routes.filter((r) => r.access === "authenticated" && r.path !== "/api/v1/auth/logout");
+    const open = ctl.running.routes.routes.filter(
+      (r) => r.access === "authenticated" && r.path !== "/api/v1/auth/logout",
+    );
     expect(open.length).toBeGreaterThan(0);
     for (const route of open) {
       const status = await hit(route, nobodyToken);
@@ -94,12 +107,19 @@ describe("route table", () => {
   test("the OpenAPI document lists every route with its access", async () => {
     const res = await ctl.call("GET", "/api/v1/openapi.json");
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { description?: string }>> };
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { description?: string }>>;
+    };
     expect(doc.openapi).toMatch(/^3\./);
     for (const route of ctl.running.routes.routes) {
       const path = route.path.replace(/:([A-Za-z]+)/g, "{$1}");
       const op = doc.paths[path]?.[route.method.toLowerCase()];
-      expect({ path, method: route.method, present: Boolean(op) }).toEqual({ path, method: route.method, present: true });
+      expect({ path, method: route.method, present: Boolean(op) }).toEqual({
+        path,
+        method: route.method,
+        present: true,
+      });
       expect(op!.description).toContain(`Access: ${route.access}`);
     }
   });

@@ -1,0 +1,160 @@
+import { Value } from "@sinclair/typebox/value";
+import { AppError } from "../../core/errors.ts";
+import { checkGroup, referencesTo } from "../../core/groups/group-rules.ts";
+import { GroupCreateSchema, type GroupPatch, type GroupSpec } from "../../core/groups/group-schema.ts";
+import type { Doc, DurableStore } from "../../store/port.ts";
+import type { EventPublisher } from "../events/event-types.ts";
+import { type LeaseGateOptions, withLease } from "../lease-gate.ts";
+
+export interface GroupDoc extends Doc, Omit<GroupSpec, "name"> {
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type GroupView = GroupSpec & { createdAt: string; updatedAt: string };
+
+export function toGroupView(doc: GroupDoc): GroupView {
+  const { _id, _rev: _r, _fence: _f, createdAt, updatedAt, ...fields } = doc;
+  return {
+    name: _id,
+    ...fields,
+    createdAt: new Date(createdAt).toISOString(),
+    updatedAt: new Date(updatedAt).toISOString(),
+  };
+}
+
+function toSpec(doc: GroupDoc): GroupSpec {
+  const { createdAt: _c, updatedAt: _u, ...view } = toGroupView(doc);
+  return view;
+}
+
+/** Group configuration: validated as a whole at every write, fenced by the group's config lease. */
+export class GroupService {
+  constructor(
+    private readonly store: DurableStore,
+    private readonly events: EventPublisher,
+    private readonly lease: LeaseGateOptions,
+  ) {}
+
+  private get groups() {
+    return this.store.collection<GroupDoc>("groups");
+  }
+
+  private async refs() {
+    return (await this.groups.find({}, { limit: 100_000 })).map((g) => ({
+      name: g._id,
+      parent: g.parent,
+      dependsOn: g.dependsOn,
+      fallbackGroup: g.fallbackGroup,
+    }));
+  }
+
+  async list(page: number, pageSize: number) {
+    const [docs, total] = await Promise.all([
+      this.groups.find({}, { sort: [["_id", 1]], skip: (page - 1) * pageSize, limit: pageSize }),
+      this.groups.count(),
+    ]);
+    return { data: docs.map(toGroupView), total };
+  }
+
+  async get(name: string): Promise<GroupDoc> {
+    const doc = await this.groups.get(name);
+    if (!doc) throw new AppError("NOT_FOUND", `group "${name}" not found`);
+    return doc;
+  }
+
+  async create(input: GroupSpec): Promise<GroupView> {
+    const spec = Value.Default(GroupCreateSchema, structuredClone(input)) as GroupSpec;
+    checkGroup(spec, await this.refs());
+    const { name, ...fields } = spec;
+    const now = Date.now();
+    const doc = await withLease(this.lease, `group-config:${name}`, (fence) =>
+      this.groups.insert({ _id: name, ...fields, createdAt: now, updatedAt: now }, { fence }),
+    ).catch((err) => {
+      if (err instanceof AppError && err.code === "DUPLICATE_KEY")
+        throw new AppError("CONFLICT", `group "${name}" already exists`);
+      throw err;
+    });
+    await this.events.publish({ type: "GROUP_CREATED", group: name, payload: { groupName: name } });
+    return toGroupView(doc);
+  }
+
+  /** Merges the fields present, re-validates the whole group, writes only if nobody changed it meanwhile. */
+  async update(name: string, patch: GroupPatch): Promise<{ before: GroupView; after: GroupView }> {
+    if (Object.keys(patch).length === 0)
+      throw new AppError("INVALID_ARGUMENT", "nothing to change: the body names no field");
+    return withLease(this.lease, `group-config:${name}`, async (fence) => {
+      const current = await this.get(name);
+      const merged: GroupSpec = { ...toSpec(current), ...patch, name };
+      checkGroup(merged, await this.refs());
+      const { name: _n, ...fields } = merged;
+      const updated = await this.groups.update(
+        name,
+        { ...fields, updatedAt: Date.now() },
+        { fence, ifRev: current._rev },
+      );
+      if (!updated) throw new AppError("NOT_FOUND", `group "${name}" not found`);
+      const before = toGroupView(current);
+      const after = toGroupView(updated);
+      await this.events.publish({ type: "GROUP_UPDATED", group: name, payload: { groupName: name } });
+      if (
+        before.maintenance !== after.maintenance ||
+        before.maintenanceMessage !== after.maintenanceMessage
+      ) {
+        await this.events.publish({
+          type: "GROUP_MAINTENANCE_CHANGED",
+          group: name,
+          payload: { groupName: name, maintenance: after.maintenance, message: after.maintenanceMessage },
+        });
+      }
+      return { before, after };
+    });
+  }
+
+  async delete(name: string): Promise<GroupView> {
+    return withLease(this.lease, `group-config:${name}`, async (fence) => {
+      const current = await this.get(name);
+      const referencing = referencesTo(name, await this.refs());
+      if (referencing.length > 0) {
+        throw new AppError(
+          "ILLEGAL_STATE",
+          `group "${name}" is still referenced by ${referencing.join(", ")}`,
+          { referencing },
+        );
+      }
+      await this.groups.delete(name, { fence });
+      await this.events.publish({ type: "GROUP_DELETED", group: name, payload: { groupName: name } });
+      return toGroupView(current);
+    });
+  }
+
+  /** The group as the scheduler sees it: parent chain merged root first, child overriding. */
+  async resolved(name: string): Promise<GroupSpec & { inheritanceChain: string[] }> {
+    const chain: GroupDoc[] = [];
+    let current: GroupDoc | null = await this.get(name);
+    while (current && chain.length <= 10) {
+      chain.unshift(current);
+      current = current.parent ? await this.groups.get(current.parent) : null;
+    }
+    const defaults = Value.Default(GroupCreateSchema, { name }) as GroupSpec;
+    let merged: GroupSpec = { ...defaults };
+    for (const doc of chain) {
+      const spec = toSpec(doc);
+      const next: Record<string, unknown> = { ...merged };
+      for (const [key, value] of Object.entries(spec)) {
+        const inherited = (merged as Record<string, unknown>)[key];
+        if (Array.isArray(value)) next[key] = value.length > 0 ? value : inherited;
+        else if (value && typeof value === "object") next[key] = { ...(inherited as object), ...value };
+        else if (value !== (defaults as Record<string, unknown>)[key] || inherited === undefined)
+          next[key] = value;
+      }
+      merged = next as GroupSpec;
+    }
+    return {
+      ...merged,
+      name,
+      parent: chain[chain.length - 1]?.parent ?? null,
+      inheritanceChain: chain.map((d) => d._id),
+    };
+  }
+}

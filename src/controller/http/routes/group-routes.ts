@@ -1,0 +1,90 @@
+import { t as T } from "elysia";
+import { GroupCreateSchema, GroupPatchSchema } from "../../../core/groups/group-schema.ts";
+import { type GroupService, toGroupView } from "../../groups/group-service.ts";
+import { listEnvelope, pagingQuery } from "../paging.ts";
+import type { RouteTable } from "../route-table.ts";
+
+const GroupName = T.Object({ name: T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" }) });
+
+export function groupRoutes(table: RouteTable, groups: GroupService): void {
+  table
+    .add({
+      method: "GET",
+      path: "/api/v1/groups",
+      access: "groups.view",
+      tag: "groups",
+      summary: "List groups",
+      query: pagingQuery(500),
+      handler: async ({ query }) => {
+        const page = query.page ?? 1;
+        const pageSize = query.pageSize ?? 50;
+        const { data, total } = await groups.list(page, pageSize);
+        return listEnvelope(data, page, pageSize, total);
+      },
+    })
+    .add({
+      method: "POST",
+      path: "/api/v1/groups",
+      access: "groups.create",
+      tag: "groups",
+      summary: "Create a group; unknown dependencies and dependency cycles are refused",
+      body: GroupCreateSchema,
+      handler: async ({ body, set, audit }) => {
+        const group = await groups.create(body);
+        await audit({ action: "group.create", resourceType: "group", resourceId: group.name, after: group });
+        set.status = 201;
+        return group;
+      },
+    })
+    .add({
+      method: "GET",
+      path: "/api/v1/groups/:name",
+      access: "groups.view",
+      tag: "groups",
+      summary: "One group as stored",
+      params: GroupName,
+      handler: async ({ params }) => toGroupView(await groups.get(params.name)),
+    })
+    .add({
+      method: "GET",
+      path: "/api/v1/groups/:name/resolved",
+      access: "groups.view",
+      tag: "groups",
+      summary: "The group with its parent chain merged",
+      params: GroupName,
+      handler: ({ params }) => groups.resolved(params.name),
+    })
+    .add({
+      method: "PATCH",
+      path: "/api/v1/groups/:name",
+      access: "groups.update",
+      tag: "groups",
+      summary: "Change the fields given; the result is validated as a whole",
+      params: GroupName,
+      body: GroupPatchSchema,
+      handler: async ({ params, body, audit }) => {
+        const { before, after } = await groups.update(params.name, body);
+        await audit({
+          action: "group.update",
+          resourceType: "group",
+          resourceId: params.name,
+          before,
+          after,
+        });
+        return after;
+      },
+    })
+    .add({
+      method: "DELETE",
+      path: "/api/v1/groups/:name",
+      access: "groups.delete",
+      tag: "groups",
+      summary: "Delete a group no other group references",
+      params: GroupName,
+      handler: async ({ params, audit }) => {
+        const before = await groups.delete(params.name);
+        await audit({ action: "group.delete", resourceType: "group", resourceId: params.name, before });
+        return { status: "DELETED" };
+      },
+    });
+}

@@ -1,0 +1,85 @@
+import { t as T } from "elysia";
+import { NetworkSchema, type NetworkService } from "../../networks/network-service.ts";
+import { listEnvelope, pagingQuery } from "../paging.ts";
+import type { RouteTable } from "../route-table.ts";
+
+const NetworkName = T.Object({ name: T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" }) });
+
+export function networkRoutes(table: RouteTable, networks: NetworkService): void {
+  table
+    .add({
+      method: "GET",
+      path: "/api/v1/networks",
+      access: "networks.view",
+      tag: "networks",
+      summary: "List network compositions",
+      query: pagingQuery(500),
+      handler: async ({ query }) => {
+        const page = query.page ?? 1;
+        const pageSize = query.pageSize ?? 50;
+        const all = await networks.list();
+        return listEnvelope(all.slice((page - 1) * pageSize, page * pageSize), page, pageSize, all.length);
+      },
+    })
+    .add({
+      method: "POST",
+      path: "/api/v1/networks",
+      access: "networks.create",
+      tag: "networks",
+      summary: "Create a network composition",
+      body: NetworkSchema,
+      handler: async ({ body, set, audit }) => {
+        const network = await networks.create(body);
+        await audit({
+          action: "network.create",
+          resourceType: "network",
+          resourceId: network.name,
+          after: network,
+        });
+        set.status = 201;
+        return network;
+      },
+    })
+    .add({
+      method: "GET",
+      path: "/api/v1/networks/:name",
+      access: "networks.view",
+      tag: "networks",
+      summary: "One network composition",
+      params: NetworkName,
+      handler: ({ params }) => networks.get(params.name),
+    })
+    .add({
+      method: "PUT",
+      path: "/api/v1/networks/:name",
+      access: "networks.update",
+      tag: "networks",
+      summary: "Replace a network composition",
+      params: NetworkName,
+      body: NetworkSchema,
+      handler: async ({ params, body, audit }) => {
+        const { before, after } = await networks.replace(params.name, body);
+        await audit({
+          action: "network.update",
+          resourceType: "network",
+          resourceId: params.name,
+          before,
+          after,
+        });
+        return after;
+      },
+    })
+    .add({
+      method: "DELETE",
+      path: "/api/v1/networks/:name",
+      access: "networks.delete",
+      tag: "networks",
+      summary: "Delete a network composition",
+      params: NetworkName,
+      handler: async ({ params, audit }) => {
+        const before = await networks.delete(params.name);
+        await audit({ action: "network.delete", resourceType: "network", resourceId: params.name, before });
+        return { status: "DELETED" };
+      },
+    });
+}

@@ -1,0 +1,43 @@
+import type { Coordination } from "../coord/port.ts";
+import { AppError } from "../core/errors.ts";
+import type { Fence } from "../store/port.ts";
+
+export interface LeaseGateOptions {
+  coord: Coordination;
+  holder: string;
+  ttlMs?: number;
+  /** how long to wait for a lease another controller holds */
+  waitMs?: number;
+}
+
+/**
+ * Runs one guarded mutation: take the scope's lease (waiting briefly if another controller has
+ * it), hand the fencing token to `fn` for its store writes, release. If the lease is lost while
+ * `fn` runs, the store refuses the late writes with STALE_FENCING_TOKEN.
+ */
+export async function withLease<T>(
+  options: LeaseGateOptions,
+  scope: string,
+  fn: (fence: Fence) => Promise<T>,
+): Promise<T> {
+  const ttl = options.ttlMs ?? 15_000;
+  const deadline = Date.now() + (options.waitMs ?? 3000);
+  let delay = 10;
+  for (;;) {
+    const lease = await options.coord.acquireLease(scope, options.holder, ttl);
+    if (lease) {
+      try {
+        return await fn({ scope, token: lease.token });
+      } finally {
+        await options.coord.releaseLease(lease).catch(() => false);
+      }
+    }
+    if (Date.now() >= deadline) {
+      throw new AppError("CONFLICT", `"${scope}" is being changed by another controller; retry shortly`, {
+        scope,
+      });
+    }
+    await Bun.sleep(delay);
+    delay = Math.min(delay * 2, 200);
+  }
+}

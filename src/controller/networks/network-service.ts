@@ -1,0 +1,147 @@
+import type { Static } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { t as T } from "elysia";
+import { AppError } from "../../core/errors.ts";
+import type { Doc, DurableStore } from "../../store/port.ts";
+import type { EventPublisher } from "../events/event-types.ts";
+import { type LeaseGateOptions, withLease } from "../lease-gate.ts";
+
+const Name = T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" });
+const Groups = T.Array(Name, { maxItems: 64, default: [] });
+
+/** How proxies route players: lobby first, then fallbacks in order. */
+export const NetworkSchema = T.Object(
+  {
+    name: Name,
+    description: T.String({ maxLength: 512, default: "" }),
+    lobbyGroup: Name,
+    fallbackGroups: Groups,
+    memberGroups: Groups,
+    proxyGroups: Groups,
+    kickMessage: T.String({ maxLength: 512, default: "No server is available right now." }),
+    bedrockLobbyGroup: T.String({ maxLength: 32, default: "" }),
+    bedrockFallbackGroups: Groups,
+  },
+  { additionalProperties: false },
+);
+
+export type NetworkSpec = Static<typeof NetworkSchema>;
+interface NetworkDoc extends Doc, Omit<NetworkSpec, "name"> {
+  createdAt: number;
+  updatedAt: number;
+}
+
+function view(doc: NetworkDoc): NetworkSpec {
+  const { _id, _rev: _r, _fence: _f, createdAt: _c, updatedAt: _u, ...rest } = doc;
+  return { name: _id, ...rest };
+}
+
+export class NetworkService {
+  constructor(
+    private readonly store: DurableStore,
+    private readonly events: EventPublisher,
+    private readonly lease: LeaseGateOptions,
+  ) {}
+
+  private get networks() {
+    return this.store.collection<NetworkDoc>("networks");
+  }
+
+  private async checkReferences(spec: NetworkSpec): Promise<void> {
+    const referenced = new Set([
+      spec.lobbyGroup,
+      ...spec.fallbackGroups,
+      ...spec.memberGroups,
+      ...spec.proxyGroups,
+      ...spec.bedrockFallbackGroups,
+      ...(spec.bedrockLobbyGroup ? [spec.bedrockLobbyGroup] : []),
+    ]);
+    const groups = this.store.collection<Doc>("groups");
+    const missing: string[] = [];
+    for (const name of referenced) if (!(await groups.get(name))) missing.push(name);
+    if (missing.length > 0)
+      throw new AppError("INVALID_ARGUMENT", `unknown group(s): ${missing.join(", ")}`, { missing });
+  }
+
+  async list(): Promise<NetworkSpec[]> {
+    return (await this.networks.find({}, { sort: [["_id", 1]] })).map(view);
+  }
+
+  async get(name: string): Promise<NetworkSpec> {
+    const doc = await this.networks.get(name);
+    if (!doc) throw new AppError("NOT_FOUND", `network "${name}" not found`);
+    return view(doc);
+  }
+
+  async create(input: NetworkSpec): Promise<NetworkSpec> {
+    const spec = Value.Default(NetworkSchema, structuredClone(input)) as NetworkSpec;
+    await this.checkReferences(spec);
+    const { name, ...fields } = spec;
+    const now = Date.now();
+    const doc = await withLease(this.lease, `network:${name}`, (fence) =>
+      this.networks.insert({ _id: name, ...fields, createdAt: now, updatedAt: now }, { fence }),
+    ).catch((err) => {
+      if (err instanceof AppError && err.code === "DUPLICATE_KEY")
+        throw new AppError("CONFLICT", `network "${name}" already exists`);
+      throw err;
+    });
+    await this.events.publish({ type: "NETWORK_CREATED", payload: { networkName: name } });
+    return view(doc);
+  }
+
+  async replace(name: string, input: NetworkSpec): Promise<{ before: NetworkSpec; after: NetworkSpec }> {
+    if (input.name !== name)
+      throw new AppError(
+        "INVALID_ARGUMENT",
+        `the body's name "${input.name}" does not match the path "${name}"`,
+      );
+    const spec = Value.Default(NetworkSchema, structuredClone(input)) as NetworkSpec;
+    await this.checkReferences(spec);
+    return withLease(this.lease, `network:${name}`, async (fence) => {
+      const current = await this.networks.get(name);
+      if (!current) throw new AppError("NOT_FOUND", `network "${name}" not found`);
+      const { name: _n, ...fields } = spec;
+      const updated = await this.networks.put(
+        { _id: name, ...fields, createdAt: current.createdAt, updatedAt: Date.now() },
+        { fence },
+      );
+      await this.events.publish({ type: "NETWORK_UPDATED", payload: { networkName: name } });
+      return { before: view(current), after: view(updated) };
+    });
+  }
+
+  async delete(name: string): Promise<NetworkSpec> {
+    return withLease(this.lease, `network:${name}`, async (fence) => {
+      const before = await this.get(name);
+      await this.networks.delete(name, { fence });
+      await this.events.publish({ type: "NETWORK_DELETED", payload: { networkName: name } });
+      return before;
+    });
+  }
+
+  /** First start only: networks from controller.yml, once, when the collection has never been seeded. */
+  async seed(entries: Array<Record<string, unknown>>): Promise<number> {
+    const meta = this.store.collection<Doc & { at: number }>("cluster_meta");
+    if (entries.length === 0 || (await meta.get("networks-seeded"))) return 0;
+    let created = 0;
+    for (const entry of entries) {
+      if (!Value.Check(NetworkSchema, Value.Default(NetworkSchema, structuredClone(entry)))) {
+        const first = Value.Errors(
+          NetworkSchema,
+          Value.Default(NetworkSchema, structuredClone(entry)),
+        ).First();
+        throw new AppError(
+          "INVALID_ARGUMENT",
+          `networks[${entries.indexOf(entry)}]${first?.path ?? ""}: ${first?.message ?? "invalid"}`,
+        );
+      }
+      const spec = Value.Default(NetworkSchema, structuredClone(entry)) as NetworkSpec;
+      if (await this.networks.get(spec.name)) continue;
+      const { name, ...fields } = spec;
+      await this.networks.insert({ _id: name, ...fields, createdAt: Date.now(), updatedAt: Date.now() });
+      created++;
+    }
+    await meta.put({ _id: "networks-seeded", at: Date.now() });
+    return created;
+  }
+}
