@@ -10,20 +10,40 @@ import { RoleService } from "./auth/role-service.ts";
 import { resolveJwtSecret, TokenService } from "./auth/token-service.ts";
 import { UserService } from "./auth/user-service.ts";
 import { resolveControllerId } from "./controller-id.ts";
+import { resolveClusterSecret } from "./grpc/cluster-secret.ts";
+import { type ClusterPki, loadOrCreateClusterCa } from "./grpc/cluster-pki-store.ts";
+import { startGrpcServer } from "./grpc/grpc-server.ts";
+import { SessionRegistry } from "./grpc/session-registry.ts";
+import type { EventBus } from "./events/event-bus.ts";
+import { type EventSystem, startEventSystem } from "./events/event-system.ts";
 import type { EventPublisher } from "./events/event-types.ts";
 import { GroupService } from "./groups/group-service.ts";
 import { createHttpApp } from "./http/app.ts";
 import { RouteTable } from "./http/route-table.ts";
 import { auditRoutes } from "./http/routes/audit-routes.ts";
 import { authRoutes } from "./http/routes/auth-routes.ts";
+import { eventRoutes } from "./http/routes/event-routes.ts";
 import { groupRoutes } from "./http/routes/group-routes.ts";
+import { metricsRoutes } from "./http/routes/metrics-routes.ts";
 import { networkRoutes } from "./http/routes/network-routes.ts";
+import { nodeRoutes } from "./http/routes/node-routes.ts";
 import { settingsRoutes } from "./http/routes/settings-routes.ts";
 import { systemRoutes } from "./http/routes/system-routes.ts";
+import { templateRoutes } from "./http/routes/template-routes.ts";
+import { tokenRoutes } from "./http/routes/token-routes.ts";
 import { userRoutes } from "./http/routes/user-routes.ts";
 import { MaintenanceService } from "./maintenance-service.ts";
+import { instrumentCoordination } from "./metrics/coordination-metrics.ts";
+import { createMetrics, type Metrics } from "./metrics/metrics.ts";
 import { NetworkService } from "./networks/network-service.ts";
+import { CertRevocations } from "./nodes/cert-revocations.ts";
+import { StoreInstanceReconciler } from "./nodes/instance-reconciler.ts";
+import { JoinTokenService } from "./nodes/join-tokens.ts";
+import { LivenessSweeper } from "./nodes/liveness-sweeper.ts";
+import { NodeService } from "./nodes/node-service.ts";
 import { openCoordination, openStore } from "./open-state.ts";
+import { TemplateFiles } from "./templates/template-files.ts";
+import { TemplateService } from "./templates/template-service.ts";
 
 export interface ControllerOptions {
   /** install root: config/, data/ and friends live below it */
@@ -39,6 +59,16 @@ export interface RunningController {
   coord: Coordination;
   bootstrap: BootstrapResult;
   routes: RouteTable;
+  events: EventBus;
+  metrics: Metrics;
+  /** the daemon listener's bound port */
+  grpcPort: number;
+  pki: ClusterPki;
+  nodes: NodeService;
+  joinTokens: JoinTokenService;
+  /** live daemon sessions on this controller: send commands, hear daemon frames */
+  sessions: SessionRegistry;
+  revocations: CertRevocations;
   stop(): Promise<void>;
 }
 
@@ -60,6 +90,15 @@ export function buildRouteTable(deps: {
   groups: GroupService;
   networks: NetworkService;
   maintenance: MaintenanceService;
+  templates: TemplateService;
+  events: EventSystem;
+  metrics: Metrics;
+  nodes: NodeService;
+  revocations: CertRevocations;
+  joinTokens: JoinTokenService;
+  caFingerprint: string;
+  /** lifts the HTTP idle timeout for one long-lived response (SSE) */
+  keepOpen(request: Request): void;
 }): RouteTable {
   const table = new RouteTable();
   systemRoutes(table, { ...deps, profile: deps.config.runtime.profile });
@@ -69,6 +108,11 @@ export function buildRouteTable(deps: {
   groupRoutes(table, deps.groups);
   networkRoutes(table, deps.networks);
   settingsRoutes(table, deps.maintenance, deps.config);
+  templateRoutes(table, deps.templates);
+  eventRoutes(table, { ...deps.events, keepOpen: deps.keepOpen });
+  metricsRoutes(table, deps.metrics);
+  nodeRoutes(table, deps);
+  tokenRoutes(table, deps);
   return table;
 }
 
@@ -88,12 +132,14 @@ export async function startController(options: ControllerOptions): Promise<Runni
       }
     }
   };
+  let server: { timeout(request: Request, seconds: number): void } | null | undefined;
   try {
     const store = await openStore(root, config);
     teardown.push(() => store.close());
     log.info({ store: store.kind, location: store.location }, "durable store open");
 
-    const coord = await openCoordination(config);
+    const metrics = createMetrics({ enabled: config.metrics.enabled });
+    const coord = instrumentCoordination(await openCoordination(config), metrics);
     teardown.push(() => coord.close());
     log.info({ coordination: coord.kind, location: coord.location }, "coordination store connected");
 
@@ -119,14 +165,54 @@ export async function startController(options: ControllerOptions): Promise<Runni
       }),
     );
 
-    // Until the event bus is wired, publishing is a no-op; the services already announce changes.
-    const events: EventPublisher = { publish: async () => {} };
+    const eventSystem = await startEventSystem({ coord, controllerId: id, log, metrics, sse: config.sse });
+    teardown.push(() => eventSystem.stop());
+    const events: EventPublisher = eventSystem.bus;
     const lease = { coord, holder: id };
     const groups = new GroupService(store, events, lease);
     const networks = new NetworkService(store, events, lease);
     const seeded = await networks.seed(config.networks);
     if (seeded > 0) log.info({ seeded }, "seeded network compositions from controller.yml");
     const maintenance = new MaintenanceService(store, config.maintenance, events, lease);
+    const templates = new TemplateService(
+      store,
+      new TemplateFiles(resolve(root, "templates")),
+      events,
+      lease,
+    );
+    // The cluster CA is shared through the store, sealed under the cluster secret.
+    const pki = await loadOrCreateClusterCa(store, resolveClusterSecret(config, root), {
+      clusterId: config.cluster.id,
+      log,
+    });
+    const revocations = await CertRevocations.start({ store, coord, log });
+    teardown.push(() => revocations.stop());
+    const nodes = new NodeService(store);
+    const joinTokens = new JoinTokenService(store, pki.ca.fingerprint, {
+      isEnrolled: async (nodeId) => {
+        const node = await nodes.get(nodeId);
+        return node !== null && !node.certRevoked && (node.connected || node.certNotAfter > Date.now());
+      },
+    });
+    const sessions = new SessionRegistry();
+    const stopClosingRevoked = revocations.onChange((change) => sessions.closeRevoked(change));
+    teardown.push(() => void stopClosingRevoked());
+    const reconciler = new StoreInstanceReconciler(store);
+    const sweeper = new LivenessSweeper({
+      nodes,
+      reconciler,
+      coord,
+      controllerId: id,
+      log,
+      settings: {
+        heartbeatIntervalMs: config.heartbeat.intervalMs,
+        missedThreshold: config.heartbeat.missedThreshold,
+        instanceLostGraceMs: config.heartbeat.instanceLostGraceMs,
+      },
+    });
+    sweeper.start();
+    teardown.push(() => sweeper.stop());
+
     const routes = buildRouteTable({
       config,
       store,
@@ -140,8 +226,18 @@ export async function startController(options: ControllerOptions): Promise<Runni
       groups,
       networks,
       maintenance,
+      templates,
+      events: eventSystem,
+      metrics,
+      nodes,
+      revocations,
+      joinTokens,
+      caFingerprint: pki.ca.fingerprint,
+      // SSE streams outlive Bun's idle timeout; their keep-alives tell a dead peer apart.
+      keepOpen: (request) => server?.timeout(request, 0),
     });
-    const app = createHttpApp({ config, coord, log, tokens, users, roles, audit, routes });
+    metrics.sample("groups", async () => (await groups.list(1, 1)).total);
+    const app = createHttpApp({ config, coord, log, tokens, users, roles, audit, routes, metrics });
     app.listen({
       hostname: config.http.host,
       port: config.http.port,
@@ -149,13 +245,36 @@ export async function startController(options: ControllerOptions): Promise<Runni
       // declare a larger Content-Length are refused with the envelope before the body is read.
       maxRequestBodySize: Math.max(config.http.maxBodyBytes * 4, 64 * 1024 * 1024),
     });
+    server = app.server;
     teardown.push(async () => {
       await app.stop();
     });
+    // Runs before app.stop() (teardown is reversed): open streams would keep it waiting.
+    teardown.push(() => eventSystem.closeStreams());
     const httpPort = app.server?.port ?? config.http.port;
     log.info(
       { host: config.http.host, port: httpPort, controllerId: id, profile: config.runtime.profile },
       "controller REST listening",
+    );
+    const grpc = await startGrpcServer({
+      config,
+      log,
+      coord,
+      controllerId: id,
+      pki,
+      nodes,
+      joinTokens,
+      revocations,
+      reconciler,
+      sweeper,
+      registry: sessions,
+      audit,
+      httpPort,
+    });
+    teardown.push(() => grpc.stop());
+    log.info(
+      { host: config.grpc.host, port: grpc.port, caFingerprint: pki.ca.fingerprint },
+      "controller gRPC (daemon link, mTLS) listening",
     );
     // After listening: the Argon2id hash costs ~0.2 s and liveness should not wait for it.
     const bootstrap = await ensureBootstrapAdmin(
@@ -164,7 +283,23 @@ export async function startController(options: ControllerOptions): Promise<Runni
       config.security.initialAdminPassword,
       log,
     );
-    return { id, httpPort, store, coord, bootstrap, routes, stop };
+    return {
+      id,
+      httpPort,
+      store,
+      coord,
+      bootstrap,
+      routes,
+      events: eventSystem.bus,
+      metrics,
+      grpcPort: grpc.port,
+      pki,
+      nodes,
+      joinTokens,
+      sessions,
+      revocations,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

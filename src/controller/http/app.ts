@@ -7,6 +7,8 @@ import { AppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import { VERSION } from "../../version.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
+import { requestMetrics } from "../metrics/http-metrics.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import { CidrSet, clientAddress } from "./client-address.ts";
 import { toEnvelope } from "./error-envelope.ts";
 import { type AuthDeps, checkAccess, requiresCaller, resolveCaller } from "./guards.ts";
@@ -18,6 +20,8 @@ export interface HttpDeps extends AuthDeps {
   coord: Coordination;
   audit: AuditLog;
   routes: RouteTable;
+  /** counts and times every answer, early guard refusals included */
+  metrics?: Metrics;
 }
 
 /** Probes and scrapes: never subnet-guarded or rate-limited (a load balancer must always reach them). */
@@ -60,6 +64,14 @@ export function createHttpApp(deps: HttpDeps) {
   const allowed = new CidrSet(config.network.allowedSubnets);
   const trusted = new CidrSet(config.http.trustedProxyCidrs);
   const limits = config.security.rateLimiting;
+  // Upload routes take bigger bodies than the JSON API; they are found by method + path pattern.
+  const uploadLimits = deps.routes.routes
+    .filter((r) => r.rawBody)
+    .map((r) => ({
+      method: r.method,
+      pattern: new RegExp(`^${r.path.replace(/:[A-Za-z]+/g, "[^/]+")}$`),
+      maxBytes: r.rawBody!.maxBytes,
+    }));
 
   const rateLimited = async (
     bucket: string,
@@ -86,6 +98,7 @@ export function createHttpApp(deps: HttpDeps) {
 
   // normalize: false makes unknown body fields an error instead of silently dropping a typo.
   const app = new Elysia({ normalize: false })
+    .use(requestMetrics(deps.metrics))
     .onRequest(async ({ request, server, set }) => {
       const incoming = request.headers.get("x-request-id");
       const requestId = incoming && /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : crypto.randomUUID();
@@ -98,13 +111,11 @@ export function createHttpApp(deps: HttpDeps) {
       if (!allowed.contains(ip))
         return envelope(403, "FORBIDDEN", "your address is not in network.allowedSubnets", requestId);
       const length = Number(request.headers.get("content-length") ?? 0);
-      if (length > config.http.maxBodyBytes) {
-        return envelope(
-          413,
-          "PAYLOAD_TOO_LARGE",
-          `request bodies are limited to ${config.http.maxBodyBytes} bytes`,
-          requestId,
-        );
+      const limit =
+        uploadLimits.find((u) => u.method === request.method && u.pattern.test(path))?.maxBytes ??
+        config.http.maxBodyBytes;
+      if (length > limit) {
+        return envelope(413, "PAYLOAD_TOO_LARGE", `request bodies are limited to ${limit} bytes`, requestId);
       }
       const perIp = await rateLimited("ip", ip, limits.perIpPerMinute, requestId);
       if (perIp) return perIp;
@@ -221,6 +232,7 @@ function mountRoute(
     },
     {
       body: route.body,
+      ...(route.rawBody ? { parse: "none" } : {}),
       query: route.query,
       params: route.params,
       detail: {

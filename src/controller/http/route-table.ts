@@ -62,6 +62,8 @@ export interface RouteDef<
   params?: P;
   /** answers that are not JSON (SSE, Prometheus text) */
   raw?: boolean;
+  /** the body is not parsed: the handler reads it (uploads); its size cap replaces http.maxBodyBytes */
+  rawBody?: { maxBytes: number };
   handler: (
     ctx: RouteContext<In<B, undefined>, In<Q, Record<string, never>>, In<P, Record<string, never>>>,
   ) => unknown;

@@ -1,0 +1,30 @@
+import { AppError } from "../../core/errors.ts";
+
+/**
+ * Reads a request body up to a cap, counting as it goes: a chunked upload without a
+ * Content-Length cannot smuggle more than the cap into memory.
+ */
+export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
+  if (!request.body) throw new AppError("BAD_REQUEST", "a request body is required");
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new AppError("PAYLOAD_TOO_LARGE", `uploads are limited to ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  if (size === 0) throw new AppError("BAD_REQUEST", "a request body is required");
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,225 @@
+import { t as T } from "elysia";
+import { AppError } from "../../../core/errors.ts";
+import type { CertRevocations, RevocationDoc } from "../../nodes/cert-revocations.ts";
+import { NODE_STATES, type NodeDoc, toNodeView } from "../../nodes/node-doc.ts";
+import type { NodeService } from "../../nodes/node-service.ts";
+import { listEnvelope } from "../paging.ts";
+import type { RouteTable } from "../route-table.ts";
+
+const NodeId = T.Object({ id: T.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$" }) });
+const DAY_MS = 86_400_000;
+/** When a certificate's expiry is unknown, revoke for its maximum lifetime. */
+const FALLBACK_REVOCATION_MS = 365 * DAY_MS;
+
+export interface NodeRouteDeps {
+  nodes: NodeService;
+  revocations: CertRevocations;
+  now?: () => number;
+}
+
+function revocationView(doc: RevocationDoc) {
+  return {
+    nodeId: doc.nodeId,
+    kind: doc.kind,
+    value: doc.value,
+    revokedAt: new Date(doc.revokedAt).toISOString(),
+    revokedBy: doc.revokedBy,
+    expiresAt: new Date(doc.expiresAt).toISOString(),
+  };
+}
+
+export function nodeRoutes(table: RouteTable, deps: NodeRouteDeps): void {
+  const { nodes, revocations } = deps;
+  const now = deps.now ?? Date.now;
+  const viewPair = (pair: { before: NodeDoc; after: NodeDoc }) => ({
+    before: toNodeView(pair.before),
+    after: toNodeView(pair.after),
+  });
+
+  table
+    .add({
+      method: "GET",
+      path: "/api/v1/nodes",
+      access: "nodes.view",
+      tag: "nodes",
+      summary: "List nodes with state, capacity and last heartbeat",
+      query: T.Object(
+        {
+          page: T.Optional(T.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
+          pageSize: T.Optional(T.Integer({ minimum: 1, maximum: 500, default: 50 })),
+          state: T.Optional(T.Union(NODE_STATES.map((s) => T.Literal(s)))),
+        },
+        { additionalProperties: false },
+      ),
+      handler: async ({ query }) => {
+        const page = query.page ?? 1;
+        const pageSize = query.pageSize ?? 50;
+        const { data, total } = await nodes.list({ state: query.state, page, pageSize });
+        return listEnvelope(data.map(toNodeView), page, pageSize, total);
+      },
+    })
+    .add({
+      method: "GET",
+      path: "/api/v1/nodes/revoked-certs",
+      access: "nodes.revoke-cert",
+      tag: "nodes",
+      summary: "Node certificates currently revoked (by serial and by node id)",
+      handler: async () => {
+        const data = (await revocations.list()).map(revocationView);
+        return { data, total: data.length };
+      },
+    })
+    .add({
+      method: "GET",
+      path: "/api/v1/nodes/:id",
+      access: "nodes.view",
+      tag: "nodes",
+      summary: "One node",
+      params: NodeId,
+      handler: async ({ params }) => toNodeView(await nodes.require(params.id)),
+    })
+    .add({
+      method: "POST",
+      path: "/api/v1/nodes/:id/cordon",
+      access: "nodes.drain",
+      tag: "nodes",
+      summary: "Stop placing new instances on the node (running ones stay)",
+      params: NodeId,
+      handler: async ({ params, audit }) => {
+        const pair = viewPair(await nodes.setCordoned(params.id, true));
+        await audit({ action: "node.cordon", resourceType: "node", resourceId: params.id, ...pair });
+        return pair.after;
+      },
+    })
+    .add({
+      method: "POST",
+      path: "/api/v1/nodes/:id/uncordon",
+      access: "nodes.drain",
+      tag: "nodes",
+      summary: "Allow placement on the node again",
+      params: NodeId,
+      handler: async ({ params, audit }) => {
+        const pair = viewPair(await nodes.setCordoned(params.id, false));
+        await audit({ action: "node.uncordon", resourceType: "node", resourceId: params.id, ...pair });
+        return pair.after;
+      },
+    })
+    .add({
+      method: "POST",
+      path: "/api/v1/nodes/:id/drain",
+      access: "nodes.drain",
+      tag: "nodes",
+      summary: "Move instances off the node; after the timeout the rest are stopped",
+      params: NodeId,
+      query: T.Object(
+        {
+          shutdown: T.Optional(T.Boolean({ default: false })),
+          timeout: T.Optional(T.Integer({ minimum: 0, maximum: 86_400, default: 60 })),
+          kickMessage: T.Optional(T.String({ maxLength: 256 })),
+        },
+        { additionalProperties: false },
+      ),
+      handler: async ({ params, query, caller, audit }) => {
+        const requestedAt = now();
+        const pair = viewPair(
+          await nodes.startDrain(params.id, {
+            requestedAt,
+            deadlineAt: requestedAt + (query.timeout ?? 60) * 1000,
+            shutdown: query.shutdown ?? false,
+            kickMessage: query.kickMessage ?? "",
+            requestedBy: caller.username,
+          }),
+        );
+        await audit({ action: "node.drain", resourceType: "node", resourceId: params.id, ...pair });
+        return pair.after;
+      },
+    })
+    .add({
+      method: "POST",
+      path: "/api/v1/nodes/:id/undrain",
+      access: "nodes.drain",
+      tag: "nodes",
+      summary: "Cancel a drain; the node takes placements again",
+      params: NodeId,
+      handler: async ({ params, audit }) => {
+        const pair = viewPair(await nodes.stopDrain(params.id));
+        await audit({ action: "node.undrain", resourceType: "node", resourceId: params.id, ...pair });
+        return pair.after;
+      },
+    })
+    .add({
+      method: "DELETE",
+      path: "/api/v1/nodes/:id",
+      access: "nodes.drain",
+      tag: "nodes",
+      summary: "Forget a disconnected node (409 while connected; revoke its certificate to keep it out)",
+      params: NodeId,
+      handler: async ({ params, audit }) => {
+        const before = toNodeView(await nodes.delete(params.id));
+        await audit({ action: "node.delete", resourceType: "node", resourceId: params.id, before });
+        return { status: "DELETED" };
+      },
+    })
+    .add({
+      method: "POST",
+      path: "/api/v1/nodes/:id/revoke-cert",
+      access: "nodes.revoke-cert",
+      tag: "nodes",
+      summary: "Revoke the node's certificate: its stream closes now and reconnects are refused",
+      params: NodeId,
+      query: T.Object(
+        { ttlDays: T.Optional(T.Integer({ minimum: 1, maximum: 3650 })) },
+        { additionalProperties: false },
+      ),
+      handler: async ({ params, query, caller, audit }) => {
+        const node = await nodes.require(params.id);
+        if (node.certSerial === "") {
+          throw new AppError("ILLEGAL_STATE", `node "${params.id}" has no recorded certificate to revoke`);
+        }
+        const at = now();
+        const expiresAt =
+          query.ttlDays !== undefined
+            ? at + query.ttlDays * DAY_MS
+            : node.certNotAfter > at
+              ? node.certNotAfter
+              : at + FALLBACK_REVOCATION_MS;
+        await revocations.revoke({
+          nodeId: node._id,
+          serial: node.certSerial,
+          cn: node._id,
+          expiresAt,
+          by: caller.username,
+        });
+        const pair = viewPair(await nodes.setCertRevoked(node._id, true));
+        await audit({
+          action: "node.revoke-cert",
+          resourceType: "node",
+          resourceId: node._id,
+          ...pair,
+          details: { serial: node.certSerial, expiresAt: new Date(expiresAt).toISOString() },
+        });
+        return pair.after;
+      },
+    })
+    .add({
+      method: "POST",
+      path: "/api/v1/nodes/:id/unrevoke-cert",
+      access: "nodes.revoke-cert",
+      tag: "nodes",
+      summary: "Lift a certificate revocation",
+      params: NodeId,
+      handler: async ({ params, audit }) => {
+        const node = await nodes.require(params.id);
+        await revocations.unrevoke({ nodeId: node._id, serial: node.certSerial, cn: node._id });
+        const pair = viewPair(await nodes.setCertRevoked(node._id, false));
+        await audit({
+          action: "node.unrevoke-cert",
+          resourceType: "node",
+          resourceId: node._id,
+          ...pair,
+          details: { serial: node.certSerial },
+        });
+        return pair.after;
+      },
+    });
+}
