@@ -1,0 +1,2 @@
+export * from "./artifact-cache.ts";
+export * from "./artifact-sources.ts";

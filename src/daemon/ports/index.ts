@@ -1,0 +1,2 @@
+export * from "./bind-probe.ts";
+export * from "./port-allocator.ts";

@@ -1,0 +1,321 @@
+import { TERMINAL_RETENTION_SECONDS } from "../../core/lifecycle/index.ts";
+import { computePlanHash } from "../../core/plan/index.ts";
+import { ArtifactCache } from "../artifacts/index.ts";
+import { TemplateCache } from "../materialize/index.ts";
+import { PortAllocator } from "../ports/index.ts";
+import { AppliedPlanStore } from "./applied-plans.ts";
+import { type ConsoleListener, InstanceConsole } from "./instance-console.ts";
+import { ManagedInstance } from "./managed-instance.ts";
+import { defaultReadiness } from "./readiness.ts";
+import { StartFailure } from "./start-failure.ts";
+import { prepareStart } from "./start-preparation.ts";
+import { realTimers } from "./stop-sequence.ts";
+import { SupervisedProcess } from "./supervised-process.ts";
+import type {
+  InstanceSnapshot,
+  StartOutcome,
+  StartRequest,
+  StopOutcome,
+  StopRequest,
+  SupervisorConfig,
+  SupervisorDeps,
+  SupervisorEvent,
+  SupervisorLogger,
+} from "./supervisor-types.ts";
+
+// Instance ids name directories; group names and `-N` suffixes, or operator-chosen static names.
+const INSTANCE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const DEFAULT_STARTUP_TIMEOUT_SECONDS = 120;
+
+const silentLogger: SupervisorLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+export class UnknownInstanceError extends Error {
+  readonly instanceId: string;
+  constructor(instanceId: string) {
+    super(`unknown instance ${instanceId}`);
+    this.name = "UnknownInstanceError";
+    this.instanceId = instanceId;
+  }
+}
+
+/**
+ * Runs this node's instances: takes a composition plan to a running process (ports, verified
+ * templates, runtime, spawn), reports lifecycle changes and crashes through `onEvent`, and stops,
+ * commands and describes what it runs. The daemon link drives it; it knows nothing about gRPC.
+ *
+ * Starts are idempotent per plan hash: a hash that already produced a process (recorded on disk) or
+ * is being prepared right now is acknowledged as already applied and nothing new is started.
+ */
+export class Supervisor {
+  readonly ports: PortAllocator;
+  readonly templates: TemplateCache;
+  readonly artifacts: ArtifactCache;
+  private readonly instances = new Map<string, ManagedInstance>();
+  private readonly logger: SupervisorLogger;
+  private readonly now: () => number;
+
+  private constructor(
+    private readonly config: SupervisorConfig,
+    private readonly deps: SupervisorDeps,
+    private readonly applied: AppliedPlanStore,
+    ports: PortAllocator,
+  ) {
+    this.ports = ports;
+    this.templates = new TemplateCache(config.cacheDirectory);
+    this.artifacts = new ArtifactCache(config.cacheDirectory);
+    this.logger = deps.logger ?? silentLogger;
+    this.now = deps.now ?? Date.now;
+  }
+
+  static async create(
+    config: SupervisorConfig,
+    deps: SupervisorDeps,
+    options: { ports?: PortAllocator } = {},
+  ): Promise<Supervisor> {
+    const applied = await AppliedPlanStore.open(config.stateFile);
+    return new Supervisor(config, deps, applied, options.ports ?? new PortAllocator());
+  }
+
+  /**
+   * Prepares and spawns the plan's process. Resolves once the process is spawned (STARTING; RUNNING
+   * follows through `onEvent` when it is ready) or the start failed, with an outcome shaped like
+   * StartInstanceAck.
+   */
+  async start(request: StartRequest): Promise<StartOutcome> {
+    const plan = request.plan;
+    const id = plan.instanceId;
+    const refuse = (failure: StartFailure): StartOutcome => ({
+      accepted: false,
+      alreadyApplied: false,
+      instanceId: id,
+      planHash: plan.planHash,
+      stage: failure.stage,
+      errorCode: failure.errorCode,
+      errorMessage: failure.message,
+      disposition: failure.disposition,
+      retryAfterSeconds: failure.retryAfterSeconds,
+    });
+
+    // Everything up to registering the instance is synchronous, so a duplicate dispatch arriving at
+    // the same moment always finds the first one.
+    const existing = this.instances.get(id);
+    if (
+      this.applied.has(plan.planHash) ||
+      (existing?.plan.planHash === plan.planHash && !existing.terminal)
+    ) {
+      this.logger.info(
+        { instanceId: id, planHash: plan.planHash },
+        "plan already applied; not starting again",
+      );
+      return {
+        accepted: true,
+        alreadyApplied: true,
+        instanceId: id,
+        planHash: plan.planHash,
+        ...(existing ? { port: existing.port } : {}),
+        ...(existing?.pid !== undefined ? { pid: existing.pid } : {}),
+      };
+    }
+    if (existing && !existing.terminal) {
+      return refuse(
+        new StartFailure("VALIDATION", "INSTANCE_BUSY", `instance ${id} is ${existing.lifecycle.state}`, {
+          disposition: "TRANSIENT",
+          retryAfterSeconds: 5,
+        }),
+      );
+    }
+    if (!INSTANCE_ID.test(id)) {
+      return refuse(
+        new StartFailure("VALIDATION", "INVALID_PLAN", `invalid instance id ${JSON.stringify(id)}`, {
+          disposition: "PERMANENT",
+        }),
+      );
+    }
+    if (this.config.verifyPlanHash !== false && computePlanHash(plan) !== plan.planHash) {
+      return refuse(
+        new StartFailure("VALIDATION", "PLAN_HASH_MISMATCH", "plan content does not match its planHash", {
+          disposition: "PERMANENT",
+        }),
+      );
+    }
+
+    const instance = this.register(request);
+    instance.lifecycle.moveTo("PREPARING", "plan accepted");
+    try {
+      const prepared = await prepareStart(
+        {
+          config: this.config,
+          deps: this.deps,
+          ports: this.ports,
+          templates: this.templates,
+          artifacts: this.artifacts,
+        },
+        instance,
+        request,
+      );
+      if (instance.cancelled) {
+        throw new StartFailure("PROCESS_START", "START_CANCELLED", "stopped before the process started", {
+          disposition: "PERMANENT",
+        });
+      }
+      // Durable before the spawn: a daemon that dies right after spawning must still refuse a re-dispatch.
+      await this.applied.record(plan.planHash, id, this.now());
+      let process: SupervisedProcess;
+      try {
+        process = SupervisedProcess.spawn({
+          argv: prepared.argv,
+          cwd: prepared.cwd,
+          env: prepared.env,
+          onLine: (stream, line) => instance.console.push(stream, line),
+          now: this.now,
+        });
+      } catch (err) {
+        await this.applied.forget(plan.planHash);
+        throw new StartFailure("PROCESS_START", "PROCESS_START_FAILED", (err as Error).message, {
+          disposition: "PERMANENT",
+          cause: err,
+        });
+      }
+      this.logger.info({ instanceId: id, pid: process.pid, port: instance.port }, "instance process spawned");
+      instance.attach(process, {
+        stopCommand: prepared.stopCommand,
+        shutdownTimeoutMs: this.config.shutdownTimeoutSeconds * 1000,
+        killTimeoutMs: (request.shutdownGraceSeconds || this.config.killTimeoutSeconds) * 1000,
+        startupTimeoutMs:
+          (request.startupTimeoutSeconds ||
+            this.config.defaultStartupTimeoutSeconds ||
+            DEFAULT_STARTUP_TIMEOUT_SECONDS) * 1000,
+        maxLifetimeMs: (request.maxLifetimeSeconds ?? 0) * 1000,
+        readiness: { ...defaultReadiness(plan.runtime.platform), ...request.readiness },
+        localAddress: this.config.localAddress ?? "127.0.0.1",
+        readinessPollMs: this.config.readinessPollMs ?? 250,
+      });
+      return {
+        accepted: true,
+        alreadyApplied: false,
+        instanceId: id,
+        planHash: plan.planHash,
+        port: instance.port,
+        pid: process.pid,
+      };
+    } catch (err) {
+      const failure =
+        err instanceof StartFailure
+          ? err
+          : new StartFailure("PROCESS_START", "INTERNAL", String((err as Error)?.message ?? err), {
+              disposition: "TRANSIENT",
+              retryAfterSeconds: 10,
+              cause: err,
+            });
+      instance.failStart(failure);
+      return refuse(failure);
+    }
+  }
+
+  /** Stops an instance (graceful unless forced) and resolves once it has exited. */
+  async stop(instanceId: string, request: StopRequest = {}): Promise<StopOutcome> {
+    const instance = this.instances.get(instanceId);
+    if (!instance) return { accepted: false, instanceId, errorMessage: `unknown instance ${instanceId}` };
+    return instance.stop(request);
+  }
+
+  /** Writes a console command to the instance's stdin; false when its console is closed. */
+  sendCommand(instanceId: string, command: string): boolean {
+    return this.require(instanceId).sendCommand(command);
+  }
+
+  /** Runs a command over RCON (the start must have enabled it) and returns the reply. */
+  rconCommand(instanceId: string, command: string): Promise<string> {
+    return this.require(instanceId).rconCommand(command);
+  }
+
+  /** Streams console lines (after replaying `backlog` buffered ones) until the returned function is called. */
+  subscribeConsole(
+    instanceId: string,
+    listener: ConsoleListener,
+    options: { backlog?: number } = {},
+  ): () => void {
+    return this.require(instanceId).console.subscribe(listener, options);
+  }
+
+  /** The newest `limit` cleaned console lines, oldest first. */
+  consoleTail(instanceId: string, limit?: number): string[] {
+    return this.require(instanceId).console.tail(limit);
+  }
+
+  /** Every instance this daemon supervises, including recently ended ones (for adoption and heartbeats). */
+  snapshot(): InstanceSnapshot[] {
+    this.pruneEnded();
+    return [...this.instances.values()].map((instance) => instance.snapshot());
+  }
+
+  get(instanceId: string): InstanceSnapshot | undefined {
+    return this.instances.get(instanceId)?.snapshot();
+  }
+
+  /** Ports held by instances on this node (Heartbeat.used_ports). */
+  usedPorts(): number[] {
+    return this.ports.usedPorts();
+  }
+
+  /** Resolves once the instance has reached STOPPED or CRASHED. */
+  async waitForEnd(instanceId: string): Promise<InstanceSnapshot> {
+    const instance = this.require(instanceId);
+    await instance.ended;
+    return instance.snapshot();
+  }
+
+  /** Stops every live instance (node shutdown, tests). */
+  async stopAll(request: StopRequest = {}): Promise<StopOutcome[]> {
+    return Promise.all([...this.instances.values()].filter((i) => !i.terminal).map((i) => i.stop(request)));
+  }
+
+  private register(request: StartRequest): ManagedInstance {
+    const instance = new ManagedInstance({
+      plan: request.plan,
+      console: new InstanceConsole({
+        capacity: this.config.logRingBufferLines,
+        maxLinesPerSecond: this.config.maxConsoleOutputLinesPerSecond,
+        now: this.now,
+        onListenerError: (err) =>
+          this.logger.warn({ instanceId: request.plan.instanceId, err }, "console subscriber failed"),
+      }),
+      emit: (event) => this.emit(event),
+      logger: this.logger,
+      now: this.now,
+      timers: this.deps.timers ?? realTimers,
+      onEnded: (ended) => this.ports.release(ended.id),
+    });
+    this.instances.set(request.plan.instanceId, instance);
+    return instance;
+  }
+
+  private emit(event: SupervisorEvent): void {
+    try {
+      this.deps.onEvent(event);
+    } catch (err) {
+      this.logger.error({ err, event: event.type }, "supervisor event handler failed");
+    }
+  }
+
+  private require(instanceId: string): ManagedInstance {
+    const instance = this.instances.get(instanceId);
+    if (!instance) throw new UnknownInstanceError(instanceId);
+    return instance;
+  }
+
+  /** Ended instances stay visible as long as the controller keeps terminal records (60 s / 300 s). */
+  private pruneEnded(): void {
+    const nowMs = this.now();
+    for (const [id, instance] of this.instances) {
+      const state = instance.lifecycle.state;
+      if (state !== "STOPPED" && state !== "CRASHED") continue;
+      if (instance.endedForMs(nowMs) > TERMINAL_RETENTION_SECONDS[state] * 1000) this.instances.delete(id);
+    }
+  }
+}

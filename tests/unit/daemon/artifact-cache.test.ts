@@ -1,0 +1,94 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  ArtifactCache,
+  ArtifactDigestError,
+  chunkedArtifactSource,
+  httpArtifactSource,
+} from "../../../src/daemon/artifacts/index.ts";
+
+const dirs: string[] = [];
+function cache(): ArtifactCache {
+  const dir = mkdtempSync(join(tmpdir(), "prexor-art-"));
+  dirs.push(dir);
+  return new ArtifactCache(dir);
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const jar = new Uint8Array(300_000).map((_, i) => (i * 31) % 251);
+const jarSha = createHash("sha256").update(jar).digest("hex");
+
+let server: ReturnType<typeof Bun.serve>;
+let requests = 0;
+beforeAll(() => {
+  server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(request) {
+      requests++;
+      const path = new URL(request.url).pathname;
+      if (path === "/paper.jar") return new Response(jar);
+      if (path === "/tampered.jar") return new Response(jar.slice(1));
+      return new Response("missing", { status: 404 });
+    },
+  });
+});
+afterAll(() => server.stop(true));
+
+describe("ArtifactCache", () => {
+  test("streams controller-served chunks into <cache>/artifacts/<sha256>", async () => {
+    const artifacts = cache();
+    const chunks = [jar.slice(0, 1000), jar.slice(1000, 200_000), jar.slice(200_000)];
+    const path = await artifacts.ensure(jarSha, chunkedArtifactSource(chunks));
+    expect(path).toBe(join(artifacts.directory, jarSha));
+    expect(new Uint8Array(readFileSync(path))).toEqual(jar);
+  });
+
+  test("downloads over http once and serves later calls from the cache", async () => {
+    const artifacts = cache();
+    const url = `http://127.0.0.1:${server.port}/paper.jar`;
+    const before = requests;
+    await Promise.all([
+      artifacts.ensure(jarSha, httpArtifactSource(url)),
+      artifacts.ensure(jarSha.toUpperCase(), httpArtifactSource(url)),
+    ]);
+    await artifacts.ensure(jarSha, httpArtifactSource(url));
+    expect(requests - before).toBe(1);
+    expect(await artifacts.has(jarSha)).toBe(true);
+  });
+
+  test("refuses bytes that do not match the digest and keeps nothing", async () => {
+    const artifacts = cache();
+    const error = await artifacts
+      .ensure(jarSha, httpArtifactSource(`http://127.0.0.1:${server.port}/tampered.jar`))
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(ArtifactDigestError);
+    expect(error.message).toContain(`expected ${jarSha}`);
+    expect(readdirSync(artifacts.directory)).toEqual([]);
+  });
+
+  test("an HTTP error is an error, not content", async () => {
+    const artifacts = cache();
+    await expect(
+      artifacts.ensure(jarSha, httpArtifactSource(`http://127.0.0.1:${server.port}/nope.jar`)),
+    ).rejects.toThrow(/HTTP 404/);
+  });
+
+  test("enforces a size limit while streaming", async () => {
+    const artifacts = cache();
+    await expect(artifacts.ensure(jarSha, chunkedArtifactSource([jar]), { maxBytes: 1000 })).rejects.toThrow(
+      /exceeds 1000 bytes/,
+    );
+    expect(readdirSync(artifacts.directory)).toEqual([]);
+  });
+
+  test("refuses a malformed digest and non-http URLs", () => {
+    expect(() => cache().pathFor("../etc/passwd")).toThrow(/invalid sha256/);
+    expect(() => httpArtifactSource("file:///etc/passwd")).toThrow(/unsupported/);
+  });
+});
