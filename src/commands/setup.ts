@@ -56,6 +56,11 @@ export const setupCommand = defineCommand({
     "redis-uri": { type: "string", description: "controller: Valkey/Redis URI" },
     "http-port": { type: "string", description: "controller: REST port", default: "8080" },
     "grpc-port": { type: "string", description: "controller: gRPC port", default: "9090" },
+    "cluster-secret": {
+      type: "string",
+      description:
+        "controller: secret sealing the cluster CA, the same on every controller (generated when omitted)",
+    },
     "node-id": { type: "string", description: "daemon: node id" },
     controller: { type: "string", description: "daemon: controller gRPC address HOST:PORT" },
     "join-token": { type: "string", description: "daemon: one-time join token" },
@@ -108,6 +113,15 @@ function controllerYaml(args: Record<string, unknown>): string {
     config.database = { uri: args["mongo-uri"] ?? "mongodb://localhost:27017" };
   if (production || args["redis-uri"]) config.redis = { uri: args["redis-uri"] ?? "redis://localhost:6379" };
   if (production) config.modules = { signing: { required: false } };
+  // Production refuses to start without it; the file is 0600. A further controller of the same
+  // cluster must be given the first one's value (--cluster-secret).
+  if (production || args["cluster-secret"]) {
+    config.security = {
+      clusterSecret:
+        args["cluster-secret"] ??
+        Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url"),
+    };
+  }
   return `# PrexorCloud controller. Keys and defaults: see README; check with \`prexor config check\`.\n${stringify(config)}`;
 }
 
@@ -118,5 +132,5 @@ function daemonYaml(args: Record<string, unknown>): string {
     controller: { host, grpcPort: Number(port ?? 9090) },
   };
   if (args["join-token"]) config.security = { joinToken: args["join-token"] };
-  return `# PrexorCloud daemon. The join token is cleared after the first enrollment.\n${stringify(config)}`;
+  return `# PrexorCloud daemon. The join token is used once, at the first start; it is ignored once enrolled.\n${stringify(config)}`;
 }

@@ -3,13 +3,17 @@ import { resolve } from "node:path";
 import { defineCommand } from "citty";
 import { loadControllerConfig } from "../config/controller-config.ts";
 import { startController } from "../controller/boot.ts";
+import type { RunningDaemon } from "../daemon/boot.ts";
+import { EnrollmentError } from "../daemon/enroll.ts";
 import { createLogger } from "../log/logger.ts";
+import { startLocalDaemon } from "./local-daemon.ts";
 import { untilSignal } from "./signals.ts";
 import { report } from "./strict-run.ts";
 
 /**
  * A whole single-host cloud in one process for a first try: the development profile on the
- * embedded store with in-memory coordination, REST on loopback unless told otherwise.
+ * embedded store with in-memory coordination, REST and gRPC on loopback unless told otherwise, and
+ * a local daemon (state under <dir>/daemon/) enrolled and connected like any other.
  */
 export const upCommand = defineCommand({
   meta: {
@@ -44,6 +48,7 @@ export const upCommand = defineCommand({
     config.redis = undefined;
     config.http.host = args.host;
     config.http.port = port;
+    config.grpc.host = args.host;
     config.grpc.port = grpcPort;
     const log = createLogger({
       level: config.logging.level,
@@ -58,13 +63,31 @@ export const upCommand = defineCommand({
     } catch (err) {
       return report(err);
     }
-    // The local daemon joins here once the daemon link exists (it enrolls itself with a token
-    // minted in-process); until then `up` runs the controller alone.
+    let daemon: RunningDaemon;
+    try {
+      daemon = await startLocalDaemon(running, {
+        dir: root,
+        host: args.host,
+        log: createLogger({
+          level: config.logging.level,
+          format: config.logging.format,
+          name: "prexor-up-daemon",
+        }),
+      });
+    } catch (err) {
+      await running.stop();
+      if (err instanceof EnrollmentError) {
+        console.error(`error: the local daemon could not enrol: ${err.message}`);
+        return 1;
+      }
+      return report(err);
+    }
     const base = `http://${args.host.includes(":") ? `[${args.host}]` : args.host}:${running.httpPort}`;
     const lines = [
       "",
       `PrexorCloud is up: ${base}  (state in ${root}${existsSync(file) ? `, config ${file}` : ""})`,
       `  health:   curl -s ${base}/api/v1/system/health`,
+      `  daemon:   node "${daemon.nodeId}" (state in ${resolve(root, "daemon")})`,
     ];
     if (running.bootstrap.password) {
       lines.push(
@@ -75,6 +98,7 @@ export const upCommand = defineCommand({
     console.log(lines.join("\n"));
     const signal = await stopSignal;
     log.info({ signal }, "shutting down");
+    await daemon.stop();
     await running.stop();
     return 0;
   },

@@ -7,6 +7,9 @@ export type StoreDriver = "embedded" | "mongodb";
 
 export const CONTROLLER_ENV_PREFIX = "PREXOR_";
 
+/** A passphrase shorter than this is too easy to guess from a leaked sealed CA key. */
+export const MIN_CLUSTER_SECRET_LENGTH = 16;
+
 type Options = Omit<LoadOptions, "envPrefix">;
 
 export function loadControllerConfig(file: string, options: Options = {}): ControllerConfig {
@@ -52,6 +55,20 @@ function checkControllerConfig(config: ControllerConfig, file: string): Controll
     issues.push({
       path: "database.driver",
       message: "production needs mongodb; the embedded store serves one controller",
+    });
+  }
+  const clusterSecret = config.security.clusterSecret;
+  if (production && clusterSecret.trim() === "") {
+    issues.push({
+      path: "security.clusterSecret",
+      message:
+        "must be set when runtime.profile=production (the same value on every controller; " +
+        "or set PREXOR_SECURITY__CLUSTER_SECRET)",
+    });
+  } else if (clusterSecret !== "" && clusterSecret.length < MIN_CLUSTER_SECRET_LENGTH) {
+    issues.push({
+      path: "security.clusterSecret",
+      message: `expected at least ${MIN_CLUSTER_SECRET_LENGTH} characters`,
     });
   }
   if (config.security.jwtSecret !== "" && decodedLength(config.security.jwtSecret) < 32) {

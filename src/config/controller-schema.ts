@@ -85,14 +85,29 @@ export const ControllerConfigSchema = T.Object(
     ),
     heartbeat: T.Object(
       {
-        intervalMs: T.Integer({ minimum: 1000, default: 30000 }),
+        intervalMs: T.Integer({
+          minimum: 100,
+          default: 30000,
+          description: "controller Ping and daemon Heartbeat period; small values are for tests",
+        }),
         missedThreshold: T.Integer({ minimum: 1, default: 3 }),
+        instanceLostGraceMs: T.Integer({
+          minimum: 0,
+          default: 20000,
+          description: "how long an unreachable node's instances are kept before they are declared lost",
+        }),
       },
       { default: {} },
     ),
     security: T.Object(
       {
         jwtSecret: T.String({ default: "", description: "base64, at least 32 bytes; generated when blank" }),
+        clusterSecret: T.String({
+          default: "",
+          description:
+            "seals the cluster CA key in the durable store; identical on every controller. Required in " +
+            "production; generated into config/security/cluster-secret when blank in development",
+        }),
         jwtExpirationMinutes: T.Integer({ minimum: 1, maximum: 43200, default: 1440 }),
         jwtPreviousSecrets: T.Array(T.String(), { default: [] }),
         initialAdminPassword: T.String({ default: "" }),
@@ -130,6 +145,18 @@ export const ControllerConfigSchema = T.Object(
         enabled: T.Boolean({ default: true }),
         retentionHours: T.Integer({ minimum: 1, default: 168 }),
         collectionIntervalSeconds: T.Integer({ minimum: 1, default: 30 }),
+      },
+      { default: {} },
+    ),
+    sse: T.Object(
+      {
+        maxClients: T.Integer({ minimum: 1, default: 100, description: "general event stream connections" }),
+        replayBufferSize: T.Integer({
+          minimum: 16,
+          default: 2048,
+          description: "events kept for Last-Event-ID resume, shared by all controllers",
+        }),
+        keepAliveMs: T.Integer({ minimum: 100, default: 15000, description: "comment frame period" }),
       },
       { default: {} },
     ),

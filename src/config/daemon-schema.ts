@@ -26,7 +26,13 @@ export const DaemonConfigSchema = T.Object(
       { default: {} },
     ),
     security: T.Object(
-      { certificateDir: T.String({ default: "config/security" }), joinToken: T.String({ default: "" }) },
+      {
+        certificateDir: T.String({
+          default: "config/security",
+          description: "node key, certificate and cluster CA (0600), relative to the install root",
+        }),
+        joinToken: T.String({ default: "", description: "pxr_…; used once, ignored after enrolment" }),
+      },
       { default: {} },
     ),
     instances: T.Object(
@@ -61,6 +67,12 @@ export const DaemonConfigSchema = T.Object(
         initialDelayMs: T.Integer({ minimum: 100, default: 1000 }),
         maxDelayMs: T.Integer({ minimum: 100, default: 60000 }),
         multiplier: T.Number({ minimum: 1, default: 2 }),
+        jitter: T.Number({
+          minimum: 0,
+          maximum: 1,
+          default: 0.2,
+          description: "each delay is randomised by up to this fraction, so daemons do not redial in step",
+        }),
       },
       { default: {} },
     ),

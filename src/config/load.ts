@@ -84,8 +84,11 @@ function unescapePointer(segment: string): string {
   return segment.replaceAll("~1", "/").replaceAll("~0", "~");
 }
 
-/** Line of the key at `path` (or of the nearest ancestor present), so messages point at the key. */
-function nodeLine(doc: Document, lines: LineCounter, path: string[]): number | undefined {
+/**
+ * Line of the key at `path` (or of the nearest ancestor present), so messages point at the key.
+ * prexorctl uses it for `-f` files too.
+ */
+export function nodeLine(doc: Document, lines: LineCounter, path: string[]): number | undefined {
   for (let depth = path.length; depth > 0; depth--) {
     const parent = depth === 1 ? doc.contents : doc.getIn(path.slice(0, depth - 1), true);
     const key = path[depth - 1];

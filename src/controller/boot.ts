@@ -9,19 +9,21 @@ import { type BootstrapResult, ensureBootstrapAdmin } from "./auth/bootstrap-adm
 import { RoleService } from "./auth/role-service.ts";
 import { resolveJwtSecret, TokenService } from "./auth/token-service.ts";
 import { UserService } from "./auth/user-service.ts";
+import { CatalogService } from "./catalog/catalog-service.ts";
 import { resolveControllerId } from "./controller-id.ts";
-import { resolveClusterSecret } from "./grpc/cluster-secret.ts";
-import { type ClusterPki, loadOrCreateClusterCa } from "./grpc/cluster-pki-store.ts";
-import { startGrpcServer } from "./grpc/grpc-server.ts";
-import { SessionRegistry } from "./grpc/session-registry.ts";
 import type { EventBus } from "./events/event-bus.ts";
 import { type EventSystem, startEventSystem } from "./events/event-system.ts";
 import type { EventPublisher } from "./events/event-types.ts";
 import { GroupService } from "./groups/group-service.ts";
+import { type ClusterPki, loadOrCreateClusterCa } from "./grpc/cluster-pki-store.ts";
+import { resolveClusterSecret } from "./grpc/cluster-secret.ts";
+import { startGrpcServer } from "./grpc/grpc-server.ts";
+import { SessionRegistry } from "./grpc/session-registry.ts";
 import { createHttpApp } from "./http/app.ts";
 import { RouteTable } from "./http/route-table.ts";
 import { auditRoutes } from "./http/routes/audit-routes.ts";
 import { authRoutes } from "./http/routes/auth-routes.ts";
+import { catalogRoutes } from "./http/routes/catalog-routes.ts";
 import { eventRoutes } from "./http/routes/event-routes.ts";
 import { groupRoutes } from "./http/routes/group-routes.ts";
 import { metricsRoutes } from "./http/routes/metrics-routes.ts";
@@ -91,6 +93,7 @@ export function buildRouteTable(deps: {
   networks: NetworkService;
   maintenance: MaintenanceService;
   templates: TemplateService;
+  catalog: CatalogService;
   events: EventSystem;
   metrics: Metrics;
   nodes: NodeService;
@@ -109,6 +112,7 @@ export function buildRouteTable(deps: {
   networkRoutes(table, deps.networks);
   settingsRoutes(table, deps.maintenance, deps.config);
   templateRoutes(table, deps.templates);
+  catalogRoutes(table, deps.catalog);
   eventRoutes(table, { ...deps.events, keepOpen: deps.keepOpen });
   metricsRoutes(table, deps.metrics);
   nodeRoutes(table, deps);
@@ -180,6 +184,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       events,
       lease,
     );
+    const catalog = new CatalogService(store, resolve(root, "artifacts"), lease);
     // The cluster CA is shared through the store, sealed under the cluster secret.
     const pki = await loadOrCreateClusterCa(store, resolveClusterSecret(config, root), {
       clusterId: config.cluster.id,
@@ -227,6 +232,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       networks,
       maintenance,
       templates,
+      catalog,
       events: eventSystem,
       metrics,
       nodes,
@@ -237,6 +243,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       keepOpen: (request) => server?.timeout(request, 0),
     });
     metrics.sample("groups", async () => (await groups.list(1, 1)).total);
+    metrics.sample("daemonSessions", () => sessions.size);
     const app = createHttpApp({ config, coord, log, tokens, users, roles, audit, routes, metrics });
     app.listen({
       hostname: config.http.host,
@@ -270,6 +277,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       registry: sessions,
       audit,
       httpPort,
+      events,
     });
     teardown.push(() => grpc.stop());
     log.info(

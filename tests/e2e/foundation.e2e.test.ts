@@ -148,6 +148,8 @@ describe("production profile", () => {
         "modules:",
         "  signing:",
         "    required: false",
+        "security:",
+        "  clusterSecret: e2e-cluster-secret-0123456789",
         "",
       ].join("\n"),
     );

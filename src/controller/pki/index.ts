@@ -11,6 +11,7 @@ export { assertValidNodeId, isValidNodeId } from "./node-id.ts";
 export {
   createPeerIdentityInterceptor,
   type PeerIdentity,
+  type PeerRefusal,
   peerIdentityFromMetadata,
 } from "./peer-identity.ts";
 export { sha256FingerprintHex } from "./pem.ts";

@@ -2,6 +2,7 @@ import type { PeerCertificate } from "node:tls";
 import {
   type Metadata as GrpcMetadata,
   ServerInterceptingCall,
+  type ServerInterceptingCallInterface,
   type ServerInterceptor,
   status,
 } from "@grpc/grpc-js";
@@ -36,6 +37,17 @@ export interface PeerIdentityOptions {
   readonly exemptServices?: readonly string[];
   /** Refuse certificates revoked by serial or CN; consulted on every call. */
   readonly isRevoked?: (identity: PeerIdentity) => boolean;
+  /** Told about every refusal (for the log); `call` lets the caller inspect the peer further. */
+  readonly onRefused?: (refusal: PeerRefusal) => void;
+}
+
+export interface PeerRefusal {
+  /** the message sent to the client */
+  readonly reason: string;
+  /** fully qualified method path, e.g. `/prexor.v1.DaemonService/Connect` */
+  readonly path: string;
+  readonly identity: PeerIdentity | undefined;
+  readonly call: ServerInterceptingCallInterface;
 }
 
 /** Reads the identity from an authenticated TLS peer certificate, if there is one. */
@@ -50,10 +62,18 @@ export function identityFromCertificate(certificate: PeerCertificate | undefined
 export function createPeerIdentityInterceptor(options: PeerIdentityOptions = {}): ServerInterceptor {
   const exempt = new Set(options.exemptServices ?? []);
   return (method, call) => {
-    const service = method.path.split("/")[1] ?? "";
-    // grpc-js only fills sslPeerCertificate when the TLS handshake verified the chain.
-    const identity = identityFromCertificate(call.getAuthContext().sslPeerCertificate);
-    const refusal = exempt.has(service) ? undefined : refuse(identity, options);
+    const isExempt = exempt.has(method.path.split("/")[1] ?? "");
+    // Exempt services get no identity (they must not depend on one), which also spares their calls
+    // the certificate lookup. grpc-js only fills sslPeerCertificate when the handshake verified it.
+    const identity = isExempt ? undefined : identityFromCertificate(call.getAuthContext().sslPeerCertificate);
+    const refusal = isExempt ? undefined : refuse(identity, options);
+    if (refusal) {
+      try {
+        options.onRefused?.({ reason: refusal, path: method.path, identity, call });
+      } catch {
+        // Logging must never turn a refusal into a crash.
+      }
+    }
 
     return new ServerInterceptingCall(call, {
       start(next) {
@@ -79,7 +99,14 @@ export function createPeerIdentityInterceptor(options: PeerIdentityOptions = {})
 
 function refuse(identity: PeerIdentity | undefined, options: PeerIdentityOptions): string | undefined {
   if (!identity) return "Client certificate required; enrol with BootstrapService first";
-  if (options.isRevoked?.(identity)) return "Client certificate revoked";
+  let revoked: boolean;
+  try {
+    revoked = options.isRevoked?.(identity) ?? false;
+  } catch {
+    // A failing revocation check must fail closed.
+    revoked = true;
+  }
+  if (revoked) return "Client certificate revoked";
   return undefined;
 }
 

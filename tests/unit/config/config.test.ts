@@ -23,7 +23,7 @@ describe("controller.yml", () => {
     expect(c.runtime.profile).toBe("development");
     expect(c.network.allowedSubnets).toEqual(["0.0.0.0/0", "::/0"]);
     expect(c.scheduler.evaluationIntervalSeconds).toBe(15);
-    expect(c.heartbeat).toEqual({ intervalMs: 30000, missedThreshold: 3 });
+    expect(c.heartbeat).toEqual({ intervalMs: 30000, missedThreshold: 3, instanceLostGraceMs: 20000 });
     expect(c.security.lockout).toEqual({
       enabled: true,
       maxAttempts: 5,
@@ -79,7 +79,7 @@ describe("controller.yml", () => {
     const err = issuesOf(() => parseControllerConfig("runtime:\n  profile: production\n", "c.yml", noEnv));
     expect(err.issues.map((i) => i.path)).toContain("redis.uri");
     const ok = parseControllerConfig(
-      "runtime:\n  profile: production\nredis:\n  uri: redis://r:6379\nmodules:\n  signing:\n    required: false\n",
+      "runtime:\n  profile: production\nredis:\n  uri: redis://r:6379\nmodules:\n  signing:\n    required: false\nsecurity:\n  clusterSecret: 0123456789abcdef0123\n",
       "c.yml",
       noEnv,
     );
@@ -87,7 +87,7 @@ describe("controller.yml", () => {
     expect(ok.redis?.uri).toBe("redis://r:6379");
     const embedded = issuesOf(() =>
       parseControllerConfig(
-        "runtime:\n  profile: production\nredis: {}\ndatabase:\n  driver: embedded\nmodules:\n  signing:\n    required: false\n",
+        "runtime:\n  profile: production\nredis: {}\ndatabase:\n  driver: embedded\nmodules:\n  signing:\n    required: false\nsecurity:\n  clusterSecret: 0123456789abcdef0123\n",
         "c.yml",
         noEnv,
       ),
@@ -134,7 +134,7 @@ describe("daemon.yml", () => {
     const d = parseDaemonConfig("", "daemon.yml", noEnv);
     expect(d.nodeId).toBe("node-1");
     expect(d.controller).toEqual({ host: "127.0.0.1", grpcPort: 9090, httpPort: 8080 });
-    expect(d.reconnect).toEqual({ initialDelayMs: 1000, maxDelayMs: 60000, multiplier: 2 });
+    expect(d.reconnect).toEqual({ initialDelayMs: 1000, maxDelayMs: 60000, multiplier: 2, jitter: 0.2 });
     const err = issuesOf(() =>
       parseDaemonConfig("nodeId: Bad Id\nlabels:\n  zone: eu\n", "daemon.yml", noEnv),
     );

@@ -1,0 +1,376 @@
+import { ServerError, Status } from "nice-grpc";
+import type { Coordination, Lease } from "../../coord/port.ts";
+import type { Logger } from "../../log/logger.ts";
+import { FrameQueue, type PushOutcome } from "../../proto/frame-queue.ts";
+import {
+  ControllerMessage,
+  type DaemonMessage,
+  FrameErrorCode,
+  type Hello,
+  HelloAck,
+  MIN_SUPPORTED_PROTOCOL_VERSION,
+  PROTOCOL_VERSION,
+} from "../../proto/index.ts";
+import type { EventPublisher } from "../events/event-types.ts";
+import type { CertRevocations } from "../nodes/cert-revocations.ts";
+import type { InstanceReconciler } from "../nodes/instance-reconciler.ts";
+import type { LivenessSweeper } from "../nodes/liveness-sweeper.ts";
+import type { NodeInstanceReport } from "../nodes/node-doc.ts";
+import type { NodeService } from "../nodes/node-service.ts";
+import type { PeerIdentity } from "../pki/index.ts";
+import { capacityFromWire, hostFromWire, type IncomingFrame, instanceFromWire } from "./daemon-frames.ts";
+import type { LiveSession, SessionRegistry } from "./session-registry.ts";
+import { peerHost } from "./transport-guard.ts";
+
+/** Outbound frames per stream before pings give way (spec: 2048). */
+export const OUTBOUND_QUEUE_CAPACITY = 2048;
+
+export interface SessionDeps {
+  controllerId: string;
+  coord: Coordination;
+  nodes: NodeService;
+  reconciler: InstanceReconciler;
+  revocations: CertRevocations;
+  registry: SessionRegistry;
+  sweeper: LivenessSweeper;
+  log: Logger;
+  heartbeatIntervalMs: number;
+  missedThreshold: number;
+  /** REST base URL daemons download runtimes from; empty lets the daemon derive it */
+  controllerApiUrl: string;
+  controllerGrpcAddrs: string[];
+  /** NODE_CONNECTED / NODE_DISCONNECTED for SSE clients and other controllers */
+  events?: EventPublisher;
+  now?: () => number;
+}
+
+type Phase = "awaiting-hello" | "open" | "ended";
+
+/**
+ * One daemon's stream on this controller.
+ *
+ * Incoming frames are handled one at a time in arrival order (each store write finishes before the
+ * next frame is looked at), outgoing frames go through one FrameQueue, and the session owns the
+ * node lease `node:<id>` while open: its fencing token is the epoch stamped on every frame, so a
+ * controller that lost the node cannot be obeyed, and a second controller cannot take a node whose
+ * session is alive elsewhere.
+ */
+export class DaemonSession implements LiveSession {
+  readonly sessionId = crypto.randomUUID();
+  readonly nodeId: string;
+  readonly certSerial: string;
+  private readonly outbound = new FrameQueue<ControllerMessage>({
+    capacity: OUTBOUND_QUEUE_CAPACITY,
+    // Only liveness probes are expendable: the next tick sends another.
+    isSheddable: (message) => message.frame?.case === "ping",
+  });
+  private phase: Phase = "awaiting-hello";
+  private lease: Lease | undefined;
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private pingSequence = 0;
+  private lastHeardAt: number;
+  private instanceSignature = "";
+  private readonly log: Logger;
+  private cleanup: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: SessionDeps,
+    private readonly identity: PeerIdentity,
+    private readonly peer: string,
+  ) {
+    this.nodeId = identity.commonName;
+    this.certSerial = identity.serialNumber;
+    this.lastHeardAt = this.now();
+    this.log = deps.log.child({ nodeId: this.nodeId, sessionId: this.sessionId });
+  }
+
+  /** The stream's outbound side; ends (or throws the status) when the session ends. */
+  async *run(requests: AsyncIterable<IncomingFrame>, signal: AbortSignal): AsyncGenerator<ControllerMessage> {
+    if (await this.deps.revocations.isRevoked(this.identity)) {
+      this.log.warn(
+        { peer: this.peer, serial: this.certSerial },
+        "daemon stream refused: client certificate revoked",
+      );
+      throw new ServerError(Status.UNAUTHENTICATED, "Client certificate revoked");
+    }
+    const onAbort = () => this.end("stream cancelled", { graceful: false });
+    signal.addEventListener("abort", onAbort);
+    void this.readLoop(requests);
+    try {
+      yield* this.outbound;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      this.end("stream closed", { graceful: false });
+      await this.cleanup;
+    }
+  }
+
+  send(frame: NonNullable<ControllerMessage["frame"]>): PushOutcome {
+    if (this.phase !== "open") return "closed";
+    return this.push(frame);
+  }
+
+  end(reason: string, options: { graceful: boolean; code?: "UNAUTHENTICATED" | "UNAVAILABLE" }): void {
+    this.finish(reason, options.graceful, options.code ? Status[options.code] : undefined);
+  }
+
+  private async readLoop(requests: AsyncIterable<IncomingFrame>): Promise<void> {
+    try {
+      for await (const message of requests) {
+        if (this.phase === "ended") return;
+        this.lastHeardAt = this.now();
+        if (message.undecodable !== undefined) {
+          this.log.warn(
+            { peer: this.peer, reason: message.undecodable },
+            "daemon sent a frame that does not decode",
+          );
+          this.finish(`undecodable frame: ${message.undecodable}`, false, Status.INVALID_ARGUMENT);
+          return;
+        }
+        await this.handle(message);
+      }
+      this.finish("daemon closed the stream", true);
+    } catch (err) {
+      this.finish(`stream broke: ${(err as Error).message}`, false);
+    }
+  }
+
+  private async handle(message: DaemonMessage): Promise<void> {
+    const frame = message.frame;
+    if (this.phase === "awaiting-hello") {
+      if (frame?.case !== "hello") {
+        this.log.warn({ frame: frame?.case ?? "unknown" }, "daemon stream refused: first frame is not Hello");
+        this.finish("first frame must be Hello", false, Status.FAILED_PRECONDITION);
+        return;
+      }
+      await this.onHello(frame.value);
+      return;
+    }
+    if (!frame) return; // a frame type newer than this controller: ignored by contract
+    switch (frame.case) {
+      case "heartbeat": {
+        const instances = frame.value.instances.map(instanceFromWire);
+        const changed = this.instancesChanged(instances);
+        await this.deps.nodes.recordHeartbeat(this.nodeId, {
+          capacity: capacityFromWire(frame.value.capacity),
+          usedPorts: frame.value.usedPorts,
+          instances: changed ? instances : undefined,
+        });
+        if (changed) await this.deps.reconciler.reconcile(this.nodeId, instances);
+        return;
+      }
+      case "pong":
+        return;
+      case "hello":
+        this.rejectFrame(FrameErrorCode.INVALID_FRAME, "Hello was already received on this stream");
+        return;
+      case "instanceUpdate":
+        await this.deps.reconciler.update(this.nodeId, instanceFromWire(frame.value));
+        break;
+      case "error":
+        this.log.warn(
+          {
+            code: FrameErrorCode[frame.value.code],
+            message: frame.value.message,
+            instanceId: frame.value.instanceId,
+          },
+          "daemon reported an error",
+        );
+        break;
+    }
+    this.deps.registry.emitFrame(this.nodeId, frame);
+  }
+
+  private async onHello(hello: Hello): Promise<void> {
+    const { deps } = this;
+    const version = hello.protocolVersion;
+    if (version < MIN_SUPPORTED_PROTOCOL_VERSION || version > PROTOCOL_VERSION) {
+      this.log.warn(
+        { daemonProtocol: version, supported: `${MIN_SUPPORTED_PROTOCOL_VERSION}..${PROTOCOL_VERSION}` },
+        "daemon stream refused: unsupported protocol version",
+      );
+      this.push({
+        case: "helloAck",
+        value: HelloAck.create({
+          protocolVersion: PROTOCOL_VERSION,
+          protocolCompatible: false,
+          controllerId: deps.controllerId,
+        }),
+      });
+      this.finish(`Unsupported daemon protocol version: ${version}`, false, Status.FAILED_PRECONDITION, true);
+      return;
+    }
+    if (hello.nodeId !== this.nodeId) {
+      this.log.warn(
+        { helloNodeId: hello.nodeId },
+        "daemon stream refused: Hello.node_id differs from the certificate CN",
+      );
+      this.finish(
+        `Hello.node_id "${hello.nodeId}" does not match the client certificate ("${this.nodeId}")`,
+        false,
+        Status.PERMISSION_DENIED,
+      );
+      return;
+    }
+    const ttlMs = deps.heartbeatIntervalMs * deps.missedThreshold;
+    let lease: Lease | null;
+    try {
+      lease = await deps.coord.acquireLease(`node:${this.nodeId}`, deps.controllerId, ttlMs);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, "daemon stream refused: coordination store unavailable");
+      this.finish("coordination store unavailable; retry", false, Status.UNAVAILABLE);
+      return;
+    }
+    if (!lease) {
+      this.log.info("daemon stream refused: the node's session is still owned by another controller");
+      this.finish("node is still connected to another controller; retry shortly", false, Status.UNAVAILABLE);
+      return;
+    }
+    if (this.phase === "ended") return;
+    this.lease = lease;
+    this.phase = "open";
+    deps.registry.register(this);
+
+    const instances = hello.runningInstances.map(instanceFromWire);
+    this.instanceSignature = signatureOf(instances);
+    const doc = await deps.nodes.markConnected(this.nodeId, {
+      sessionId: this.sessionId,
+      controllerId: deps.controllerId,
+      daemonVersion: hello.daemonVersion,
+      protocolVersion: version,
+      labels: { ...hello.labels },
+      capacity: capacityFromWire(hello.capacity),
+      usedPorts: hello.usedPorts,
+      instances,
+      address: hello.advertiseAddress || peerHost(this.peer),
+      host: hostFromWire(hello.host),
+      certSerial: this.certSerial,
+    });
+    deps.sweeper.cancelLostCheck(this.nodeId);
+    await deps.reconciler.reconcile(this.nodeId, instances);
+    this.push({
+      case: "helloAck",
+      value: HelloAck.create({
+        sessionId: this.sessionId,
+        protocolVersion: PROTOCOL_VERSION,
+        protocolCompatible: true,
+        heartbeatIntervalMs: deps.heartbeatIntervalMs,
+        controllerApiUrl: deps.controllerApiUrl,
+        epoch: lease.token,
+        controllerGrpcAddrs: deps.controllerGrpcAddrs,
+        controllerId: deps.controllerId,
+      }),
+    });
+    this.pingTimer = setInterval(() => void this.tick(), deps.heartbeatIntervalMs);
+    this.log.info(
+      {
+        peer: this.peer,
+        state: doc.state,
+        epoch: lease.token,
+        instances: instances.length,
+        version: hello.daemonVersion,
+      },
+      "daemon connected",
+    );
+    this.publish({ type: "NODE_CONNECTED", payload: { nodeId: this.nodeId, sessionId: this.sessionId } });
+  }
+
+  private async tick(): Promise<void> {
+    if (this.phase !== "open") return;
+    const { heartbeatIntervalMs, missedThreshold } = this.deps;
+    const silentMs = this.now() - this.lastHeardAt;
+    if (silentMs > heartbeatIntervalMs * missedThreshold) {
+      this.log.warn({ silentMs }, "daemon missed heartbeats: marking it unreachable");
+      this.finish(`missed ${missedThreshold} heartbeats`, false, Status.UNAVAILABLE);
+      return;
+    }
+    if (this.lease) {
+      try {
+        if (!(await this.deps.coord.renewLease(this.lease, heartbeatIntervalMs * missedThreshold))) {
+          this.log.warn("node lease lost to another controller: closing the session");
+          this.finish("node ownership moved to another controller", false, Status.UNAVAILABLE);
+          return;
+        }
+      } catch (err) {
+        // A coordination blip is not a reason to drop a healthy daemon; the next tick retries.
+        this.log.warn({ err: (err as Error).message }, "could not renew the node lease");
+      }
+    }
+    this.pingSequence++;
+    this.push({ case: "ping", value: { sequence: this.pingSequence } });
+  }
+
+  private push(frame: NonNullable<ControllerMessage["frame"]>): PushOutcome {
+    const outcome = this.outbound.push(ControllerMessage.create({ epoch: this.lease?.token ?? 0, frame }));
+    if (outcome === "overflow") {
+      this.log.warn("outbound queue overflowed: the daemon is not reading; closing the session");
+      this.finish("outbound queue overflow", false, Status.RESOURCE_EXHAUSTED);
+    }
+    return outcome;
+  }
+
+  private rejectFrame(code: FrameErrorCode, message: string): void {
+    this.log.warn({ code: FrameErrorCode[code] }, message);
+    this.push({
+      case: "error",
+      value: { code, message, requestId: "", instanceId: "", details: {}, retryAfterSeconds: 0 },
+    });
+  }
+
+  /**
+   * Ends the session once. `graceful` means the daemon went away on purpose (or was revoked):
+   * OFFLINE rather than UNREACHABLE. `code` sends a status to the daemon; `flush` lets queued frames
+   * (a HelloAck explaining the refusal) out first.
+   */
+  private finish(reason: string, graceful: boolean, code?: Status, flush = false): void {
+    if (this.phase === "ended") return;
+    const wasOpen = this.phase === "open";
+    this.phase = "ended";
+    clearInterval(this.pingTimer);
+    if (code === undefined) this.outbound.close();
+    else if (flush) this.outbound.close(new ServerError(code, reason));
+    else this.outbound.fail(new ServerError(code, reason));
+    if (wasOpen) this.cleanup = this.afterOpenSession(reason, graceful);
+  }
+
+  private async afterOpenSession(reason: string, graceful: boolean): Promise<void> {
+    const { deps } = this;
+    const current = deps.registry.unregister(this);
+    try {
+      const doc = await deps.nodes.markDisconnected(this.nodeId, this.sessionId, reason, graceful);
+      if (doc?.disconnectedAt != null) deps.sweeper.scheduleLostCheck(this.nodeId, doc.disconnectedAt);
+      this.log.info({ reason, state: doc?.state ?? "unchanged" }, "daemon disconnected");
+      if (doc) this.publish({ type: "NODE_DISCONNECTED", payload: { nodeId: this.nodeId, reason } });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, reason }, "could not record the disconnect");
+    }
+    // A newer session of the same node on this controller shares the lease (same holder): keep it.
+    if (this.lease && current && !deps.registry.get(this.nodeId)) {
+      await deps.coord.releaseLease(this.lease).catch(() => false);
+    }
+  }
+
+  private publish(event: Parameters<EventPublisher["publish"]>[0]): void {
+    this.deps.events?.publish(event).catch((err: unknown) => {
+      this.log.debug({ err: (err as Error).message }, "could not publish a node event");
+    });
+  }
+
+  private instancesChanged(instances: NodeInstanceReport[]): boolean {
+    const signature = signatureOf(instances);
+    if (signature === this.instanceSignature) return false;
+    this.instanceSignature = signature;
+    return true;
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+}
+
+function signatureOf(instances: readonly NodeInstanceReport[]): string {
+  return instances
+    .map((i) => `${i.instanceId}:${i.state}:${i.port}`)
+    .sort()
+    .join("|");
+}

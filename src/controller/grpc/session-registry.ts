@@ -1,0 +1,91 @@
+import type { PushOutcome } from "../../proto/frame-queue.ts";
+import type { ControllerMessage, DaemonMessage } from "../../proto/index.ts";
+import type { RevocationChange } from "../nodes/cert-revocations.ts";
+
+/** What the registry needs from a live session. */
+export interface LiveSession {
+  readonly nodeId: string;
+  readonly sessionId: string;
+  readonly certSerial: string;
+  /** Queues a frame, stamped with the session's epoch. */
+  send(frame: NonNullable<ControllerMessage["frame"]>): PushOutcome;
+  /** Ends the stream with a reason; `graceful` decides OFFLINE versus UNREACHABLE. */
+  end(reason: string, options: { graceful: boolean; code?: "UNAUTHENTICATED" | "UNAVAILABLE" }): void;
+}
+
+export type FrameListener = (nodeId: string, frame: NonNullable<DaemonMessage["frame"]>) => void;
+
+/**
+ * The daemon sessions open on this controller, one per node. Other components reach a node through
+ * `send`, and hear daemon frames the link does not handle itself (acks, console lines, crash
+ * reports, module state) through `onFrame`.
+ */
+export class SessionRegistry {
+  private readonly byNode = new Map<string, LiveSession>();
+  private readonly frameListeners = new Set<FrameListener>();
+
+  get size(): number {
+    return this.byNode.size;
+  }
+
+  nodeIds(): string[] {
+    return [...this.byNode.keys()];
+  }
+
+  get(nodeId: string): LiveSession | undefined {
+    return this.byNode.get(nodeId);
+  }
+
+  /** Adds a session; a previous session of the same node (a reconnect that raced) is ended. */
+  register(session: LiveSession): void {
+    const previous = this.byNode.get(session.nodeId);
+    this.byNode.set(session.nodeId, session);
+    if (previous && previous !== session) {
+      previous.end("replaced by a newer session of the same node", { graceful: false });
+    }
+  }
+
+  /** Removes the session if it is still the current one for its node; says whether it was. */
+  unregister(session: LiveSession): boolean {
+    if (this.byNode.get(session.nodeId) !== session) return false;
+    this.byNode.delete(session.nodeId);
+    return true;
+  }
+
+  /** Sends to a node whose session is on this controller; "no-session" otherwise. */
+  send(nodeId: string, frame: NonNullable<ControllerMessage["frame"]>): PushOutcome | "no-session" {
+    const session = this.byNode.get(nodeId);
+    return session ? session.send(frame) : "no-session";
+  }
+
+  onFrame(listener: FrameListener): () => void {
+    this.frameListeners.add(listener);
+    return () => this.frameListeners.delete(listener);
+  }
+
+  emitFrame(nodeId: string, frame: NonNullable<DaemonMessage["frame"]>): void {
+    for (const listener of this.frameListeners) {
+      try {
+        listener(nodeId, frame);
+      } catch {
+        // A listener's bug must not take the stream down.
+      }
+    }
+  }
+
+  /** A certificate was revoked (here or on another controller): its stream closes now. */
+  closeRevoked(change: RevocationChange): void {
+    if (change.op !== "revoke") return;
+    for (const session of [...this.byNode.values()]) {
+      if (session.nodeId === change.cn || session.certSerial === change.serial) {
+        session.end("client certificate revoked", { graceful: true, code: "UNAUTHENTICATED" });
+      }
+    }
+  }
+
+  closeAll(reason: string): void {
+    for (const session of [...this.byNode.values()]) {
+      session.end(reason, { graceful: false, code: "UNAVAILABLE" });
+    }
+  }
+}

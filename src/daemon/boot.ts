@@ -1,0 +1,100 @@
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import type { DaemonConfig } from "../config/daemon-config.ts";
+import type { Logger } from "../log/logger.ts";
+import { VERSION } from "../version.ts";
+import { EnrollmentError, enroll } from "./enroll.ts";
+import { loadIdentity, type NodeIdentity } from "./identity-store.ts";
+import { DaemonLink } from "./link/daemon-link.ts";
+import { idleSupervisor, type LinkCommands, type LinkSupervisor } from "./link/supervisor-port.ts";
+
+export interface DaemonOptions {
+  /** install root; relative paths in daemon.yml resolve against it */
+  root: string;
+  config: DaemonConfig;
+  log: Logger;
+  /** `--controller HOST:PORT`; otherwise controller.host:grpcPort from daemon.yml */
+  controllerAddress?: string;
+  /** `--join-token`; otherwise security.joinToken from daemon.yml */
+  joinToken?: string;
+  supervisor?: LinkSupervisor;
+  commands?: LinkCommands;
+}
+
+export interface RunningDaemon {
+  nodeId: string;
+  identity: NodeIdentity;
+  link: DaemonLink;
+  /** true when this start enrolled the node (first start with a token) */
+  enrolled: boolean;
+  stop(): Promise<void>;
+}
+
+export function controllerAddressOf(config: DaemonConfig): string {
+  const host = config.controller.host.includes(":") ? `[${config.controller.host}]` : config.controller.host;
+  return `${host}:${config.controller.grpcPort}`;
+}
+
+/**
+ * Hand wiring for the daemon: identity first (enrol with the join token when there is no
+ * certificate yet), then the link. A node that is already enrolled ignores any token it is given,
+ * so restarting with the same command line works; one without a certificate and without a token
+ * refuses to start.
+ */
+export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  const { config, log } = options;
+  const root = resolve(options.root);
+  const certificateDir = resolve(root, config.security.certificateDir);
+  const address = options.controllerAddress ?? controllerAddressOf(config);
+  const token = (options.joinToken ?? config.security.joinToken).trim();
+
+  let identity = loadIdentity(certificateDir);
+  let enrolled = false;
+  if (identity) {
+    if (token !== "")
+      log.info({ nodeId: identity.nodeId }, "already enrolled: the join token is not needed and was ignored");
+  } else {
+    if (token === "") {
+      throw new EnrollmentError(
+        `this node is not enrolled (no certificate in ${certificateDir}); start it once with ` +
+          "--join-token pxr_… (create one with `prexorctl token create`)",
+      );
+    }
+    identity = await enroll({
+      address,
+      joinToken: token,
+      nodeId: config.nodeId,
+      certificateDir,
+      daemonVersion: VERSION,
+      log,
+    });
+    enrolled = true;
+  }
+  if (identity.nodeId !== config.nodeId) {
+    log.warn(
+      { configured: config.nodeId, enrolledAs: identity.nodeId },
+      "nodeId in daemon.yml differs from the enrolled identity; the certificate's node id is used",
+    );
+  }
+
+  const instancesDir = resolve(root, config.instances.directory);
+  mkdirSync(instancesDir, { recursive: true });
+  const link = new DaemonLink({
+    identity,
+    endpoints: [address, ...identity.controllerGrpcAddrs],
+    supervisor: options.supervisor ?? idleSupervisor,
+    commands: options.commands,
+    log,
+    settings: {
+      reconnect: config.reconnect,
+      labels: config.labels,
+      advertiseAddress: config.advertiseAddress,
+      daemonVersion: VERSION,
+      maxMemoryMb: config.resources.maxMemoryMb,
+      diskPath: instancesDir,
+    },
+  });
+  link.start();
+  log.info({ nodeId: identity.nodeId, controller: address }, "daemon started");
+  return { nodeId: identity.nodeId, identity, link, enrolled, stop: () => link.stop() };
+}

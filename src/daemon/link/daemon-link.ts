@@ -1,0 +1,417 @@
+import { ClientError, createClient, Status } from "nice-grpc";
+import { INSTANCE_STATE_NUMBERS } from "../../core/lifecycle/index.ts";
+import type { Logger } from "../../log/logger.ts";
+import { FrameQueue } from "../../proto/frame-queue.ts";
+import {
+  type ControllerMessage,
+  type CrashReport,
+  DaemonMessage,
+  DaemonServiceDefinition,
+  ErrorReport,
+  FailureDisposition,
+  FrameErrorCode,
+  Heartbeat,
+  Hello,
+  type HelloAck,
+  InstanceReport,
+  PROTOCOL_VERSION,
+  StartInstanceAck,
+  StopInstanceAck,
+} from "../../proto/index.ts";
+import type { NodeIdentity } from "../identity-store.ts";
+import { Backoff, type BackoffSettings } from "./backoff.ts";
+import { nodeChannel } from "./channel.ts";
+import { FenceGuard } from "./fence-guard.ts";
+import { HostMetrics, hostInfo } from "./host-metrics.ts";
+import type { LinkCommands, LinkInstance, LinkSupervisor } from "./supervisor-port.ts";
+
+/** Frames per stream before console lines and log records are shed (spec: 2048). */
+export const LINK_QUEUE_CAPACITY = 2048;
+/** The controller is presumed gone after this many heartbeat intervals without any frame. */
+const CONTROLLER_SILENCE_INTERVALS = 3;
+const STOP_GRACE_MS = 3000;
+
+export interface LinkSettings {
+  reconnect: BackoffSettings;
+  labels: Record<string, string>;
+  advertiseAddress: string;
+  daemonVersion: string;
+  maxMemoryMb: number;
+  /** filesystem whose free space is reported (the instances directory) */
+  diskPath: string;
+}
+
+export interface LinkDeps {
+  identity: NodeIdentity;
+  /** controller gRPC addresses, the configured one first; addresses learned later are appended */
+  endpoints: string[];
+  supervisor: LinkSupervisor;
+  commands?: LinkCommands;
+  log: Logger;
+  settings: LinkSettings;
+  random?: () => number;
+}
+
+export type LinkStatus = "idle" | "connecting" | "connected" | "stopped";
+
+interface SessionOutcome {
+  established: boolean;
+  reason: string;
+  code?: Status;
+}
+
+type DaemonFrame = NonNullable<DaemonMessage["frame"]>;
+
+/**
+ * The daemon's one stream to a controller, kept up for the life of the process: dial with the
+ * node certificate, Hello with the actual state of every supervised process, heartbeats on the
+ * interval the controller asked for, answer pings, hand commands to the supervisor, and on any
+ * break redial with exponential backoff and jitter, rotating through known controllers.
+ */
+export class DaemonLink {
+  private status: LinkStatus = "idle";
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private outbound: FrameQueue<DaemonMessage> | undefined;
+  private abortSession: AbortController | undefined;
+  private sessionDone: Promise<SessionOutcome> | undefined;
+  private wakeSleeper: (() => void) | undefined;
+  private readonly fence = new FenceGuard();
+  private readonly backoff: Backoff;
+  private readonly metrics: HostMetrics;
+  private readonly endpoints: string[];
+  private endpointIndex = 0;
+  private readonly log: Logger;
+  /** sessions that reached HelloAck, since start */
+  established = 0;
+  /** why the last session ended or was refused */
+  lastFailure: string | undefined;
+
+  constructor(private readonly deps: LinkDeps) {
+    this.backoff = new Backoff(deps.settings.reconnect, deps.random);
+    this.metrics = new HostMetrics({
+      maxMemoryMb: deps.settings.maxMemoryMb,
+      diskPath: deps.settings.diskPath,
+    });
+    this.endpoints = unique(deps.endpoints);
+    this.log = deps.log.child({ component: "link", nodeId: deps.identity.nodeId });
+  }
+
+  get state(): LinkStatus {
+    return this.status;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Says goodbye (the controller marks the node OFFLINE, not UNREACHABLE) and stops redialling. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeSleeper?.();
+    if (this.outbound && this.sessionDone) {
+      this.outbound.close();
+      const timeout = new Promise<"timeout">((resolve) =>
+        setTimeout(() => resolve("timeout"), STOP_GRACE_MS),
+      );
+      if ((await Promise.race([this.sessionDone, timeout])) === "timeout") this.abortSession?.abort();
+    }
+    await this.loop;
+    this.status = "stopped";
+  }
+
+  /** An instance changed state: reported at once (the heartbeat would only catch up later). */
+  reportInstance(instance: LinkInstance): void {
+    this.push({ case: "instanceUpdate", value: toReport(instance) });
+  }
+
+  reportCrash(report: CrashReport): void {
+    this.push({ case: "crashReport", value: report });
+  }
+
+  /** Best effort: shed first when the stream is backed up, dropped while disconnected. */
+  reportConsoleLine(instanceId: string, line: string, timestampMs: number): void {
+    this.push({
+      case: "consoleLine",
+      value: { instanceId, line, timestampMs, stream: 1, sequence: 0, droppedBefore: 0 },
+    });
+  }
+
+  private push(frame: DaemonFrame): void {
+    if (this.status !== "connected") return;
+    this.outbound?.push(DaemonMessage.create({ frame }));
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      const endpoint = this.endpoints[this.endpointIndex % this.endpoints.length]!;
+      this.status = "connecting";
+      this.sessionDone = this.session(endpoint);
+      const outcome = await this.sessionDone;
+      this.sessionDone = undefined;
+      if (this.stopping) break;
+      this.lastFailure = outcome.reason;
+      if (outcome.established) this.backoff.reset();
+      else this.endpointIndex++;
+      const delayMs = this.backoff.next();
+      const refused = outcome.code === Status.UNAUTHENTICATED || outcome.code === Status.PERMISSION_DENIED;
+      this.log[refused ? "error" : "warn"](
+        { endpoint, delayMs, reason: outcome.reason },
+        refused ? "controller refused this node; retrying later" : "controller link down; reconnecting",
+      );
+      await this.sleep(delayMs);
+    }
+    this.status = "stopped";
+  }
+
+  private async session(endpoint: string): Promise<SessionOutcome> {
+    const { identity } = this.deps;
+    const channel = nodeChannel(endpoint, identity);
+    const outbound = new FrameQueue<DaemonMessage>({
+      capacity: LINK_QUEUE_CAPACITY,
+      isSheddable: (m) => m.frame?.case === "consoleLine" || m.frame?.case === "logRecord",
+    });
+    const abort = new AbortController();
+    this.outbound = outbound;
+    this.abortSession = abort;
+    let established = false;
+    let heartbeat: ReturnType<typeof setInterval> | undefined;
+    let watchdog: ReturnType<typeof setInterval> | undefined;
+    let lastHeard = Date.now();
+    let endReason = "controller closed the stream";
+
+    outbound.push(DaemonMessage.create({ frame: { case: "hello", value: this.hello() } }));
+    try {
+      const client = createClient(DaemonServiceDefinition, channel);
+      for await (const message of client.connect(outbound, { signal: abort.signal })) {
+        lastHeard = Date.now();
+        const frame = message.frame;
+        if (frame?.case === "helloAck") {
+          if (!this.accept(frame.value)) {
+            endReason = `controller speaks protocol ${frame.value.protocolVersion}: upgrade required`;
+            abort.abort();
+            break;
+          }
+          established = true;
+          this.established++;
+          this.status = "connected";
+          const interval = frame.value.heartbeatIntervalMs > 0 ? frame.value.heartbeatIntervalMs : 30_000;
+          heartbeat = setInterval(() => outbound.push(this.heartbeat()), interval);
+          watchdog = setInterval(() => {
+            if (Date.now() - lastHeard > interval * CONTROLLER_SILENCE_INTERVALS) {
+              endReason = `no frame from the controller for ${CONTROLLER_SILENCE_INTERVALS} heartbeat intervals`;
+              abort.abort();
+            }
+          }, interval);
+          this.log.info(
+            { endpoint, sessionId: frame.value.sessionId, epoch: message.epoch, heartbeatMs: interval },
+            "connected to controller",
+          );
+          continue;
+        }
+        if (established) this.handle(message, outbound);
+      }
+      return { established, reason: endReason };
+    } catch (err) {
+      if (abort.signal.aborted) return { established, reason: endReason };
+      if (err instanceof ClientError) {
+        return { established, reason: `${Status[err.code]}: ${err.details}`, code: err.code };
+      }
+      return { established, reason: (err as Error).message ?? String(err) };
+    } finally {
+      clearInterval(heartbeat);
+      clearInterval(watchdog);
+      outbound.close();
+      if (this.outbound === outbound) this.outbound = undefined;
+      channel.close();
+      if (!this.stopping) this.status = "connecting";
+    }
+  }
+
+  private accept(ack: HelloAck): boolean {
+    if (!ack.protocolCompatible) return false;
+    if (this.fence.onHelloAck(ack.epoch)) {
+      this.log.warn(
+        { epoch: ack.epoch },
+        "controller epoch went backwards (coordination state reset): fencing floors cleared",
+      );
+    }
+    for (const address of ack.controllerGrpcAddrs) {
+      if (!this.endpoints.includes(address)) this.endpoints.push(address);
+    }
+    return true;
+  }
+
+  private handle(message: ControllerMessage, outbound: FrameQueue<DaemonMessage>): void {
+    const frame = message.frame;
+    if (!frame) return; // newer frame type: ignored by contract
+    const verdict = this.fence.check(message);
+    if (!verdict.ok) {
+      this.log.warn(
+        { frame: frame.case, code: FrameErrorCode[verdict.code] },
+        `controller command dropped: ${verdict.message}`,
+      );
+      outbound.push(errorFrame(verdict.code, verdict.message, instanceIdOf(frame)));
+      return;
+    }
+    const reply = (value: DaemonFrame) => outbound.push(DaemonMessage.create({ frame: value }));
+    const commands = this.deps.commands;
+    switch (frame.case) {
+      case "ping":
+        reply({ case: "pong", value: { sequence: frame.value.sequence } });
+        return;
+      case "startInstance": {
+        const command = frame.value;
+        if (!commands) {
+          reply({
+            case: "startAck",
+            value: unsupportedStart(command.instanceId, command.plan?.planHash ?? ""),
+          });
+          return;
+        }
+        // Not awaited: preparing a start can take long, and pings must keep flowing meanwhile.
+        commands.start(command).then(
+          (ack) => reply({ case: "startAck", value: ack }),
+          (err: unknown) =>
+            reply({
+              case: "startAck",
+              value: StartInstanceAck.create({
+                instanceId: command.instanceId,
+                planHash: command.plan?.planHash ?? "",
+                accepted: false,
+                errorCode: "INTERNAL",
+                errorMessage: (err as Error).message,
+                disposition: FailureDisposition.TRANSIENT,
+              }),
+            }),
+        );
+        return;
+      }
+      case "stopInstance": {
+        const command = frame.value;
+        if (!commands) {
+          reply({
+            case: "stopAck",
+            value: StopInstanceAck.create({
+              instanceId: command.instanceId,
+              errorMessage: "no supervisor on this daemon",
+            }),
+          });
+          return;
+        }
+        commands.stop(command).then(
+          (ack) => reply({ case: "stopAck", value: ack }),
+          (err: unknown) =>
+            reply({
+              case: "stopAck",
+              value: StopInstanceAck.create({
+                instanceId: command.instanceId,
+                errorMessage: (err as Error).message,
+              }),
+            }),
+        );
+        return;
+      }
+      case "sendCommand":
+        commands?.sendCommand(frame.value);
+        return;
+      case "shutdownNode":
+        this.log.warn({ reason: frame.value.reason }, "controller asked this node to shut down");
+        reply({
+          case: "shutdownAck",
+          value: { runningInstances: this.deps.supervisor.snapshot().length, estimatedDrainSeconds: 0 },
+        });
+        return;
+      case "error":
+        this.log.warn(
+          { code: FrameErrorCode[frame.value.code], message: frame.value.message },
+          "controller reported an error",
+        );
+        return;
+      default:
+        this.log.debug({ frame: frame.case }, "controller frame not handled by this daemon yet");
+    }
+  }
+
+  private hello(): Hello {
+    const { identity, supervisor, settings } = this.deps;
+    return Hello.create({
+      nodeId: identity.nodeId,
+      daemonVersion: settings.daemonVersion,
+      protocolVersion: PROTOCOL_VERSION,
+      capacity: this.metrics.capacity(),
+      labels: settings.labels,
+      runningInstances: supervisor.snapshot().map(toReport),
+      advertiseAddress: settings.advertiseAddress,
+      host: hostInfo(),
+      highestEpochSeen: this.fence.highestEpoch,
+      usedPorts: [...supervisor.usedPorts()],
+    });
+  }
+
+  private heartbeat(): DaemonMessage {
+    const { supervisor } = this.deps;
+    return DaemonMessage.create({
+      frame: {
+        case: "heartbeat",
+        value: Heartbeat.create({
+          capacity: this.metrics.capacity(),
+          instances: supervisor.snapshot().map(toReport),
+          usedPorts: [...supervisor.usedPorts()],
+          sentAtMs: Date.now(),
+        }),
+      },
+    });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeSleeper = done;
+    });
+  }
+}
+
+function toReport(instance: LinkInstance): InstanceReport {
+  return InstanceReport.create({
+    instanceId: instance.instanceId,
+    group: instance.group,
+    state: INSTANCE_STATE_NUMBERS[instance.state],
+    port: instance.port,
+    playerCount: instance.playerCount ?? 0,
+    uptimeMs: instance.uptimeMs,
+    planHash: instance.planHash,
+    detail: instance.detail ?? "",
+  });
+}
+
+function unsupportedStart(instanceId: string, planHash: string): StartInstanceAck {
+  return StartInstanceAck.create({
+    instanceId,
+    planHash,
+    accepted: false,
+    errorCode: "SUPERVISOR_UNAVAILABLE",
+    errorMessage: "this daemon has no process supervisor attached",
+    disposition: FailureDisposition.TRANSIENT,
+    retryAfterSeconds: 30,
+  });
+}
+
+function errorFrame(code: FrameErrorCode, message: string, instanceId: string): DaemonMessage {
+  return DaemonMessage.create({
+    frame: { case: "error", value: ErrorReport.create({ code, message, instanceId }) },
+  });
+}
+
+function instanceIdOf(frame: NonNullable<ControllerMessage["frame"]>): string {
+  const value = frame.value as { instanceId?: unknown };
+  return typeof value.instanceId === "string" ? value.instanceId : "";
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values.filter((v) => v !== ""))];
+}

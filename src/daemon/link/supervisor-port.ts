@@ -1,0 +1,45 @@
+import type { InstanceState } from "../../core/lifecycle/index.ts";
+import type {
+  SendCommand,
+  StartInstance,
+  StartInstanceAck,
+  StopInstance,
+  StopInstanceAck,
+} from "../../proto/index.ts";
+
+/** One supervised process as the link reports it (Hello, Heartbeat, instance_update). */
+export interface LinkInstance {
+  readonly instanceId: string;
+  readonly group: string;
+  readonly planHash: string;
+  readonly state: InstanceState;
+  readonly port: number;
+  readonly uptimeMs: number;
+  readonly playerCount?: number;
+  readonly detail?: string;
+}
+
+/**
+ * What the link reads from the process supervisor: the actual state of every process, asked at
+ * every Hello and Heartbeat. The supervisor in ../supervisor satisfies it structurally.
+ */
+export interface LinkSupervisor {
+  snapshot(): readonly LinkInstance[];
+  usedPorts(): readonly number[];
+}
+
+/**
+ * Controller commands, answered in wire terms. Optional: without it the link refuses starts and
+ * stops (TRANSIENT, so the controller retries once a supervisor is attached).
+ */
+export interface LinkCommands {
+  start(command: StartInstance): Promise<StartInstanceAck>;
+  stop(command: StopInstance): Promise<StopInstanceAck>;
+  sendCommand(command: SendCommand): void;
+}
+
+/** A daemon with nothing to supervise yet (and the stand-in until a supervisor is wired in). */
+export const idleSupervisor: LinkSupervisor = {
+  snapshot: () => [],
+  usedPorts: () => [],
+};

@@ -1,0 +1,213 @@
+/**
+ * Nodes over REST (list, info, cordon, drain, delete, permissions, audit) and controller commands
+ * over the stream (epoch stamping, lease fences refused by the daemon, no supervisor attached).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { LinkCommands } from "../../../src/daemon/link/supervisor-port.ts";
+import {
+  type DaemonMessage,
+  FrameErrorCode,
+  type StartInstance,
+  StartInstanceAck,
+  StopInstanceAck,
+} from "../../../src/proto/index.ts";
+import { waitFor } from "../../support/wait.ts";
+import { nodeState, startCluster, startTestDaemon, type TestCluster, waitForState } from "./harness.ts";
+
+let cluster: TestCluster;
+const stops: Array<() => Promise<void>> = [];
+beforeAll(async () => {
+  cluster = await startCluster();
+});
+afterAll(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+  await cluster.stop();
+});
+
+type Frame = NonNullable<DaemonMessage["frame"]>;
+
+describe("nodes over REST", () => {
+  test("list and info show state, capacity and certificate; filters by state", async () => {
+    const daemon = await startTestDaemon(cluster, "rest-a", { token: await cluster.mintToken("rest-a") });
+    stops.push(() => daemon.stop());
+    await waitForState(cluster, "rest-a", "ONLINE");
+    const list = await cluster.json<{ data: Array<Record<string, unknown>>; total: number; page: number }>(
+      "GET",
+      "/api/v1/nodes",
+    );
+    expect(list.page).toBe(1);
+    const node = list.data.find((n) => n.id === "rest-a")!;
+    expect(node).toMatchObject({ state: "ONLINE", connected: true, cordoned: false, instanceCount: 0 });
+    expect((node.capacity as { totalMemoryMb: number }).totalMemoryMb).toBeGreaterThan(0);
+    const filtered = await cluster.json<{ data: Array<{ id: string }> }>(
+      "GET",
+      "/api/v1/nodes?state=OFFLINE",
+    );
+    expect(filtered.data.map((n) => n.id)).not.toContain("rest-a");
+    expect((await cluster.call("GET", "/api/v1/nodes/nope")).status).toBe(404);
+    expect((await cluster.call("GET", "/api/v1/nodes?state=BROKEN")).status).toBe(422);
+  });
+
+  test("cordon, drain, undrain, uncordon: state, flags and audit with before/after", async () => {
+    const cordoned = await cluster.json<{ cordoned: boolean; state: string }>(
+      "POST",
+      "/api/v1/nodes/rest-a/cordon",
+    );
+    expect(cordoned).toMatchObject({ cordoned: true, state: "ONLINE" });
+    const draining = await cluster.json<{ state: string; drain: { shutdown: boolean; deadlineAt: string } }>(
+      "POST",
+      "/api/v1/nodes/rest-a/drain?timeout=120&shutdown=true",
+    );
+    expect(draining.state).toBe("DRAINING");
+    expect(draining.drain.shutdown).toBe(true);
+    expect(Date.parse(draining.drain.deadlineAt) - Date.now()).toBeGreaterThan(110_000);
+    // A heartbeat landing meanwhile does not undo the drain.
+    const beat = (await nodeState(cluster, "rest-a"))!.lastSeen;
+    await waitFor(async () => (await nodeState(cluster, "rest-a"))!.lastSeen !== beat, {
+      what: "a heartbeat",
+    });
+    expect((await nodeState(cluster, "rest-a"))!.state).toBe("DRAINING");
+    expect((await cluster.json<{ state: string }>("POST", "/api/v1/nodes/rest-a/undrain")).state).toBe(
+      "ONLINE",
+    );
+    expect(
+      (await cluster.json<{ cordoned: boolean }>("POST", "/api/v1/nodes/rest-a/uncordon")).cordoned,
+    ).toBe(false);
+
+    const audit = await cluster.json<{
+      data: Array<{ action: string; before?: { cordoned: boolean }; after?: { cordoned: boolean } }>;
+    }>("GET", "/api/v1/audit?resourceType=node&resourceId=rest-a");
+    const actions = audit.data.map((a) => a.action);
+    expect(actions).toEqual(
+      expect.arrayContaining(["node.cordon", "node.drain", "node.undrain", "node.uncordon"]),
+    );
+    const cordon = audit.data.find((a) => a.action === "node.cordon")!;
+    expect(cordon.before?.cordoned).toBe(false);
+    expect(cordon.after?.cordoned).toBe(true);
+  });
+
+  test("delete is refused while connected and forgets a disconnected node", async () => {
+    const daemon = await startTestDaemon(cluster, "rest-b", { token: await cluster.mintToken("rest-b") });
+    await waitForState(cluster, "rest-b", "ONLINE");
+    expect((await cluster.call("DELETE", "/api/v1/nodes/rest-b")).status).toBe(409);
+    await daemon.stop();
+    await waitForState(cluster, "rest-b", "OFFLINE");
+    expect((await cluster.call("DELETE", "/api/v1/nodes/rest-b")).status).toBe(200);
+    expect(await nodeState(cluster, "rest-b")).toBeNull();
+    // Its certificate is still valid: it comes back, and the record with it.
+    const back = await startTestDaemon(cluster, "rest-b", { root: daemon.root });
+    stops.push(() => back.stop());
+    await waitForState(cluster, "rest-b", "ONLINE");
+  });
+
+  test("permissions: a viewer may list but not cordon or see tokens", async () => {
+    expect(
+      (
+        await cluster.call("POST", "/api/v1/users", {
+          username: "viewer1",
+          password: "viewer-password",
+          role: "VIEWER",
+        })
+      ).status,
+    ).toBe(201);
+    const login = await cluster.call(
+      "POST",
+      "/api/v1/auth/login",
+      { username: "viewer1", password: "viewer-password" },
+      "",
+    );
+    const viewer = ((await login.json()) as { token: string }).token;
+    expect((await cluster.call("GET", "/api/v1/nodes", undefined, viewer)).status).toBe(200);
+    expect((await cluster.call("POST", "/api/v1/nodes/rest-a/cordon", undefined, viewer)).status).toBe(403);
+    expect((await cluster.call("GET", "/api/v1/nodes/revoked-certs", undefined, viewer)).status).toBe(403);
+    expect((await cluster.call("GET", "/api/v1/admin/tokens", undefined, viewer)).status).toBe(403);
+    expect((await cluster.call("POST", "/api/v1/admin/tokens", {}, viewer)).status).toBe(403);
+  });
+});
+
+describe("commands over the stream", () => {
+  test("commands reach the daemon in order; stale lease fences are dropped with STALE_FENCE", async () => {
+    const started: StartInstance[] = [];
+    const commands: LinkCommands = {
+      async start(command) {
+        started.push(command);
+        return StartInstanceAck.create({ instanceId: command.instanceId, accepted: true });
+      },
+      async stop(command) {
+        return StopInstanceAck.create({ instanceId: command.instanceId, accepted: true });
+      },
+      sendCommand() {},
+    };
+    const daemon = await startTestDaemon(cluster, "cmd-a", {
+      token: await cluster.mintToken("cmd-a"),
+      commands,
+    });
+    stops.push(() => daemon.stop());
+    await waitForState(cluster, "cmd-a", "ONLINE");
+    const heard: Frame[] = [];
+    const unlisten = cluster.running.sessions.onFrame((nodeId, frame) => {
+      if (nodeId === "cmd-a") heard.push(frame);
+    });
+    const start = (instanceId: string, token: number) =>
+      cluster.running.sessions.send("cmd-a", {
+        case: "startInstance",
+        value: {
+          instanceId,
+          group: "lobby",
+          pluginToken: "",
+          startupTimeoutSeconds: 0,
+          shutdownGraceSeconds: 0,
+          maxLifetimeSeconds: 0,
+          deploymentRevision: 0,
+          maxPlayers: 0,
+          resolvedVariables: {},
+          fence: { scope: "group:lobby", token },
+        },
+      });
+    expect(start("i-1", 5)).toBe("queued");
+    expect(start("i-2", 3)).toBe("queued");
+    expect(start("i-3", 6)).toBe("queued");
+    await waitFor(
+      () => heard.filter((f) => f.case === "startAck").length === 2 && heard.some((f) => f.case === "error"),
+      {
+        what: "two acks and one refusal",
+      },
+    );
+    expect(started.map((s) => s.instanceId)).toEqual(["i-1", "i-3"]);
+    const refusal = heard.find((f) => f.case === "error");
+    expect(refusal?.case === "error" && refusal.value.code).toBe(FrameErrorCode.STALE_FENCE);
+    expect(refusal?.case === "error" && refusal.value.instanceId).toBe("i-2");
+    await cluster.logs.waitFor(/controller command dropped: fence group:lobby#3 is below #5/);
+    expect(cluster.running.sessions.send("nobody", { case: "ping", value: { sequence: 1 } })).toBe(
+      "no-session",
+    );
+    unlisten();
+  });
+
+  test("a daemon without a supervisor refuses starts as TRANSIENT", async () => {
+    const heard: Frame[] = [];
+    const unlisten = cluster.running.sessions.onFrame((nodeId, frame) => {
+      if (nodeId === "rest-a") heard.push(frame);
+    });
+    cluster.running.sessions.send("rest-a", {
+      case: "startInstance",
+      value: {
+        instanceId: "i-9",
+        group: "lobby",
+        pluginToken: "",
+        startupTimeoutSeconds: 0,
+        shutdownGraceSeconds: 0,
+        maxLifetimeSeconds: 0,
+        deploymentRevision: 0,
+        maxPlayers: 0,
+        resolvedVariables: {},
+      },
+    });
+    const ack = await waitFor(() => heard.find((f) => f.case === "startAck"), { what: "a start ack" });
+    expect(ack.case === "startAck" && ack.value).toMatchObject({
+      accepted: false,
+      errorCode: "SUPERVISOR_UNAVAILABLE",
+    });
+    unlisten();
+  });
+});
