@@ -172,7 +172,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const eventSystem = await startEventSystem({ coord, controllerId: id, log, metrics, sse: config.sse });
     teardown.push(() => eventSystem.stop());
     const events: EventPublisher = eventSystem.bus;
-    const lease = { coord, holder: id };
+    const lease = { coord, store, holder: id };
     const groups = new GroupService(store, events, lease);
     const networks = new NetworkService(store, events, lease);
     const seeded = await networks.seed(config.networks);

@@ -1,9 +1,11 @@
-import type { Coordination } from "../coord/port.ts";
+import type { Coordination, Lease } from "../coord/port.ts";
 import { AppError } from "../core/errors.ts";
-import type { Fence } from "../store/port.ts";
+import type { DurableStore, Fence } from "../store/port.ts";
 
 export interface LeaseGateOptions {
   coord: Coordination;
+  /** consulted once per acquisition, so tokens stay above what the store already accepted */
+  store?: DurableStore;
   holder: string;
   ttlMs?: number;
   /** how long to wait for a lease another controller holds */
@@ -24,7 +26,7 @@ export async function withLease<T>(
   const deadline = Date.now() + (options.waitMs ?? 3000);
   let delay = 10;
   for (;;) {
-    const lease = await options.coord.acquireLease(scope, options.holder, ttl);
+    const lease = await acquireAboveHighWater(options, scope, ttl);
     if (lease) {
       try {
         return await fn({ scope, token: lease.token });
@@ -40,4 +42,23 @@ export async function withLease<T>(
     await Bun.sleep(delay);
     delay = Math.min(delay * 2, 200);
   }
+}
+
+/**
+ * Takes the lease, making sure its token is above the highest one the durable store accepted.
+ * After an in-memory coordination restart or a wiped Valkey the counter starts low again; without
+ * this every fenced write would be refused as stale until the counter caught up.
+ */
+async function acquireAboveHighWater(
+  options: LeaseGateOptions,
+  scope: string,
+  ttlMs: number,
+): Promise<Lease | null> {
+  const lease = await options.coord.acquireLease(scope, options.holder, ttlMs);
+  if (!lease || !options.store) return lease;
+  const highest = await options.store.fenceHighWater(scope);
+  if (lease.token > highest) return lease;
+  await options.coord.raiseFencingToken(scope, highest);
+  await options.coord.releaseLease(lease);
+  return options.coord.acquireLease(scope, options.holder, ttlMs);
 }

@@ -63,6 +63,11 @@ export interface Coordination {
   listLeases(): Promise<LeaseInfo[]>;
   /** Last fencing token handed out for a scope (0 when none). */
   fencingToken(scope: string): Promise<number>;
+  /**
+   * Raises the scope's token counter to at least `floor` (never lowers it). Used when the durable
+   * store has accepted higher tokens than this store remembers (in-memory restart, wiped Valkey).
+   */
+  raiseFencingToken(scope: string, floor: number): Promise<void>;
 
   revoke(kind: RevocationKind, id: string, ttlMs: number): Promise<void>;
   isRevoked(kind: RevocationKind, id: string): Promise<boolean>;

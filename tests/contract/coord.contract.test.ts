@@ -60,6 +60,18 @@ for (const adapter of await coordAdapters()) {
       expect(await coord.isLeaseCurrent(a)).toBe(false);
     });
 
+    test("the token counter can be raised above a floor but never lowered", async () => {
+      const coord = await fresh();
+      const first = (await coord.acquireLease("s", "ctl-a", 5000))!;
+      expect(first.token).toBe(1);
+      await coord.releaseLease(first);
+      await coord.raiseFencingToken("s", 41);
+      expect(await coord.fencingToken("s")).toBe(41);
+      await coord.raiseFencingToken("s", 7);
+      expect(await coord.fencingToken("s")).toBe(41);
+      expect((await coord.acquireLease("s", "ctl-b", 5000))!.token).toBe(42);
+    });
+
     test("of many controllers racing for a free lease exactly one wins", async () => {
       const coord = await fresh();
       const results = await Promise.all(

@@ -14,7 +14,11 @@ export interface TestController {
   config: ControllerConfig;
   login(username?: string, password?: string): Promise<string>;
   /** fetch relative to the controller with an optional bearer token and JSON body */
-  call(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  call(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<Response>;
   stop(): Promise<void>;
 }
 
@@ -22,8 +26,12 @@ export interface TestController {
  * An in-process controller on the embedded store and in-memory coordination, REST on an
  * ephemeral loopback port. `yaml` is merged over a test baseline with generous rate limits.
  */
-export async function startTestController(yaml = "", mutate?: (c: ControllerConfig) => void): Promise<TestController> {
-  const root = tempDir("prexor-ctl-");
+export async function startTestController(
+  yaml = "",
+  mutate?: (c: ControllerConfig) => void,
+  existingRoot?: string,
+): Promise<TestController> {
+  const root = existingRoot ?? tempDir("prexor-ctl-");
   const config = parseControllerConfig(
     [
       "http:",
@@ -53,7 +61,12 @@ export async function startTestController(yaml = "", mutate?: (c: ControllerConf
         ...(options.body !== undefined ? { "content-type": "application/json" } : {}),
         ...options.headers,
       },
-      body: options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body),
+      body:
+        options.body === undefined
+          ? undefined
+          : typeof options.body === "string"
+            ? options.body
+            : JSON.stringify(options.body),
     });
   const login = async (username = "admin", password = TEST_ADMIN_PASSWORD) => {
     const res = await call("POST", "/api/v1/auth/login", { body: { username, password } });

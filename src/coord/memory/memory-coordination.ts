@@ -103,6 +103,10 @@ export class MemoryCoordination implements Coordination {
     return this.tokens.get(scope) ?? 0;
   }
 
+  async raiseFencingToken(scope: string, floor: number): Promise<void> {
+    if ((this.tokens.get(scope) ?? 0) < floor) this.tokens.set(scope, floor);
+  }
+
   async revoke(kind: RevocationKind, id: string, ttlMs: number): Promise<void> {
     this.revoked.set(`${kind}:${id}`, { value: true, expiresAt: this.now() + ttlMs });
   }

@@ -68,3 +68,12 @@ local seq = redis.call('INCR', KEYS[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], seq .. '-0', 'p', ARGV[1])
 return seq
 `;
+
+/** KEYS: lease-token. ARGV: floor. Never lowers the counter. */
+export const RAISE_TOKEN = `
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if cur < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+return 1
+`;

@@ -17,6 +17,7 @@ import {
   ACQUIRE_LEASE,
   APPEND_EVENT,
   LOGIN_FAILURE,
+  RAISE_TOKEN,
   RATE_LIMIT_HIT,
   RELEASE_LEASE,
   RENEW_LEASE,
@@ -43,6 +44,7 @@ interface Scripted {
   ): Promise<[number, number]>;
   rateLimitHit(key: string, windowMs: number): Promise<[number, number]>;
   appendEvent(seq: string, stream: string, payload: string, maxLength: number): Promise<number>;
+  raiseToken(key: string, floor: number): Promise<number>;
 }
 
 /**
@@ -101,6 +103,7 @@ export class ValkeyCoordination implements Coordination {
     redis.defineCommand("loginFailure", { numberOfKeys: 2, lua: LOGIN_FAILURE });
     redis.defineCommand("rateLimitHit", { numberOfKeys: 1, lua: RATE_LIMIT_HIT });
     redis.defineCommand("appendEvent", { numberOfKeys: 2, lua: APPEND_EVENT });
+    redis.defineCommand("raiseToken", { numberOfKeys: 1, lua: RAISE_TOKEN });
     return new ValkeyCoordination(redis as Redis & Scripted, options);
   }
 
@@ -164,6 +167,10 @@ export class ValkeyCoordination implements Coordination {
 
   async fencingToken(scope: string): Promise<number> {
     return Number((await this.redis.get(this.keys.leaseToken(scope))) ?? 0);
+  }
+
+  async raiseFencingToken(scope: string, floor: number): Promise<void> {
+    await this.redis.raiseToken(this.keys.leaseToken(scope), Math.floor(floor));
   }
 
   async revoke(kind: RevocationKind, id: string, ttlMs: number): Promise<void> {
