@@ -1,0 +1,31 @@
+import type { Fence } from "../../store/port.ts";
+
+/**
+ * The seam between the scheduler loop (decides) and the instance lifecycle (does). The loop
+ * holds the group's lease and passes its fence into every call; the lifecycle writes the instance
+ * record, builds and persists the composition plan, and dispatches it to the node.
+ */
+export interface PlaceRequest {
+  instanceId: string;
+  group: string;
+  node: string;
+  port: number;
+  fence: Fence;
+  /** why the scheduler placed it, for events and diagnostics */
+  reason: string;
+}
+
+export interface StopRequest {
+  instanceId: string;
+  reason: string;
+  fence: Fence;
+  /** skip the graceful stop command */
+  force?: boolean;
+}
+
+export interface InstanceLifecycle {
+  /** Creates the SCHEDULED record, persists the plan, dispatches it; resolves once dispatched (or failed, recorded). */
+  place(request: PlaceRequest): Promise<void>;
+  /** Asks the node to stop the instance (STOPPING); the daemon reports STOPPED/CRASHED later. */
+  stop(request: StopRequest): Promise<void>;
+}
