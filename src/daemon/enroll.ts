@@ -9,7 +9,7 @@ import { caMatchesPin, parseJoinToken } from "../proto/join-token.ts";
 import { type NodeIdentity, saveIdentity, saveKey } from "./identity-store.ts";
 import { enrolmentChannel, unverifiedChannel } from "./link/channel.ts";
 import { createNodeKeyAndCsr } from "./pki/csr.ts";
-import { x509 } from "./pki/x509.ts";
+import { x509 } from "../core/x509/x509.ts";
 
 /** Enrolment failed for a reason the operator must act on; the message says what to do. */
 export class EnrollmentError extends Error {

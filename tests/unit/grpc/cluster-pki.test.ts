@@ -12,7 +12,7 @@ import {
 } from "../../../src/controller/grpc/cluster-pki-store.ts";
 import { clusterSecretFile, resolveClusterSecret } from "../../../src/controller/grpc/cluster-secret.ts";
 import { isIssuedBy } from "../../../src/controller/pki/index.ts";
-import { x509 } from "../../../src/controller/pki/x509.ts";
+import { x509 } from "../../../src/core/x509/x509.ts";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.ts";
 import { tempDir } from "../../support/adapters.ts";
 

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { type ClusterCa, createClusterCa } from "../../../src/controller/pki/ca.ts";
 import { describeCertificate, isIssuedBy, needsRenewal } from "../../../src/controller/pki/inspect.ts";
 import { issueServerCertificate } from "../../../src/controller/pki/server-cert.ts";
-import { x509 } from "../../../src/controller/pki/x509.ts";
+import { x509 } from "../../../src/core/x509/x509.ts";
 import { CONTROLLER_TLS_SERVER_NAME } from "../../../src/proto/index.ts";
 import { NOW } from "./fixtures.ts";
 

@@ -1,5 +1,6 @@
 /**
- * The one place @peculiar/x509 is loaded for the controller.
+ * The one place @peculiar/x509 is loaded, for the controller and the daemon alike (a library
+ * loader, not domain logic; shared here so both roles use the same shim).
  *
  * The library pulls in tsyringe, which throws at load time unless `Reflect.getMetadata` exists. Bun
  * evaluates CommonJS packages reached by static `import` before the importing module's sibling ESM
