@@ -37,6 +37,7 @@ const LOGIN_PATH = "/api/v1/auth/login";
 interface RequestState {
   requestId: string;
   ip: string;
+  startedAt: number;
   caller?: Caller;
 }
 
@@ -99,12 +100,29 @@ export function createHttpApp(deps: HttpDeps) {
   // normalize: false makes unknown body fields an error instead of silently dropping a typo.
   const app = new Elysia({ normalize: false })
     .use(requestMetrics(deps.metrics))
+    // One access line per request, carrying its request id; debug unless something went wrong.
+    .onAfterResponse(({ request, set }) => {
+      const s = state.get(request);
+      if (!s) return;
+      const status = typeof set.status === "number" ? set.status : 200;
+      const line = {
+        requestId: s.requestId,
+        method: request.method,
+        path: new URL(request.url).pathname,
+        status,
+        ms: Math.round((performance.now() - s.startedAt) * 10) / 10,
+        ip: s.ip,
+        user: s.caller?.username,
+      };
+      if (status >= 500) log.warn(line, "request failed");
+      else log.debug(line, "request");
+    })
     .onRequest(async ({ request, server, set }) => {
       const incoming = request.headers.get("x-request-id");
       const requestId = incoming && /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : crypto.randomUUID();
       const peer = server?.requestIP(request)?.address ?? "unknown";
       const ip = clientAddress(peer, request.headers.get("x-forwarded-for"), trusted);
-      state.set(request, { requestId, ip });
+      state.set(request, { requestId, ip, startedAt: performance.now() });
       set.headers["x-request-id"] = requestId;
       const path = new URL(request.url).pathname;
       if (PROBE_PATHS.has(path)) return;
