@@ -1,0 +1,159 @@
+import { describe, expect, test } from "bun:test";
+import { Writable } from "node:stream";
+import { EventBus } from "../../../src/controller/events/event-bus.ts";
+import type { BusEvent } from "../../../src/controller/events/event-types.ts";
+import { MemoryCoordination } from "../../../src/coord/memory/memory-coordination.ts";
+import type { Coordination } from "../../../src/coord/port.ts";
+import { createLogger, type Logger } from "../../../src/log/logger.ts";
+
+function capturingLogger(): { log: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { log: createLogger({ level: "DEBUG", format: "JSON", destination }), lines };
+}
+
+/** Lets queued handler microtasks (and their rejections) run. */
+const settle = () => Bun.sleep(5);
+
+function bus(coord: Coordination = new MemoryCoordination(), log = capturingLogger().log) {
+  return new EventBus({
+    coord,
+    controllerId: "ctl-a",
+    log,
+    bridge: false,
+    now: () => Date.UTC(2026, 0, 2, 3, 4, 5),
+  });
+}
+
+describe("event bus", () => {
+  test("events get increasing sequences from the replay buffer, a timestamp and the origin", async () => {
+    const coord = new MemoryCoordination();
+    const b = bus(coord);
+    const seen: BusEvent[] = [];
+    b.onAny((e) => {
+      seen.push(e);
+    });
+    await b.publish({ type: "GROUP_CREATED", group: "lobby", payload: { groupName: "lobby" } });
+    await b.publish({ type: "GROUP_DELETED", group: "lobby", payload: { groupName: "lobby" } });
+    await settle();
+    expect(seen.map((e) => [e.type, e.sequence])).toEqual([
+      ["GROUP_CREATED", 1],
+      ["GROUP_DELETED", 2],
+    ]);
+    expect(seen[0]).toMatchObject({
+      origin: "ctl-a",
+      group: "lobby",
+      timestamp: "2026-01-02T03:04:05.000Z",
+      payload: { groupName: "lobby" },
+    });
+    const window = await coord.eventsAfter(0, 10);
+    expect(window.events.map((e) => e.seq)).toEqual([1, 2]);
+    expect(JSON.parse(window.events[0]!.payload)).toMatchObject({ type: "GROUP_CREATED", origin: "ctl-a" });
+  });
+
+  test("typed subscriptions see their type only; predicates narrow them; unsubscribe stops delivery", async () => {
+    const b = bus();
+    const created: string[] = [];
+    const survival: string[] = [];
+    const any: string[] = [];
+    const sub = b.on("GROUP_CREATED", (e) => {
+      created.push(e.payload.groupName); // typed: payload is { groupName }
+    });
+    b.on(
+      "GROUP_UPDATED",
+      (e) => {
+        survival.push(e.payload.groupName);
+      },
+      (e) => e.group === "survival",
+    );
+    b.onAny((e) => {
+      any.push(e.type);
+    });
+    await b.publish({ type: "GROUP_CREATED", group: "a", payload: { groupName: "a" } });
+    await b.publish({ type: "GROUP_UPDATED", group: "lobby", payload: { groupName: "lobby" } });
+    await b.publish({ type: "GROUP_UPDATED", group: "survival", payload: { groupName: "survival" } });
+    await settle();
+    sub.unsubscribe();
+    await b.publish({ type: "GROUP_CREATED", group: "b", payload: { groupName: "b" } });
+    await settle();
+    expect(created).toEqual(["a"]);
+    expect(survival).toEqual(["survival"]);
+    expect(any).toEqual(["GROUP_CREATED", "GROUP_UPDATED", "GROUP_UPDATED", "GROUP_CREATED"]);
+  });
+
+  test("a handler that throws or rejects is logged and hurts neither the publisher nor the others", async () => {
+    const { log, lines } = capturingLogger();
+    const b = bus(new MemoryCoordination(), log);
+    const got: number[] = [];
+    b.onAny(() => {
+      throw new Error("sync boom");
+    });
+    b.onAny(async () => {
+      throw new Error("async boom");
+    });
+    b.onAny((e) => {
+      got.push(e.sequence);
+    });
+    await b.publish({ type: "MAINTENANCE_UPDATED", payload: { globalEnabled: true, message: "x" } });
+    await settle();
+    expect(got).toEqual([1]);
+    const failures = lines.filter((l) => l.msg === "event handler failed");
+    expect(failures.map((l) => (l.err as { message: string }).message).sort()).toEqual([
+      "async boom",
+      "sync boom",
+    ]);
+  });
+
+  test("handlers share one frozen copy: the publisher's object is untouched, nobody can edit it", async () => {
+    const b = bus();
+    const payload = { groupName: "lobby" };
+    let received: BusEvent | undefined;
+    b.onAny((e) => {
+      received = e;
+    });
+    await b.publish({ type: "GROUP_CREATED", payload });
+    await settle();
+    expect(received?.payload).not.toBe(payload);
+    expect(Object.isFrozen(received)).toBe(true);
+    expect(Object.isFrozen(received?.payload)).toBe(true);
+    expect(Object.isFrozen(payload)).toBe(false);
+  });
+
+  test("console output is delivered in-process but never enters the replay buffer", async () => {
+    const coord = new MemoryCoordination();
+    const b = bus(coord);
+    const seen: BusEvent[] = [];
+    b.on("INSTANCE_CONSOLE_OUTPUT", (e) => {
+      seen.push(e);
+    });
+    await b.publish({
+      type: "INSTANCE_CONSOLE_OUTPUT",
+      payload: { instanceId: "i", line: "Done", timestampMs: 1 },
+    });
+    await settle();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.sequence).toBe(0);
+    expect((await coord.eventsAfter(0, 10)).latestSeq).toBe(0);
+  });
+
+  test("an unreachable buffer costs the event its sequence, not its delivery, and warns once per 10 s", async () => {
+    const coord = new MemoryCoordination();
+    coord.appendEvent = () => Promise.reject(new Error("valkey down"));
+    const { log, lines } = capturingLogger();
+    const b = bus(coord, log);
+    const seen: number[] = [];
+    b.onAny((e) => {
+      seen.push(e.sequence);
+    });
+    await b.publish({ type: "GROUP_CREATED", payload: { groupName: "a" } });
+    await b.publish({ type: "GROUP_CREATED", payload: { groupName: "b" } });
+    await settle();
+    expect(seen).toEqual([0, 0]);
+    expect(lines.filter((l) => String(l.msg).startsWith("replay buffer unreachable"))).toHaveLength(1);
+  });
+});
