@@ -1,4 +1,5 @@
 import { ClientError, createClient, Status } from "nice-grpc";
+import { x509 } from "../core/x509/x509.ts";
 import type { Logger } from "../log/logger.ts";
 import {
   BootstrapServiceDefinition,
@@ -9,7 +10,6 @@ import { caMatchesPin, parseJoinToken } from "../proto/join-token.ts";
 import { type NodeIdentity, saveIdentity, saveKey } from "./identity-store.ts";
 import { enrolmentChannel, unverifiedChannel } from "./link/channel.ts";
 import { createNodeKeyAndCsr } from "./pki/csr.ts";
-import { x509 } from "../core/x509/x509.ts";
 
 /** Enrolment failed for a reason the operator must act on; the message says what to do. */
 export class EnrollmentError extends Error {

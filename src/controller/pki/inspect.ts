@@ -1,7 +1,7 @@
 import type { X509Certificate } from "@peculiar/x509";
+import { x509 } from "../../core/x509/x509.ts";
 import type { ClusterCa } from "./ca.ts";
 import { remainingDays } from "./policy.ts";
-import { x509 } from "../../core/x509/x509.ts";
 
 /**
  * Checks the boot code needs before reusing certificate material it finds in the store: the server

@@ -1,11 +1,11 @@
 import type { Pkcs10CertificateRequest } from "@peculiar/x509";
 import { AppError } from "../../core/errors.ts";
+import { EC_P256, x509 } from "../../core/x509/x509.ts";
 import type { ClusterCa } from "./ca.ts";
 import { assertValidNodeId } from "./node-id.ts";
 import { toArrayBuffer } from "./pem.ts";
 import { NODE_CERT_VALIDITY_DAYS, validityWindow } from "./policy.ts";
 import { randomSerialHex } from "./serial.ts";
-import { EC_P256, x509 } from "../../core/x509/x509.ts";
 
 export interface SignNodeCsrOptions {
   /** The node id the controller assigned; the CSR subject CN must equal it exactly. */

@@ -1,10 +1,10 @@
 import { isIP } from "node:net";
 import { AppError } from "../../core/errors.ts";
+import { EC_P256, generateEcKeyPair, x509 } from "../../core/x509/x509.ts";
 import type { ClusterCa } from "./ca.ts";
 import { privateKeyToPem } from "./pem.ts";
 import { SERVER_CERT_COMMON_NAME, SERVER_CERT_VALIDITY_DAYS, validityWindow } from "./policy.ts";
 import { randomSerialHex } from "./serial.ts";
-import { EC_P256, generateEcKeyPair, x509 } from "../../core/x509/x509.ts";
 
 /**
  * Always present: the shared controller name daemons verify (see CONTROLLER_TLS_SERVER_NAME), and

@@ -3,8 +3,8 @@ import { type ClusterCa, createClusterCa } from "../../../src/controller/pki/ca.
 import { isIssuedBy } from "../../../src/controller/pki/inspect.ts";
 import { signNodeCsr } from "../../../src/controller/pki/node-cert.ts";
 import { isValidNodeId } from "../../../src/controller/pki/node-id.ts";
-import { x509 } from "../../../src/core/x509/x509.ts";
 import { isAppError } from "../../../src/core/errors.ts";
+import { x509 } from "../../../src/core/x509/x509.ts";
 import { createNodeKeyAndCsr } from "../../../src/daemon/pki/csr.ts";
 import { NOW } from "./fixtures.ts";
 
