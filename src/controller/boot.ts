@@ -24,26 +24,33 @@ import { RouteTable } from "./http/route-table.ts";
 import { auditRoutes } from "./http/routes/audit-routes.ts";
 import { authRoutes } from "./http/routes/auth-routes.ts";
 import { catalogRoutes } from "./http/routes/catalog-routes.ts";
+import { crashRoutes } from "./http/routes/crash-routes.ts";
 import { eventRoutes } from "./http/routes/event-routes.ts";
 import { groupRoutes } from "./http/routes/group-routes.ts";
+import { instanceRoutes } from "./http/routes/instance-routes.ts";
 import { metricsRoutes } from "./http/routes/metrics-routes.ts";
 import { networkRoutes } from "./http/routes/network-routes.ts";
 import { nodeRoutes } from "./http/routes/node-routes.ts";
+import { pluginRoutes } from "./http/routes/plugin-routes.ts";
+import { proxyRoutes } from "./http/routes/proxy-routes.ts";
+import { schedulerRoutes } from "./http/routes/scheduler-routes.ts";
 import { settingsRoutes } from "./http/routes/settings-routes.ts";
 import { systemRoutes } from "./http/routes/system-routes.ts";
 import { templateRoutes } from "./http/routes/template-routes.ts";
 import { tokenRoutes } from "./http/routes/token-routes.ts";
 import { userRoutes } from "./http/routes/user-routes.ts";
+import type { InstanceLifecycle } from "./instances/instance-lifecycle.ts";
+import { type InstanceWiring, wireInstances } from "./instances/wiring.ts";
 import { MaintenanceService } from "./maintenance-service.ts";
 import { instrumentCoordination } from "./metrics/coordination-metrics.ts";
 import { createMetrics, type Metrics } from "./metrics/metrics.ts";
 import { NetworkService } from "./networks/network-service.ts";
 import { CertRevocations } from "./nodes/cert-revocations.ts";
-import { StoreInstanceReconciler } from "./nodes/instance-reconciler.ts";
 import { JoinTokenService } from "./nodes/join-tokens.ts";
 import { LivenessSweeper } from "./nodes/liveness-sweeper.ts";
 import { NodeService } from "./nodes/node-service.ts";
 import { openCoordination, openStore } from "./open-state.ts";
+import { SchedulerLoop } from "./scheduler/loop/index.ts";
 import { TemplateFiles } from "./templates/template-files.ts";
 import { TemplateService } from "./templates/template-service.ts";
 
@@ -52,6 +59,18 @@ export interface ControllerOptions {
   root: string;
   config: ControllerConfig;
   log: Logger;
+  /**
+   * Builds the instance lifecycle the scheduler places and stops through. Until one is wired the
+   * scheduler runs observe-only (computes and reports, changes nothing).
+   */
+  instanceLifecycle?: (deps: {
+    store: DurableStore;
+    coord: Coordination;
+    sessions: SessionRegistry;
+    events: EventPublisher;
+    controllerId: string;
+    log: Logger;
+  }) => InstanceLifecycle;
 }
 
 export interface RunningController {
@@ -71,6 +90,7 @@ export interface RunningController {
   /** live daemon sessions on this controller: send commands, hear daemon frames */
   sessions: SessionRegistry;
   revocations: CertRevocations;
+  scheduler: SchedulerLoop;
   stop(): Promise<void>;
 }
 
@@ -100,6 +120,8 @@ export function buildRouteTable(deps: {
   revocations: CertRevocations;
   joinTokens: JoinTokenService;
   caFingerprint: string;
+  scheduler: SchedulerLoop;
+  instances: InstanceWiring;
   /** lifts the HTTP idle timeout for one long-lived response (SSE) */
   keepOpen(request: Request): void;
 }): RouteTable {
@@ -117,6 +139,20 @@ export function buildRouteTable(deps: {
   metricsRoutes(table, deps.metrics);
   nodeRoutes(table, deps);
   tokenRoutes(table, deps);
+  const { instances } = deps;
+  instanceRoutes(table, {
+    ...instances,
+    tickets: deps.events.tickets,
+    roles: deps.roles,
+    keepOpen: deps.keepOpen,
+  });
+  crashRoutes(table, instances.crashes);
+  pluginRoutes(table, { ...instances, groups: deps.groups, events: deps.events.bus });
+  proxyRoutes(table, { ...instances, groups: deps.groups, events: deps.events.bus, networks: deps.networks });
+  schedulerRoutes(table, {
+    scheduler: deps.scheduler,
+    intervalSeconds: deps.config.scheduler.evaluationIntervalSeconds,
+  });
   return table;
 }
 
@@ -178,12 +214,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const seeded = await networks.seed(config.networks);
     if (seeded > 0) log.info({ seeded }, "seeded network compositions from controller.yml");
     const maintenance = new MaintenanceService(store, config.maintenance, events, lease);
-    const templates = new TemplateService(
-      store,
-      new TemplateFiles(resolve(root, "templates")),
-      events,
-      lease,
-    );
+    const templateFiles = new TemplateFiles(resolve(root, "templates"));
+    const templates = new TemplateService(store, templateFiles, events, lease);
     const catalog = new CatalogService(store, resolve(root, "artifacts"), lease);
     // The cluster CA is shared through the store, sealed under the cluster secret.
     const pki = await loadOrCreateClusterCa(store, resolveClusterSecret(config, root), {
@@ -202,7 +234,23 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const sessions = new SessionRegistry();
     const stopClosingRevoked = revocations.onChange((change) => sessions.closeRevoked(change));
     teardown.push(() => void stopClosingRevoked());
-    const reconciler = new StoreInstanceReconciler(store);
+    let httpPort = config.http.port;
+    const instances = wireInstances({
+      store,
+      events,
+      log,
+      groups,
+      catalog,
+      templates,
+      templateFiles,
+      artifactDir: resolve(root, "artifacts"),
+      sessions,
+      lease,
+      crashLoop: config.crashes,
+      controllerUrl: () => controllerUrlOf(config.http.host, httpPort),
+    });
+    teardown.push(() => instances.stop());
+    const reconciler = instances.reconciler;
     const sweeper = new LivenessSweeper({
       nodes,
       reconciler,
@@ -217,6 +265,22 @@ export async function startController(options: ControllerOptions): Promise<Runni
     });
     sweeper.start();
     teardown.push(() => sweeper.stop());
+
+    const scheduler = new SchedulerLoop({
+      store,
+      coord,
+      controllerId: id,
+      groups,
+      maintenance,
+      events,
+      metrics,
+      log: log.child({ component: "scheduler" }),
+      lifecycle:
+        options.instanceLifecycle?.({ store, coord, sessions, events, controllerId: id, log }) ??
+        instances.lifecycle,
+      intervalMs: config.scheduler.evaluationIntervalSeconds * 1000,
+      scalingCooldownSeconds: config.scheduler.scalingCooldownSeconds,
+    });
 
     const routes = buildRouteTable({
       config,
@@ -239,6 +303,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
       revocations,
       joinTokens,
       caFingerprint: pki.ca.fingerprint,
+      scheduler,
+      instances,
       // SSE streams outlive Bun's idle timeout; their keep-alives tell a dead peer apart.
       keepOpen: (request) => server?.timeout(request, 0),
     });
@@ -258,7 +324,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     });
     // Runs before app.stop() (teardown is reversed): open streams would keep it waiting.
     teardown.push(() => eventSystem.closeStreams());
-    const httpPort = app.server?.port ?? config.http.port;
+    httpPort = app.server?.port ?? config.http.port;
     log.info(
       { host: config.http.host, port: httpPort, controllerId: id, profile: config.runtime.profile },
       "controller REST listening",
@@ -280,6 +346,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
       events,
     });
     teardown.push(() => grpc.stop());
+    // Once daemons can connect, so their reports open the convergence gate; stopped first on shutdown.
+    scheduler.start();
+    teardown.push(() => scheduler.stop());
     log.info(
       { host: config.grpc.host, port: grpc.port, caFingerprint: pki.ca.fingerprint },
       "controller gRPC (daemon link, mTLS) listening",
@@ -306,10 +375,17 @@ export async function startController(options: ControllerOptions): Promise<Runni
       joinTokens,
       sessions,
       revocations,
+      scheduler,
       stop,
     };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** The REST base URL workloads get as CLOUD_CONTROLLER_URL; a wildcard bind is reached on loopback. */
+function controllerUrlOf(host: string, port: number): string {
+  const reachable = host === "0.0.0.0" || host === "::" || host === "" ? "127.0.0.1" : host;
+  return `http://${reachable.includes(":") ? `[${reachable}]` : reachable}:${port}`;
 }

@@ -49,8 +49,8 @@ export async function withLease<T>(
  * After an in-memory coordination restart or a wiped Valkey the counter starts low again; without
  * this every fenced write would be refused as stale until the counter caught up.
  */
-async function acquireAboveHighWater(
-  options: LeaseGateOptions,
+export async function acquireAboveHighWater(
+  options: Pick<LeaseGateOptions, "coord" | "store" | "holder">,
   scope: string,
   ttlMs: number,
 ): Promise<Lease | null> {

@@ -5,8 +5,11 @@ import type { Logger } from "../log/logger.ts";
 import { VERSION } from "../version.ts";
 import { EnrollmentError, enroll } from "./enroll.ts";
 import { loadIdentity, type NodeIdentity } from "./identity-store.ts";
+import { ArtifactFetcher } from "./link/artifact-fetcher.ts";
 import { DaemonLink } from "./link/daemon-link.ts";
-import { idleSupervisor, type LinkCommands, type LinkSupervisor } from "./link/supervisor-port.ts";
+import { SupervisorAdapter } from "./link/supervisor-adapter.ts";
+import type { LinkCommands, LinkSupervisor } from "./link/supervisor-port.ts";
+import { Supervisor, supervisorConfigFromDaemon } from "./supervisor/index.ts";
 
 export interface DaemonOptions {
   /** install root; relative paths in daemon.yml resolve against it */
@@ -79,11 +82,30 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
 
   const instancesDir = resolve(root, config.instances.directory);
   mkdirSync(instancesDir, { recursive: true });
+  // The link, the artifact fetcher and the supervisor refer to each other; late binding breaks the cycle.
+  let linkRef: DaemonLink | undefined;
+  const artifacts = new ArtifactFetcher((request) => linkRef?.requestArtifact(request) ?? false);
+  let supervisor: Supervisor | undefined;
+  let adapter: SupervisorAdapter | undefined;
+  if (!options.supervisor) {
+    adapter = new SupervisorAdapter(() => supervisor!, artifacts);
+    supervisor = await Supervisor.create(
+      // The wire plan carries every hashed field, so the daemon re-verifies planHash itself.
+      { ...supervisorConfigFromDaemon(config, root), verifyPlanHash: true },
+      {
+        fetchLayer: adapter.fetchLayer,
+        runtimeSource: adapter.runtimeSource,
+        onEvent: adapter.onEvent,
+        logger: log.child({ component: "supervisor" }),
+      },
+    );
+  }
   const link = new DaemonLink({
     identity,
     endpoints: [address, ...identity.controllerGrpcAddrs],
-    supervisor: options.supervisor ?? idleSupervisor,
-    commands: options.commands,
+    supervisor: options.supervisor ?? supervisor!,
+    commands: options.commands ?? adapter,
+    artifacts,
     log,
     settings: {
       reconnect: config.reconnect,
@@ -94,7 +116,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       diskPath: instancesDir,
     },
   });
+  linkRef = link;
+  adapter?.attach(link);
   link.start();
   log.info({ nodeId: identity.nodeId, controller: address }, "daemon started");
-  return { nodeId: identity.nodeId, identity, link, enrolled, stop: () => link.stop() };
+  const stop = async () => {
+    // Instances first, while the link can still report their STOPPED states.
+    await supervisor?.stopAll({ reason: "daemon shutting down" }).catch(() => undefined);
+    await link.stop();
+  };
+  return { nodeId: identity.nodeId, identity, link, enrolled, stop };
 }

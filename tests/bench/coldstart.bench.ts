@@ -16,7 +16,9 @@ async function once(dir: string): Promise<number> {
   const port = await freePort();
   const grpc = await freePort();
   const t0 = performance.now();
-  const child = spawn(bin, ["up", "--dir", dir, "--port", String(port), "--grpc-port", String(grpc)], { stdio: "ignore" });
+  const child = spawn(bin, ["up", "--dir", dir, "--port", String(port), "--grpc-port", String(grpc)], {
+    stdio: "ignore",
+  });
   const deadline = t0 + 20_000;
   let elapsed = Number.NaN;
   while (performance.now() < deadline) {
@@ -45,6 +47,10 @@ for (let i = 0; i < RUNS; i++) {
   restart.push(await once(dir));
 }
 console.log(`compiled binary ${bin}, ${RUNS} runs each (goal ≤ 300 ms)`);
-console.log(`first start (new store + admin): median ${fmtMs(percentile(fresh, 50))}, worst ${fmtMs(Math.max(...fresh))}`);
-console.log(`restart (existing store):        median ${fmtMs(percentile(restart, 50))}, worst ${fmtMs(Math.max(...restart))}`);
+console.log(
+  `first start (new store + admin): median ${fmtMs(percentile(fresh, 50))}, worst ${fmtMs(Math.max(...fresh))}`,
+);
+console.log(
+  `restart (existing store):        median ${fmtMs(percentile(restart, 50))}, worst ${fmtMs(Math.max(...restart))}`,
+);
 process.exit(0);

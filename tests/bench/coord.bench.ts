@@ -27,7 +27,11 @@ for (let i = 0; i < WARMUP + SAMPLES; i++) {
 const pipelined: number[] = [];
 for (let i = 0; i < WARMUP + SAMPLES; i++) {
   const t0 = Bun.nanoseconds();
-  await client.pipeline().set(`bench:key:${i % 16}`, `v${i}`).get(`bench:key:${i % 16}`).exec();
+  await client
+    .pipeline()
+    .set(`bench:key:${i % 16}`, `v${i}`)
+    .get(`bench:key:${i % 16}`)
+    .exec();
   const ms = (Bun.nanoseconds() - t0) / 1e6;
   if (i >= WARMUP) pipelined.push(ms);
 }
@@ -42,9 +46,15 @@ for (let i = 0; i < WARMUP + SAMPLES; i++) {
 }
 
 console.log(`redis-server ${redis.server.uri} (loopback), ${SAMPLES} samples after ${WARMUP} warm-up`);
-console.log(`SET+GET round trip: p50 ${fmtMs(percentile(pairs, 50))}, p95 ${fmtMs(percentile(pairs, 95))}, p99 ${fmtMs(percentile(pairs, 99))}  (goal p50 ≤ 0.2 ms, p95 ≤ 0.5 ms)`);
-console.log(`SET+GET pipelined:  p50 ${fmtMs(percentile(pipelined, 50))}, p95 ${fmtMs(percentile(pipelined, 95))}`);
-console.log(`lease acquire/renew (Lua): p50 ${fmtMs(percentile(leases, 50))}, p95 ${fmtMs(percentile(leases, 95))}`);
+console.log(
+  `SET+GET round trip: p50 ${fmtMs(percentile(pairs, 50))}, p95 ${fmtMs(percentile(pairs, 95))}, p99 ${fmtMs(percentile(pairs, 99))}  (goal p50 ≤ 0.2 ms, p95 ≤ 0.5 ms)`,
+);
+console.log(
+  `SET+GET pipelined:  p50 ${fmtMs(percentile(pipelined, 50))}, p95 ${fmtMs(percentile(pipelined, 95))}`,
+);
+console.log(
+  `lease acquire/renew (Lua): p50 ${fmtMs(percentile(leases, 50))}, p95 ${fmtMs(percentile(leases, 95))}`,
+);
 await coord.close();
 client.disconnect();
 process.exit(0);

@@ -97,12 +97,48 @@ function measureRss(): void {
   );
 }
 
+/**
+ * The controller with 5,000 instances loaded through the real loop, in its own process so the figure is
+ * not inflated by this bench's fleets. Goal: RSS ≤ 250 MiB.
+ */
+async function measureControllerRss(): Promise<boolean> {
+  const child = Bun.spawn(["bun", new URL("./scheduler-controller-rss.ts", import.meta.url).pathname], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const out = await new Response(child.stdout).text();
+  if ((await child.exited) !== 0) {
+    console.log("controller with 5,000 instances: child process failed");
+    return false;
+  }
+  const r = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as {
+    instances: number;
+    coldTickMs: number;
+    coldActions: number;
+    quietTickMs: number;
+    rssMiB: number;
+    rssBeforeBootMiB: number;
+  };
+  const ok = r.instances === 5000 && r.rssMiB <= 250;
+  console.log(
+    `controller via the real loop: ${r.instances.toLocaleString("en-US")} instances over 50 nodes, 25 groups: ` +
+      `rss ${r.rssMiB.toFixed(1)} MiB (process before boot ${r.rssBeforeBootMiB.toFixed(1)} MiB)  ` +
+      `[goal ≤ 250 MiB: ${ok ? "PASS" : "FAIL"}]`,
+  );
+  console.log(
+    `  loop tick placing ${r.coldActions.toLocaleString("en-US")}: ${r.coldTickMs.toFixed(0)} ms;  ` +
+      `quiet loop tick (read store, tick, nothing to do): ${r.quietTickMs.toFixed(1)} ms`,
+  );
+  return ok;
+}
+
 const started = Bun.nanoseconds();
 console.log(`scheduler bench: Bun ${Bun.version}, ${cpus().length} CPU(s)`);
 measureRss();
+const controllerOk = await measureControllerRss();
 const results = [
   runScenario({ label: "1k", groups: 1000, perGroup: 4, runs: 400, target: { p50: 5, p95: 15 } }),
   runScenario({ label: "10k", groups: 10_000, perGroup: 1, runs: 60, target: { p95: 100 } }),
 ];
 console.log(`\ntotal ${((Bun.nanoseconds() - started) / 1e9).toFixed(1)} s`);
-if (results.includes(false)) process.exitCode = 1;
+if (results.includes(false) || !controllerOk) process.exitCode = 1;

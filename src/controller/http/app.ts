@@ -262,6 +262,7 @@ function mountRoute(
       // transform runs before validation, so an anonymous or forbidden caller learns nothing
       // about what a valid body would look like.
       transform: async ({ request }: { request: Request }) => {
+        if (route.guard) await route.guard(request);
         if (!requiresCaller(route.access)) return;
         const s = state.get(request)!;
         const caller = await resolveCaller(request, deps);

@@ -36,7 +36,7 @@ export async function resolveCaller(request: Request, deps: AuthDeps): Promise<C
 }
 
 export function requiresCaller(access: Access): boolean {
-  return access !== "public" && access !== "ticket";
+  return access !== "public" && access !== "ticket" && access !== "workload";
 }
 
 export function checkAccess(access: Access, caller: Caller): void {

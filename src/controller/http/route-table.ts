@@ -7,9 +7,10 @@ import type { TokenClaims } from "../auth/token-service.ts";
  * - "public": no credentials (the six documented public routes, probes, metrics);
  * - "authenticated": any valid operator token;
  * - "ticket": a single-use SSE ticket checked by the handler;
+ * - "workload": a plugin/proxy `ptk_` token, checked by the route's `guard` (never an operator JWT);
  * - a permission string: a valid token whose role grants it.
  */
-export type Access = "public" | "authenticated" | "ticket" | Permission;
+export type Access = "public" | "authenticated" | "ticket" | "workload" | Permission;
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -62,6 +63,8 @@ export interface RouteDef<
   params?: P;
   /** answers that are not JSON (SSE, Prometheus text) */
   raw?: boolean;
+  /** runs before validation, like operator authentication; throws AppError to refuse (workload routes) */
+  guard?: (request: Request) => Promise<void>;
   /** the body is not parsed: the handler reads it (uploads); its size cap replaces http.maxBodyBytes */
   rawBody?: { maxBytes: number };
   handler: (

@@ -9,6 +9,7 @@ import {
   DaemonServiceDefinition,
   ErrorReport,
   FailureDisposition,
+  type FetchArtifact,
   FrameErrorCode,
   Heartbeat,
   Hello,
@@ -19,6 +20,7 @@ import {
   StopInstanceAck,
 } from "../../proto/index.ts";
 import type { NodeIdentity } from "../identity-store.ts";
+import type { ArtifactFetcher } from "./artifact-fetcher.ts";
 import { Backoff, type BackoffSettings } from "./backoff.ts";
 import { nodeChannel } from "./channel.ts";
 import { FenceGuard } from "./fence-guard.ts";
@@ -47,6 +49,8 @@ export interface LinkDeps {
   endpoints: string[];
   supervisor: LinkSupervisor;
   commands?: LinkCommands;
+  /** answers to FetchArtifact (template layers, runtimes) are routed here */
+  artifacts?: ArtifactFetcher;
   log: Logger;
   settings: LinkSettings;
   random?: () => number;
@@ -137,6 +141,13 @@ export class DaemonLink {
     });
   }
 
+  /** Asks the controller for an artifact; false when there is no session to ask on. */
+  requestArtifact(request: FetchArtifact): boolean {
+    if (this.status !== "connected") return false;
+    this.push({ case: "fetchArtifact", value: request });
+    return true;
+  }
+
   private push(frame: DaemonFrame): void {
     if (this.status !== "connected") return;
     this.outbound?.push(DaemonMessage.create({ frame }));
@@ -221,6 +232,7 @@ export class DaemonLink {
     } finally {
       clearInterval(heartbeat);
       clearInterval(watchdog);
+      this.deps.artifacts?.abortAll("the controller link went down");
       outbound.close();
       if (this.outbound === outbound) this.outbound = undefined;
       channel.close();
@@ -323,10 +335,23 @@ export class DaemonLink {
         });
         return;
       case "error":
+        if (this.deps.artifacts?.onError(frame.value)) return;
         this.log.warn(
           { code: FrameErrorCode[frame.value.code], message: frame.value.message },
           "controller reported an error",
         );
+        return;
+      case "artifactHeader":
+        this.deps.artifacts?.onHeader(frame.value);
+        return;
+      case "artifactChunk":
+        this.deps.artifacts?.onChunk(frame.value);
+        return;
+      case "consoleSubscribe":
+        commands?.subscribeConsole?.(frame.value.instanceId, frame.value.backlogLines);
+        return;
+      case "consoleUnsubscribe":
+        commands?.unsubscribeConsole?.(frame.value.instanceId);
         return;
       default:
         this.log.debug({ frame: frame.case }, "controller frame not handled by this daemon yet");

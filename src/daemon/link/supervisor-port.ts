@@ -36,6 +36,9 @@ export interface LinkCommands {
   start(command: StartInstance): Promise<StartInstanceAck>;
   stop(command: StopInstance): Promise<StopInstanceAck>;
   sendCommand(command: SendCommand): void;
+  /** Start/stop streaming an instance's console lines (controller ConsoleSubscription frames). */
+  subscribeConsole?(instanceId: string, backlogLines: number): void;
+  unsubscribeConsole?(instanceId: string): void;
 }
 
 /** A daemon with nothing to supervise yet (and the stand-in until a supervisor is wired in). */

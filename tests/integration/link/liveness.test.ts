@@ -226,8 +226,10 @@ describe("reconciliation of what the daemon runs", () => {
     expect((await byId())["i-known"]?.state).toBe("STOPPING");
 
     // Gone for longer than the grace period: its instances are lost.
+    // A report of STOPPING -> RUNNING is an illegal lifecycle move: refused, the record stays STOPPING.
     supervisor.instances = [instance("i-known", "RUNNING", 30001)];
-    await waitFor(async () => (await byId())["i-known"]?.state === "RUNNING", { what: "running again" });
+    await cluster.logs.waitFor(/illegal transition STOPPING -> RUNNING/);
+    expect((await byId())["i-known"]?.state).toBe("STOPPING");
     await back.stop();
     await waitFor(async () => (await byId())["i-known"]?.state === "CRASHED", {
       timeoutMs: 3000,

@@ -1,11 +1,12 @@
 /**
  * Nodes over REST (list, info, cordon, drain, delete, permissions, audit) and controller commands
- * over the stream (epoch stamping, lease fences refused by the daemon, no supervisor attached).
+ * over the stream (epoch stamping, lease fences refused by the daemon, a start without a plan).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { LinkCommands } from "../../../src/daemon/link/supervisor-port.ts";
 import {
   type DaemonMessage,
+  FailureDisposition,
   FrameErrorCode,
   type StartInstance,
   StartInstanceAck,
@@ -161,6 +162,8 @@ describe("commands over the stream", () => {
           deploymentRevision: 0,
           maxPlayers: 0,
           resolvedVariables: {},
+          launchArgv: [],
+          readiness: "",
           fence: { scope: "group:lobby", token },
         },
       });
@@ -184,7 +187,8 @@ describe("commands over the stream", () => {
     unlisten();
   });
 
-  test("a daemon without a supervisor refuses starts as TRANSIENT", async () => {
+  // Every daemon now runs a supervisor; a StartInstance without a plan is refused, permanently.
+  test("a start without a composition plan is refused as PERMANENT INVALID_PLAN", async () => {
     const heard: Frame[] = [];
     const unlisten = cluster.running.sessions.onFrame((nodeId, frame) => {
       if (nodeId === "rest-a") heard.push(frame);
@@ -201,12 +205,15 @@ describe("commands over the stream", () => {
         deploymentRevision: 0,
         maxPlayers: 0,
         resolvedVariables: {},
+        launchArgv: [],
+        readiness: "",
       },
     });
     const ack = await waitFor(() => heard.find((f) => f.case === "startAck"), { what: "a start ack" });
     expect(ack.case === "startAck" && ack.value).toMatchObject({
       accepted: false,
-      errorCode: "SUPERVISOR_UNAVAILABLE",
+      errorCode: "INVALID_PLAN",
+      disposition: FailureDisposition.PERMANENT,
     });
     unlisten();
   });

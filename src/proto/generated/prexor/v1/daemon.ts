@@ -70,10 +70,12 @@ export enum ConsoleStream {
 
 export enum ArtifactKind {
   UNSPECIFIED = 0,
-  /** A template layer tar.gz. */
+  /** A template layer: its files in the layer-bundle encoding (src/proto/layer-bundle.ts). */
   TEMPLATE = 1,
   /** A platform module jar. */
   MODULE = 2,
+  /** A runtime (server or proxy jar) the controller serves; name is its SHA-256. */
+  RUNTIME = 3,
 }
 
 export enum FrameErrorCode {
@@ -1329,7 +1331,11 @@ export const Pong: MessageType<Pong> = {
 /** A template layer, applied in list order (later layers win). */
 export interface TemplateLayer {
   name: string;
-  /** Lowercase hex SHA-256 of the layer's tar.gz. */
+  /**
+   * Content hash of the layer (SHA-256 over its files sorted by path, each path then its bytes;
+   * empty for an empty layer): the template version. Not the hash of any archive, so the same
+   * files always have the same hash however they are transferred.
+   */
   sha256: string;
   /** Where the layer came from (for example "group" or "user"); informational. */
   source: string;
@@ -1924,6 +1930,10 @@ export interface StartInstance {
   maxPlayers: number;
   resolvedVariables: { [key: string]: string };
   fence?: LeaseFence | undefined;
+  /** CUSTOM platform: the command line to run instead of the JVM, with {PORT}-style placeholders. */
+  launchArgv: string[];
+  /** How the daemon tells the process is ready: AUTO, PLUGIN, CONSOLE or PING (empty = AUTO). */
+  readiness: string;
 }
 
 export const StartInstance: MessageType<StartInstance> = {
@@ -1942,6 +1952,8 @@ export const StartInstance: MessageType<StartInstance> = {
       maxPlayers: init?.maxPlayers ?? 0,
       resolvedVariables: init?.resolvedVariables ?? {},
       fence: init?.fence,
+      launchArgv: init?.launchArgv ?? [],
+      readiness: init?.readiness ?? "",
     };
   },
 
@@ -1980,6 +1992,12 @@ export const StartInstance: MessageType<StartInstance> = {
     }
     if (message.fence !== undefined) {
       LeaseFence.encode(message.fence, writer.uint32(90).fork()).ldelim();
+    }
+    if (message.launchArgv !== undefined) {
+      for (const value of message.launchArgv) writer.uint32(98).string(value);
+    }
+    if (message.readiness !== undefined && message.readiness !== "") {
+      writer.uint32(106).string(message.readiness);
     }
     return writer;
   },
@@ -2045,6 +2063,14 @@ export const StartInstance: MessageType<StartInstance> = {
           break;
         case 11:
           if ((tag & 7) === 2) message.fence = LeaseFence.decode(reader, reader.uint32());
+          else reader.skipType(tag & 7);
+          break;
+        case 12:
+          if ((tag & 7) === 2) message.launchArgv.push(reader.string());
+          else reader.skipType(tag & 7);
+          break;
+        case 13:
+          if ((tag & 7) === 2) message.readiness = reader.string();
           else reader.skipType(tag & 7);
           break;
         default:
@@ -2592,7 +2618,10 @@ export interface FetchArtifact {
   requestId: string;
   kind: ArtifactKind;
   name: string;
-  /** Version for kinds that have one (modules); empty otherwise. */
+  /**
+   * Version for kinds that have one: a module's version, a template's content hash (the daemon asks
+   * for exactly the layer its plan pins, never "the current one"); empty otherwise.
+   */
   version: string;
   /** SHA-256 of the copy the daemon already has; empty when none. */
   knownSha256: string;

@@ -1,0 +1,155 @@
+import { classifyCrash } from "../../core/crash/index.ts";
+import { AppError, isAppError } from "../../core/errors.ts";
+import type { Logger } from "../../log/logger.ts";
+import type { CrashReport } from "../../proto/index.ts";
+import type { Doc, DurableStore, Filter } from "../../store/port.ts";
+import type { EventPublisher } from "../events/event-types.ts";
+import type { InstanceService } from "../instances/instance-service.ts";
+import type { CrashLoopGuard } from "./crash-loop-guard.ts";
+
+export const CRASHES = "crashes";
+export const MAX_TAIL_LINES = 500;
+export const MAX_TAIL_LINE_CHARS = 8192;
+
+/** `crashes`, keyed by crash id. */
+export interface CrashDoc extends Doc {
+  instanceId: string;
+  group: string;
+  node: string;
+  exitCode: number | null;
+  signal: string | null;
+  classification: string;
+  causeSummary: string;
+  signature: string;
+  uptimeMs: number;
+  planHash: string;
+  crashedAt: number;
+  logTail: string[];
+}
+
+export function toCrashView(doc: CrashDoc) {
+  const { _id, _rev: _r, _fence: _f, crashedAt, ...rest } = doc;
+  return { id: _id, ...rest, crashedAt: new Date(crashedAt).toISOString() };
+}
+
+/**
+ * Crash reports from daemons: checked (the reporting node must own the instance; tail within the
+ * limits), classified, stored once (a report replayed after a reconnect maps to the same id), the
+ * instance moved to CRASHED, INSTANCE_CRASHED published and the crash fed to the crash-loop guard.
+ */
+export class CrashService {
+  constructor(
+    private readonly store: DurableStore,
+    private readonly instances: InstanceService,
+    private readonly loops: CrashLoopGuard,
+    private readonly events: EventPublisher,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private get col() {
+    return this.store.collection<CrashDoc>(CRASHES);
+  }
+
+  async list(query: { group?: string; node?: string; page: number; pageSize: number }) {
+    const filter: Filter = {};
+    if (query.group) filter.group = query.group;
+    if (query.node) filter.node = query.node;
+    const [data, total] = await Promise.all([
+      this.col.find(filter, {
+        sort: [["crashedAt", -1]],
+        skip: (query.page - 1) * query.pageSize,
+        limit: query.pageSize,
+      }),
+      this.col.count(filter),
+    ]);
+    return { data, total };
+  }
+
+  async get(id: string): Promise<CrashDoc> {
+    const doc = await this.col.get(id);
+    if (!doc) throw new AppError("NOT_FOUND", `crash "${id}" not found`);
+    return doc;
+  }
+
+  /** Returns the stored crash, or null when the report was refused or already recorded. */
+  async report(nodeId: string, report: CrashReport): Promise<CrashDoc | null> {
+    const instance = await this.instances.get(report.instanceId);
+    if (!instance || instance.node !== nodeId) {
+      this.log.warn(
+        { nodeId, instanceId: report.instanceId },
+        "crash report for an instance the node does not own; refused",
+      );
+      return null;
+    }
+    if (
+      report.logTail.length > MAX_TAIL_LINES ||
+      report.logTail.some((line) => line.length > MAX_TAIL_LINE_CHARS)
+    ) {
+      this.log.warn({ nodeId, instanceId: report.instanceId }, "crash report over the tail limits; refused");
+      return null;
+    }
+    const classified = classifyCrash({
+      exitCode: report.exitCode,
+      signal: report.signal || null,
+      logTail: report.logTail,
+      instanceId: report.instanceId,
+    });
+    const crashedAt = this.now();
+    // One plan runs at most once, so instance + plan hash identifies the crash across replays.
+    const id = report.planHash
+      ? `${report.instanceId}-${report.planHash.slice(0, 12)}`
+      : `${report.instanceId}-${crypto.randomUUID().slice(0, 8)}`;
+    let doc: CrashDoc;
+    try {
+      doc = await this.col.insert({
+        _id: id,
+        instanceId: report.instanceId,
+        group: instance.group,
+        node: nodeId,
+        exitCode: report.signal ? null : report.exitCode,
+        signal: report.signal || null,
+        classification: classified.class,
+        causeSummary: classified.reason,
+        signature: classified.signature,
+        uptimeMs: report.uptimeMs,
+        planHash: report.planHash,
+        crashedAt,
+        logTail: [...report.logTail],
+      });
+    } catch (err) {
+      if (isAppError(err, "DUPLICATE_KEY")) return null;
+      throw err;
+    }
+    this.log.warn(
+      {
+        instanceId: doc.instanceId,
+        group: doc.group,
+        classification: doc.classification,
+        exitCode: doc.exitCode,
+      },
+      "instance crashed",
+    );
+    await this.instances.transition(doc.instanceId, "CRASHED", `crashed: ${doc.causeSummary}`, {
+      lastCrashId: id,
+    });
+    await this.instances.col.update(doc.instanceId, { lastCrashId: id });
+    await this.events
+      .publish({
+        type: "INSTANCE_CRASHED",
+        group: doc.group,
+        payload: {
+          instanceId: doc.instanceId,
+          group: doc.group,
+          nodeId,
+          exitCode: doc.exitCode,
+          classification: doc.classification,
+          logTail: doc.logTail.slice(-50),
+          uptimeMs: doc.uptimeMs,
+        },
+      })
+      .catch(() => undefined);
+    await this.loops.record(doc.group, crashedAt);
+    return doc;
+  }
+}

@@ -1,0 +1,232 @@
+import { t as T } from "elysia";
+import { AppError } from "../../../core/errors.ts";
+import { INSTANCE_STATES, isTerminalState } from "../../../core/lifecycle/index.ts";
+import type { RoleService } from "../../auth/role-service.ts";
+import { SSE_HEADERS } from "../../events/sse-stream.ts";
+import type { SseTickets } from "../../events/sse-tickets.ts";
+import type { ConsoleBuffer } from "../../instances/console-buffer.ts";
+import type { GroupStarter } from "../../instances/group-starter.ts";
+import { toInstanceView } from "../../instances/instance-doc.ts";
+import type { InstanceService } from "../../instances/instance-service.ts";
+import type { StoreInstanceLifecycle } from "../../instances/store-instance-lifecycle.ts";
+import { type LeaseGateOptions, withLease } from "../../lease-gate.ts";
+import { listEnvelope } from "../paging.ts";
+import type { RouteTable } from "../route-table.ts";
+
+const Id = T.Object({ id: T.String({ pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$" }) });
+const GroupName = T.Object({ name: T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" }) });
+const encoder = new TextEncoder();
+
+export interface InstanceRouteDeps {
+  instances: InstanceService;
+  lifecycle: StoreInstanceLifecycle;
+  starter: GroupStarter;
+  console: ConsoleBuffer;
+  tickets: SseTickets;
+  roles: RoleService;
+  lease: LeaseGateOptions;
+  keepOpen(request: Request): void;
+}
+
+/** `/api/v1/services/*` (instances) and `POST /groups/{name}/start`. */
+export function instanceRoutes(table: RouteTable, deps: InstanceRouteDeps): void {
+  const { instances, lifecycle } = deps;
+  const stop = (id: string, force: boolean, reason: string) =>
+    instances
+      .require(id)
+      .then((doc) =>
+        withLease(deps.lease, `group:${doc.group}`, (fence) =>
+          lifecycle.stop({ instanceId: id, reason, fence, force }),
+        ),
+      );
+  table
+    .add({
+      method: "GET",
+      path: "/api/v1/services",
+      access: "instances.view",
+      tag: "instances",
+      summary: "List instances; filter by group, node and state",
+      query: T.Object(
+        {
+          page: T.Optional(T.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
+          pageSize: T.Optional(T.Integer({ minimum: 1, maximum: 500, default: 50 })),
+          group: T.Optional(T.String({ maxLength: 64 })),
+          node: T.Optional(T.String({ maxLength: 128 })),
+          state: T.Optional(T.Union(INSTANCE_STATES.map((s) => T.Literal(s)))),
+        },
+        { additionalProperties: false },
+      ),
+      handler: async ({ query }) => {
+        const page = query.page ?? 1;
+        const pageSize = query.pageSize ?? 50;
+        const { data, total } = await instances.list({ ...query, page, pageSize });
+        return listEnvelope(data.map(toInstanceView), page, pageSize, total);
+      },
+    })
+    .add({
+      method: "GET",
+      path: "/api/v1/services/:id",
+      access: "instances.view",
+      tag: "instances",
+      summary: "One instance",
+      params: Id,
+      handler: async ({ params }) => toInstanceView(await instances.require(params.id)),
+    })
+    .add({
+      method: "DELETE",
+      path: "/api/v1/services/:id",
+      access: "instances.delete",
+      tag: "instances",
+      summary: "Remove the record of a STOPPED, CRASHED or SCHEDULED instance",
+      params: Id,
+      handler: async ({ params, audit }) => {
+        const doc = await instances.require(params.id);
+        if (!isTerminalState(doc.state) && doc.state !== "SCHEDULED") {
+          throw new AppError("CONFLICT", `instance ${doc._id} is ${doc.state}; stop it first`);
+        }
+        await instances.col.delete(doc._id);
+        await audit({ action: "instance.delete", resourceType: "instance", resourceId: doc._id });
+        return { status: "deleted" };
+      },
+    })
+    .add({
+      method: "GET",
+      path: "/api/v1/services/:id/composition",
+      access: "instances.view",
+      tag: "instances",
+      summary: "The composition plan the instance was started from",
+      params: Id,
+      handler: async ({ params }) => {
+        const { _id, _rev: _r, _fence: _f, ...plan } = await lifecycle.plan(params.id);
+        return plan;
+      },
+    })
+    .add({
+      method: "POST",
+      path: "/api/v1/services/:id/stop",
+      access: "instances.stop",
+      tag: "instances",
+      summary: "Graceful stop: stop command, then SIGTERM and SIGKILL after the grace period",
+      params: Id,
+      handler: async ({ params, caller, audit }) => {
+        await stop(params.id, false, `stopped by ${caller.username}`);
+        await audit({ action: "instance.stop", resourceType: "instance", resourceId: params.id });
+        return { status: "stopping" };
+      },
+    })
+    .add({
+      method: "POST",
+      path: "/api/v1/services/:id/force-stop",
+      access: "instances.stop",
+      tag: "instances",
+      summary: "Kill the instance at once (SIGKILL)",
+      params: Id,
+      handler: async ({ params, caller, audit }) => {
+        await stop(params.id, true, `force-stopped by ${caller.username}`);
+        await audit({ action: "instance.force-stop", resourceType: "instance", resourceId: params.id });
+        return { status: "stopping" };
+      },
+    })
+    .add({
+      method: "POST",
+      path: "/api/v1/services/:id/command",
+      access: "instances.command",
+      tag: "instances",
+      summary: "Write a console command to the instance's stdin",
+      params: Id,
+      body: T.Object({ command: T.String({ minLength: 1, maxLength: 4096 }) }),
+      handler: async ({ params, body, audit }) => {
+        const doc = await instances.require(params.id);
+        if (isTerminalState(doc.state)) throw new AppError("CONFLICT", `instance ${doc._id} is ${doc.state}`);
+        if (!lifecycle.sendCommand(doc, body.command)) {
+          throw new AppError("CONFLICT", `node ${doc.node} is not connected to this controller`, {
+            code: "NODE_NOT_CONNECTED",
+          });
+        }
+        await audit({
+          action: "instance.command",
+          resourceType: "instance",
+          resourceId: doc._id,
+          details: { command: body.command },
+        });
+        return { status: "sent" };
+      },
+    })
+    .add({
+      method: "GET",
+      path: "/api/v1/services/:id/console/history",
+      access: "instances.console",
+      tag: "instances",
+      summary: "Console lines this controller received, oldest first",
+      params: Id,
+      query: T.Object({
+        since: T.Optional(T.Integer({ minimum: 0 })),
+        until: T.Optional(T.Integer({ minimum: 0 })),
+        limit: T.Optional(T.Integer({ minimum: 1, maximum: 5000, default: 500 })),
+      }),
+      handler: async ({ params, query }) => {
+        await instances.require(params.id);
+        return { data: deps.console.history(params.id, { ...query, limit: query.limit ?? 500 }) };
+      },
+    })
+    .add({
+      method: "GET",
+      path: "/api/v1/services/:id/console",
+      access: "ticket",
+      tag: "instances",
+      summary: "Server-sent console lines (buffered history first); authenticate with ?ticket=",
+      raw: true,
+      params: Id,
+      query: T.Object({ ticket: T.Optional(T.String({ maxLength: 128 })) }),
+      handler: async ({ params, query, request }) => {
+        const holder = await deps.tickets.redeem(query.ticket);
+        const allowed = holder && (await deps.roles.permissionsOf(holder.role)).has("instances.console");
+        if (!allowed) {
+          return new Response(`event: error\ndata: ${JSON.stringify({ message: "Unauthorized" })}\n\n`, {
+            headers: SSE_HEADERS,
+          });
+        }
+        deps.keepOpen(request);
+        let unwatch: () => void = () => undefined;
+        const stream = new ReadableStream<Uint8Array>({
+          start(controller) {
+            const send = (r: { line: string; timestampMs: number }) =>
+              controller.enqueue(encoder.encode(`event: console\ndata: ${JSON.stringify(r)}\n\n`));
+            for (const record of deps.console.history(params.id, { limit: 500 })) send(record);
+            unwatch = deps.console.watch(params.id, send);
+            request.signal.addEventListener("abort", () => {
+              unwatch();
+              controller.close();
+            });
+          },
+          cancel() {
+            unwatch();
+          },
+        });
+        return new Response(stream, { headers: SSE_HEADERS });
+      },
+    })
+    .add({
+      method: "POST",
+      path: "/api/v1/groups/:name/start",
+      access: "groups.start",
+      tag: "groups",
+      summary: "Place ?count instances of the group now (best node by the scheduler's placement)",
+      params: GroupName,
+      query: T.Object({ count: T.Optional(T.Integer({ minimum: 1, maximum: 100, default: 1 })) }),
+      handler: async ({ params, query, audit, set }) => {
+        const placed = await deps.starter.start(params.name, query.count ?? 1);
+        await audit({
+          action: "group.start",
+          resourceType: "group",
+          resourceId: params.name,
+          details: { instances: placed.map((p) => p.instanceId) },
+        });
+        set.status = 202;
+        return {
+          status: "placed",
+          instances: placed.map((p) => ({ id: p.instanceId, node: p.node, port: p.port })),
+        };
+      },
+    });
+}

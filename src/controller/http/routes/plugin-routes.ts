@@ -1,0 +1,165 @@
+import { t as T } from "elysia";
+import { isActiveState } from "../../../core/lifecycle/index.ts";
+import type { EventPublisher } from "../../events/event-types.ts";
+import type { GroupService } from "../../groups/group-service.ts";
+import { toInstanceView } from "../../instances/instance-doc.ts";
+import type { InstanceService } from "../../instances/instance-service.ts";
+import type { WorkloadAuth } from "../../workload/workload-auth.ts";
+import type { RouteTable } from "../route-table.ts";
+
+export interface WorkloadRouteDeps {
+  auth: WorkloadAuth;
+  instances: InstanceService;
+  groups: GroupService;
+  events: EventPublisher;
+}
+
+const PROXY_PLATFORMS = new Set(["VELOCITY", "BUNGEECORD", "WATERFALL"]);
+const PlayerJoin = T.Object({
+  uuid: T.String({ format: "uuid" }),
+  name: T.String({ minLength: 1, maxLength: 32 }),
+  group: T.Optional(T.String({ maxLength: 64 })),
+});
+const PlayerLeave = T.Object({
+  uuid: T.String({ format: "uuid" }),
+  name: T.Optional(T.String({ maxLength: 32 })),
+});
+
+/**
+ * The routes plugins and proxies share, under `prefix` (`/api/plugin` or `/api/proxy`). A token
+ * only ever acts for its own instance: the instance id comes from the token, never from the body.
+ */
+export function sharedWorkloadRoutes(table: RouteTable, prefix: string, deps: WorkloadRouteDeps): void {
+  const { auth, instances } = deps;
+  const sequenced = auth.guard({ sequenced: true });
+  const plain = auth.guard({ sequenced: false });
+  const tag = prefix.slice(5);
+  const adjustPlayers = async (request: Request, delta: number) => {
+    const { instanceId } = auth.identity(request);
+    const doc = await instances.require(instanceId);
+    await instances.col.update(instanceId, { players: Math.max(0, (doc.players ?? 0) + delta) });
+    return doc;
+  };
+  table
+    .add({
+      method: "POST",
+      path: `${prefix}/auth/refresh`,
+      access: "workload",
+      guard: auth.refreshGuard,
+      tag,
+      summary: "Rotate the workload token (an expired one may refresh once within its TTL)",
+      handler: ({ request }) => auth.refresh(request),
+    })
+    .add({
+      method: "POST",
+      path: `${prefix}/ready`,
+      access: "workload",
+      guard: sequenced,
+      tag,
+      summary: "The instance accepts players: it becomes RUNNING",
+      handler: async ({ request }) => {
+        const { instanceId } = auth.identity(request);
+        const doc = await instances.require(instanceId);
+        if (doc.state !== "RUNNING") {
+          await instances.transition(
+            instanceId,
+            "RUNNING",
+            "plugin reported ready",
+            {},
+            { actor: "controller" },
+          );
+        }
+        return { status: "ok" };
+      },
+    })
+    .add({
+      method: "POST",
+      path: `${prefix}/player-join`,
+      access: "workload",
+      guard: sequenced,
+      tag,
+      summary: "A player joined this instance",
+      body: PlayerJoin,
+      handler: async ({ request, body }) => {
+        const doc = await adjustPlayers(request, 1);
+        await deps.events
+          .publish({
+            type: "PLAYER_CONNECTED",
+            group: doc.group,
+            payload: { uuid: body.uuid, name: body.name, instanceId: doc._id, group: doc.group },
+          })
+          .catch(() => undefined);
+        return { status: "ok" };
+      },
+    })
+    .add({
+      method: "POST",
+      path: `${prefix}/player-leave`,
+      access: "workload",
+      guard: sequenced,
+      tag,
+      summary: "A player left this instance",
+      body: PlayerLeave,
+      handler: async ({ request, body }) => {
+        const doc = await adjustPlayers(request, -1);
+        await deps.events
+          .publish({
+            type: "PLAYER_DISCONNECTED",
+            group: doc.group,
+            payload: { uuid: body.uuid, name: body.name ?? "", instanceId: doc._id, group: doc.group },
+          })
+          .catch(() => undefined);
+        return { status: "ok" };
+      },
+    })
+    .add({
+      method: "GET",
+      path: `${prefix}/instances`,
+      access: "workload",
+      guard: plain,
+      tag,
+      summary: "Live backend (non-proxy) instances",
+      handler: async () => {
+        const proxyGroups = new Set(
+          (await deps.groups.list(1, 10_000)).data
+            .filter((g) => PROXY_PLATFORMS.has(g.platform))
+            .map((g) => g.name),
+        );
+        const live = await instances.col.find({ state: { $in: ["RUNNING", "DRAINING"] } });
+        return { data: live.filter((i) => !proxyGroups.has(i.group)).map(toInstanceView) };
+      },
+    })
+    .add({
+      method: "GET",
+      path: `${prefix}/groups`,
+      access: "workload",
+      guard: plain,
+      tag,
+      summary: "Groups with their online instance and player counts",
+      handler: async () => {
+        const groups = (await deps.groups.list(1, 10_000)).data;
+        const live = (await instances.col.find({})).filter((i) => isActiveState(i.state));
+        return {
+          data: groups.map((g) => {
+            const mine = live.filter((i) => i.group === g.name);
+            return {
+              name: g.name,
+              platform: g.platform,
+              maxPlayers: g.maxPlayers,
+              maintenance: g.maintenance,
+              maintenanceMessage: g.maintenanceMessage,
+              maintenanceBypass: g.maintenanceBypass,
+              fallbackGroup: g.fallbackGroup ?? null,
+              onlineInstances: mine.length,
+              onlinePlayers: mine.reduce((sum, i) => sum + (i.players ?? 0), 0),
+            };
+          }),
+        };
+      },
+    });
+}
+
+/** `/api/plugin/*`: the server plugin's API. */
+export function pluginRoutes(table: RouteTable, deps: WorkloadRouteDeps): void {
+  sharedWorkloadRoutes(table, "/api/plugin", deps);
+}

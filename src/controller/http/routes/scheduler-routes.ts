@@ -1,0 +1,66 @@
+import { t as T } from "elysia";
+import type { SchedulerLoop } from "../../scheduler/loop/index.ts";
+import { toTickView } from "../../scheduler/loop/index.ts";
+import type { PlacementExplanation } from "../../scheduler/types.ts";
+import type { RouteTable } from "../route-table.ts";
+
+const GroupName = T.Object({ name: T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" }) });
+
+/** Per node, in score order: the chosen node first, then other candidates, then the rejected ones. */
+export function toPlacementView(explanation: PlacementExplanation) {
+  const chosen = explanation.skip === undefined ? (explanation.candidates[0]?.node ?? null) : null;
+  return {
+    group: explanation.group,
+    skip: explanation.skip ?? null,
+    chosen,
+    nodes: [
+      ...explanation.candidates.map((c) => ({
+        node: c.node,
+        eligible: true,
+        chosen: c.node === chosen,
+        port: c.port,
+        score: c.score,
+        reason:
+          c.node === chosen
+            ? "highest score"
+            : explanation.skip !== undefined
+              ? `eligible, but the group is held: ${explanation.skip}`
+              : "eligible, lower score",
+      })),
+      ...explanation.rejected.map((r) => ({
+        node: r.node,
+        eligible: false,
+        chosen: false,
+        code: r.code,
+        reason: r.reason,
+      })),
+    ],
+  };
+}
+
+export function schedulerRoutes(
+  table: RouteTable,
+  deps: { scheduler: SchedulerLoop; intervalSeconds: number },
+): void {
+  table
+    .add({
+      method: "GET",
+      path: "/api/v1/groups/:name/placement",
+      access: "groups.view",
+      tag: "groups",
+      summary: "Why each node would or would not take the group's next instance",
+      params: GroupName,
+      handler: async ({ params }) => toPlacementView(await deps.scheduler.explain(params.name)),
+    })
+    .add({
+      method: "GET",
+      path: "/api/v1/scheduler",
+      access: "groups.view",
+      tag: "groups",
+      summary: "The last scheduler tick: when, how long, what it did and which groups wait (and why)",
+      handler: () => ({
+        ...toTickView(deps.scheduler.lastReport(), deps.intervalSeconds),
+        leases: deps.scheduler.heldScopes(),
+      }),
+    });
+}

@@ -1,0 +1,70 @@
+import type { InstanceState } from "../../core/lifecycle/index.ts";
+import type { CompositionPlan } from "../../core/plan/index.ts";
+import type { Doc } from "../../store/port.ts";
+
+export const INSTANCES = "instances";
+export const COMPOSITION_PLANS = "instance_composition_plans";
+
+/** `instances`, keyed by instance id. Times are epoch ms. */
+export interface InstanceDoc extends Doc {
+  group: string;
+  node: string;
+  state: InstanceState;
+  port: number;
+  planHash: string;
+  createdAt: number;
+  stateChangedAt: number;
+  players: number;
+  /** epoch ms the daemon reported the process spawned (STARTING) */
+  startedAt?: number | null;
+  uptimeMs?: number;
+  /** why the last transition happened (placement reason, stop reason, daemon detail) */
+  reason?: string;
+  lastCrashId?: string | null;
+  /** the daemon refused the start; code and message of its ack */
+  startError?: { code: string; message: string; disposition: string } | null;
+  /** RUNNING only on the plugin's ready call, not on the daemon's readiness probe */
+  awaitPluginReady?: boolean;
+  /** last time StartInstance was sent */
+  dispatchedAt?: number;
+  reportedAt?: number;
+  adoptedAt?: number;
+  lostAt?: number;
+  lostReason?: string;
+}
+
+/** `instance_composition_plans`, keyed by instance id: the plan exactly as sealed before dispatch. */
+export interface PlanDoc extends Doc, Omit<CompositionPlan, "instanceId"> {
+  instanceId: string;
+  /** The dispatch-time extras that are outside the hash but needed to re-send the same start. */
+  dispatch: DispatchExtras;
+}
+
+export interface DispatchExtras {
+  launchArgv: string[];
+  readiness: string;
+  startupTimeoutSeconds: number;
+  shutdownGraceSeconds: number;
+  maxLifetimeSeconds: number;
+  maxPlayers: number;
+}
+
+export function toInstanceView(doc: InstanceDoc) {
+  const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : null);
+  return {
+    id: doc._id,
+    group: doc.group,
+    nodeId: doc.node,
+    state: doc.state,
+    port: doc.port,
+    playerCount: doc.players ?? 0,
+    planHash: doc.planHash,
+    uptimeMs: doc.uptimeMs ?? 0,
+    startedAt: iso(doc.startedAt),
+    createdAt: iso(doc.createdAt),
+    stateChangedAt: iso(doc.stateChangedAt),
+    reason: doc.reason ?? null,
+    lastCrashId: doc.lastCrashId ?? null,
+    startError: doc.startError ?? null,
+  };
+}

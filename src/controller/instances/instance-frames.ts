@@ -1,0 +1,56 @@
+import type { Logger } from "../../log/logger.ts";
+import type { CrashService } from "../crashes/crash-service.ts";
+import type { SessionRegistry } from "../grpc/session-registry.ts";
+import type { ArtifactServer } from "./artifact-server.ts";
+import type { ConsoleBuffer } from "./console-buffer.ts";
+import type { StoreInstanceLifecycle } from "./store-instance-lifecycle.ts";
+
+/**
+ * Routes the daemon frames that concern instances (the link itself handles Hello, heartbeats and
+ * state reports) to their owners. Work per node runs in arrival order, so an ack is applied before a
+ * crash report that followed it on the stream.
+ */
+export function routeInstanceFrames(deps: {
+  sessions: SessionRegistry;
+  lifecycle: StoreInstanceLifecycle;
+  crashes: CrashService;
+  console: ConsoleBuffer;
+  artifacts: ArtifactServer;
+  log: Logger;
+}): () => void {
+  const chains = new Map<string, Promise<void>>();
+  const inOrder = (nodeId: string, work: () => Promise<unknown>) => {
+    const next = (chains.get(nodeId) ?? Promise.resolve()).then(work).then(
+      () => undefined,
+      (err: unknown) => deps.log.warn({ nodeId, err: (err as Error).message }, "instance frame failed"),
+    );
+    chains.set(nodeId, next);
+  };
+  return deps.sessions.onFrame((nodeId, frame) => {
+    switch (frame.case) {
+      case "startAck":
+        inOrder(nodeId, () => deps.lifecycle.onStartAck(nodeId, frame.value));
+        return;
+      case "crashReport":
+        inOrder(nodeId, () => deps.crashes.report(nodeId, frame.value));
+        return;
+      case "consoleLine":
+        deps.console.push(frame.value.instanceId, {
+          line: frame.value.line,
+          timestampMs: frame.value.timestampMs,
+        });
+        return;
+      case "fetchArtifact":
+        deps.artifacts.handle(nodeId, frame.value);
+        return;
+      case "stopAck":
+        if (!frame.value.accepted) {
+          deps.log.warn(
+            { nodeId, instanceId: frame.value.instanceId, error: frame.value.errorMessage },
+            "daemon refused a stop",
+          );
+        }
+        return;
+    }
+  });
+}

@@ -1,0 +1,123 @@
+import { AppError } from "../../core/errors.ts";
+import {
+  type InstanceState,
+  isTerminalState,
+  type LifecycleActor,
+  STATE_OWNER,
+  transition,
+} from "../../core/lifecycle/index.ts";
+import type { Logger } from "../../log/logger.ts";
+import type { DurableStore, Filter, Patch, WriteOptions } from "../../store/port.ts";
+import type { EventPublisher } from "../events/event-types.ts";
+import { INSTANCES, type InstanceDoc } from "./instance-doc.ts";
+
+export interface InstanceQuery {
+  group?: string;
+  node?: string;
+  state?: InstanceState;
+  page: number;
+  pageSize: number;
+}
+
+/** Called after every applied transition; the lifecycle uses it to revoke tokens and drop consoles. */
+export type TerminalListener = (doc: InstanceDoc) => void;
+
+/**
+ * The `instances` collection behind one door: reads with filters and paging, and every state change
+ * through the lifecycle FSM. An illegal move is logged and refused, never written, and every applied
+ * move publishes INSTANCE_STATE_CHANGED.
+ */
+export class InstanceService {
+  private readonly terminalListeners = new Set<TerminalListener>();
+
+  constructor(
+    private readonly store: DurableStore,
+    private readonly events: EventPublisher,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get col() {
+    return this.store.collection<InstanceDoc>(INSTANCES);
+  }
+
+  onTerminal(listener: TerminalListener): () => void {
+    this.terminalListeners.add(listener);
+    return () => this.terminalListeners.delete(listener);
+  }
+
+  async list(query: InstanceQuery): Promise<{ data: InstanceDoc[]; total: number }> {
+    const filter: Filter = {};
+    if (query.group) filter.group = query.group;
+    if (query.node) filter.node = query.node;
+    if (query.state) filter.state = query.state;
+    const [data, total] = await Promise.all([
+      this.col.find(filter, {
+        sort: [["_id", 1]],
+        skip: (query.page - 1) * query.pageSize,
+        limit: query.pageSize,
+      }),
+      this.col.count(filter),
+    ]);
+    return { data, total };
+  }
+
+  get(id: string): Promise<InstanceDoc | null> {
+    return this.col.get(id);
+  }
+
+  async require(id: string): Promise<InstanceDoc> {
+    const doc = await this.col.get(id);
+    if (!doc) throw new AppError("NOT_FOUND", `instance "${id}" not found`, { code: "INSTANCE_NOT_FOUND" });
+    return doc;
+  }
+
+  /**
+   * Moves an instance to `to` if the FSM allows it. `actor` defaults to the state's owner: the
+   * controller decides on daemon reports (a STOPPED report becomes the controller's STOPPED), so
+   * only legality is checked then; an explicit actor also enforces ownership. Returns the new doc,
+   * or null when the move was refused (logged) or the instance is unknown.
+   */
+  async transition(
+    id: string,
+    to: InstanceState,
+    reason: string,
+    extra: Patch<InstanceDoc> = {},
+    options: WriteOptions & { actor?: LifecycleActor } = {},
+  ): Promise<InstanceDoc | null> {
+    const current = await this.col.get(id);
+    if (!current) return null;
+    const result = transition({ id, state: current.state }, to, options.actor ?? STATE_OWNER[to]);
+    if (!result.ok) {
+      this.log.warn({ instanceId: id, from: current.state, to, reason }, result.error.message);
+      return null;
+    }
+    const now = this.now();
+    const patch: Patch<InstanceDoc> = result.changed
+      ? { ...extra, state: to, stateChangedAt: now, reason }
+      : { ...extra };
+    const updated = await this.col.update(id, patch, options.fence ? { fence: options.fence } : {});
+    if (!updated || !result.changed) return updated;
+    this.log.info(
+      { instanceId: id, group: updated.group, from: current.state, to, reason },
+      "instance state",
+    );
+    void this.events
+      .publish({
+        type: "INSTANCE_STATE_CHANGED",
+        group: updated.group,
+        payload: {
+          instanceId: id,
+          group: updated.group,
+          nodeId: updated.node,
+          oldState: current.state,
+          newState: to,
+        },
+      })
+      .catch(() => undefined);
+    if (isTerminalState(to)) {
+      for (const listener of this.terminalListeners) listener(updated);
+    }
+    return updated;
+  }
+}

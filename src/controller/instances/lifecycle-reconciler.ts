@@ -1,0 +1,126 @@
+import { type InstanceState, isInstanceState, stateOnReadopt } from "../../core/lifecycle/index.ts";
+import type { Logger } from "../../log/logger.ts";
+import type { InstanceReconciler } from "../nodes/instance-reconciler.ts";
+import type { NodeInstanceReport } from "../nodes/node-doc.ts";
+import type { InstanceDoc } from "./instance-doc.ts";
+import type { InstanceService } from "./instance-service.ts";
+
+/** States in which a process should exist on the node. SCHEDULED has not been accepted yet. */
+const EXPECTED_ALIVE = new Set<InstanceState>(["PREPARING", "STARTING", "RUNNING", "DRAINING", "STOPPING"]);
+/** A SCHEDULED start not seen on the node after this long is sent again (the daemon dedups by hash). */
+const REDISPATCH_AFTER_MS = 10_000;
+
+export interface Redispatcher {
+  dispatch(instanceId: string): Promise<boolean>;
+}
+
+/**
+ * What daemons report, applied through the lifecycle FSM (InstanceService.transition): illegal moves
+ * are logged and dropped, applied ones publish INSTANCE_STATE_CHANGED.
+ * - a reported instance the controller knows moves to the reported state; a daemon-reported RUNNING
+ *   counts only for groups that do not wait for the plugin's ready call;
+ * - one it does not know is adopted rather than killed: a controller that lost its records must not
+ *   take players' servers down;
+ * - one expected alive but not reported is gone: STOPPING becomes STOPPED, anything else CRASHED;
+ * - a SCHEDULED start the node does not know is dispatched again (same plan, same hash);
+ * - after the grace period of an unreachable node, everything expected alive there is CRASHED.
+ */
+export class LifecycleReconciler implements InstanceReconciler {
+  constructor(
+    private readonly instances: InstanceService,
+    private readonly starts: Redispatcher,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async reconcile(nodeId: string, reported: readonly NodeInstanceReport[]): Promise<void> {
+    const seen = new Set<string>();
+    for (const report of reported) {
+      seen.add(report.instanceId);
+      await this.apply(nodeId, report, true);
+    }
+    for (const doc of await this.instances.col.find({ node: nodeId })) {
+      if (seen.has(doc._id)) continue;
+      if (doc.state === "SCHEDULED") {
+        if (this.now() - (doc.dispatchedAt ?? 0) >= REDISPATCH_AFTER_MS) await this.starts.dispatch(doc._id);
+        continue;
+      }
+      if (!EXPECTED_ALIVE.has(doc.state)) continue;
+      await this.instances.transition(
+        doc._id,
+        doc.state === "STOPPING" ? "STOPPED" : "CRASHED",
+        "not running on the node",
+        { lostAt: this.now(), lostReason: "not running on the node when it reconnected" },
+      );
+    }
+  }
+
+  update(nodeId: string, report: NodeInstanceReport): Promise<void> {
+    return this.apply(nodeId, report, false);
+  }
+
+  async nodeLost(nodeId: string): Promise<string[]> {
+    const lost: string[] = [];
+    for (const doc of await this.instances.col.find({ node: nodeId })) {
+      if (!EXPECTED_ALIVE.has(doc.state)) continue;
+      const moved = await this.instances.transition(doc._id, "CRASHED", "node unreachable", {
+        lostAt: this.now(),
+        lostReason: "node unreachable",
+      });
+      if (moved) lost.push(doc._id);
+    }
+    return lost;
+  }
+
+  private async apply(nodeId: string, report: NodeInstanceReport, readopt: boolean): Promise<void> {
+    if (!isInstanceState(report.state)) return;
+    const now = this.now();
+    const fields: Partial<InstanceDoc> = {
+      players: report.playerCount,
+      uptimeMs: report.uptimeMs,
+      reportedAt: now,
+      ...(report.port > 0 ? { port: report.port } : {}),
+    };
+    const doc = await this.instances.get(report.instanceId);
+    if (!doc) {
+      const state = readopt ? stateOnReadopt(report.state, true) : report.state;
+      await this.instances.col.put({
+        _id: report.instanceId,
+        group: report.group,
+        node: nodeId,
+        state,
+        port: report.port,
+        planHash: report.planHash,
+        createdAt: now,
+        stateChangedAt: now,
+        players: report.playerCount,
+        uptimeMs: report.uptimeMs,
+        adoptedAt: now,
+        reportedAt: now,
+        reason: "adopted from the node's report",
+      });
+      this.log.info(
+        { instanceId: report.instanceId, nodeId, state },
+        "adopted an instance the node reported",
+      );
+      return;
+    }
+    if (doc.node !== nodeId) {
+      this.log.warn(
+        { instanceId: doc._id, owner: doc.node, reporter: nodeId },
+        "report from a node that does not own the instance; ignored",
+      );
+      return;
+    }
+    // A stale report of an older plan for the same id (a replaced static instance) changes nothing.
+    if (doc.planHash && report.planHash && doc.planHash !== report.planHash) return;
+    let target: InstanceState = report.state;
+    if (target === "RUNNING" && doc.awaitPluginReady && doc.state !== "RUNNING") target = doc.state;
+    if (target === "STARTING" && doc.startedAt == null) fields.startedAt = now - report.uptimeMs;
+    if (target === doc.state) {
+      await this.instances.col.update(doc._id, fields);
+      return;
+    }
+    await this.instances.transition(doc._id, target, `reported by node ${nodeId}`, fields);
+  }
+}

@@ -1,0 +1,248 @@
+import { AppError, isAppError } from "../../core/errors.ts";
+import { isTerminalState } from "../../core/lifecycle/index.ts";
+import { createCompositionPlan } from "../../core/plan/index.ts";
+import type { Logger } from "../../log/logger.ts";
+import { FailureDisposition, StartInstance, type StartInstanceAck } from "../../proto/index.ts";
+import { planToWire } from "../../proto/plan-wire.ts";
+import type { DurableStore } from "../../store/port.ts";
+import type { CatalogEntry, CatalogService } from "../catalog/catalog-service.ts";
+import type { GroupService } from "../groups/group-service.ts";
+import type { SessionRegistry } from "../grpc/session-registry.ts";
+import type { TemplateService } from "../templates/template-service.ts";
+import type { WorkloadTokens } from "../workload/workload-tokens.ts";
+import type { ConsoleBuffer } from "./console-buffer.ts";
+import { COMPOSITION_PLANS, type InstanceDoc, type PlanDoc } from "./instance-doc.ts";
+import type { InstanceLifecycle, PlaceRequest, StopRequest } from "./instance-lifecycle.ts";
+import type { InstanceService } from "./instance-service.ts";
+import { buildPlanContent } from "./plan-builder.ts";
+
+/** TRANSIENT start refusals are retried this many times before the instance is given up. */
+const MAX_START_ATTEMPTS = 3;
+/** Console lines the daemon replays when the controller subscribes after an accepted start. */
+const CONSOLE_BACKLOG = 200;
+
+export interface LifecycleDeps {
+  store: DurableStore;
+  instances: InstanceService;
+  groups: GroupService;
+  catalog: CatalogService;
+  templates: TemplateService;
+  sessions: SessionRegistry;
+  tokens: WorkloadTokens;
+  console: ConsoleBuffer;
+  /** REST base URL handed to the plugin as CLOUD_CONTROLLER_URL */
+  controllerUrl: () => string;
+  log: Logger;
+  now?: () => number;
+}
+
+/**
+ * The controller half of an instance's life: place writes the SCHEDULED record and seals and
+ * persists the composition plan BEFORE anything is sent, then dispatches StartInstance on the
+ * node's session; acks and state frames move it on (see LifecycleReconciler). Re-dispatch always
+ * re-reads the persisted plan, so the daemon sees the same planHash and does not start twice.
+ */
+export class StoreInstanceLifecycle implements InstanceLifecycle {
+  private readonly attempts = new Map<string, number>();
+  private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly log: Logger;
+
+  constructor(private readonly deps: LifecycleDeps) {
+    this.log = deps.log.child({ component: "instances" });
+  }
+
+  private get plans() {
+    return this.deps.store.collection<PlanDoc>(COMPOSITION_PLANS);
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  async place(request: PlaceRequest): Promise<void> {
+    const { instances } = this.deps;
+    const existing = await instances.get(request.instanceId);
+    if (existing && !isTerminalState(existing.state)) {
+      // The loop (or an operator) placed an id that is already live: at most re-send its own plan.
+      if (existing.state === "SCHEDULED") await this.dispatch(request.instanceId);
+      return;
+    }
+    const group = await this.deps.groups.resolved(request.group);
+    const now = this.now();
+    await instances.col.put(
+      {
+        _id: request.instanceId,
+        group: request.group,
+        node: request.node,
+        state: "SCHEDULED",
+        port: request.port,
+        planHash: "",
+        createdAt: now,
+        stateChangedAt: now,
+        players: 0,
+        reason: request.reason,
+        lastCrashId: null,
+        startError: null,
+        awaitPluginReady: group.readiness === "PLUGIN",
+      },
+      { fence: request.fence },
+    );
+    let plan: PlanDoc;
+    try {
+      const artifact = await this.artifactFor(group.platform, group.platformVersion);
+      const templates = new Map(
+        (await this.deps.templates.list()).map((t) => [t.name, t.currentHash ?? ""] as const),
+      );
+      const built = buildPlanContent({
+        instanceId: request.instanceId,
+        nodeId: request.node,
+        port: request.port,
+        group,
+        artifact,
+        templates,
+        controllerUrl: this.deps.controllerUrl(),
+        placedAt: now,
+      });
+      if (built.skippedLayers.length > 0) {
+        this.log.info(
+          { instanceId: request.instanceId, skipped: built.skippedLayers },
+          "template layers missing; skipped",
+        );
+      }
+      const sealed = createCompositionPlan(built.content, { now: new Date(now), fencing: request.fence });
+      plan = { ...sealed, _id: request.instanceId, dispatch: built.dispatch };
+      // Persisted before dispatch: a controller that takes over re-sends exactly this plan.
+      await this.plans.put(plan, { fence: request.fence });
+      await instances.col.update(request.instanceId, { planHash: plan.planHash }, { fence: request.fence });
+    } catch (err) {
+      if (isAppError(err, "STALE_FENCING_TOKEN")) throw err;
+      const message = (err as Error).message;
+      this.log.warn({ instanceId: request.instanceId, err: message }, "could not build the composition plan");
+      await instances.transition(request.instanceId, "CRASHED", `plan failed: ${message}`, {
+        startError: { code: "PLAN_FAILED", message, disposition: "PERMANENT" },
+      });
+      return;
+    }
+    await this.dispatch(request.instanceId);
+  }
+
+  /**
+   * Sends the persisted plan to its node with a freshly minted plugin token. No session here means
+   * the start stays SCHEDULED; the reconciler re-dispatches when the node says Hello.
+   */
+  async dispatch(instanceId: string): Promise<boolean> {
+    const plan = await this.plans.get(instanceId);
+    const doc = await this.deps.instances.get(instanceId);
+    if (!plan || !doc || doc.state !== "SCHEDULED") return false;
+    const token = await this.deps.tokens.mint({ instanceId, group: doc.group });
+    const frame = StartInstance.create({
+      instanceId,
+      group: doc.group,
+      plan: planToWire(plan, Date.parse(plan.createdAt)),
+      pluginToken: token,
+      startupTimeoutSeconds: plan.dispatch.startupTimeoutSeconds,
+      shutdownGraceSeconds: plan.dispatch.shutdownGraceSeconds,
+      maxLifetimeSeconds: plan.dispatch.maxLifetimeSeconds,
+      maxPlayers: plan.dispatch.maxPlayers,
+      fence: { scope: plan.fencing.scope, token: plan.fencing.token },
+      launchArgv: plan.dispatch.launchArgv,
+      readiness: plan.dispatch.readiness,
+    });
+    const outcome = this.deps.sessions.send(doc.node, { case: "startInstance", value: frame });
+    const sent = outcome !== "no-session" && outcome !== "closed" && outcome !== "overflow";
+    await this.deps.instances.col.update(instanceId, {
+      dispatchedAt: this.now(),
+      reason: sent ? (doc.reason ?? "") : `node ${doc.node} not connected; start pending`,
+    });
+    this.log.info({ instanceId, node: doc.node, planHash: plan.planHash, sent }, "StartInstance dispatched");
+    return sent;
+  }
+
+  async stop(request: StopRequest): Promise<void> {
+    const { instances } = this.deps;
+    const doc = await instances.require(request.instanceId);
+    if (isTerminalState(doc.state)) return;
+    const session = this.deps.sessions.get(doc.node);
+    if (doc.state === "SCHEDULED" && !session) {
+      // Never reached the node: nothing to stop there.
+      await instances.transition(doc._id, "STOPPED", request.reason, {}, { fence: request.fence });
+      return;
+    }
+    await instances.transition(doc._id, "STOPPING", request.reason, {}, { fence: request.fence });
+    this.deps.sessions.send(doc.node, {
+      case: "stopInstance",
+      value: {
+        instanceId: doc._id,
+        force: request.force === true,
+        reason: request.reason,
+        fence: { scope: request.fence.scope, token: request.fence.token },
+      },
+    });
+  }
+
+  async plan(instanceId: string): Promise<PlanDoc> {
+    const plan = await this.plans.get(instanceId);
+    if (!plan) throw new AppError("NOT_FOUND", `no composition plan for instance "${instanceId}"`);
+    return plan;
+  }
+
+  /** The daemon answered a StartInstance. */
+  async onStartAck(nodeId: string, ack: StartInstanceAck): Promise<void> {
+    const doc = await this.deps.instances.get(ack.instanceId);
+    if (!doc || doc.node !== nodeId) return;
+    if (ack.accepted) {
+      this.attempts.delete(ack.instanceId);
+      if (doc.state === "SCHEDULED")
+        await this.deps.instances.transition(doc._id, "PREPARING", "start accepted");
+      this.deps.sessions.send(nodeId, {
+        case: "consoleSubscribe",
+        value: { instanceId: doc._id, backlogLines: CONSOLE_BACKLOG },
+      });
+      return;
+    }
+    const startError = {
+      code: ack.errorCode,
+      message: ack.errorMessage,
+      disposition: FailureDisposition[ack.disposition] ?? "UNSPECIFIED",
+    };
+    const attempt = (this.attempts.get(doc._id) ?? 0) + 1;
+    this.attempts.set(doc._id, attempt);
+    this.log.warn({ instanceId: doc._id, attempt, ...startError }, "daemon refused the start");
+    if (ack.disposition === FailureDisposition.TRANSIENT && attempt < MAX_START_ATTEMPTS) {
+      await this.deps.instances.col.update(doc._id, { startError });
+      const timer = setTimeout(() => {
+        this.retryTimers.delete(timer);
+        void this.dispatch(doc._id).catch(() => undefined);
+      }, Math.max(1, ack.retryAfterSeconds) * 1000);
+      this.retryTimers.add(timer);
+      return;
+    }
+    this.attempts.delete(doc._id);
+    await this.deps.instances.transition(doc._id, "CRASHED", `start failed: ${ack.errorCode}`, {
+      startError,
+    });
+  }
+
+  sendCommand(doc: InstanceDoc, command: string): boolean {
+    const outcome = this.deps.sessions.send(doc.node, {
+      case: "sendCommand",
+      value: { instanceId: doc._id, command },
+    });
+    return outcome !== "no-session" && outcome !== "closed" && outcome !== "overflow";
+  }
+
+  close(): void {
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
+  }
+
+  private async artifactFor(platform: string, version: string): Promise<CatalogEntry | null> {
+    try {
+      return await this.deps.catalog.resolve(platform, version);
+    } catch (err) {
+      // CUSTOM runs an operator command line and needs no jar unless the catalog names one.
+      if (platform === "CUSTOM" && isAppError(err, "NOT_FOUND")) return null;
+      throw err;
+    }
+  }
+}

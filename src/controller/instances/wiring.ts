@@ -1,0 +1,98 @@
+import { DEFAULT_CRASH_LOOP_CONFIG } from "../../core/crash/index.ts";
+import type { Logger } from "../../log/logger.ts";
+import type { DurableStore } from "../../store/port.ts";
+import type { CatalogService } from "../catalog/catalog-service.ts";
+import { CrashLoopGuard } from "../crashes/crash-loop-guard.ts";
+import { CrashService } from "../crashes/crash-service.ts";
+import type { EventPublisher } from "../events/event-types.ts";
+import type { GroupService } from "../groups/group-service.ts";
+import type { SessionRegistry } from "../grpc/session-registry.ts";
+import type { LeaseGateOptions } from "../lease-gate.ts";
+import type { TemplateFiles } from "../templates/template-files.ts";
+import type { TemplateService } from "../templates/template-service.ts";
+import { WorkloadAuth } from "../workload/workload-auth.ts";
+import { WorkloadTokens } from "../workload/workload-tokens.ts";
+import { ArtifactServer } from "./artifact-server.ts";
+import { ConsoleBuffer } from "./console-buffer.ts";
+import { GroupStarter } from "./group-starter.ts";
+import { routeInstanceFrames } from "./instance-frames.ts";
+import { InstanceService } from "./instance-service.ts";
+import { LifecycleReconciler } from "./lifecycle-reconciler.ts";
+import { StoreInstanceLifecycle } from "./store-instance-lifecycle.ts";
+
+export interface InstanceWiring {
+  instances: InstanceService;
+  lifecycle: StoreInstanceLifecycle;
+  reconciler: LifecycleReconciler;
+  crashes: CrashService;
+  /** the crash-loop pause the scheduler loop reads: `crashLoops.isPaused(group)` */
+  crashLoops: CrashLoopGuard;
+  starter: GroupStarter;
+  console: ConsoleBuffer;
+  auth: WorkloadAuth;
+  lease: LeaseGateOptions;
+  stop(): void;
+}
+
+/** The instance side of the controller wired together, for boot.ts. */
+export function wireInstances(deps: {
+  store: DurableStore;
+  events: EventPublisher;
+  log: Logger;
+  groups: GroupService;
+  catalog: CatalogService;
+  templates: TemplateService;
+  templateFiles: TemplateFiles;
+  artifactDir: string;
+  sessions: SessionRegistry;
+  lease: LeaseGateOptions;
+  crashLoop: { crashLoopThreshold: number; crashLoopWindowSeconds: number };
+  controllerUrl: () => string;
+}): InstanceWiring {
+  const log = deps.log.child({ component: "instances" });
+  const instances = new InstanceService(deps.store, deps.events, log);
+  const tokens = new WorkloadTokens(deps.store);
+  const console = new ConsoleBuffer();
+  const lifecycle = new StoreInstanceLifecycle({ ...deps, instances, tokens, console, log });
+  const reconciler = new LifecycleReconciler(instances, lifecycle, log);
+  const crashLoops = new CrashLoopGuard(
+    deps.store,
+    deps.events,
+    {
+      ...DEFAULT_CRASH_LOOP_CONFIG,
+      threshold: deps.crashLoop.crashLoopThreshold,
+      windowSeconds: deps.crashLoop.crashLoopWindowSeconds,
+    },
+    log,
+  );
+  crashLoops.start();
+  const crashes = new CrashService(deps.store, instances, crashLoops, deps.events, log);
+  // A stopped or crashed instance's plugin has nothing left to say.
+  const stopRevoking = instances.onTerminal((doc) => void tokens.revoke(doc._id).catch(() => undefined));
+  const stopRouting = routeInstanceFrames({
+    sessions: deps.sessions,
+    lifecycle,
+    crashes,
+    console,
+    artifacts: new ArtifactServer({ ...deps, log }),
+    log,
+  });
+  const starter = new GroupStarter({ ...deps, instances, lifecycle, crashLoops });
+  return {
+    instances,
+    lifecycle,
+    reconciler,
+    crashes,
+    crashLoops,
+    starter,
+    console,
+    auth: new WorkloadAuth(tokens),
+    lease: deps.lease,
+    stop() {
+      stopRouting();
+      stopRevoking();
+      crashLoops.stop();
+      lifecycle.close();
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import type { Lease } from "../../../coord/port.ts";
+import type { Logger } from "../../../log/logger.ts";
+import type { DurableStore } from "../../../store/port.ts";
+import type { InstanceLifecycle } from "../../instances/instance-lifecycle.ts";
+import type { Action, PlaceAction, ReplaceAction, StopAction } from "../types.ts";
+import { fenceOf, type ScopedLeases } from "./scoped-leases.ts";
+import type { SchedulerInstanceDoc } from "./world-mapping.ts";
+
+export type SideEffect = PlaceAction | ReplaceAction | StopAction;
+
+export interface ActionOutcome {
+  readonly action: SideEffect;
+  readonly outcome: "applied" | "failed" | "aborted";
+  readonly detail?: string;
+}
+
+export interface GroupRun {
+  readonly group: string;
+  readonly outcomes: ActionOutcome[];
+  /** Set when the group did nothing or stopped early, with why. */
+  readonly wait?: string;
+  /** The lease the group ran under, when it got one and kept it to the end. */
+  readonly lease?: Lease;
+}
+
+export function isSideEffect(action: Action): action is SideEffect {
+  return action.kind === "place" || action.kind === "replace" || action.kind === "stop";
+}
+
+/**
+ * Carries out one group's actions under its `group:<name>` lease. Every side effect is preceded by an
+ * `isLeaseCurrent` check: a lease lost mid-group (expiry during a slow step, a takeover) abandons the rest,
+ * which the new owner decides afresh. The fence goes into every lifecycle call so the store refuses a
+ * write that still races the takeover. One action's failure is logged and the group moves on: actions
+ * of a group are independent (distinct IDs, ports and capacity were decided together).
+ */
+export class GroupExecutor {
+  constructor(
+    private readonly deps: {
+      leases: ScopedLeases;
+      lifecycle: InstanceLifecycle;
+      store: DurableStore;
+      log: Logger;
+    },
+  ) {}
+
+  async run(group: string, actions: readonly SideEffect[]): Promise<GroupRun> {
+    const lease = await this.deps.leases.hold(`group:${group}`);
+    if (lease === null) return { group, outcomes: [], wait: "leased by another controller" };
+    const outcomes: ActionOutcome[] = [];
+    for (let k = 0; k < actions.length; k++) {
+      const action = actions[k]!;
+      if (!(await this.deps.leases.isCurrent(lease))) {
+        for (const rest of actions.slice(k)) {
+          outcomes.push({ action: rest, outcome: "aborted", detail: "group lease lost" });
+        }
+        this.deps.log.warn(
+          { group, left: actions.length - k },
+          "group lease lost mid-tick; rest left to its new owner",
+        );
+        return { group, outcomes, wait: "group lease lost before the next step; left to its new owner" };
+      }
+      try {
+        await this.apply(action, lease);
+        outcomes.push({ action, outcome: "applied" });
+      } catch (err) {
+        const detail = (err as Error).message;
+        this.deps.log.warn({ group, action: action.kind, err: detail }, "scheduler action failed");
+        outcomes.push({ action, outcome: "failed", detail });
+      }
+    }
+    return { group, outcomes, lease };
+  }
+
+  private async apply(action: SideEffect, lease: Lease): Promise<void> {
+    const fence = fenceOf(lease);
+    const { lifecycle } = this.deps;
+    switch (action.kind) {
+      case "place":
+        await lifecycle.place({
+          instanceId: action.instanceId,
+          group: action.group,
+          node: action.node,
+          port: action.port,
+          fence,
+          reason: action.reason,
+        });
+        return;
+      case "replace": {
+        await lifecycle.place({
+          instanceId: action.instanceId,
+          group: action.group,
+          node: action.node,
+          port: action.port,
+          fence,
+          reason: `${action.reason} (replaces ${action.instance})`,
+        });
+        // The link between the two is what lets the next tick stop the old instance once the new one
+        // RUNS rather than replace it again; it lives on the record so it survives a restart.
+        if (!(await this.deps.leases.isCurrent(lease))) throw new Error("group lease lost");
+        await this.deps.store
+          .collection<SchedulerInstanceDoc>("instances")
+          .update(action.instanceId, { replaces: action.instance }, { fence });
+        return;
+      }
+      case "stop":
+        await lifecycle.stop({ instanceId: action.instance, reason: action.reason, fence, force: false });
+        return;
+    }
+  }
+}

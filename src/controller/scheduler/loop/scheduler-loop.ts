@@ -1,0 +1,308 @@
+import type { Coordination } from "../../../coord/port.ts";
+import type { Logger } from "../../../log/logger.ts";
+import type { EventPublisher } from "../../events/event-types.ts";
+import type { InstanceLifecycle } from "../../instances/instance-lifecycle.ts";
+import type { Metrics } from "../../metrics/metrics.ts";
+import { explainPlacement } from "../explain.ts";
+import { scheduleTick } from "../tick.ts";
+import type { PlacementExplanation, TickInput } from "../types.ts";
+import { ConvergenceGate, type GateVerdict } from "./convergence-gate.ts";
+import { CooldownBook } from "./cooldown-book.ts";
+import { DrainWorkflow } from "./drain-workflow.ts";
+import {
+  type ActionOutcome,
+  GroupExecutor,
+  type GroupRun,
+  isSideEffect,
+  type SideEffect,
+} from "./group-executor.ts";
+import { ScopedLeases } from "./scoped-leases.ts";
+import { type GroupWait, REPORTED_ACTIONS_MAX, type TickReport } from "./tick-report.ts";
+import { type World, WorldReader, type WorldSources } from "./world-reader.ts";
+
+export interface SchedulerLoopOptions extends WorldSources {
+  coord: Coordination;
+  controllerId: string;
+  events: EventPublisher;
+  metrics: Metrics;
+  log: Logger;
+  /** Absent until the lifecycle is wired: the loop then only computes and reports (observe-only). */
+  lifecycle?: InstanceLifecycle;
+  /** `scheduler.evaluationIntervalSeconds` in ms; group leases live twice as long. */
+  intervalMs: number;
+  scalingCooldownSeconds: number;
+  /** How long after start-up scale-downs and replacements wait for nodes to report (default 15 s). */
+  convergenceWindowMs?: number;
+  /** Groups carried out at once; the pure core already split ports and memory between them. */
+  concurrency?: number;
+  now?: () => number;
+}
+
+const DEFAULT_CONVERGENCE_WINDOW_MS = 15_000;
+
+/**
+ * The imperative shell around `scheduleTick`: every interval it reads the world, asks the pure core what
+ * to do, and carries that out through the instance lifecycle, one group at a time under the group's
+ * lease. Ticks never overlap: the next is scheduled when the previous ends, and `tickOnce` calls queue
+ * behind a running one.
+ */
+export class SchedulerLoop {
+  private readonly reader: WorldReader;
+  private readonly leases: ScopedLeases;
+  private readonly cooldowns: CooldownBook;
+  private readonly drains: DrainWorkflow;
+  private readonly executor: GroupExecutor | undefined;
+  private readonly now: () => number;
+  private gate: ConvergenceGate;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+  private last: TickReport | undefined;
+
+  constructor(private readonly options: SchedulerLoopOptions) {
+    this.now = options.now ?? Date.now;
+    this.reader = new WorldReader(options);
+    this.leases = new ScopedLeases(
+      { coord: options.coord, store: options.store, holder: options.controllerId },
+      options.intervalMs * 2,
+    );
+    this.cooldowns = new CooldownBook(options);
+    this.drains = new DrainWorkflow({ ...options, leases: this.leases });
+    this.executor = options.lifecycle
+      ? new GroupExecutor({ ...options, lifecycle: options.lifecycle, leases: this.leases })
+      : undefined;
+    this.gate = new ConvergenceGate(this.now(), options.convergenceWindowMs ?? DEFAULT_CONVERGENCE_WINDOW_MS);
+  }
+
+  /** Starts ticking; the first tick runs at once. The convergence window counts from here. */
+  start(): void {
+    this.stopped = false;
+    this.gate = new ConvergenceGate(
+      this.now(),
+      this.options.convergenceWindowMs ?? DEFAULT_CONVERGENCE_WINDOW_MS,
+    );
+    if (this.executor === undefined) {
+      this.options.log.warn(
+        "no instance lifecycle wired: the scheduler computes and reports, but places nothing",
+      );
+    }
+    this.schedule(0);
+  }
+
+  /** Stops ticking, waits for a tick in flight, and hands every lease back so a peer takes over at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running.catch(() => undefined);
+    await this.leases.releaseAll();
+  }
+
+  lastReport(): TickReport | undefined {
+    return this.last;
+  }
+
+  /** Leases this loop holds right now, for diagnostics. */
+  heldScopes(): string[] {
+    return this.leases.scopes();
+  }
+
+  /** One tick now, queued behind any tick in flight. */
+  tickOnce(): Promise<TickReport> {
+    const next = this.running.catch(() => undefined).then(() => this.tick());
+    this.running = next;
+    return next;
+  }
+
+  /** Why each node would or would not take the group's next instance, on a fresh read. */
+  async explain(group: string): Promise<PlacementExplanation> {
+    const now = this.now();
+    const world = await this.reader.read(now);
+    return explainPlacement(group, this.inputOf(world, await this.cooldowns.load()));
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      const began = this.now();
+      void this.tickOnce().finally(() => {
+        this.schedule(Math.max(0, this.options.intervalMs - (this.now() - began)));
+      });
+    }, delayMs);
+  }
+
+  private inputOf(world: World, lastScaleAt: Record<string, number>): TickInput {
+    return {
+      now: world.now,
+      groups: world.groups,
+      nodes: world.nodes,
+      instances: world.instances,
+      playerCounts: world.playerCounts,
+      globalMaintenance: world.globalMaintenance,
+      lastScaleAt,
+      settings: { scalingCooldownSeconds: this.options.scalingCooldownSeconds },
+    };
+  }
+
+  private async tick(): Promise<TickReport> {
+    const { log, metrics } = this.options;
+    const at = this.now();
+    const started = performance.now();
+    try {
+      const report = await this.evaluate(at, started);
+      metrics.schedulerTick({
+        seconds: report.durationMs / 1000,
+        ok: true,
+        groupsEvaluated: report.groupsEvaluated,
+      });
+      this.last = report;
+      return report;
+    } catch (err) {
+      const durationMs = performance.now() - started;
+      const error = (err as Error).message;
+      log.error({ err: error }, "scheduler tick failed");
+      metrics.schedulerTick({ seconds: durationMs / 1000, ok: false });
+      const report: TickReport = {
+        at,
+        durationMs,
+        ok: false,
+        error,
+        observeOnly: this.executor === undefined,
+        convergence: { open: false, reported: 0, known: 0 },
+        groupsEvaluated: 0,
+        actions: [],
+        actionCount: 0,
+        waits: [],
+        groups: [],
+        nodes: [],
+        drains: [],
+      };
+      this.last = report;
+      return report;
+    }
+  }
+
+  private async evaluate(at: number, started: number): Promise<TickReport> {
+    const world = await this.reader.read(at);
+    const drains = await this.drains.sync(at, world.nodeDocs, world.instances);
+    const result = scheduleTick(this.inputOf(world, await this.cooldowns.load()));
+
+    const convergence = this.gate.check(at, world.nodeDocs);
+    const waits: GroupWait[] = [];
+    let actions = result.actions;
+    if (!convergence.open) {
+      const gated = this.gate.filter(actions, world.groups, world.instances, convergence);
+      actions = gated.actions;
+      for (const [group, reason] of gated.held) waits.push({ group, reason });
+    }
+
+    const work = new Map<string, SideEffect[]>();
+    for (const action of actions) {
+      if (!isSideEffect(action)) {
+        waits.push({ group: action.group, reason: action.reason });
+        continue;
+      }
+      const list = work.get(action.group);
+      if (list === undefined) work.set(action.group, [action]);
+      else list.push(action);
+    }
+
+    const runs = await this.execute(work, waits);
+    await this.renewIdle(world, work);
+    if (convergence.open) await this.stampCooldowns(world, result.cooldownStamps, runs, at);
+
+    const outcomes: ActionOutcome[] = runs.flatMap((r) => r.outcomes);
+    return {
+      at,
+      durationMs: performance.now() - started,
+      ok: true,
+      observeOnly: this.executor === undefined,
+      convergence,
+      groupsEvaluated: result.groups.length,
+      actions: outcomes.slice(0, REPORTED_ACTIONS_MAX),
+      actionCount: outcomes.length,
+      waits,
+      groups: result.groups,
+      nodes: result.nodes,
+      drains,
+    };
+  }
+
+  private async execute(work: Map<string, SideEffect[]>, waits: GroupWait[]): Promise<GroupRun[]> {
+    const executor = this.executor;
+    if (executor === undefined) {
+      for (const group of work.keys())
+        waits.push({ group, reason: "observe-only: no instance lifecycle wired" });
+      return [];
+    }
+    const queue = [...work.entries()];
+    const runs: GroupRun[] = [];
+    const worker = async () => {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+        const [group, actions] = next;
+        try {
+          const run = await executor.run(group, actions);
+          runs.push(run);
+          if (run.wait !== undefined) waits.push({ group, reason: run.wait });
+        } catch (err) {
+          // A coordination hiccup for one group must not cost the others their tick.
+          const reason = `group not evaluated: ${(err as Error).message}`;
+          this.options.log.warn({ group, err: (err as Error).message }, "scheduler group failed");
+          waits.push({ group, reason });
+        }
+      }
+    };
+    const width = Math.max(1, Math.min(this.options.concurrency ?? 8, queue.length));
+    await Promise.all(Array.from({ length: width }, worker));
+    return runs;
+  }
+
+  /**
+   * Group leases are renewed every tick whether or not the group has work, so ownership does not flap
+   * between controllers; leases of groups that no longer exist are handed back.
+   */
+  private async renewIdle(world: World, work: Map<string, SideEffect[]>): Promise<void> {
+    if (this.executor === undefined) return;
+    const existing = new Set(world.groups.map((g) => g.name));
+    for (const scope of this.leases.scopes()) {
+      if (!scope.startsWith("group:")) continue;
+      const group = scope.slice("group:".length);
+      if (work.has(group)) continue;
+      if (existing.has(group)) await this.leases.hold(scope);
+      else await this.leases.release(scope);
+    }
+  }
+
+  private async stampCooldowns(
+    world: World,
+    stamps: readonly string[],
+    runs: readonly GroupRun[],
+    at: number,
+  ): Promise<void> {
+    const byGroup = new Map(runs.map((r) => [r.group, r]));
+    for (const group of stamps) {
+      const run = byGroup.get(group);
+      // Only a scaling step that actually happened, under a lease still held, starts the window.
+      if (run?.lease === undefined || !run.outcomes.some((o) => o.outcome === "applied")) continue;
+      const g = world.groups.find((x) => x.name === group);
+      const seconds =
+        g !== undefined && g.scaleCooldownSeconds > 0
+          ? g.scaleCooldownSeconds
+          : this.options.scalingCooldownSeconds;
+      try {
+        if (!(await this.leases.isCurrent(run.lease))) continue;
+        await this.cooldowns.stamp(group, at, seconds * 1000, {
+          scope: run.lease.scope,
+          token: run.lease.token,
+        });
+      } catch (err) {
+        this.options.log.warn(
+          { group, err: (err as Error).message },
+          "could not persist the scaling cooldown",
+        );
+      }
+    }
+  }
+}
+
+export type { GateVerdict };

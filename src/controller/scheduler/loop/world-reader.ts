@@ -1,0 +1,111 @@
+import { isAppError } from "../../../core/errors.ts";
+import type { GroupSpec } from "../../../core/groups/group-schema.ts";
+import type { Doc, DurableStore } from "../../../store/port.ts";
+import type { GroupDoc } from "../../groups/group-service.ts";
+import type { NodeDoc, NodeInstanceReport } from "../../nodes/node-doc.ts";
+import type { SchedGroup, SchedInstance, SchedNode } from "../types.ts";
+import {
+  type GroupRuntimeFields,
+  type SchedulerInstanceDoc,
+  toSchedGroup,
+  toSchedInstance,
+  toSchedNode,
+} from "./world-mapping.ts";
+
+/** What the reader needs from the group and maintenance services (narrow, so tests can stub them). */
+export interface WorldSources {
+  store: DurableStore;
+  groups: { resolved(name: string): Promise<GroupSpec> };
+  maintenance: { get(): Promise<{ enabled: boolean }> };
+}
+
+/** One consistent-enough read of everything a tick decides on. */
+export interface World {
+  readonly now: number;
+  readonly groups: readonly SchedGroup[];
+  readonly nodes: readonly SchedNode[];
+  readonly instances: readonly SchedInstance[];
+  readonly nodeDocs: readonly NodeDoc[];
+  readonly playerCounts: Readonly<Record<string, number>>;
+  readonly globalMaintenance: boolean;
+}
+
+/**
+ * The crash-loop detector's state (`crash_loops`, keyed by group). Read alongside a `crashLoopPausedUntil`
+ * field on the group document, either of which pauses the group.
+ */
+interface CrashLoopPause extends Doc {
+  pausedUntilMs?: number | null;
+}
+
+/** Ample for any real installation; a cap keeps one runaway collection from exhausting memory. */
+const READ_LIMIT = 1_000_000;
+
+/**
+ * Reads groups (resolved through their parents), nodes, instances and global maintenance from the store.
+ * The three collections are read concurrently; the store has no snapshots, so a tick may see a write
+ * half-applied — harmless, because every decision is re-checked against the lease and the store's
+ * fencing when it is carried out, and the next tick sees the rest.
+ */
+export class WorldReader {
+  constructor(private readonly sources: WorldSources) {}
+
+  async read(now: number): Promise<World> {
+    const { store } = this.sources;
+    const [groupDocs, nodeDocs, instanceDocs, maintenance, crashLoops] = await Promise.all([
+      store.collection<GroupDoc & GroupRuntimeFields>("groups").find({}, { limit: READ_LIMIT }),
+      store.collection<NodeDoc>("nodes").find({}, { limit: READ_LIMIT }),
+      store.collection<SchedulerInstanceDoc>("instances").find({}, { limit: READ_LIMIT }),
+      this.sources.maintenance.get(),
+      store
+        .collection<CrashLoopPause>("crash_loops")
+        .find({ pausedUntilMs: { $gt: now } }, { limit: READ_LIMIT }),
+    ]);
+    const pausedUntil = new Map(crashLoops.map((d) => [d._id, d.pausedUntilMs ?? 0]));
+
+    const groups: SchedGroup[] = [];
+    for (const doc of groupDocs) {
+      const spec = await this.resolve(doc._id);
+      // Deleted between the list and the resolve: its instances are stopped as orphans.
+      if (spec === undefined) continue;
+      // The crash-loop pause is read from the group's own document: resolving would let a child
+      // inherit its parent's pause.
+      const until = Math.max(doc.crashLoopPausedUntil ?? 0, pausedUntil.get(doc._id) ?? 0);
+      groups.push(toSchedGroup(spec, { crashLoopPausedUntil: until }, now));
+    }
+    const memoryOf = new Map(groups.map((g) => [g.name, g.memoryMb]));
+
+    // Heartbeat reports are fresher than the records for players and uptime.
+    const reports = new Map<string, NodeInstanceReport>();
+    const playerCounts: Record<string, number> = {};
+    for (const node of nodeDocs) {
+      for (const report of node.instances) {
+        reports.set(report.instanceId, report);
+        playerCounts[report.instanceId] = report.playerCount;
+      }
+    }
+    const instances: SchedInstance[] = [];
+    for (const doc of instanceDocs) {
+      const inst = toSchedInstance(doc, memoryOf.get(doc.group), reports.get(doc._id), now);
+      if (inst !== undefined) instances.push(inst);
+    }
+    return {
+      now,
+      groups,
+      nodes: nodeDocs.map(toSchedNode),
+      instances,
+      nodeDocs,
+      playerCounts,
+      globalMaintenance: maintenance.enabled,
+    };
+  }
+
+  private async resolve(name: string): Promise<GroupSpec | undefined> {
+    try {
+      return await this.sources.groups.resolved(name);
+    } catch (err) {
+      if (isAppError(err, "NOT_FOUND")) return undefined;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,187 @@
+import type { PlanRuntime } from "../../core/plan/index.ts";
+import {
+  CrashReport,
+  FailureDisposition,
+  type SendCommand,
+  type StartInstance,
+  StartInstanceAck,
+  StartStage,
+  type StopInstance,
+  StopInstanceAck,
+} from "../../proto/index.ts";
+import { decodeLayerBundle } from "../../proto/layer-bundle.ts";
+import { planFromWire } from "../../proto/plan-wire.ts";
+import { type ArtifactSource, chunkedArtifactSource, httpArtifactSource } from "../artifacts/index.ts";
+import type { LayerRef } from "../materialize/index.ts";
+import type {
+  ReadinessSpec,
+  StartRequest,
+  Supervisor,
+  CrashReport as SupervisorCrash,
+  SupervisorEvent,
+} from "../supervisor/index.ts";
+import { type ArtifactFetcher, ArtifactKind } from "./artifact-fetcher.ts";
+import type { LinkCommands, LinkInstance } from "./supervisor-port.ts";
+
+/** What the adapter needs from the link: report frames to the controller. */
+export interface LinkReporter {
+  reportInstance(instance: LinkInstance): void;
+  reportCrash(report: CrashReport): void;
+  reportConsoleLine(instanceId: string, line: string, timestampMs: number): void;
+}
+
+/**
+ * Wire frames in, supervisor calls out, and supervisor events back out as frames: StartInstance
+ * becomes a StartRequest (the plan decoded to exactly the content the controller hashed, so the
+ * supervisor still verifies planHash), acks and crash reports are shaped for the wire, template
+ * layers and controller-served runtimes are fetched over the same stream.
+ */
+export class SupervisorAdapter implements LinkCommands {
+  private link: LinkReporter | undefined;
+  private readonly consoles = new Map<string, () => void>();
+
+  constructor(
+    private readonly supervisor: () => Supervisor,
+    private readonly artifacts: ArtifactFetcher,
+  ) {}
+
+  attach(link: LinkReporter): void {
+    this.link = link;
+  }
+
+  /** `SupervisorDeps.fetchLayer`: the layer's files at exactly the pinned content hash. */
+  readonly fetchLayer = async (layer: LayerRef) =>
+    decodeLayerBundle(await this.artifacts.fetch(ArtifactKind.TEMPLATE, layer.name, layer.hash));
+
+  /** `SupervisorDeps.runtimeSource`: the catalog URL when there is one, else chunks from the controller. */
+  readonly runtimeSource = (runtime: PlanRuntime): ArtifactSource =>
+    runtime.downloadUrl
+      ? httpArtifactSource(runtime.downloadUrl)
+      : chunkedArtifactSource(() => this.chunks(runtime.sha256));
+
+  /** `SupervisorDeps.onEvent`. */
+  readonly onEvent = (event: SupervisorEvent): void => {
+    if (event.type === "state") {
+      this.link?.reportInstance({
+        instanceId: event.instanceId,
+        group: event.group,
+        planHash: event.planHash,
+        state: event.to,
+        port: event.port,
+        uptimeMs: this.supervisor().get(event.instanceId)?.uptimeMs ?? 0,
+        detail: event.detail,
+      });
+      if (event.to === "STOPPED" || event.to === "CRASHED") this.unsubscribeConsole(event.instanceId);
+      return;
+    }
+    this.link?.reportCrash(crashToWire(event.report));
+  };
+
+  async start(command: StartInstance): Promise<StartInstanceAck> {
+    if (!command.plan) {
+      return StartInstanceAck.create({
+        instanceId: command.instanceId,
+        accepted: false,
+        stage: StartStage.VALIDATION,
+        errorCode: "INVALID_PLAN",
+        errorMessage: "StartInstance carries no composition plan",
+        disposition: FailureDisposition.PERMANENT,
+      });
+    }
+    const outcome = await this.supervisor().start(toStartRequest(command));
+    if (outcome.accepted) {
+      return StartInstanceAck.create({
+        instanceId: outcome.instanceId,
+        planHash: outcome.planHash,
+        accepted: true,
+        alreadyApplied: outcome.alreadyApplied,
+      });
+    }
+    return StartInstanceAck.create({
+      instanceId: outcome.instanceId,
+      planHash: outcome.planHash,
+      accepted: false,
+      stage: StartStage[outcome.stage],
+      errorCode: outcome.errorCode,
+      errorMessage: outcome.errorMessage,
+      disposition: FailureDisposition[outcome.disposition],
+      retryAfterSeconds: outcome.retryAfterSeconds,
+    });
+  }
+
+  /** Acknowledged at once; the stop itself (up to grace + kill timeout) shows as state frames. */
+  async stop(command: StopInstance): Promise<StopInstanceAck> {
+    const supervisor = this.supervisor();
+    if (!supervisor.get(command.instanceId)) {
+      return StopInstanceAck.create({
+        instanceId: command.instanceId,
+        errorMessage: `unknown instance ${command.instanceId}`,
+      });
+    }
+    void supervisor
+      .stop(command.instanceId, { force: command.force, reason: command.reason })
+      .catch(() => undefined);
+    return StopInstanceAck.create({ instanceId: command.instanceId, accepted: true });
+  }
+
+  sendCommand(command: SendCommand): void {
+    try {
+      this.supervisor().sendCommand(command.instanceId, command.command);
+    } catch {
+      // unknown or ended instance: nothing to write to
+    }
+  }
+
+  subscribeConsole(instanceId: string, backlogLines: number): void {
+    if (this.consoles.has(instanceId) || !this.supervisor().get(instanceId)) return;
+    const stop = this.supervisor().subscribeConsole(
+      instanceId,
+      (line) => this.link?.reportConsoleLine(instanceId, line.line, line.timestampMs),
+      { backlog: backlogLines },
+    );
+    this.consoles.set(instanceId, stop);
+  }
+
+  unsubscribeConsole(instanceId: string): void {
+    this.consoles.get(instanceId)?.();
+    this.consoles.delete(instanceId);
+  }
+
+  private async *chunks(sha256: string): AsyncIterable<Uint8Array> {
+    yield await this.artifacts.fetch(ArtifactKind.RUNTIME, sha256);
+  }
+}
+
+function toStartRequest(command: StartInstance): StartRequest {
+  const plan = planFromWire(command.plan!);
+  return {
+    plan,
+    ...(command.pluginToken ? { pluginToken: command.pluginToken } : {}),
+    launch: command.launchArgv.length > 0 ? { kind: "custom", argv: command.launchArgv } : { kind: "jvm" },
+    ...readinessOf(command.readiness),
+    startupTimeoutSeconds: command.startupTimeoutSeconds,
+    shutdownGraceSeconds: command.shutdownGraceSeconds,
+    maxLifetimeSeconds: command.maxLifetimeSeconds,
+    ...(command.maxPlayers > 0 ? { maxPlayers: command.maxPlayers } : {}),
+    resolvedVariables: command.resolvedVariables,
+  };
+}
+
+/** AUTO and PLUGIN keep the daemon default (console line or ping); the controller decides PLUGIN. */
+function readinessOf(mode: string): { readiness?: ReadinessSpec } {
+  if (mode === "CONSOLE") return { readiness: { ping: false } };
+  if (mode === "PING") return { readiness: { console: false } };
+  return {};
+}
+
+function crashToWire(report: SupervisorCrash): CrashReport {
+  return CrashReport.create({
+    instanceId: report.instanceId,
+    group: report.group,
+    exitCode: report.exitCode ?? 0,
+    signal: report.signal ?? "",
+    logTail: [...report.logTail],
+    uptimeMs: report.uptimeMs,
+    planHash: report.planHash,
+  });
+}

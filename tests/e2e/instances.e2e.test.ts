@@ -1,0 +1,233 @@
+/**
+ * A group really runs a Minecraft server, end to end with the compiled binary: `prexor up` (controller
+ * plus its local daemon), a CUSTOM group whose argvTemplate runs the flying-squid workload, `POST
+ * /groups/{name}/start`, RUNNING over REST, a ping and an offline login on the instance port, a
+ * console command round trip, a re-dispatch that starts nothing new, and a workload that exits 1
+ * three times tripping the crash loop, classified in /crashes.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createClient, ping } from "minecraft-protocol";
+import { tempDir } from "../support/adapters.ts";
+import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
+import { freePort } from "../support/ports.ts";
+import { waitFor } from "../support/wait.ts";
+import { LAUNCHER } from "../support/workloads/harness.ts";
+
+ensureBinary();
+const running: Running[] = [];
+afterAll(async () => {
+  for (const r of running.splice(0)) await r.stop("SIGTERM");
+});
+
+interface InstanceView {
+  id: string;
+  group: string;
+  nodeId: string;
+  state: string;
+  port: number;
+  planHash: string;
+  lastCrashId: string | null;
+}
+
+class Api {
+  token = "";
+  constructor(readonly base: string) {}
+
+  async login(password: string): Promise<void> {
+    const res = await fetch(`${this.base}/api/v1/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "admin", password }),
+    });
+    if (res.status !== 200) throw new Error(`login: ${res.status}`);
+    this.token = ((await res.json()) as { token: string }).token;
+  }
+
+  async call<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+  }
+
+  async services(group: string): Promise<InstanceView[]> {
+    const res = await this.call<{ data: InstanceView[] }>("GET", `/api/v1/services?group=${group}`);
+    if (res.status !== 200) throw new Error(`GET /services: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.data;
+  }
+}
+
+async function healthy(port: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}/health`)).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+describe("instances end to end", () => {
+  test("a CUSTOM group runs flying-squid: RUNNING, ping, login, console, stop, crash loop", async () => {
+    const dir = tempDir("prexor-e2e-instances-");
+    // The test polls REST several times a second; the default 100 requests/min per IP would throttle it.
+    mkdirSync(join(dir, "config"), { recursive: true });
+    writeFileSync(
+      join(dir, "config/controller.yml"),
+      "security:\n  rateLimiting:\n    perIpPerMinute: 100000\n    perUserPerMinute: 100000\n",
+    );
+    const port = await freePort();
+    const up = startBinary([
+      "up",
+      "--dir",
+      dir,
+      "--port",
+      String(port),
+      "--grpc-port",
+      String(await freePort()),
+    ]);
+    running.push(up);
+    await waitFor(() => healthy(port), { timeoutMs: 30_000, what: "controller health" });
+    const api = new Api(`http://127.0.0.1:${port}`);
+    // Written just after the listeners are up (hashing it takes a moment).
+    const password = await waitFor(
+      () => {
+        try {
+          return readFileSync(join(dir, "config/.initial-admin-password"), "utf8").trim();
+        } catch {
+          return "";
+        }
+      },
+      { what: "the initial admin password" },
+    );
+    await api.login(password);
+    await waitFor(
+      async () =>
+        (
+          await api.call<{ data: Array<{ id: string; state: string }> }>("GET", "/api/v1/nodes")
+        ).body.data.some((n) => n.id === "local" && n.state === "ONLINE"),
+      { timeoutMs: 15_000, what: "local daemon ONLINE" },
+    );
+
+    const rangeStart = await freePort();
+    const created = await api.call("POST", "/api/v1/groups", {
+      name: "squid",
+      platform: "CUSTOM",
+      scalingMode: "MANUAL",
+      memoryMb: 256,
+      portRangeStart: rangeStart,
+      portRangeEnd: Math.min(65535, rangeStart + 20),
+      argvTemplate: [process.execPath, LAUNCHER, "--port", "{PORT}"],
+    });
+    expect(created.status).toBe(201);
+    const started = await api.call<{ instances: Array<{ id: string; port: number }> }>(
+      "POST",
+      "/api/v1/groups/squid/start?count=1",
+    );
+    expect(started.status).toBe(202);
+    const instanceId = started.body.instances[0]!.id;
+
+    const runningInstance = await waitFor(
+      async () => (await api.services("squid")).find((i) => i.id === instanceId && i.state === "RUNNING"),
+      { timeoutMs: 60_000, intervalMs: 200, what: `${instanceId} RUNNING over REST` },
+    );
+    console.log(`E2E: ${instanceId} RUNNING on node ${runningInstance.nodeId} port ${runningInstance.port}`);
+
+    const status = (await ping({ host: "127.0.0.1", port: runningInstance.port })) as {
+      version: { name: string };
+    };
+    expect(status.version.name).toBe("1.21.4");
+    const client = createClient({
+      host: "127.0.0.1",
+      port: runningInstance.port,
+      username: "Prexor_e2e",
+      auth: "offline",
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once("login", () => resolve());
+        client.once("error", reject);
+        client.once("end", (reason: string) => reject(new Error(`disconnected: ${reason}`)));
+      });
+    } finally {
+      client.end("bye");
+    }
+    console.log("E2E: server list ping answered 1.21.4; offline login succeeded");
+
+    const composition = await api.call<{ planHash: string; templates: unknown[] }>(
+      "GET",
+      `/api/v1/services/${instanceId}/composition`,
+    );
+    expect(composition.status).toBe(200);
+    expect(composition.body.planHash).toBe(runningInstance.planHash);
+
+    const sent = await api.call("POST", `/api/v1/services/${instanceId}/command`, {
+      command: "say hello-from-e2e",
+    });
+    expect(sent.status).toBe(200);
+    await waitFor(
+      async () =>
+        (
+          await api.call<{ data: Array<{ line: string }> }>(
+            "GET",
+            `/api/v1/services/${instanceId}/console/history`,
+          )
+        ).body.data.some((l) => l.line.includes("hello-from-e2e")),
+      { timeoutMs: 15_000, intervalMs: 200, what: "the command's output in console history" },
+    );
+    console.log("E2E: console command round trip seen in /console/history");
+
+    const stopped = await api.call("POST", `/api/v1/services/${instanceId}/stop`);
+    expect(stopped.status).toBe(200);
+    await waitFor(
+      async () => (await api.services("squid")).find((i) => i.id === instanceId)?.state === "STOPPED",
+      { timeoutMs: 30_000, intervalMs: 200, what: `${instanceId} STOPPED` },
+    );
+    console.log("E2E: graceful stop reached STOPPED");
+
+    // Crash loop: a workload that exits 1 at once, three times.
+    const crasher = await api.call("POST", "/api/v1/groups", {
+      name: "crasher",
+      platform: "CUSTOM",
+      scalingMode: "MANUAL",
+      memoryMb: 128,
+      portRangeStart: rangeStart + 30,
+      portRangeEnd: Math.min(65535, rangeStart + 50),
+      argvTemplate: [process.execPath, "-e", "console.error('boom'); process.exit(1)"],
+    });
+    expect(crasher.status).toBe(201);
+    for (let i = 1; i <= 3; i++) {
+      const res = await api.call("POST", "/api/v1/groups/crasher/start?count=1");
+      expect(res.status).toBe(202);
+      await waitFor(
+        async () => (await api.services("crasher")).filter((x) => x.state === "CRASHED").length >= i,
+        { timeoutMs: 30_000, intervalMs: 200, what: `crash ${i}` },
+      );
+    }
+    const crashes = await api.call<{
+      data: Array<{ classification: string; group: string; exitCode: number }>;
+      total: number;
+    }>("GET", "/api/v1/crashes?group=crasher");
+    expect(crashes.body.total).toBe(3);
+    expect(crashes.body.data.every((c) => c.classification === "GENERAL_ERROR" && c.exitCode === 1)).toBe(
+      true,
+    );
+    const paused = await api.call("POST", "/api/v1/groups/crasher/start?count=1");
+    expect(paused.status).toBe(409);
+    console.log(
+      `E2E: 3 crashes classified ${crashes.body.data[0]?.classification}; start refused with ${paused.status} (crash loop pause)`,
+    );
+
+    expect(await up.stop("SIGINT")).toBe(0);
+  }, 180_000);
+});
