@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { defineCommand } from "citty";
 import { configCommand } from "./commands/config-check.ts";
 import { controllerCommand } from "./commands/controller.ts";
-import { ctlCommand } from "./commands/ctl.ts";
+import { ctlCommand, runCtl } from "./commands/ctl.ts";
 import { daemonCommand } from "./commands/daemon.ts";
 import { setupCommand } from "./commands/setup.ts";
 import { runStrict } from "./commands/strict-run.ts";
@@ -34,5 +34,11 @@ function invokedAsCtl(): boolean {
   return names.some((n) => n === "prexorctl" || n === "pc");
 }
 
-const code = await runStrict(invokedAsCtl() ? ctlCommand : prexor, process.argv.slice(2));
+const argv = process.argv.slice(2);
+// `prexor ctl …` is prexorctl too; its runner also accepts global flags before the command words.
+const code = invokedAsCtl()
+  ? await runCtl(argv)
+  : argv[0] === "ctl"
+    ? await runCtl(argv.slice(1))
+    : await runStrict(prexor, argv);
 process.exit(code);

@@ -1,42 +1,73 @@
-import { defineCommand } from "citty";
-import { versionInfo } from "../version.ts";
+import { branch } from "../cli/command-kit.ts";
+import { type AnyCommand, hoistGlobalFlags, locate } from "../cli/command-tree.ts";
+import { auditCommand } from "../cli/commands/audit.ts";
+import { loginCommand, logoutCommand } from "../cli/commands/auth.ts";
+import { catalogCommand } from "../cli/commands/catalog.ts";
+import { completionCommand } from "../cli/commands/completion.ts";
+import { contextCommand } from "../cli/commands/context.ts";
+import { crashCommand } from "../cli/commands/crash.ts";
+import { eventsCommand } from "../cli/commands/events.ts";
+import { groupCommand } from "../cli/commands/group.ts";
+import { instanceCommand } from "../cli/commands/instance.ts";
+import { joinTokenCommand } from "../cli/commands/join-token.ts";
+import { maintenanceCommand } from "../cli/commands/maintenance.ts";
+import { networkCommand } from "../cli/commands/network.ts";
+import { nodeCommand } from "../cli/commands/node.ts";
+import { roleCommand } from "../cli/commands/role.ts";
+import { statusCommand } from "../cli/commands/status.ts";
+import { templateCommand } from "../cli/commands/template.ts";
+import { userCommand } from "../cli/commands/user.ts";
+import { versionCommand } from "../cli/commands/version.ts";
+import { renderHelp } from "../cli/help.ts";
+import { plain, runStrict } from "./strict-run.ts";
 
 /**
- * prexorctl, the operator CLI. It grows one command group at a time; each talks to the REST API
- * of a controller (default http://127.0.0.1:8080, or PREXOR_CONTROLLER).
+ * prexorctl, the operator CLI: one command group per module under src/cli/commands, all talking
+ * to the controller's REST API through one typed client (src/cli/client).
  */
-const ctlVersion = defineCommand({
-  meta: { name: "version", description: "Print the CLI and controller versions" },
-  args: {
-    server: {
-      type: "string",
-      description: "controller URL",
-      default: process.env.PREXOR_CONTROLLER ?? "http://127.0.0.1:8080",
-    },
-    json: { type: "boolean", description: "print JSON" },
-  },
-  async run({ args }) {
-    const cli = versionInfo();
-    let controller: unknown = null;
-    try {
-      const res = await fetch(new URL("/api/v1/system/version", args.server), {
-        signal: AbortSignal.timeout(3000),
-      });
-      controller = res.ok ? await res.json() : { error: `HTTP ${res.status}` };
-    } catch (err) {
-      controller = { error: `unreachable: ${(err as Error).message}` };
-    }
-    if (args.json) console.log(JSON.stringify({ cli, controller }));
-    else {
-      console.log(`prexorctl ${cli.version} (${cli.gitCommit})`);
-      const c = controller as { version?: string; error?: string };
-      console.log(`controller ${args.server}: ${c.version ?? c.error}`);
-    }
-    return 0;
+export const ctlCommand: AnyCommand = branch({
+  name: "prexorctl",
+  description: "PrexorCloud operator CLI",
+  examples: [
+    "prexorctl login --server http://127.0.0.1:8080 --username admin",
+    "prexorctl status",
+    "prexorctl group list -o wide",
+  ],
+  subCommands: {
+    login: loginCommand,
+    logout: logoutCommand,
+    context: contextCommand,
+    status: statusCommand,
+    group: groupCommand,
+    instance: instanceCommand,
+    template: templateCommand,
+    node: nodeCommand,
+    "join-token": joinTokenCommand,
+    network: networkCommand,
+    user: userCommand,
+    role: roleCommand,
+    crash: crashCommand,
+    audit: auditCommand,
+    events: eventsCommand,
+    catalog: catalogCommand,
+    maintenance: maintenanceCommand,
+    version: versionCommand,
+    completion: completionCommand(() => ctlCommand),
   },
 });
 
-export const ctlCommand = defineCommand({
-  meta: { name: "prexorctl", description: "PrexorCloud operator CLI" },
-  subCommands: { version: ctlVersion },
-});
+/**
+ * Entry point for `prexorctl …` and `prexor ctl …`: global flags may precede the command words,
+ * `--help` prints usage with examples, everything else goes through the strict runner (unknown
+ * commands and flags are usage errors, exit 2).
+ */
+export async function runCtl(argv: readonly string[]): Promise<number> {
+  const args = hoistGlobalFlags(ctlCommand, argv);
+  const beforeDashes = args.includes("--") ? args.slice(0, args.indexOf("--")) : args;
+  if (beforeDashes.includes("--help") || beforeDashes.includes("-h")) {
+    const { cmd, path } = locate(ctlCommand, args);
+    console.log(plain(await renderHelp(cmd, path), process.stdout));
+    return 0;
+  }
+  return runStrict(ctlCommand, args);
+}

@@ -92,7 +92,7 @@ async function checkFlags(cmd: AnyCommand, args: string[]): Promise<string | und
 }
 
 /** citty colours its usage text unconditionally; pipes, logs and NO_COLOR get it plain. */
-function plain(text: string, stream: NodeJS.WriteStream): string {
+export function plain(text: string, stream: NodeJS.WriteStream): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escapes is the point
   return stream.isTTY && !process.env.NO_COLOR ? text : text.replace(/\x1b\[[0-9;]*m/g, "");
 }

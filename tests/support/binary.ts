@@ -33,16 +33,23 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs the binary to completion (bounded by a timeout). */
+/** Runs the binary to completion (bounded by a timeout); `input` is written to its stdin. */
 export function runBinary(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string; bin?: string; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    cwd?: string;
+    bin?: string;
+    timeoutMs?: number;
+    input?: string;
+  } = {},
 ): RunResult {
   const result = spawnSync(options.bin ?? ensureBinary(), args, {
     encoding: "utf8",
     cwd: options.cwd,
     env: { ...process.env, NO_COLOR: "1", ...options.env },
     timeout: options.timeoutMs ?? 30_000,
+    input: options.input,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }

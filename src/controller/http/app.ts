@@ -163,7 +163,7 @@ export function createHttpApp(deps: HttpDeps) {
     .onError(({ code, error, set, request }) => {
       const requestId = state.get(request)?.requestId ?? crypto.randomUUID();
       set.headers["x-request-id"] = requestId;
-      if (code === "NOT_FOUND") {
+      if (code === "NOT_FOUND" && !(error instanceof AppError)) {
         set.status = 404;
         return {
           error: {

@@ -97,7 +97,10 @@ describe("groups", () => {
     expect(await errorMessage(refused)).toContain("hub");
     expect((await ctl.call("DELETE", "/api/v1/groups/hub", { token })).status).toBe(200);
     expect((await ctl.call("DELETE", "/api/v1/groups/proxy", { token })).status).toBe(200);
-    expect((await ctl.call("GET", "/api/v1/groups/proxy", { token })).status).toBe(404);
+    const gone = await ctl.call("GET", "/api/v1/groups/proxy", { token });
+    expect(gone.status).toBe(404);
+    // the resource's own message, not the unknown-route one
+    expect(await errorMessage(gone)).toBe('group "proxy" not found');
   });
 
   test("resolved merges the parent chain, child overriding", async () => {

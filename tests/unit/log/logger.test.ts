@@ -34,7 +34,8 @@ describe("logging", () => {
     expect(record.level).toBe(30);
     expect(record.body.username).toBe("alice");
     expect(record.req.headers["user-agent"]).toBe("curl");
-    for (const secret of ["hunter2", "n3w", "eyJabc", "c2VjcmV0", "pxr_abc"]) expect(lines[0]).not.toContain(secret);
+    for (const secret of ["hunter2", "n3w", "eyJabc", "c2VjcmV0", "pxr_abc"])
+      expect(lines[0]).not.toContain(secret);
   });
 
   test("levels below the configured one are dropped", () => {
@@ -46,11 +47,18 @@ describe("logging", () => {
   });
 
   test("URIs lose their password; audit summaries lose secret fields", () => {
-    expect(redactUri("mongodb://ops:s3cret@db1:27017,db2/prexor?tls=true")).toBe("mongodb://ops:***@db1:27017,db2/prexor?tls=true");
+    expect(redactUri("mongodb://ops:s3cret@db1:27017,db2/prexor?tls=true")).toBe(
+      "mongodb://ops:***@db1:27017,db2/prexor?tls=true",
+    );
     expect(redactUri("redis://:pw@cache:6379/0")).toBe("redis://:***@cache:6379/0");
     expect(redactUri("redis://cache:6379")).toBe("redis://cache:6379");
     const cyclic: Record<string, unknown> = { name: "g", apiToken: "t0k", nested: { clientSecret: "x" } };
     cyclic.self = cyclic;
-    expect(redactSecrets(cyclic)).toEqual({ name: "g", apiToken: "***", nested: { clientSecret: "***" }, self: "[…]" });
+    expect(redactSecrets(cyclic)).toEqual({
+      name: "g",
+      apiToken: "***",
+      nested: { clientSecret: "***" },
+      self: "[…]",
+    });
   });
 });

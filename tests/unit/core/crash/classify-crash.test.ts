@@ -264,7 +264,9 @@ describe("log line helpers", () => {
       ),
     ).toBe("Lock@<hex> at <addr> for <uuid> on <instance> port N build <hex>");
     expect(normalizeForSignature("\tat a.B.c(B.java:57) ~[Shop-2.3.1.jar:?]")).toBe("at a.B.c(B.java:N)");
-    expect(normalizeForSignature("chunk at -77, 5 on lobby-3 (x=-12)")).toBe("chunk at N, N on lobby-N (x=N)");
+    expect(normalizeForSignature("chunk at -77, 5 on lobby-3 (x=-12)")).toBe(
+      "chunk at N, N on lobby-N (x=N)",
+    );
   });
 });
 
