@@ -1,16 +1,14 @@
 #!/usr/bin/env bun
 import { basename } from "node:path";
 import { defineCommand } from "citty";
-import { configCommand } from "./commands/config-check.ts";
-import { controllerCommand } from "./commands/controller.ts";
-import { ctlCommand, runCtl } from "./commands/ctl.ts";
-import { daemonCommand } from "./commands/daemon.ts";
-import { setupCommand } from "./commands/setup.ts";
 import { runStrict } from "./commands/strict-run.ts";
-import { upCommand } from "./commands/up.ts";
 import { versionCommand } from "./commands/version.ts";
 import { VERSION } from "./version.ts";
 
+/**
+ * Sub-commands load on demand: a role pulls in only its own stack (gRPC, x509, the CLI …), which
+ * keeps `prexor version`, the CLI and cold starts from paying for the others.
+ */
 const prexor = defineCommand({
   meta: {
     name: "prexor",
@@ -18,13 +16,13 @@ const prexor = defineCommand({
     description: "PrexorCloud: controller, daemon and operator CLI in one binary",
   },
   subCommands: {
-    controller: controllerCommand,
-    daemon: daemonCommand,
-    up: upCommand,
-    setup: setupCommand,
-    config: configCommand,
+    controller: () => import("./commands/controller.ts").then((m) => m.controllerCommand),
+    daemon: () => import("./commands/daemon.ts").then((m) => m.daemonCommand),
+    up: () => import("./commands/up.ts").then((m) => m.upCommand),
+    setup: () => import("./commands/setup.ts").then((m) => m.setupCommand),
+    config: () => import("./commands/config-check.ts").then((m) => m.configCommand),
     version: versionCommand,
-    ctl: ctlCommand,
+    ctl: () => import("./commands/ctl.ts").then((m) => m.ctlCommand),
   },
 });
 
@@ -36,9 +34,9 @@ function invokedAsCtl(): boolean {
 
 const argv = process.argv.slice(2);
 // `prexor ctl …` is prexorctl too; its runner also accepts global flags before the command words.
-const code = invokedAsCtl()
-  ? await runCtl(argv)
-  : argv[0] === "ctl"
-    ? await runCtl(argv.slice(1))
+const asCtl = invokedAsCtl();
+const code =
+  asCtl || argv[0] === "ctl"
+    ? await (await import("./commands/ctl.ts")).runCtl(asCtl ? argv : argv.slice(1))
     : await runStrict(prexor, argv);
 process.exit(code);
