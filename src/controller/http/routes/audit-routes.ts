@@ -1,6 +1,6 @@
 import { t as T } from "elysia";
 import type { AuditDoc, AuditLog } from "../../audit/audit-log.ts";
-import { listEnvelope } from "../paging.ts";
+import { listEnvelope, pageParams } from "../paging.ts";
 import type { RouteTable } from "../route-table.ts";
 
 const Filter = T.String({ minLength: 1, maxLength: 128 });
@@ -51,8 +51,7 @@ export function auditRoutes(table: RouteTable, audit: AuditLog): void {
       { additionalProperties: false },
     ),
     handler: async ({ query }) => {
-      const page = query.page ?? 1;
-      const pageSize = query.pageSize ?? 50;
+      const { page, pageSize } = pageParams(query);
       const { data, total } = await audit.query({
         ...query,
         page,

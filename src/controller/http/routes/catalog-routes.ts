@@ -1,7 +1,7 @@
 import { t as T } from "elysia";
 import type { CatalogService } from "../../catalog/catalog-service.ts";
 import { readBodyCapped } from "../body-reader.ts";
-import { listEnvelope } from "../paging.ts";
+import { pageOf } from "../paging.ts";
 import type { RouteTable } from "../route-table.ts";
 
 const Platform = T.String({ pattern: "^[A-Za-z]{2,16}$" });
@@ -25,10 +25,7 @@ export function catalogRoutes(table: RouteTable, catalog: CatalogService): void 
         pageSize: T.Optional(T.Integer({ minimum: 1, maximum: 100, default: 50 })),
       }),
       handler: async ({ query }) => {
-        const page = query.page ?? 1;
-        const pageSize = query.pageSize ?? 50;
-        const all = await catalog.list(query.platform);
-        return listEnvelope(all.slice((page - 1) * pageSize, page * pageSize), page, pageSize, all.length);
+        return pageOf(await catalog.list(query.platform), query);
       },
     })
     .add({

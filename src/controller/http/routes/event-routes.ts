@@ -7,7 +7,7 @@ import { matchesFilter } from "../../events/sse-client.ts";
 import type { SseHub } from "../../events/sse-hub.ts";
 import { openEventStream, parseFilter } from "../../events/sse-stream.ts";
 import type { SseTickets } from "../../events/sse-tickets.ts";
-import { listEnvelope } from "../paging.ts";
+import { listEnvelope, pageParams } from "../paging.ts";
 import type { RouteTable } from "../route-table.ts";
 
 export interface EventRouteDeps {
@@ -82,8 +82,7 @@ export function eventRoutes(table: RouteTable, deps: EventRouteDeps): void {
         { additionalProperties: false },
       ),
       handler: async ({ query }) => {
-        const page = query.page ?? 1;
-        const pageSize = query.pageSize ?? 50;
+        const { page, pageSize } = pageParams(query);
         const filter = parseFilter(query.types, query.group);
         // The buffer is bounded (2048 by default), so one read of all of it is cheap.
         const { events } = await deps.coord.eventsAfter(0, deps.replayBufferSize);

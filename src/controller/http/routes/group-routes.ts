@@ -1,7 +1,7 @@
 import { t as T } from "elysia";
 import { GroupCreateSchema, GroupPatchSchema } from "../../../core/groups/group-schema.ts";
 import { type GroupService, toGroupView } from "../../groups/group-service.ts";
-import { listEnvelope, pagingQuery } from "../paging.ts";
+import { listEnvelope, pageParams, pagingQuery } from "../paging.ts";
 import type { RouteTable } from "../route-table.ts";
 
 const GroupName = T.Object({ name: T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" }) });
@@ -16,8 +16,7 @@ export function groupRoutes(table: RouteTable, groups: GroupService): void {
       summary: "List groups",
       query: pagingQuery(500),
       handler: async ({ query }) => {
-        const page = query.page ?? 1;
-        const pageSize = query.pageSize ?? 50;
+        const { page, pageSize } = pageParams(query);
         const { data, total } = await groups.list(page, pageSize);
         return listEnvelope(data, page, pageSize, total);
       },

@@ -10,7 +10,7 @@ import { toInstanceView } from "../../instances/instance-doc.ts";
 import type { InstanceService } from "../../instances/instance-service.ts";
 import type { StoreInstanceLifecycle } from "../../instances/store-instance-lifecycle.ts";
 import { type LeaseGateOptions, withLease } from "../../lease-gate.ts";
-import { listEnvelope } from "../paging.ts";
+import { listEnvelope, pageParams } from "../paging.ts";
 import type { RouteTable } from "../route-table.ts";
 
 const Id = T.Object({ id: T.String({ pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$" }) });
@@ -57,8 +57,7 @@ export function instanceRoutes(table: RouteTable, deps: InstanceRouteDeps): void
         { additionalProperties: false },
       ),
       handler: async ({ query }) => {
-        const page = query.page ?? 1;
-        const pageSize = query.pageSize ?? 50;
+        const { page, pageSize } = pageParams(query);
         const { data, total } = await instances.list({ ...query, page, pageSize });
         return listEnvelope(data.map(toInstanceView), page, pageSize, total);
       },

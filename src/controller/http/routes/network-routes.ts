@@ -1,6 +1,6 @@
 import { t as T } from "elysia";
 import { NetworkSchema, type NetworkService } from "../../networks/network-service.ts";
-import { listEnvelope, pagingQuery } from "../paging.ts";
+import { pageOf, pagingQuery } from "../paging.ts";
 import type { RouteTable } from "../route-table.ts";
 
 const NetworkName = T.Object({ name: T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" }) });
@@ -15,10 +15,7 @@ export function networkRoutes(table: RouteTable, networks: NetworkService): void
       summary: "List network compositions",
       query: pagingQuery(500),
       handler: async ({ query }) => {
-        const page = query.page ?? 1;
-        const pageSize = query.pageSize ?? 50;
-        const all = await networks.list();
-        return listEnvelope(all.slice((page - 1) * pageSize, page * pageSize), page, pageSize, all.length);
+        return pageOf(await networks.list(), query);
       },
     })
     .add({

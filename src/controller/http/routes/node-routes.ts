@@ -3,7 +3,7 @@ import { AppError } from "../../../core/errors.ts";
 import type { CertRevocations, RevocationDoc } from "../../nodes/cert-revocations.ts";
 import { NODE_STATES, type NodeDoc, toNodeView } from "../../nodes/node-doc.ts";
 import type { NodeService } from "../../nodes/node-service.ts";
-import { listEnvelope } from "../paging.ts";
+import { listEnvelope, pageParams } from "../paging.ts";
 import type { RouteTable } from "../route-table.ts";
 
 const NodeId = T.Object({ id: T.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$" }) });
@@ -52,8 +52,7 @@ export function nodeRoutes(table: RouteTable, deps: NodeRouteDeps): void {
         { additionalProperties: false },
       ),
       handler: async ({ query }) => {
-        const page = query.page ?? 1;
-        const pageSize = query.pageSize ?? 50;
+        const { page, pageSize } = pageParams(query);
         const { data, total } = await nodes.list({ state: query.state, page, pageSize });
         return listEnvelope(data.map(toNodeView), page, pageSize, total);
       },

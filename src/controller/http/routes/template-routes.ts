@@ -1,7 +1,7 @@
 import { t as T } from "elysia";
 import type { TemplateService } from "../../templates/template-service.ts";
 import { readBodyCapped } from "../body-reader.ts";
-import { listEnvelope, pagingQuery } from "../paging.ts";
+import { pageOf, pagingQuery } from "../paging.ts";
 import type { RouteTable } from "../route-table.ts";
 
 const NamePattern = "^[a-z0-9_][a-z0-9_-]{0,31}$";
@@ -20,10 +20,7 @@ export function templateRoutes(table: RouteTable, templates: TemplateService): v
       summary: "List templates",
       query: pagingQuery(200),
       handler: async ({ query }) => {
-        const page = query.page ?? 1;
-        const pageSize = query.pageSize ?? 50;
-        const all = await templates.list();
-        return listEnvelope(all.slice((page - 1) * pageSize, page * pageSize), page, pageSize, all.length);
+        return pageOf(await templates.list(), query);
       },
     })
     .add({

@@ -1,7 +1,7 @@
 import { t as T } from "elysia";
 import { AppError } from "../../../core/errors.ts";
 import { type JoinTokenService, MAX_JOIN_TOKEN_TTL_SECONDS, toTokenView } from "../../nodes/join-tokens.ts";
-import { listEnvelope, pagingQuery } from "../paging.ts";
+import { listEnvelope, pageParams, pagingQuery } from "../paging.ts";
 import type { RouteTable } from "../route-table.ts";
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
@@ -61,8 +61,7 @@ export function tokenRoutes(
       summary: "List join tokens (never the token itself)",
       query: pagingQuery(100),
       handler: async ({ query }) => {
-        const page = query.page ?? 1;
-        const pageSize = query.pageSize ?? 50;
+        const { page, pageSize } = pageParams(query);
         const { data, total } = await joinTokens.list(page, pageSize);
         const at = now();
         return listEnvelope(

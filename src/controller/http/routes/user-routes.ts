@@ -2,7 +2,7 @@ import { t as T } from "elysia";
 import { AppError } from "../../../core/errors.ts";
 import type { RoleService } from "../../auth/role-service.ts";
 import { toUserView, type UserService } from "../../auth/user-service.ts";
-import { listEnvelope, pagingQuery } from "../paging.ts";
+import { listEnvelope, pageOf, pageParams, pagingQuery } from "../paging.ts";
 import type { RouteTable } from "../route-table.ts";
 
 const Username = T.Object({ username: T.String({ pattern: "^[a-z0-9][a-z0-9._-]{1,31}$" }) });
@@ -20,8 +20,7 @@ export function userRoutes(table: RouteTable, users: UserService, roles: RoleSer
       summary: "List users",
       query: pagingQuery(200),
       handler: async ({ query }) => {
-        const page = query.page ?? 1;
-        const pageSize = query.pageSize ?? 50;
+        const { page, pageSize } = pageParams(query);
         const { data, total } = await users.list(page, pageSize);
         return listEnvelope(data, page, pageSize, total);
       },
@@ -107,10 +106,7 @@ export function userRoutes(table: RouteTable, users: UserService, roles: RoleSer
       summary: "List roles (built-in and custom)",
       query: pagingQuery(100),
       handler: async ({ query }) => {
-        const page = query.page ?? 1;
-        const pageSize = query.pageSize ?? 50;
-        const all = await roles.list();
-        return listEnvelope(all.slice((page - 1) * pageSize, page * pageSize), page, pageSize, all.length);
+        return pageOf(await roles.list(), query);
       },
     })
     .add({
