@@ -6,9 +6,10 @@
  * `prexor up` brings its own daemon ONLINE.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/adapters.ts";
+import { AdminApi, healthy, readInitialPassword } from "../support/admin-api.ts";
 import { ensureBinary, type Running, runBinary, startBinary } from "../support/binary.ts";
 import { freePort } from "../support/ports.ts";
 import { waitFor } from "../support/wait.ts";
@@ -28,39 +29,15 @@ interface NodeView {
   certificate: { revoked: boolean };
 }
 
-class Api {
-  token = "";
-  constructor(readonly base: string) {}
-
-  async login(password: string): Promise<void> {
-    const res = await fetch(`${this.base}/api/v1/auth/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: "admin", password }),
-    });
-    if (res.status !== 200) throw new Error(`login: ${res.status}`);
-    this.token = ((await res.json()) as { token: string }).token;
-  }
-
-  async call(method: string, path: string, body?: unknown): Promise<Response> {
-    return fetch(`${this.base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  }
-
+class Api extends AdminApi {
   async nodes(): Promise<Map<string, NodeView>> {
-    const res = await this.call("GET", "/api/v1/nodes");
+    const res = await this.request("GET", "/api/v1/nodes");
     const body = (await res.json()) as { data: NodeView[] };
     return new Map(body.data.map((n) => [n.id, n]));
   }
 
   async token_(nodeId: string): Promise<string> {
-    const res = await this.call("POST", "/api/v1/admin/tokens", { nodeId });
+    const res = await this.request("POST", "/api/v1/admin/tokens", { nodeId });
     if (res.status !== 201) throw new Error(`token: ${res.status} ${await res.text()}`);
     return ((await res.json()) as { token: string }).token;
   }
@@ -73,28 +50,6 @@ class Api {
       },
       { timeoutMs, intervalMs: 20, what: `${nodeId} ${state}` },
     );
-  }
-}
-
-function readPassword(root: string): Promise<string> {
-  const file = join(root, "config/.initial-admin-password");
-  return waitFor(
-    () => {
-      try {
-        return readFileSync(file, "utf8").trim();
-      } catch {
-        return "";
-      }
-    },
-    { what: "the initial admin password" },
-  );
-}
-
-async function healthy(port: number): Promise<boolean> {
-  try {
-    return (await fetch(`http://127.0.0.1:${port}/api/v1/system/health`)).status === 200;
-  } catch {
-    return false;
   }
 }
 
@@ -159,7 +114,7 @@ describe("controller and daemons as separate processes", () => {
     running.push(controller);
     await waitFor(() => healthy(httpPort), { timeoutMs: 20_000, what: "controller health" });
     api = new Api(`http://127.0.0.1:${httpPort}`);
-    await api.login(await readPassword(root));
+    await api.login(await readInitialPassword(root));
     grpc = `127.0.0.1:${grpcPort}`;
     for (const nodeId of ["e2e-1", "e2e-2"]) {
       roots[nodeId] = daemonRoot(nodeId);
@@ -193,7 +148,7 @@ describe("controller and daemons as separate processes", () => {
   test("revoking its certificate closes the stream within a second and reconnects are refused", async () => {
     const before = controller.output().length;
     const revokedAt = Date.now();
-    expect((await api.call("POST", "/api/v1/nodes/e2e-1/revoke-cert")).status).toBe(200);
+    expect((await api.request("POST", "/api/v1/nodes/e2e-1/revoke-cert")).status).toBe(200);
     await waitFor(async () => (await api.nodes()).get("e2e-1")?.connected === false, {
       timeoutMs: 1000,
       intervalMs: 10,
@@ -245,7 +200,7 @@ describe("prexor up", () => {
     running.push(up);
     await waitFor(() => healthy(port), { timeoutMs: 20_000, what: "up health" });
     const api = new Api(`http://127.0.0.1:${port}`);
-    await api.login(await readPassword(dir));
+    await api.login(await readInitialPassword(dir));
     await api.waitState("local", "ONLINE", 10_000);
     expect(up.output()).toContain('daemon:   node "local"');
     expect(await up.stop("SIGINT")).toBe(0);
@@ -253,7 +208,7 @@ describe("prexor up", () => {
     const again = startBinary(args);
     running.push(again);
     await waitFor(() => healthy(port), { timeoutMs: 20_000, what: "up health after restart" });
-    await api.login(await readPassword(dir));
+    await api.login(await readInitialPassword(dir));
     await api.waitState("local", "ONLINE", 10_000);
     expect(again.output()).not.toContain("enrolled: node certificate stored");
     expect(await again.stop("SIGTERM")).toBe(0);

@@ -6,10 +6,11 @@
  * three times tripping the crash loop, classified in /crashes.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient, ping } from "minecraft-protocol";
 import { tempDir } from "../support/adapters.ts";
+import { AdminApi, healthy, readInitialPassword } from "../support/admin-api.ts";
 import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
 import { freePort } from "../support/ports.ts";
 import { waitFor } from "../support/wait.ts";
@@ -31,49 +32,11 @@ interface InstanceView {
   lastCrashId: string | null;
 }
 
-class Api {
-  token = "";
-  constructor(readonly base: string) {}
-
-  async login(password: string): Promise<void> {
-    const res = await fetch(`${this.base}/api/v1/auth/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: "admin", password }),
-    });
-    if (res.status !== 200) throw new Error(`login: ${res.status}`);
-    this.token = ((await res.json()) as { token: string }).token;
-  }
-
-  async call<T = unknown>(
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; body: T }> {
-    const res = await fetch(`${this.base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
-  }
-
+class Api extends AdminApi {
   async services(group: string): Promise<InstanceView[]> {
     const res = await this.call<{ data: InstanceView[] }>("GET", `/api/v1/services?group=${group}`);
     if (res.status !== 200) throw new Error(`GET /services: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.data;
-  }
-}
-
-async function healthy(port: number): Promise<boolean> {
-  try {
-    return (await fetch(`http://127.0.0.1:${port}/health`)).status === 200;
-  } catch {
-    return false;
   }
 }
 
@@ -100,16 +63,7 @@ describe("instances end to end", () => {
     await waitFor(() => healthy(port), { timeoutMs: 30_000, what: "controller health" });
     const api = new Api(`http://127.0.0.1:${port}`);
     // Written just after the listeners are up (hashing it takes a moment).
-    const password = await waitFor(
-      () => {
-        try {
-          return readFileSync(join(dir, "config/.initial-admin-password"), "utf8").trim();
-        } catch {
-          return "";
-        }
-      },
-      { what: "the initial admin password" },
-    );
+    const password = await readInitialPassword(dir);
     await api.login(password);
     await waitFor(
       async () =>
