@@ -65,7 +65,7 @@ describe("prexor up", () => {
       String(await freePort()),
     ]);
     expect(second.code).toBe(1);
-    expect(second.stderr).toContain("in use by another controller");
+    expect(second.stderr).toContain("in use by another controller (pid ");
 
     expect(await up.stop("SIGINT")).toBe(0);
     expect(up.output()).toContain("shutting down");

@@ -1,5 +1,5 @@
 import { Database, type SQLQueryBindings } from "bun:sqlite";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { AppError } from "../../core/errors.ts";
 import { COLLECTIONS, checkCollectionName, type IndexSpec } from "../collections.ts";
@@ -54,10 +54,12 @@ export class SqliteStore implements DurableStore {
     } catch (err) {
       db.close();
       if (/locked|busy/i.test((err as Error).message)) {
+        const owner = readOwner(options.file);
+        const who = owner ? ` (pid ${owner.pid}, since ${owner.since})` : "";
         throw new AppError(
           "ILLEGAL_STATE",
-          `the embedded store ${options.file} is in use by another controller; the development profile runs one controller per store (use runtime.profile=production with MongoDB and Valkey for several)`,
-          { file: options.file },
+          `the embedded store ${options.file} is in use by another controller${who}; the development profile runs one controller per store (use runtime.profile=production with MongoDB and Valkey for several)`,
+          { file: options.file, ...owner },
         );
       }
       throw err;
@@ -67,6 +69,7 @@ export class SqliteStore implements DurableStore {
     db.exec("CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)");
     const store = new SqliteStore(options.file, db);
     for (const name of Object.keys(COLLECTIONS)) store.collection(name);
+    // Only informational: the lock itself is SQLite's; this says who holds it in the refusal above.
     writeFileSync(
       `${options.file}.owner`,
       `${JSON.stringify({ pid: process.pid, since: new Date().toISOString() })}\n`,
@@ -274,5 +277,16 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
       this.store.acceptFence(options.fence);
       return this.db.query(`DELETE FROM "${this.table}" WHERE ${where.sql}`).run(...where.params).changes;
     });
+  }
+}
+
+function readOwner(file: string): { pid: number; since: string } | undefined {
+  try {
+    const owner = JSON.parse(readFileSync(`${file}.owner`, "utf8")) as { pid?: unknown; since?: unknown };
+    return typeof owner.pid === "number" && typeof owner.since === "string"
+      ? { pid: owner.pid, since: owner.since }
+      : undefined;
+  } catch {
+    return undefined;
   }
 }
