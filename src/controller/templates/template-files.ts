@@ -49,22 +49,26 @@ export class TemplateFiles {
 
   read(name: string, hash: string): TemplateFile[] {
     const base = this.versionDir(name, hash);
-    const out: TemplateFile[] = [];
-    const walk = (dir: string) => {
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        const full = join(dir, entry.name);
-        if (entry.isDirectory()) walk(full);
-        else if (entry.isFile())
-          out.push({ path: relative(base, full).split(sep).join("/"), bytes: readFileSync(full) });
-      }
-    };
-    if (existsSync(base)) walk(base);
-    return out;
+    return this.walk(base).map((path) => ({ path, bytes: readFileSync(join(base, path)) }));
   }
 
+  /** Paths and sizes only: listing a version never reads its contents. */
   list(name: string, hash: string): Array<{ path: string; sizeBytes: number }> {
     const base = this.versionDir(name, hash);
-    return this.read(name, hash).map((f) => ({ path: f.path, sizeBytes: statSync(join(base, f.path)).size }));
+    return this.walk(base).map((path) => ({ path, sizeBytes: statSync(join(base, path)).size }));
+  }
+
+  private walk(base: string): string[] {
+    const out: string[] = [];
+    const visit = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const full = join(dir, entry.name);
+        if (entry.isDirectory()) visit(full);
+        else if (entry.isFile()) out.push(relative(base, full).split(sep).join("/"));
+      }
+    };
+    if (existsSync(base)) visit(base);
+    return out;
   }
 
   removeVersion(name: string, hash: string): void {
