@@ -310,6 +310,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     });
     metrics.sample("groups", async () => (await groups.list(1, 1)).total);
     metrics.sample("daemonSessions", () => sessions.size);
+    metrics.sample("startRetries", () => instances.lifecycle.retries.count());
     const app = createHttpApp({ config, coord, log, tokens, users, roles, audit, routes, metrics });
     app.listen({
       hostname: config.http.host,

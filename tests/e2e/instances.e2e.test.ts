@@ -84,10 +84,7 @@ describe("instances end to end", () => {
       argvTemplate: [process.execPath, LAUNCHER, "--port", "{PORT}"],
     });
     expect(created.status).toBe(201);
-    const started = await api.call<{ instances: Array<{ id: string; port: number }> }>(
-      "POST",
-      "/api/v1/groups/squid/start?count=1",
-    );
+    const started = await api.startGroup("squid");
     expect(started.status).toBe(202);
     const instanceId = started.body.instances[0]!.id;
 
@@ -161,7 +158,7 @@ describe("instances end to end", () => {
     });
     expect(crasher.status).toBe(201);
     for (let i = 1; i <= 3; i++) {
-      const res = await api.call("POST", "/api/v1/groups/crasher/start?count=1");
+      const res = await api.startGroup("crasher");
       expect(res.status).toBe(202);
       await waitFor(
         async () => (await api.services("crasher")).filter((x) => x.state === "CRASHED").length >= i,

@@ -48,7 +48,15 @@ export class ConsoleBuffer {
     const set = this.watchers.get(instanceId) ?? new Set<ConsoleWatcher>();
     this.watchers.set(instanceId, set);
     set.add(watcher);
-    return () => set.delete(watcher);
+    return () => {
+      set.delete(watcher);
+      if (set.size === 0 && this.watchers.get(instanceId) === set) this.watchers.delete(instanceId);
+    };
+  }
+
+  /** Instances this controller holds console lines for. */
+  instanceIds(): string[] {
+    return [...this.lines.keys()];
   }
 
   forget(instanceId: string): void {

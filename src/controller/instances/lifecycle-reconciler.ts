@@ -11,7 +11,8 @@ const EXPECTED_ALIVE = new Set<InstanceState>(["PREPARING", "STARTING", "RUNNING
 const REDISPATCH_AFTER_MS = 10_000;
 
 export interface Redispatcher {
-  dispatch(instanceId: string): Promise<boolean>;
+  /** re-sends a SCHEDULED start unless a start retry already has it in hand */
+  recover(instanceId: string): Promise<boolean>;
 }
 
 /**
@@ -42,7 +43,7 @@ export class LifecycleReconciler implements InstanceReconciler {
     for (const doc of await this.instances.col.find({ node: nodeId })) {
       if (seen.has(doc._id)) continue;
       if (doc.state === "SCHEDULED") {
-        if (this.now() - (doc.dispatchedAt ?? 0) >= REDISPATCH_AFTER_MS) await this.starts.dispatch(doc._id);
+        if (this.now() - (doc.dispatchedAt ?? 0) >= REDISPATCH_AFTER_MS) await this.starts.recover(doc._id);
         continue;
       }
       if (!EXPECTED_ALIVE.has(doc.state)) continue;

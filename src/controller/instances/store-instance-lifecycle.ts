@@ -15,9 +15,8 @@ import { COMPOSITION_PLANS, type InstanceDoc, type PlanDoc } from "./instance-do
 import type { InstanceLifecycle, PlaceRequest, StopRequest } from "./instance-lifecycle.ts";
 import type { InstanceService } from "./instance-service.ts";
 import { buildPlanContent } from "./plan-builder.ts";
+import { StartRetries } from "./start-retries.ts";
 
-/** TRANSIENT start refusals are retried this many times before the instance is given up. */
-const MAX_START_ATTEMPTS = 3;
 /** Console lines the daemon replays when the controller subscribes after an accepted start. */
 const CONSOLE_BACKLOG = 200;
 
@@ -43,12 +42,22 @@ export interface LifecycleDeps {
  * re-reads the persisted plan, so the daemon sees the same planHash and does not start twice.
  */
 export class StoreInstanceLifecycle implements InstanceLifecycle {
-  private readonly attempts = new Map<string, number>();
-  private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  readonly retries: StartRetries;
   private readonly log: Logger;
 
   constructor(private readonly deps: LifecycleDeps) {
     this.log = deps.log.child({ component: "instances" });
+    this.retries = new StartRetries({
+      store: deps.store,
+      holdsSession: (nodeId) => deps.sessions.get(nodeId) !== undefined,
+      log: this.log,
+      ...(deps.now ? { now: deps.now } : {}),
+    });
+  }
+
+  /** Starts the durable start-retry pump (boot calls this; tests may pump by hand). */
+  startRetryPump(): void {
+    this.retries.start(this);
   }
 
   private get plans() {
@@ -158,6 +167,12 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     return sent;
   }
 
+  /** A SCHEDULED start the node never saw; a pending retry owns its timing, so it is left alone. */
+  async recover(instanceId: string): Promise<boolean> {
+    if (await this.retries.pending(instanceId)) return false;
+    return this.dispatch(instanceId);
+  }
+
   async stop(request: StopRequest): Promise<void> {
     const { instances } = this.deps;
     const doc = await instances.require(request.instanceId);
@@ -191,7 +206,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     const doc = await this.deps.instances.get(ack.instanceId);
     if (!doc || doc.node !== nodeId) return;
     if (ack.accepted) {
-      this.attempts.delete(ack.instanceId);
+      await this.retries.clear(ack.instanceId);
       if (doc.state === "SCHEDULED")
         await this.deps.instances.transition(doc._id, "PREPARING", "start accepted");
       this.deps.sessions.send(nodeId, {
@@ -205,19 +220,25 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
       message: ack.errorMessage,
       disposition: FailureDisposition[ack.disposition] ?? "UNSPECIFIED",
     };
-    const attempt = (this.attempts.get(doc._id) ?? 0) + 1;
-    this.attempts.set(doc._id, attempt);
-    this.log.warn({ instanceId: doc._id, attempt, ...startError }, "daemon refused the start");
-    if (ack.disposition === FailureDisposition.TRANSIENT && attempt < MAX_START_ATTEMPTS) {
-      await this.deps.instances.col.update(doc._id, { startError });
-      const timer = setTimeout(() => {
-        this.retryTimers.delete(timer);
-        void this.dispatch(doc._id).catch(() => undefined);
-      }, Math.max(1, ack.retryAfterSeconds) * 1000);
-      this.retryTimers.add(timer);
-      return;
+    if (doc.state !== "SCHEDULED") return;
+    if (ack.disposition === FailureDisposition.TRANSIENT) {
+      const outcome = await this.retries.refused(
+        doc,
+        `${ack.errorCode}: ${ack.errorMessage}`,
+        ack.retryAfterSeconds,
+      );
+      this.log.warn(
+        { instanceId: doc._id, attempt: outcome.attempt, retry: outcome.retry, ...startError },
+        "daemon refused the start",
+      );
+      if (outcome.retry) {
+        await this.deps.instances.col.update(doc._id, { startError });
+        return;
+      }
+    } else {
+      await this.retries.clear(doc._id);
+      this.log.warn({ instanceId: doc._id, ...startError }, "daemon refused the start permanently");
     }
-    this.attempts.delete(doc._id);
     await this.deps.instances.transition(doc._id, "CRASHED", `start failed: ${ack.errorCode}`, {
       startError,
     });
@@ -232,8 +253,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
   }
 
   close(): void {
-    for (const timer of this.retryTimers) clearTimeout(timer);
-    this.retryTimers.clear();
+    this.retries.stop();
   }
 
   private async artifactFor(platform: string, version: string): Promise<CatalogEntry | null> {

@@ -18,6 +18,7 @@ import { GroupStarter } from "./group-starter.ts";
 import { routeInstanceFrames } from "./instance-frames.ts";
 import { InstanceService } from "./instance-service.ts";
 import { LifecycleReconciler } from "./lifecycle-reconciler.ts";
+import { RecordPruner } from "./record-pruner.ts";
 import { StoreInstanceLifecycle } from "./store-instance-lifecycle.ts";
 
 export interface InstanceWiring {
@@ -29,6 +30,7 @@ export interface InstanceWiring {
   crashLoops: CrashLoopGuard;
   starter: GroupStarter;
   console: ConsoleBuffer;
+  pruner: RecordPruner;
   auth: WorkloadAuth;
   lease: LeaseGateOptions;
   stop(): void;
@@ -68,7 +70,11 @@ export function wireInstances(deps: {
   crashLoops.start();
   const crashes = new CrashService(deps.store, instances, crashLoops, deps.events, log);
   // A stopped or crashed instance's plugin has nothing left to say.
-  const stopRevoking = instances.onTerminal((doc) => void tokens.revoke(doc._id).catch(() => undefined));
+  const stopRevoking = instances.onTerminal((doc) => {
+    void tokens.revoke(doc._id).catch(() => undefined);
+    void lifecycle.retries.clear(doc._id).catch(() => undefined);
+  });
+  lifecycle.startRetryPump();
   const stopRouting = routeInstanceFrames({
     sessions: deps.sessions,
     lifecycle,
@@ -78,6 +84,14 @@ export function wireInstances(deps: {
     log,
   });
   const starter = new GroupStarter({ ...deps, instances, lifecycle, crashLoops });
+  const pruner = new RecordPruner({
+    store: deps.store,
+    coord: deps.lease.coord,
+    controllerId: deps.lease.holder,
+    console,
+    log,
+  });
+  pruner.start();
   return {
     instances,
     lifecycle,
@@ -86,6 +100,7 @@ export function wireInstances(deps: {
     crashLoops,
     starter,
     console,
+    pruner,
     auth: new WorkloadAuth(tokens),
     lease: deps.lease,
     stop() {
@@ -93,6 +108,7 @@ export function wireInstances(deps: {
       stopRevoking();
       crashLoops.stop();
       lifecycle.close();
+      pruner.stop();
     },
   };
 }

@@ -9,7 +9,10 @@ export type SampledGauge =
   | "crashes"
   | "sseClients"
   | "sseReplayBufferSize"
-  | "daemonSessions";
+  | "daemonSessions"
+  | "pendingTransfers"
+  | "nodeDrains"
+  | "startRetries";
 
 export type DeliveryOutcome = "delivered" | "dropped";
 
@@ -54,6 +57,15 @@ const SAMPLED: Record<SampledGauge, { name: string; help: string }> = {
   },
   // Read from the session registry rather than counted up and down, so it cannot drift.
   daemonSessions: { name: "prexorcloud_grpc_daemon_sessions_active", help: "Open daemon streams" },
+  pendingTransfers: {
+    name: "prexorcloud_workflows_pending_transfers",
+    help: "Durable player transfer intents waiting for their proxy",
+  },
+  nodeDrains: { name: "prexorcloud_workflows_node_drains", help: "Node drains in progress" },
+  startRetries: {
+    name: "prexorcloud_workflows_start_retries",
+    help: "Refused starts waiting for their next attempt",
+  },
 };
 
 const METHODS = new Set(["get", "post", "put", "patch", "delete", "head", "options"]);

@@ -366,7 +366,10 @@ export class DaemonLink {
       protocolVersion: PROTOCOL_VERSION,
       capacity: this.metrics.capacity(),
       labels: settings.labels,
-      runningInstances: supervisor.snapshot().map(toReport),
+      runningInstances: supervisor
+        .snapshot()
+        .filter((s) => !s.startRefused)
+        .map(toReport),
       advertiseAddress: settings.advertiseAddress,
       host: hostInfo(),
       highestEpochSeen: this.fence.highestEpoch,

@@ -39,6 +39,12 @@ export interface LinkReporter {
 export class SupervisorAdapter implements LinkCommands {
   private link: LinkReporter | undefined;
   private readonly consoles = new Map<string, () => void>();
+  /**
+   * Events of starts still being decided. A refused start is answered by its ack alone: had its
+   * PREPARING → CRASHED states gone out first, the controller would end an instance it is about to
+   * retry.
+   */
+  private readonly deciding = new Map<string, SupervisorEvent[]>();
 
   constructor(
     private readonly supervisor: () => Supervisor,
@@ -61,6 +67,15 @@ export class SupervisorAdapter implements LinkCommands {
 
   /** `SupervisorDeps.onEvent`. */
   readonly onEvent = (event: SupervisorEvent): void => {
+    const held = this.deciding.get(event.type === "state" ? event.instanceId : event.report.instanceId);
+    if (held) {
+      held.push(event);
+      return;
+    }
+    this.forward(event);
+  };
+
+  private forward(event: SupervisorEvent): void {
     if (event.type === "state") {
       this.link?.reportInstance({
         instanceId: event.instanceId,
@@ -75,7 +90,7 @@ export class SupervisorAdapter implements LinkCommands {
       return;
     }
     this.link?.reportCrash(crashToWire(event.report));
-  };
+  }
 
   async start(command: StartInstance): Promise<StartInstanceAck> {
     if (!command.plan) {
@@ -88,7 +103,7 @@ export class SupervisorAdapter implements LinkCommands {
         disposition: FailureDisposition.PERMANENT,
       });
     }
-    const outcome = await this.supervisor().start(toStartRequest(command));
+    const outcome = await this.decide(command);
     if (outcome.accepted) {
       return StartInstanceAck.create({
         instanceId: outcome.instanceId,
@@ -107,6 +122,26 @@ export class SupervisorAdapter implements LinkCommands {
       disposition: FailureDisposition[outcome.disposition],
       retryAfterSeconds: outcome.retryAfterSeconds,
     });
+  }
+
+  /** Runs the start with its events held until the outcome is known; a refusal's events are dropped. */
+  private async decide(command: StartInstance) {
+    const id = command.instanceId;
+    // A duplicate dispatch while the first is deciding must not take over the first one's events.
+    const owner = !this.deciding.has(id);
+    if (owner) this.deciding.set(id, []);
+    let refused = false;
+    try {
+      const outcome = await this.supervisor().start(toStartRequest(command));
+      refused = !outcome.accepted && this.supervisor().get(id)?.startRefused === true;
+      return outcome;
+    } finally {
+      if (owner) {
+        const held = this.deciding.get(id) ?? [];
+        this.deciding.delete(id);
+        if (!refused) for (const event of held) this.forward(event);
+      }
+    }
   }
 
   /** Acknowledged at once; the stop itself (up to grace + kill timeout) shows as state frames. */

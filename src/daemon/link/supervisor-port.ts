@@ -17,6 +17,8 @@ export interface LinkInstance {
   readonly uptimeMs: number;
   readonly playerCount?: number;
   readonly detail?: string;
+  /** a refused start: the ack told the controller, so Hello leaves it out */
+  readonly startRefused?: boolean;
 }
 
 /**

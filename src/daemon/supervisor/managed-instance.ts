@@ -58,6 +58,7 @@ export class ManagedInstance {
   private process: SupervisedProcess | undefined;
   private settings: RunSettings | undefined;
   private detail = "accepted";
+  private refused = false;
   private exitStatus: ProcessExit | undefined;
   private endedAtMs: number | undefined;
   private stopping: Promise<StopOutcome> | undefined;
@@ -121,6 +122,7 @@ export class ManagedInstance {
       { instanceId: this.id, stage: failure.stage, code: failure.errorCode },
       "instance start failed",
     );
+    this.refused = !this.cancelled;
     this.finish(
       this.cancelled ? "STOPPED" : "CRASHED",
       this.cancelled ? "start cancelled by a stop" : detail,
@@ -200,6 +202,7 @@ export class ManagedInstance {
       uptimeMs: startedAtMs === undefined ? 0 : Math.max(0, end - startedAtMs),
       detail: this.detail,
       ...(this.exitStatus ? { exit: this.exitStatus } : {}),
+      ...(this.refused ? { startRefused: true } : {}),
     };
   }
 

@@ -109,6 +109,11 @@ export interface InstanceSnapshot {
   readonly uptimeMs: number;
   readonly detail: string;
   readonly exit?: ProcessExit;
+  /**
+   * The start was refused before a process ran; the refusal travels in StartInstanceAck, so this
+   * record is the daemon's own bookkeeping and never reported to the controller as a state.
+   */
+  readonly startRefused?: boolean;
 }
 
 /** Daemon settings the supervisor uses (mostly `daemon.yml: instances.*`). */

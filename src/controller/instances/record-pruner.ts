@@ -1,0 +1,134 @@
+import type { Coordination } from "../../coord/port.ts";
+import type { Logger } from "../../log/logger.ts";
+import type { DurableStore } from "../../store/port.ts";
+import { CRASHES, type CrashDoc } from "../crashes/crash-service.ts";
+import type { ConsoleBuffer } from "./console-buffer.ts";
+import { COMPOSITION_PLANS, type InstanceDoc, type PlanDoc } from "./instance-doc.ts";
+import { START_RETRIES } from "./start-retries.ts";
+
+const INSTANCES = "instances";
+const LEASE_SCOPE = "record-pruner";
+/** Crash retention is in days: checking it hourly is plenty, and spares a scan every pass. */
+const CRASH_PRUNE_EVERY_MS = 60 * 60 * 1000;
+
+/** Spec retention: ended instances leave live state after 60 s (STOPPED) / 300 s (CRASHED); crashes after 30 days. */
+export const RETENTION = {
+  stoppedMs: 60_000,
+  crashedMs: 300_000,
+  crashDays: 30,
+} as const;
+
+export interface PruneCounts {
+  instances: number;
+  crashes: number;
+  consoles: number;
+}
+
+/**
+ * Retention without TTL indexes (the store port has none): ended instance records with their plan
+ * and any start-retry intent, and crash records past their retention. The store writes run on one
+ * controller at a time under the `record-pruner` lease; every controller drops the console lines of
+ * records that are gone, since those live in its own memory.
+ */
+export class RecordPruner {
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private running = false;
+  private crashesPrunedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly deps: {
+      store: DurableStore;
+      coord: Coordination;
+      controllerId: string;
+      console: ConsoleBuffer;
+      log: Logger;
+      now?: () => number;
+    },
+  ) {}
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  async prune(): Promise<PruneCounts> {
+    const counts: PruneCounts = { instances: 0, crashes: 0, consoles: 0 };
+    const lease = await this.deps.coord.acquireLease(LEASE_SCOPE, this.deps.controllerId, 60_000);
+    if (lease) {
+      try {
+        counts.instances = await this.pruneInstances();
+        if (this.now() - this.crashesPrunedAt >= CRASH_PRUNE_EVERY_MS) {
+          counts.crashes = await this.deps.store
+            .collection<CrashDoc>(CRASHES)
+            .deleteMany({ crashedAt: { $lt: this.now() - RETENTION.crashDays * 86_400_000 } });
+          this.crashesPrunedAt = this.now();
+        }
+      } finally {
+        await this.deps.coord.releaseLease(lease).catch(() => false);
+      }
+    }
+    counts.consoles = await this.forgetConsoles();
+    return counts;
+  }
+
+  private async pruneInstances(): Promise<number> {
+    const { store } = this.deps;
+    const instances = store.collection<InstanceDoc>(INSTANCES);
+    const now = this.now();
+    const ended = await instances.find({
+      $or: [
+        { state: "STOPPED", stateChangedAt: { $lt: now - RETENTION.stoppedMs } },
+        { state: "CRASHED", stateChangedAt: { $lt: now - RETENTION.crashedMs } },
+      ],
+    });
+    let removed = 0;
+    for (const doc of ended) {
+      // Conditional on what was read: a record re-placed under the same id since then is live again.
+      const gone = await instances.deleteMany({ _id: doc._id, state: doc.state, planHash: doc.planHash });
+      if (gone === 0) continue;
+      removed++;
+      await store.collection<PlanDoc>(COMPOSITION_PLANS).deleteMany({ _id: doc._id, planHash: doc.planHash });
+      await store.collection(START_RETRIES).deleteMany({ _id: doc._id, planHash: doc.planHash });
+    }
+    if (removed > 0) this.deps.log.debug({ removed }, "pruned ended instance records");
+    return removed;
+  }
+
+  private async forgetConsoles(): Promise<number> {
+    const held = this.deps.console.instanceIds();
+    if (held.length === 0) return 0;
+    const known = new Set(
+      (await this.deps.store.collection<InstanceDoc>(INSTANCES).find({ _id: { $in: held } })).map(
+        (d) => d._id,
+      ),
+    );
+    let forgotten = 0;
+    for (const id of held) {
+      if (known.has(id)) continue;
+      this.deps.console.forget(id);
+      forgotten++;
+    }
+    return forgotten;
+  }
+
+  start(intervalMs = 15_000): void {
+    if (this.timer) return;
+    const run = () => {
+      if (this.running) return;
+      this.running = true;
+      this.prune()
+        .catch((err) =>
+          this.deps.log.warn({ err: (err as Error).message }, "record pruning failed; will retry"),
+        )
+        .finally(() => {
+          this.running = false;
+        });
+    };
+    this.timer = setInterval(run, intervalMs);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
