@@ -20,6 +20,8 @@ async function compile(target: string | undefined): Promise<void> {
     entrypoints: [join(root, "src/main.ts")],
     compile: target ? { target: target as Bun.Build.CompileTarget, outfile } : { outfile },
     minify: true,
+    bytecode: true,
+    format: "esm",
     sourcemap: "linked",
     define: { PREXOR_GIT_COMMIT: JSON.stringify(commit) },
   });
