@@ -3,17 +3,20 @@
  * catalog, a PAPER group runs it as `java -Xmx… -jar <artifact> nogui` on the local daemon and reaches
  * RUNNING on its ready line; the same jar told to fill its heap under -Xmx64M dies of a real
  * OutOfMemoryError and the crash is classified OOM in /crashes. A start refused because something
- * outside the cloud holds the port becomes a durable start retry and runs once the port is free.
+ * outside the cloud holds the port becomes a durable start retry and runs once the port is free. A
+ * template layer tampered with in the daemon's cache fails the next start with a hash mismatch that
+ * names both hashes; the retry fetches a clean copy and runs.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { tempDir } from "../support/adapters.ts";
 import { AdminApi, healthy, readInitialPassword } from "../support/admin-api.ts";
 import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
 import { freePort } from "../support/ports.ts";
+import { tarGz } from "../support/tar-builder.ts";
 import { waitFor } from "../support/wait.ts";
 import { ensureWorkloadJar, javaAvailable } from "../support/workloads/java-workload.ts";
 
@@ -31,7 +34,7 @@ interface InstanceView {
   state: string;
   port: number;
   lastCrashId: string | null;
-  startError: { code: string; disposition: string } | null;
+  startError: { code: string; message: string; disposition: string } | null;
 }
 
 interface CrashView {
@@ -42,8 +45,14 @@ interface CrashView {
   logTail: string[];
 }
 
-async function upCloud(): Promise<AdminApi> {
-  const dir = tempDir("prexor-e2e-java-");
+/** Every file named `name` below `dir`. */
+function findFiles(dir: string, name: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name === name)
+    .map((e) => join(e.parentPath, e.name));
+}
+
+async function upCloud(dir: string): Promise<AdminApi> {
   mkdirSync(join(dir, "config"), { recursive: true });
   writeFileSync(
     join(dir, "config/controller.yml"),
@@ -83,8 +92,9 @@ async function startOne(api: AdminApi, group: string): Promise<string> {
 }
 
 describe.skipIf(skip)("JVM workloads end to end", () => {
-  test("java -jar from the catalog: RUNNING, then a tiny heap ends in an OOM crash; a held port is retried", async () => {
-    const api = await upCloud();
+  test("java -jar from the catalog: RUNNING; a tampered layer and a held port are retried; a tiny heap ends in OOM", async () => {
+    const dir = tempDir("prexor-e2e-java-");
+    const api = await upCloud(dir);
     const jar = new Uint8Array(readFileSync(ensureWorkloadJar()));
     const sha256 = createHash("sha256").update(jar).digest("hex");
     await expectStatus(api, "POST", "/api/v1/catalog/PAPER/versions", 201, { version: "e2e-1", sha256 });
@@ -109,7 +119,15 @@ describe.skipIf(skip)("JVM workloads end to end", () => {
         portRangeEnd: Math.min(65535, rangeEnd),
       });
 
-    // 1. The jar runs on the java -jar path and reports ready.
+    // 1. The jar runs on the java -jar path, with the group's template layer, and reports ready.
+    await expectStatus(api, "POST", "/api/v1/templates", 201, { name: "jvm" });
+    const templateUpload = await fetch(`${api.base}/api/v1/templates/jvm/versions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${api.token}`, "content-type": "application/octet-stream" },
+      body: tarGz([{ path: "marker.txt", content: "from the jvm template\n" }]),
+    });
+    expect(templateUpload.status).toBe(201);
+    const layerHash = ((await templateUpload.json()) as { hash: string }).hash;
     await group("jvm", "serve", await freePort());
     const served = await startOne(api, "jvm");
     await waitFor(async () => (await instance(api, served)).state === "RUNNING", {
@@ -131,6 +149,37 @@ describe.skipIf(skip)("JVM workloads end to end", () => {
       what: `${served} STOPPED`,
     });
     console.log(`E2E: ${served} ran the catalog jar on the java -jar path and stopped cleanly`);
+
+    // 1b. Tamper with the cached layer: the next start is refused naming both hashes, the retry runs.
+    const cached = findFiles(join(dir, "daemon"), "marker.txt").filter((f) => f.includes(layerHash));
+    expect(cached.length).toBe(1);
+    writeFileSync(cached[0]!, "tampered\n");
+    const second = await startOne(api, "jvm");
+    const refusedTemplate = await waitFor(
+      async () => {
+        const view = await instance(api, second);
+        if (!view.startError) throw new Error(`not refused yet: ${JSON.stringify(view)}`);
+        return view;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: `${second} refused for its tampered layer` },
+    );
+    expect(refusedTemplate.startError).toMatchObject({
+      code: "TEMPLATE_APPLY_FAILED",
+      disposition: "TRANSIENT",
+    });
+    expect(refusedTemplate.startError!.message).toContain(layerHash);
+    await waitFor(async () => (await instance(api, second)).state === "RUNNING", {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      what: `${second} RUNNING after the retry fetched a clean layer`,
+    });
+    expect(readFileSync(join(dir, "daemon", "instances", second, "marker.txt"), "utf8")).toBe(
+      "from the jvm template\n",
+    );
+    await expectStatus(api, "POST", `/api/v1/services/${second}/stop`, 200);
+    console.log(
+      `E2E: ${second} refused for a tampered cache layer (${refusedTemplate.startError!.message}); ran on the retry`,
+    );
 
     // 2. -Xmx64M and a workload that keeps allocating: a real OutOfMemoryError, classified OOM.
     await group("jvm-oom", "oom", await freePort());
