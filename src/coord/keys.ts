@@ -43,6 +43,13 @@ export class CoordKeys {
   sseTicket(ticket: string): string {
     return `${this.prefix}sse:ticket:${ticket}`;
   }
+  snapshot(family: string, id: string): string {
+    return `${this.prefix}${family}:${id}`;
+  }
+  /** The set of a family's ids; `-index` cannot clash with `<family>:<id>` keys. */
+  snapshotIndex(family: string): string {
+    return `${this.prefix}${family}-index`;
+  }
   channel(name: string): string {
     return `${this.prefix}events:${name}`;
   }

@@ -49,6 +49,17 @@ export interface ReplayWindow {
 
 export type Unsubscribe = () => Promise<void>;
 
+/**
+ * Families of live runtime snapshots (JSON text keyed `<family>:<id>`): state every controller
+ * must see but nobody needs after a full restart, so it is kept out of the durable store.
+ */
+export type SnapshotFamily = "player" | "instance-metrics";
+
+export interface Snapshot {
+  id: string;
+  value: string;
+}
+
 export interface Coordination {
   readonly kind: "memory" | "valkey";
   readonly location: string;
@@ -87,6 +98,23 @@ export interface Coordination {
   /** Single-use values with a TTL (SSE tickets). */
   putTicket(ticket: string, value: string, ttlMs: number): Promise<void>;
   takeTicket(ticket: string): Promise<string | null>;
+
+  getSnapshot(family: SnapshotFamily, id: string): Promise<string | null>;
+  /** Every live snapshot of the family, in no particular order. */
+  listSnapshots(family: SnapshotFamily): Promise<Snapshot[]>;
+  /** Creates or replaces; with `ttlMs` the snapshot disappears unless written again in time. */
+  putSnapshot(family: SnapshotFamily, id: string, value: string, ttlMs?: number): Promise<void>;
+  deleteSnapshot(family: SnapshotFamily, id: string): Promise<void>;
+  /**
+   * Compare-and-set: writes `next` (null deletes) only while the stored value is exactly
+   * `expected` (null: absent); returns whether it did. The result has no TTL.
+   */
+  swapSnapshot(
+    family: SnapshotFamily,
+    id: string,
+    expected: string | null,
+    next: string | null,
+  ): Promise<boolean>;
 
   publish(channel: string, message: string): Promise<void>;
   subscribe(channel: string, handler: (message: string) => void): Promise<Unsubscribe>;

@@ -18,6 +18,10 @@ export const ErrorCodes = {
   ACCOUNT_LOCKED: 429,
   INTERNAL: 500,
   UNAVAILABLE: 503,
+  /** a subsystem the route needs is not running (e.g. the event system for SSE tickets) */
+  SERVICE_UNAVAILABLE: 503,
+  /** the route belongs to a module that is not installed or not loaded */
+  MODULE_NOT_LOADED: 503,
   STORE_UNAVAILABLE: 503,
   COORDINATION_UNAVAILABLE: 503,
   CONFIG_INVALID: 500,

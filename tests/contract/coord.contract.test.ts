@@ -182,6 +182,51 @@ for (const adapter of await coordAdapters()) {
       expect(received).toEqual(["one"]);
     });
 
+    test("snapshots are shared values per family; compare-and-set refuses a stale expectation", async () => {
+      const coord = await fresh();
+      const uuid = "0f5b7a3e-1c2d-4e5f-8a9b-0c1d2e3f4a5b";
+      expect(await coord.getSnapshot("player", uuid)).toBeNull();
+      expect(await coord.swapSnapshot("player", uuid, null, "v1")).toBe(true);
+      expect(await coord.swapSnapshot("player", uuid, null, "other")).toBe(false);
+      expect(await coord.swapSnapshot("player", uuid, "stale", "v2")).toBe(false);
+      expect(await coord.swapSnapshot("player", uuid, "v1", "v2")).toBe(true);
+      expect(await coord.getSnapshot("player", uuid)).toBe("v2");
+      await coord.putSnapshot("player", "p2", "w");
+      await coord.putSnapshot("instance-metrics", uuid, "m");
+      const players = await coord.listSnapshots("player");
+      expect(players.sort((a, b) => a.id.localeCompare(b.id))).toEqual([
+        { id: uuid, value: "v2" },
+        { id: "p2", value: "w" },
+      ]);
+      expect(await coord.swapSnapshot("player", uuid, "v2", null)).toBe(true);
+      await coord.deleteSnapshot("player", "p2");
+      expect(await coord.listSnapshots("player")).toEqual([]);
+      expect(await coord.getSnapshot("instance-metrics", uuid)).toBe("m");
+    });
+
+    test("a snapshot with a TTL disappears from reads and listings", async () => {
+      const coord = await fresh();
+      await coord.putSnapshot("instance-metrics", "lobby-1", "short", 100);
+      await coord.putSnapshot("instance-metrics", "lobby-2", "long", 60_000);
+      expect(await coord.getSnapshot("instance-metrics", "lobby-1")).toBe("short");
+      await waitFor(async () => (await coord.getSnapshot("instance-metrics", "lobby-1")) === null, {
+        what: "snapshot TTL to pass",
+      });
+      expect(await coord.listSnapshots("instance-metrics")).toEqual([{ id: "lobby-2", value: "long" }]);
+      // Rewritten after expiry: listed again.
+      await coord.putSnapshot("instance-metrics", "lobby-1", "again");
+      expect((await coord.listSnapshots("instance-metrics")).length).toBe(2);
+    });
+
+    test("of many racing compare-and-sets on one snapshot exactly one wins", async () => {
+      const coord = await fresh();
+      await coord.putSnapshot("player", "racer", "0");
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => coord.swapSnapshot("player", "racer", "0", String(i + 1))),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+
     test("ping answers while connected", async () => {
       const coord = await fresh();
       await coord.ping();
@@ -201,6 +246,7 @@ describe.skipIf(Boolean(redis.skip))("valkey key layout", () => {
       await coord.revoke("jwt", "abc", 10_000);
       await coord.appendEvent("{}", 2048);
       await coord.hitRateLimit("login", "127.0.0.1", 10, 60_000);
+      await coord.swapSnapshot("player", "u-1", null, "{}");
       expect(await raw.get("prexor:v1:lease:group:lobby")).toBe(`ctl-a|${lease.token}`);
       expect(await raw.pttl("prexor:v1:lease:group:lobby")).toBeGreaterThan(0);
       expect(await raw.get("prexor:v1:lease-token:group:lobby")).toBe(String(lease.token));
@@ -209,6 +255,8 @@ describe.skipIf(Boolean(redis.skip))("valkey key layout", () => {
       expect(await raw.get("prexor:v1:sse:sequence")).toBe("1");
       expect(await raw.xlen("prexor:v1:sse:replay-stream")).toBe(1);
       expect(await raw.get("prexor:v1:ratelimit:login:127.0.0.1")).toBe("1");
+      expect(await raw.get("prexor:v1:player:u-1")).toBe("{}");
+      expect(await raw.pttl("prexor:v1:player:u-1")).toBe(-1);
     } finally {
       await coord.close();
       raw.disconnect();

@@ -4,9 +4,12 @@ import { EventBridge } from "./event-bridge.ts";
 import { encodeStored } from "./event-record.ts";
 import {
   type BusEvent,
+  type CustomEventInput,
+  type CustomEventPublisher,
   type EventInput,
   type EventPublisher,
   type EventType,
+  isReservedEventType,
   STREAM_EXCLUDED,
 } from "./event-types.ts";
 
@@ -52,7 +55,7 @@ interface Registered {
  * logged and never affects the publisher or the other handlers. Like the product's bus there is
  * no ordering promise between handlers; a single handler sees local events in publish order.
  */
-export class EventBus implements EventPublisher {
+export class EventBus implements EventPublisher, CustomEventPublisher {
   private readonly byType = new Map<string, Set<Registered>>();
   private readonly any = new Set<Registered>();
   private readonly bridge: EventBridge | undefined;
@@ -110,21 +113,31 @@ export class EventBus implements EventPublisher {
   }
 
   async publish(input: EventInput): Promise<void> {
+    await this.emit(input.type, input.group, input.payload);
+  }
+
+  /** Reaches catch-all subscribers and SSE clients; typed subscriptions never see it. */
+  async publishCustom(input: CustomEventInput): Promise<void> {
+    if (isReservedEventType(input.type)) throw new Error(`"${input.type}" is a built-in event type`);
+    await this.emit(input.type, input.group, { source: input.source, payload: input.payload });
+  }
+
+  private async emit(type: string, group: string | undefined, payload: object): Promise<void> {
     const base = {
-      type: input.type,
+      type,
       timestamp: new Date(this.now()).toISOString(),
       origin: this.options.controllerId,
-      ...(input.group !== undefined ? { group: input.group } : {}),
+      ...(group !== undefined ? { group } : {}),
       // A copy, frozen: handlers share one object and must not see each other's edits.
-      payload: Object.freeze({ ...input.payload }),
+      payload: Object.freeze({ ...payload }),
     } as Omit<BusEvent, "sequence">;
     let sequence = 0;
-    if (!STREAM_EXCLUDED.has(input.type)) {
+    if (!STREAM_EXCLUDED.has(type)) {
       try {
         sequence = await this.options.coord.appendEvent(encodeStored(base), this.bufferSize);
       } catch (err) {
         // The change the event reports has already happened; losing its SSE copy must not fail it.
-        this.warnAppendFailed(err as Error, input.type);
+        this.warnAppendFailed(err as Error, type);
       }
     }
     const event = Object.freeze({ ...base, sequence }) as BusEvent;

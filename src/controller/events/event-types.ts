@@ -173,3 +173,25 @@ export interface BusEvent<K extends EventType = EventType> {
 export interface EventPublisher {
   publish(event: EventInput): Promise<void>;
 }
+
+/**
+ * An event a workload made up (`POST /api/{plugin,proxy}/events`). Subscribers and SSE clients
+ * see `{type, source, payload, timestamp}`; its type is never a built-in one, so nobody can fake
+ * the events the controller itself reacts to.
+ */
+export interface CustomEventInput {
+  type: string;
+  /** who published it, e.g. the instance id */
+  source: string;
+  payload: Record<string, unknown>;
+  group?: string;
+}
+
+export interface CustomEventPublisher {
+  publishCustom(event: CustomEventInput): Promise<void>;
+}
+
+/** Built-in names plus the SSE-only synthetic one: off limits for custom events. */
+export function isReservedEventType(type: string): boolean {
+  return type === "RESYNC_REQUIRED" || (EVENT_TYPES as string[]).includes(type);
+}

@@ -10,6 +10,8 @@ import type {
   ReplayEvent,
   ReplayWindow,
   RevocationKind,
+  Snapshot,
+  SnapshotFamily,
   Unsubscribe,
 } from "../port.ts";
 
@@ -33,6 +35,7 @@ export class MemoryCoordination implements Coordination {
   private readonly loginLocks = new Map<string, Expiring<number>>();
   private readonly windows = new Map<string, Expiring<number>>();
   private readonly tickets = new Map<string, Expiring<string>>();
+  private readonly snapshots = new Map<string, Expiring<string>>();
   private replay: ReplayEvent[] = [];
   private sequence = 0;
   private readonly bus = new EventEmitter();
@@ -171,6 +174,43 @@ export class MemoryCoordination implements Coordination {
     const entry = this.live(this.tickets, ticket);
     this.tickets.delete(ticket);
     return entry?.value ?? null;
+  }
+
+  async getSnapshot(family: SnapshotFamily, id: string): Promise<string | null> {
+    return this.live(this.snapshots, `${family}:${id}`)?.value ?? null;
+  }
+
+  async listSnapshots(family: SnapshotFamily): Promise<Snapshot[]> {
+    const prefix = `${family}:`;
+    const out: Snapshot[] = [];
+    for (const key of [...this.snapshots.keys()]) {
+      if (!key.startsWith(prefix)) continue;
+      const entry = this.live(this.snapshots, key);
+      if (entry) out.push({ id: key.slice(prefix.length), value: entry.value });
+    }
+    return out;
+  }
+
+  async putSnapshot(family: SnapshotFamily, id: string, value: string, ttlMs?: number): Promise<void> {
+    const expiresAt = ttlMs === undefined ? Number.POSITIVE_INFINITY : this.now() + ttlMs;
+    this.snapshots.set(`${family}:${id}`, { value, expiresAt });
+  }
+
+  async deleteSnapshot(family: SnapshotFamily, id: string): Promise<void> {
+    this.snapshots.delete(`${family}:${id}`);
+  }
+
+  async swapSnapshot(
+    family: SnapshotFamily,
+    id: string,
+    expected: string | null,
+    next: string | null,
+  ): Promise<boolean> {
+    const key = `${family}:${id}`;
+    if ((this.live(this.snapshots, key)?.value ?? null) !== expected) return false;
+    if (next === null) this.snapshots.delete(key);
+    else this.snapshots.set(key, { value: next, expiresAt: Number.POSITIVE_INFINITY });
+    return true;
   }
 
   async publish(channel: string, message: string): Promise<void> {

@@ -77,3 +77,50 @@ if cur < tonumber(ARGV[1]) then
 end
 return 1
 `;
+
+/** KEYS: snapshot, family index. ARGV: id, value, ttlMs ('' for none). */
+export const PUT_SNAPSHOT = `
+if ARGV[3] == '' then
+  redis.call('SET', KEYS[1], ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+`;
+
+/** KEYS: snapshot, family index. ARGV: id. */
+export const DELETE_SNAPSHOT = `
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+return 1
+`;
+
+/**
+ * KEYS: snapshot, family index. ARGV: id, has expected (1|0), expected, has next (1|0), next.
+ * Returns 1 when the value matched and was replaced (or deleted), else 0.
+ */
+export const SWAP_SNAPSHOT = `
+local cur = redis.call('GET', KEYS[1])
+if ARGV[2] == '1' then
+  if cur ~= ARGV[3] then return 0 end
+elseif cur then
+  return 0
+end
+if ARGV[4] == '1' then
+  redis.call('SET', KEYS[1], ARGV[5])
+  redis.call('SADD', KEYS[2], ARGV[1])
+else
+  redis.call('DEL', KEYS[1])
+  redis.call('SREM', KEYS[2], ARGV[1])
+end
+return 1
+`;
+
+/** KEYS: snapshot, family index. ARGV: id. Drops an index entry whose snapshot expired. */
+export const PRUNE_SNAPSHOT_INDEX = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SREM', KEYS[2], ARGV[1])
+end
+return 1
+`;

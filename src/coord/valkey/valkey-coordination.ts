@@ -11,17 +11,26 @@ import type {
   RateLimitResult,
   ReplayWindow,
   RevocationKind,
+  Snapshot,
+  SnapshotFamily,
   Unsubscribe,
 } from "../port.ts";
 import {
   ACQUIRE_LEASE,
   APPEND_EVENT,
+  DELETE_SNAPSHOT,
   LOGIN_FAILURE,
+  PRUNE_SNAPSHOT_INDEX,
+  PUT_SNAPSHOT,
   RAISE_TOKEN,
   RATE_LIMIT_HIT,
   RELEASE_LEASE,
   RENEW_LEASE,
+  SWAP_SNAPSHOT,
 } from "./scripts.ts";
+
+/** ids per MGET when listing a snapshot family */
+const SNAPSHOT_BATCH = 500;
 
 export interface ValkeyOptions {
   uri: string;
@@ -45,6 +54,18 @@ interface Scripted {
   rateLimitHit(key: string, windowMs: number): Promise<[number, number]>;
   appendEvent(seq: string, stream: string, payload: string, maxLength: number): Promise<number>;
   raiseToken(key: string, floor: number): Promise<number>;
+  putSnapshot(key: string, index: string, id: string, value: string, ttlMs: string): Promise<number>;
+  deleteSnapshot(key: string, index: string, id: string): Promise<number>;
+  swapSnapshot(
+    key: string,
+    index: string,
+    id: string,
+    hasExpected: string,
+    expected: string,
+    hasNext: string,
+    next: string,
+  ): Promise<number>;
+  pruneSnapshotIndex(key: string, index: string, id: string): Promise<number>;
 }
 
 /**
@@ -104,6 +125,10 @@ export class ValkeyCoordination implements Coordination {
     redis.defineCommand("rateLimitHit", { numberOfKeys: 1, lua: RATE_LIMIT_HIT });
     redis.defineCommand("appendEvent", { numberOfKeys: 2, lua: APPEND_EVENT });
     redis.defineCommand("raiseToken", { numberOfKeys: 1, lua: RAISE_TOKEN });
+    redis.defineCommand("putSnapshot", { numberOfKeys: 2, lua: PUT_SNAPSHOT });
+    redis.defineCommand("deleteSnapshot", { numberOfKeys: 2, lua: DELETE_SNAPSHOT });
+    redis.defineCommand("swapSnapshot", { numberOfKeys: 2, lua: SWAP_SNAPSHOT });
+    redis.defineCommand("pruneSnapshotIndex", { numberOfKeys: 2, lua: PRUNE_SNAPSHOT_INDEX });
     return new ValkeyCoordination(redis as Redis & Scripted, options);
   }
 
@@ -240,6 +265,59 @@ export class ValkeyCoordination implements Coordination {
 
   async takeTicket(ticket: string): Promise<string | null> {
     return this.redis.getdel(this.keys.sseTicket(ticket));
+  }
+
+  async getSnapshot(family: SnapshotFamily, id: string): Promise<string | null> {
+    return this.redis.get(this.keys.snapshot(family, id));
+  }
+
+  async listSnapshots(family: SnapshotFamily): Promise<Snapshot[]> {
+    const index = this.keys.snapshotIndex(family);
+    const ids = await this.redis.smembers(index);
+    const out: Snapshot[] = [];
+    for (let i = 0; i < ids.length; i += SNAPSHOT_BATCH) {
+      const batch = ids.slice(i, i + SNAPSHOT_BATCH);
+      const values = await this.redis.mget(...batch.map((id) => this.keys.snapshot(family, id)));
+      for (const [j, id] of batch.entries()) {
+        const value = values[j];
+        if (value != null) out.push({ id, value });
+        // Expired by TTL: the index entry is all that is left of it.
+        else await this.redis.pruneSnapshotIndex(this.keys.snapshot(family, id), index, id);
+      }
+    }
+    return out;
+  }
+
+  async putSnapshot(family: SnapshotFamily, id: string, value: string, ttlMs?: number): Promise<void> {
+    await this.redis.putSnapshot(
+      this.keys.snapshot(family, id),
+      this.keys.snapshotIndex(family),
+      id,
+      value,
+      ttlMs === undefined ? "" : String(Math.max(1, Math.ceil(ttlMs))),
+    );
+  }
+
+  async deleteSnapshot(family: SnapshotFamily, id: string): Promise<void> {
+    await this.redis.deleteSnapshot(this.keys.snapshot(family, id), this.keys.snapshotIndex(family), id);
+  }
+
+  async swapSnapshot(
+    family: SnapshotFamily,
+    id: string,
+    expected: string | null,
+    next: string | null,
+  ): Promise<boolean> {
+    const swapped = await this.redis.swapSnapshot(
+      this.keys.snapshot(family, id),
+      this.keys.snapshotIndex(family),
+      id,
+      expected === null ? "0" : "1",
+      expected ?? "",
+      next === null ? "0" : "1",
+      next ?? "",
+    );
+    return Number(swapped) === 1;
   }
 
   async publish(channel: string, message: string): Promise<void> {

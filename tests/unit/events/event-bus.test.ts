@@ -156,4 +156,35 @@ describe("event bus", () => {
     expect(seen).toEqual([0, 0]);
     expect(lines.filter((l) => String(l.msg).startsWith("replay buffer unreachable"))).toHaveLength(1);
   });
+
+  test("custom events reach catch-all subscribers and the buffer as {type, source, payload}; built-in names are refused", async () => {
+    const coord = new MemoryCoordination();
+    const b = bus(coord);
+    const any: BusEvent[] = [];
+    const typed: string[] = [];
+    b.onAny((e) => {
+      any.push(e);
+    });
+    b.on("GROUP_CREATED", (e) => {
+      typed.push(e.type);
+    });
+    await b.publishCustom({
+      type: "ARENA:STARTED",
+      source: "game-1",
+      group: "game",
+      payload: { arena: "a1" },
+    });
+    await expect(
+      b.publishCustom({ type: "GROUP_CREATED", source: "game-1", payload: { groupName: "x" } }),
+    ).rejects.toThrow(/built-in/);
+    await settle();
+    expect(typed).toEqual([]);
+    expect(any.map((e) => [e.type, e.sequence, e.group])).toEqual([["ARENA:STARTED", 1, "game"]]);
+    expect(any[0]!.payload).toEqual({ source: "game-1", payload: { arena: "a1" } } as never);
+    const stored = JSON.parse((await coord.eventsAfter(0, 10)).events[0]!.payload);
+    expect(stored).toMatchObject({
+      type: "ARENA:STARTED",
+      payload: { source: "game-1", payload: { arena: "a1" } },
+    });
+  });
 });

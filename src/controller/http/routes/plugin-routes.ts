@@ -1,29 +1,32 @@
-import { t as T } from "elysia";
 import { isActiveState } from "../../../core/lifecycle/index.ts";
-import type { EventPublisher } from "../../events/event-types.ts";
+import type { CustomEventPublisher, EventPublisher } from "../../events/event-types.ts";
+import type { SseTickets } from "../../events/sse-tickets.ts";
 import type { GroupService } from "../../groups/group-service.ts";
 import { toInstanceView } from "../../instances/instance-doc.ts";
 import type { InstanceService } from "../../instances/instance-service.ts";
+import type { PlayerSessions } from "../../players/player-sessions.ts";
+import type { PlayerTransfers } from "../../players/player-transfers.ts";
+import type { InstanceMetrics } from "../../workload/instance-metrics.ts";
 import type { WorkloadAuth } from "../../workload/workload-auth.ts";
 import type { RouteTable } from "../route-table.ts";
+import { workloadEventRoutes } from "./workload-event-routes.ts";
+import { pluginMessageRoutes } from "./workload-message-routes.ts";
+import { workloadMetricsRoutes } from "./workload-metrics-routes.ts";
+import { pluginTransferRoutes, workloadPlayerRoutes } from "./workload-player-routes.ts";
 
 export interface WorkloadRouteDeps {
   auth: WorkloadAuth;
   instances: InstanceService;
   groups: GroupService;
-  events: EventPublisher;
+  events: EventPublisher & CustomEventPublisher;
+  players: PlayerSessions;
+  transfers: PlayerTransfers;
+  instanceMetrics: InstanceMetrics;
+  /** absent when the event system is not running */
+  tickets?: SseTickets;
 }
 
 const PROXY_PLATFORMS = new Set(["VELOCITY", "BUNGEECORD", "WATERFALL"]);
-const PlayerJoin = T.Object({
-  uuid: T.String({ format: "uuid" }),
-  name: T.String({ minLength: 1, maxLength: 32 }),
-  group: T.Optional(T.String({ maxLength: 64 })),
-});
-const PlayerLeave = T.Object({
-  uuid: T.String({ format: "uuid" }),
-  name: T.Optional(T.String({ maxLength: 32 })),
-});
 
 /**
  * The routes plugins and proxies share, under `prefix` (`/api/plugin` or `/api/proxy`). A token
@@ -34,12 +37,10 @@ export function sharedWorkloadRoutes(table: RouteTable, prefix: string, deps: Wo
   const sequenced = auth.guard({ sequenced: true });
   const plain = auth.guard({ sequenced: false });
   const tag = prefix.slice(5);
-  const adjustPlayers = async (request: Request, delta: number) => {
-    const { instanceId } = auth.identity(request);
-    const doc = await instances.require(instanceId);
-    await instances.col.update(instanceId, { players: Math.max(0, (doc.players ?? 0) + delta) });
-    return doc;
-  };
+  const kind = prefix === "/api/proxy" ? "proxy" : "server";
+  workloadPlayerRoutes(table, prefix, kind, deps);
+  workloadEventRoutes(table, prefix, deps);
+  workloadMetricsRoutes(table, prefix, kind, deps);
   table
     .add({
       method: "POST",
@@ -69,46 +70,6 @@ export function sharedWorkloadRoutes(table: RouteTable, prefix: string, deps: Wo
             { actor: "controller" },
           );
         }
-        return { status: "ok" };
-      },
-    })
-    .add({
-      method: "POST",
-      path: `${prefix}/player-join`,
-      access: "workload",
-      guard: sequenced,
-      tag,
-      summary: "A player joined this instance",
-      body: PlayerJoin,
-      handler: async ({ request, body }) => {
-        const doc = await adjustPlayers(request, 1);
-        await deps.events
-          .publish({
-            type: "PLAYER_CONNECTED",
-            group: doc.group,
-            payload: { uuid: body.uuid, name: body.name, instanceId: doc._id, group: doc.group },
-          })
-          .catch(() => undefined);
-        return { status: "ok" };
-      },
-    })
-    .add({
-      method: "POST",
-      path: `${prefix}/player-leave`,
-      access: "workload",
-      guard: sequenced,
-      tag,
-      summary: "A player left this instance",
-      body: PlayerLeave,
-      handler: async ({ request, body }) => {
-        const doc = await adjustPlayers(request, -1);
-        await deps.events
-          .publish({
-            type: "PLAYER_DISCONNECTED",
-            group: doc.group,
-            payload: { uuid: body.uuid, name: body.name ?? "", instanceId: doc._id, group: doc.group },
-          })
-          .catch(() => undefined);
         return { status: "ok" };
       },
     })
@@ -159,7 +120,9 @@ export function sharedWorkloadRoutes(table: RouteTable, prefix: string, deps: Wo
     });
 }
 
-/** `/api/plugin/*`: the server plugin's API. */
+/** `/api/plugin/*`: the server plugin's API, the shared routes plus transfers and messaging. */
 export function pluginRoutes(table: RouteTable, deps: WorkloadRouteDeps): void {
   sharedWorkloadRoutes(table, "/api/plugin", deps);
+  pluginTransferRoutes(table, deps);
+  pluginMessageRoutes(table, deps);
 }

@@ -1,10 +1,17 @@
 import type { NetworkService } from "../../networks/network-service.ts";
 import type { RouteTable } from "../route-table.ts";
 import { sharedWorkloadRoutes, type WorkloadRouteDeps } from "./plugin-routes.ts";
+import { proxyMessageRoutes } from "./workload-message-routes.ts";
+import { proxyTransferRoutes } from "./workload-player-routes.ts";
 
-/** `/api/proxy/*`: the proxy plugin's API, the shared workload routes plus network compositions. */
+/**
+ * `/api/proxy/*`: the proxy plugin's API, the shared workload routes plus network compositions,
+ * the transfers the proxy carries out and messaging.
+ */
 export function proxyRoutes(table: RouteTable, deps: WorkloadRouteDeps & { networks: NetworkService }): void {
   sharedWorkloadRoutes(table, "/api/proxy", deps);
+  proxyTransferRoutes(table, deps);
+  proxyMessageRoutes(table, deps);
   table.add({
     method: "GET",
     path: "/api/proxy/networks",

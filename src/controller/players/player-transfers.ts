@@ -1,0 +1,105 @@
+import { AppError } from "../../core/errors.ts";
+import type { EventPublisher } from "../events/event-types.ts";
+import type { GroupService } from "../groups/group-service.ts";
+import type { InstanceDoc } from "../instances/instance-doc.ts";
+import type { InstanceService } from "../instances/instance-service.ts";
+import { canonicalUuid, isPlayerUuid, type PlayerInfo } from "./player-info.ts";
+import type { PlayerRegistry } from "./player-registry.ts";
+import type { TransferIntent, TransferIntents } from "./transfer-intents.ts";
+
+/**
+ * Transfer requests from workloads. The controller does not move players itself: it records a
+ * durable intent for the player's proxy, which polls for it, connects the player and acks.
+ */
+export class PlayerTransfers {
+  constructor(
+    private readonly deps: {
+      registry: PlayerRegistry;
+      intents: TransferIntents;
+      instances: InstanceService;
+      groups: GroupService;
+      events: EventPublisher;
+      now?: () => number;
+    },
+  ) {}
+
+  /** `requester` is the instance asking; it may only move players that are on it. */
+  async toInstance(requester: string, playerUuid: string, targetInstanceId: string): Promise<TransferIntent> {
+    const player = await this.player(requester, playerUuid);
+    const target = await this.deps.instances.get(targetInstanceId);
+    if (!target) {
+      throw new AppError("NOT_FOUND", `instance "${targetInstanceId}" not found`, {
+        code: "INSTANCE_NOT_FOUND",
+      });
+    }
+    if (target.state !== "RUNNING") {
+      throw new AppError("CONFLICT", `instance ${target._id} is ${target.state}, not RUNNING`);
+    }
+    return this.record(player, target);
+  }
+
+  /** To the RUNNING instance of the group with the fewest players (not the one the player is on). */
+  async toGroup(requester: string, playerUuid: string, group: string): Promise<TransferIntent> {
+    const player = await this.player(requester, playerUuid);
+    await this.deps.groups.get(group);
+    const running = (await this.deps.instances.col.find({ group, state: "RUNNING" })).filter(
+      (i) => i._id !== player.instanceId,
+    );
+    const target = running.sort(
+      (a, b) => (a.players ?? 0) - (b.players ?? 0) || a._id.localeCompare(b._id),
+    )[0];
+    if (!target) throw new AppError("CONFLICT", `no RUNNING instance of group "${group}" to transfer to`);
+    return this.record(player, target);
+  }
+
+  /** What the proxy still has to carry out. */
+  pending(proxyInstanceId: string): Promise<TransferIntent[]> {
+    return this.deps.intents.forProxy(proxyInstanceId);
+  }
+
+  /** The proxy carried the transfer out (or gave up on it): the intent is done. */
+  async acknowledge(proxyInstanceId: string, playerUuid: string): Promise<void> {
+    if (!isPlayerUuid(playerUuid)) throw new AppError("BAD_REQUEST", `"${playerUuid}" is not a UUID`);
+    const intent = await this.deps.intents.get(canonicalUuid(playerUuid));
+    if (!intent) throw new AppError("NOT_FOUND", `no pending transfer for player ${playerUuid}`);
+    if (intent.proxyInstanceId !== proxyInstanceId) {
+      throw new AppError("FORBIDDEN", `the transfer of ${intent.playerUuid} belongs to another proxy`);
+    }
+    await this.deps.intents.delete(intent.playerUuid);
+  }
+
+  private async player(requester: string, playerUuid: string): Promise<PlayerInfo> {
+    if (!isPlayerUuid(playerUuid)) throw new AppError("BAD_REQUEST", `"${playerUuid}" is not a UUID`);
+    const player = await this.deps.registry.get(canonicalUuid(playerUuid));
+    if (!player) throw new AppError("NOT_FOUND", `player ${playerUuid} is not online`);
+    if (player.instanceId !== requester && player.proxyInstanceId !== requester) {
+      throw new AppError("FORBIDDEN", `player ${player.uuid} is not on instance ${requester}`);
+    }
+    return player;
+  }
+
+  private async record(player: PlayerInfo, target: InstanceDoc): Promise<TransferIntent> {
+    if (!player.proxyInstanceId) {
+      throw new AppError("CONFLICT", `player ${player.uuid} is not connected through a proxy`);
+    }
+    const intent = await this.deps.intents.put({
+      playerUuid: player.uuid,
+      targetInstanceId: target._id,
+      proxyInstanceId: player.proxyInstanceId,
+      createdAt: (this.deps.now ?? Date.now)(),
+    });
+    await this.deps.events
+      .publish({
+        type: "PLAYER_TRANSFER",
+        group: target.group,
+        payload: {
+          uuid: player.uuid,
+          name: player.name,
+          fromInstanceId: player.instanceId ?? "",
+          toInstanceId: target._id,
+        },
+      })
+      .catch(() => undefined);
+    return intent;
+  }
+}

@@ -1,0 +1,45 @@
+import type { Coordination } from "../../coord/port.ts";
+import type { Logger } from "../../log/logger.ts";
+import type { DurableStore } from "../../store/port.ts";
+import type { EventPublisher } from "../events/event-types.ts";
+import type { GroupService } from "../groups/group-service.ts";
+import type { InstanceService } from "../instances/instance-service.ts";
+import { PlayerRegistry } from "../players/player-registry.ts";
+import { PlayerSessions } from "../players/player-sessions.ts";
+import { PlayerTransfers } from "../players/player-transfers.ts";
+import { TransferIntents } from "../players/transfer-intents.ts";
+import { InstanceMetrics } from "./instance-metrics.ts";
+
+/** What the workload (plugin/proxy) API needs beyond the instance side, wired for boot.ts. */
+export interface WorkloadServices {
+  players: PlayerSessions;
+  transfers: PlayerTransfers;
+  intents: TransferIntents;
+  instanceMetrics: InstanceMetrics;
+  stop(): void;
+}
+
+export function wireWorkloadServices(deps: {
+  coord: Coordination;
+  store: DurableStore;
+  instances: InstanceService;
+  groups: GroupService;
+  events: EventPublisher;
+  log: Logger;
+}): WorkloadServices {
+  const log = deps.log.child({ component: "players" });
+  const registry = new PlayerRegistry(deps.coord);
+  const intents = new TransferIntents(deps.store);
+  const players = new PlayerSessions({ ...deps, registry, log });
+  const transfers = new PlayerTransfers({ ...deps, registry, intents });
+  const instanceMetrics = new InstanceMetrics(deps.coord);
+  // A stopped instance's plugin never reports its players leaving; its transfers can never happen.
+  const stopForgetting = deps.instances.onTerminal((doc) => {
+    const failed = (what: string) => (err: Error) =>
+      log.warn({ instanceId: doc._id, err: err.message }, `could not clear ${what} of a stopped instance`);
+    void players.instanceGone(doc._id).catch(failed("the players"));
+    void intents.dropFor(doc._id).catch(failed("the transfers"));
+    void instanceMetrics.forget(doc._id).catch(failed("the metrics"));
+  });
+  return { players, transfers, intents, instanceMetrics, stop: stopForgetting };
+}
