@@ -60,8 +60,12 @@ export const daemonCommand = defineCommand({
       }
       return report(err);
     }
-    const signal = await stopSignal;
-    log.info({ signal }, "shutting down");
+    // The controller's ShutdownNode ends the process like a signal: instances stop gracefully first.
+    const cause = await Promise.race([
+      stopSignal.then((signal) => ({ signal })),
+      running.shutdownRequested.then((reason) => ({ controller: reason })),
+    ]);
+    log.info(cause, "shutting down");
     await running.stop();
     return 0;
   },

@@ -96,6 +96,11 @@ export const upCommand = defineCommand({
     }
     lines.push("  stop:     Ctrl-C", "");
     console.log(lines.join("\n"));
+    // A ShutdownNode for the local node stops its daemon only; the controller keeps serving.
+    void daemon.shutdownRequested.then((reason) => {
+      log.info({ nodeId: daemon.nodeId, reason }, "the local daemon was asked to shut down");
+      return daemon.stop();
+    });
     const signal = await stopSignal;
     log.info({ signal }, "shutting down");
     await daemon.stop();

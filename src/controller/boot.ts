@@ -27,6 +27,7 @@ import { catalogRoutes } from "./http/routes/catalog-routes.ts";
 import { crashRoutes } from "./http/routes/crash-routes.ts";
 import { eventRoutes } from "./http/routes/event-routes.ts";
 import { groupRoutes } from "./http/routes/group-routes.ts";
+import { instanceMetricsRoutes } from "./http/routes/instance-metrics-routes.ts";
 import { instanceRoutes } from "./http/routes/instance-routes.ts";
 import { metricsRoutes } from "./http/routes/metrics-routes.ts";
 import { networkRoutes } from "./http/routes/network-routes.ts";
@@ -39,7 +40,6 @@ import { systemRoutes } from "./http/routes/system-routes.ts";
 import { templateRoutes } from "./http/routes/template-routes.ts";
 import { tokenRoutes } from "./http/routes/token-routes.ts";
 import { userRoutes } from "./http/routes/user-routes.ts";
-import type { InstanceLifecycle } from "./instances/instance-lifecycle.ts";
 import { type InstanceWiring, wireInstances } from "./instances/wiring.ts";
 import { MaintenanceService } from "./maintenance-service.ts";
 import { instrumentCoordination } from "./metrics/coordination-metrics.ts";
@@ -49,28 +49,18 @@ import { CertRevocations } from "./nodes/cert-revocations.ts";
 import { JoinTokenService } from "./nodes/join-tokens.ts";
 import { LivenessSweeper } from "./nodes/liveness-sweeper.ts";
 import { NodeService } from "./nodes/node-service.ts";
+import { NodeShutdowns } from "./nodes/node-shutdowns.ts";
 import { openCoordination, openStore } from "./open-state.ts";
 import { SchedulerLoop } from "./scheduler/loop/index.ts";
 import { TemplateFiles } from "./templates/template-files.ts";
 import { TemplateService } from "./templates/template-service.ts";
+import { type WorkloadServices, wireWorkloadServices } from "./workload/wiring.ts";
 
 export interface ControllerOptions {
   /** install root: config/, data/ and friends live below it */
   root: string;
   config: ControllerConfig;
   log: Logger;
-  /**
-   * Builds the instance lifecycle the scheduler places and stops through. Until one is wired the
-   * scheduler runs observe-only (computes and reports, changes nothing).
-   */
-  instanceLifecycle?: (deps: {
-    store: DurableStore;
-    coord: Coordination;
-    sessions: SessionRegistry;
-    events: EventPublisher;
-    controllerId: string;
-    log: Logger;
-  }) => InstanceLifecycle;
 }
 
 export interface RunningController {
@@ -91,6 +81,8 @@ export interface RunningController {
   sessions: SessionRegistry;
   revocations: CertRevocations;
   scheduler: SchedulerLoop;
+  instances: InstanceWiring;
+  workload: WorkloadServices;
   stop(): Promise<void>;
 }
 
@@ -118,10 +110,12 @@ export function buildRouteTable(deps: {
   metrics: Metrics;
   nodes: NodeService;
   revocations: CertRevocations;
+  shutdowns: NodeShutdowns;
   joinTokens: JoinTokenService;
   caFingerprint: string;
   scheduler: SchedulerLoop;
   instances: InstanceWiring;
+  workload: WorkloadServices;
   /** lifts the HTTP idle timeout for one long-lived response (SSE) */
   keepOpen(request: Request): void;
 }): RouteTable {
@@ -137,7 +131,7 @@ export function buildRouteTable(deps: {
   catalogRoutes(table, deps.catalog);
   eventRoutes(table, { ...deps.events, keepOpen: deps.keepOpen });
   metricsRoutes(table, deps.metrics);
-  nodeRoutes(table, deps);
+  nodeRoutes(table, { ...deps, events: deps.events.bus });
   tokenRoutes(table, deps);
   const { instances } = deps;
   instanceRoutes(table, {
@@ -147,8 +141,16 @@ export function buildRouteTable(deps: {
     keepOpen: deps.keepOpen,
   });
   crashRoutes(table, instances.crashes);
-  pluginRoutes(table, { ...instances, groups: deps.groups, events: deps.events.bus });
-  proxyRoutes(table, { ...instances, groups: deps.groups, events: deps.events.bus, networks: deps.networks });
+  const workload = {
+    ...instances,
+    ...deps.workload,
+    groups: deps.groups,
+    events: deps.events.bus,
+    tickets: deps.events.tickets,
+  };
+  pluginRoutes(table, workload);
+  proxyRoutes(table, { ...workload, networks: deps.networks });
+  instanceMetricsRoutes(table, deps.workload);
   schedulerRoutes(table, {
     scheduler: deps.scheduler,
     intervalSeconds: deps.config.scheduler.evaluationIntervalSeconds,
@@ -250,6 +252,15 @@ export async function startController(options: ControllerOptions): Promise<Runni
       controllerUrl: () => controllerUrlOf(config.http.host, httpPort),
     });
     teardown.push(() => instances.stop());
+    const workload = wireWorkloadServices({
+      coord,
+      store,
+      instances: instances.instances,
+      groups,
+      events,
+      log,
+    });
+    teardown.push(() => workload.stop());
     const reconciler = instances.reconciler;
     const sweeper = new LivenessSweeper({
       nodes,
@@ -266,18 +277,18 @@ export async function startController(options: ControllerOptions): Promise<Runni
     sweeper.start();
     teardown.push(() => sweeper.stop());
 
+    // ShutdownNode goes out on this controller's session to the node, or waits for the one holding it.
+    const shutdowns = new NodeShutdowns({ nodes, sessions, log });
     const scheduler = new SchedulerLoop({
       store,
       coord,
       controllerId: id,
-      groups,
       maintenance,
       events,
       metrics,
       log: log.child({ component: "scheduler" }),
-      lifecycle:
-        options.instanceLifecycle?.({ store, coord, sessions, events, controllerId: id, log }) ??
-        instances.lifecycle,
+      lifecycle: instances.lifecycle,
+      shutdowns,
       intervalMs: config.scheduler.evaluationIntervalSeconds * 1000,
       scalingCooldownSeconds: config.scheduler.scalingCooldownSeconds,
     });
@@ -301,15 +312,19 @@ export async function startController(options: ControllerOptions): Promise<Runni
       metrics,
       nodes,
       revocations,
+      shutdowns,
       joinTokens,
       caFingerprint: pki.ca.fingerprint,
       scheduler,
       instances,
+      workload,
       // SSE streams outlive Bun's idle timeout; their keep-alives tell a dead peer apart.
       keepOpen: (request) => server?.timeout(request, 0),
     });
     metrics.sample("groups", async () => (await groups.list(1, 1)).total);
     metrics.sample("daemonSessions", () => sessions.size);
+    metrics.sample("players", () => workload.players.registry.count());
+    metrics.sample("pendingTransfers", () => workload.intents.count());
     metrics.sample("startRetries", () => instances.lifecycle.retries.count());
     const app = createHttpApp({ config, coord, log, tokens, users, roles, audit, routes, metrics });
     app.listen({
@@ -377,6 +392,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
       sessions,
       revocations,
       scheduler,
+      instances,
+      workload,
       stop,
     };
   } catch (err) {

@@ -30,6 +30,8 @@ export interface RunningDaemon {
   link: DaemonLink;
   /** true when this start enrolled the node (first start with a token) */
   enrolled: boolean;
+  /** resolves with the reason when the controller asks this node to shut down (ShutdownNode) */
+  shutdownRequested: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -100,6 +102,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       },
     );
   }
+  let onShutdown: (reason: string) => void = () => {};
+  const shutdownRequested = new Promise<string>((resolve) => {
+    onShutdown = resolve;
+  });
   const link = new DaemonLink({
     identity,
     endpoints: [address, ...identity.controllerGrpcAddrs],
@@ -115,6 +121,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       maxMemoryMb: config.resources.maxMemoryMb,
       diskPath: instancesDir,
     },
+    onShutdown: (reason) => onShutdown(reason),
   });
   linkRef = link;
   adapter?.attach(link);
@@ -125,5 +132,5 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     await supervisor?.stopAll({ reason: "daemon shutting down" }).catch(() => undefined);
     await link.stop();
   };
-  return { nodeId: identity.nodeId, identity, link, enrolled, stop };
+  return { nodeId: identity.nodeId, identity, link, enrolled, shutdownRequested, stop };
 }

@@ -1,20 +1,20 @@
 /**
  * Child process of `bun run bench:scheduler`: a real controller (embedded store, memory coordination,
- * REST and gRPC listening) whose scheduler loop places 5,000 instances over 50 nodes through the
- * lifecycle seam, then reports the process RSS. Nodes are seeded in the store and the lifecycle records
- * each placement as RUNNING, so the figure is the controller's own footprint with 5,000 instances
- * loaded, not that of simulated daemons sharing the process.
+ * REST and gRPC listening, its own instance lifecycle) whose scheduler loop places 5,000 instances over
+ * 50 nodes: each placement writes the SCHEDULED record, seals and persists a composition plan and sends
+ * StartInstance to a simulated daemon, which acks and reports RUNNING. The daemons run in a process of
+ * their own (scheduler-sim-fleet.ts), so the RSS reported is the controller's footprint with 5,000
+ * instances loaded.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseControllerConfig } from "../../src/config/controller-config.ts";
 import { startController } from "../../src/controller/boot.ts";
-import type { InstanceLifecycle } from "../../src/controller/instances/instance-lifecycle.ts";
-import type { NodeDoc } from "../../src/controller/nodes/node-doc.ts";
-import type { SchedulerInstanceDoc } from "../../src/controller/scheduler/loop/world-mapping.ts";
 import { silentLogger } from "../../src/log/logger.ts";
-import type { Doc, DurableStore } from "../../src/store/port.ts";
+import type { Doc } from "../../src/store/port.ts";
+import { issueNodeCredentials } from "../support/simulated-daemon.ts";
+import { waitFor } from "../support/wait.ts";
 
 const NODES = 50;
 const GROUPS = 25;
@@ -30,78 +30,39 @@ const config = parseControllerConfig(
 config.http.port = 0;
 config.grpc.port = 0;
 
-let store: DurableStore | undefined;
-const lifecycle: InstanceLifecycle = {
-  async place(r) {
-    await store!.collection<SchedulerInstanceDoc>("instances").put(
-      {
-        _id: r.instanceId,
-        group: r.group,
-        node: r.node,
-        state: "RUNNING",
-        port: r.port,
-        memoryMb: 512,
-        startedAt: Date.now(),
-      },
-      { fence: r.fence },
-    );
-  },
-  async stop(r) {
-    await store!
-      .collection<SchedulerInstanceDoc>("instances")
-      .update(r.instanceId, { state: "STOPPING" }, { fence: r.fence });
-  },
-};
 const rssBefore = process.memoryUsage().rss;
-const controller = await startController({
-  root,
-  config,
-  log: silentLogger(),
-  instanceLifecycle: (deps) => {
-    store = deps.store;
-    return lifecycle;
-  },
+const controller = await startController({ root, config, log: silentLogger() });
+
+const credentials = [];
+for (let i = 0; i < NODES; i++) credentials.push(await issueNodeCredentials(controller.pki.ca, `n${i}`));
+const file = join(root, "nodes.json");
+writeFileSync(file, JSON.stringify(credentials), { mode: 0o600 });
+const fleet = Bun.spawn(
+  [
+    "bun",
+    new URL("./scheduler-sim-fleet.ts", import.meta.url).pathname,
+    file,
+    `127.0.0.1:${controller.grpcPort}`,
+    "60000",
+  ],
+  { stdin: "pipe", stdout: "pipe", stderr: "inherit" },
+);
+const reader = fleet.stdout.getReader();
+const first = await reader.read();
+if (!new TextDecoder().decode(first.value).includes("ready"))
+  throw new Error("simulated fleet did not start");
+await waitFor(async () => (await controller.nodes.all({ connected: true })).length === NODES, {
+  timeoutMs: 30_000,
+  what: "50 nodes connected",
 });
+
 const now = Date.now();
-for (let i = 0; i < NODES; i++) {
-  await controller.store.collection<NodeDoc>("nodes").put({
-    _id: `n${i}`,
-    state: "ONLINE",
-    connected: true,
-    cordoned: false,
-    drain: null,
-    labels: { zone: `z${i % 3}` },
-    capacity: {
-      cpuUsage: 0.1,
-      availableCpus: 16,
-      totalMemoryMb: 60_000,
-      usedMemoryMb: 0,
-      totalDiskMb: 0,
-      freeDiskMb: 0,
-    },
-    usedPorts: [],
-    instances: [],
-    lastSeen: now,
-    connectedAt: now,
-    disconnectedAt: null,
-    disconnectReason: null,
-    instancesLostAt: null,
-    sessionId: null,
-    controllerId: controller.id,
-    daemonVersion: "bench",
-    protocolVersion: 1,
-    address: "127.0.0.1",
-    host: {},
-    enrolledAt: now,
-    certSerial: "00",
-    certNotAfter: now + 86_400_000,
-    certRevoked: false,
-  });
-}
 const groups = controller.store.collection<Doc & Record<string, unknown>>("groups");
 for (let g = 0; g < GROUPS; g++) {
   await groups.put({
     _id: `g${g}`,
+    platform: "CUSTOM",
+    argvTemplate: ["sleep", "infinity"],
     minInstances: PER_GROUP,
     maxInstances: PER_GROUP + 50,
     memoryMb: 512,
@@ -111,12 +72,19 @@ for (let g = 0; g < GROUPS; g++) {
     updatedAt: now,
   });
 }
+const instances = controller.store.collection("instances");
 const t0 = performance.now();
 const cold = await controller.scheduler.tickOnce();
 const coldMs = performance.now() - t0;
+await waitFor(async () => (await instances.count({ state: "RUNNING" })) === GROUPS * PER_GROUP, {
+  timeoutMs: 120_000,
+  intervalMs: 100,
+  what: "5,000 RUNNING instances",
+});
+const runningMs = performance.now() - t0;
 const quietTimes: number[] = [];
 for (let k = 0; k < 5; k++) quietTimes.push((await controller.scheduler.tickOnce()).durationMs);
-const running = await controller.store.collection("instances").count({ state: "RUNNING" });
+const running = await instances.count({ state: "RUNNING" });
 Bun.gc(true);
 const rss = process.memoryUsage().rss;
 console.log(
@@ -124,10 +92,13 @@ console.log(
     instances: running,
     coldTickMs: coldMs,
     coldActions: cold.actionCount,
+    allRunningMs: runningMs,
     quietTickMs: quietTimes.sort((a, b) => a - b)[2],
     rssMiB: rss / MB,
     rssBeforeBootMiB: rssBefore / MB,
   }),
 );
+fleet.kill();
+await fleet.exited;
 await controller.stop();
 process.exit(0);

@@ -5,6 +5,10 @@ import { GroupCreateSchema, type GroupPatch, type GroupSpec } from "../../core/g
 import type { Doc, DurableStore } from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import { type LeaseGateOptions, withLease } from "../lease-gate.ts";
+import { mergeChain, type ResolvedGroup } from "./group-inheritance.ts";
+
+/** Bounds a parent chain a corrupt store could make endless (the rules refuse cycles). */
+const MAX_PARENT_HOPS = 10;
 
 export interface GroupDoc extends Doc, Omit<GroupSpec, "name"> {
   createdAt: number;
@@ -129,32 +133,15 @@ export class GroupService {
   }
 
   /** The group as the scheduler sees it: parent chain merged root first, child overriding. */
-  async resolved(name: string): Promise<GroupSpec & { inheritanceChain: string[] }> {
-    const chain: GroupDoc[] = [];
-    let current: GroupDoc | null = await this.get(name);
-    while (current && chain.length <= 10) {
-      chain.unshift(current);
-      current = current.parent ? await this.groups.get(current.parent) : null;
+  async resolved(name: string): Promise<ResolvedGroup> {
+    const own = await this.get(name);
+    const chain = [own];
+    for (let parent = own.parent; parent && chain.length <= MAX_PARENT_HOPS; ) {
+      const doc = await this.groups.get(parent);
+      if (!doc) break;
+      chain.unshift(doc);
+      parent = doc.parent;
     }
-    const defaults = Value.Default(GroupCreateSchema, { name }) as GroupSpec;
-    let merged: GroupSpec = { ...defaults };
-    for (const doc of chain) {
-      const spec = toSpec(doc);
-      const next: Record<string, unknown> = { ...merged };
-      for (const [key, value] of Object.entries(spec)) {
-        const inherited = (merged as Record<string, unknown>)[key];
-        if (Array.isArray(value)) next[key] = value.length > 0 ? value : inherited;
-        else if (value && typeof value === "object") next[key] = { ...(inherited as object), ...value };
-        else if (value !== (defaults as Record<string, unknown>)[key] || inherited === undefined)
-          next[key] = value;
-      }
-      merged = next as GroupSpec;
-    }
-    return {
-      ...merged,
-      name,
-      parent: chain[chain.length - 1]?.parent ?? null,
-      inheritanceChain: chain.map((d) => d._id),
-    };
+    return mergeChain(name, chain);
   }
 }

@@ -23,9 +23,19 @@ export interface StopRequest {
   force?: boolean;
 }
 
+export interface DrainRequest {
+  instanceId: string;
+  reason: string;
+  fence: Fence;
+}
+
 export interface InstanceLifecycle {
   /** Creates the SCHEDULED record, persists the plan, dispatches it; resolves once dispatched (or failed, recorded). */
   place(request: PlaceRequest): Promise<void>;
   /** Asks the node to stop the instance (STOPPING); the daemon reports STOPPED/CRASHED later. */
   stop(request: StopRequest): Promise<void>;
+  /** RUNNING → DRAINING: keeps the players it has, takes no new ones (INSTANCE_DRAINING). */
+  drain(request: DrainRequest): Promise<void>;
+  /** DRAINING → RUNNING, when the drain that asked for it was called off. */
+  undrain(request: DrainRequest): Promise<void>;
 }

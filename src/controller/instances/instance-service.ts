@@ -120,4 +120,27 @@ export class InstanceService {
     }
     return updated;
   }
+
+  /** RUNNING → DRAINING, announced with INSTANCE_DRAINING; anything else is left as it is. */
+  async drain(id: string, reason: string, options: WriteOptions = {}): Promise<InstanceDoc | null> {
+    const current = await this.col.get(id);
+    if (current?.state !== "RUNNING") return null;
+    const updated = await this.transition(id, "DRAINING", reason, {}, options);
+    if (updated?.state !== "DRAINING") return updated;
+    void this.events
+      .publish({
+        type: "INSTANCE_DRAINING",
+        group: updated.group,
+        payload: { instanceId: id, group: updated.group, nodeId: updated.node },
+      })
+      .catch(() => undefined);
+    return updated;
+  }
+
+  /** DRAINING → RUNNING; anything else is left as it is. */
+  async undrain(id: string, reason: string, options: WriteOptions = {}): Promise<InstanceDoc | null> {
+    const current = await this.col.get(id);
+    if (current?.state !== "DRAINING") return null;
+    return this.transition(id, "RUNNING", reason, {}, options);
+  }
 }

@@ -117,6 +117,8 @@ export class LifecycleReconciler implements InstanceReconciler {
     if (doc.planHash && report.planHash && doc.planHash !== report.planHash) return;
     let target: InstanceState = report.state;
     if (target === "RUNNING" && doc.awaitPluginReady && doc.state !== "RUNNING") target = doc.state;
+    // DRAINING is the controller's word for a running process: the daemon keeps reporting RUNNING.
+    if (target === "RUNNING" && doc.state === "DRAINING") target = "DRAINING";
     if (target === "STARTING" && doc.startedAt == null) fields.startedAt = now - report.uptimeMs;
     if (target === doc.state) {
       await this.instances.col.update(doc._id, fields);

@@ -12,7 +12,7 @@ import type { TemplateService } from "../templates/template-service.ts";
 import type { WorkloadTokens } from "../workload/workload-tokens.ts";
 import type { ConsoleBuffer } from "./console-buffer.ts";
 import { COMPOSITION_PLANS, type InstanceDoc, type PlanDoc } from "./instance-doc.ts";
-import type { InstanceLifecycle, PlaceRequest, StopRequest } from "./instance-lifecycle.ts";
+import type { DrainRequest, InstanceLifecycle, PlaceRequest, StopRequest } from "./instance-lifecycle.ts";
 import type { InstanceService } from "./instance-service.ts";
 import { buildPlanContent } from "./plan-builder.ts";
 import { StartRetries } from "./start-retries.ts";
@@ -193,6 +193,14 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
         fence: { scope: request.fence.scope, token: request.fence.token },
       },
     });
+  }
+
+  async drain(request: DrainRequest): Promise<void> {
+    await this.deps.instances.drain(request.instanceId, request.reason, { fence: request.fence });
+  }
+
+  async undrain(request: DrainRequest): Promise<void> {
+    await this.deps.instances.undrain(request.instanceId, request.reason, { fence: request.fence });
   }
 
   async plan(instanceId: string): Promise<PlanDoc> {

@@ -21,6 +21,15 @@ export interface NodeDrain {
   shutdown: boolean;
   kickMessage: string;
   requestedBy: string;
+  /** whether the node was cordoned before the drain cordoned it, so an undrain restores that */
+  cordonedBefore?: boolean;
+}
+
+/** A ShutdownNode waiting for the controller that holds the node's session to send it. */
+export interface NodeShutdownRequest {
+  requestedAt: number;
+  reason: string;
+  requestedBy: string;
 }
 
 export interface NodeInstanceReport {
@@ -62,6 +71,8 @@ export interface NodeDoc extends Doc {
   certSerial: string;
   certNotAfter: number;
   certRevoked: boolean;
+  /** set while a ShutdownNode is owed to the daemon; absent on records from before it existed */
+  shutdownRequest?: NodeShutdownRequest | null;
 }
 
 export function emptyCapacity(): NodeCapacityDoc {
@@ -90,6 +101,7 @@ export function toNodeView(doc: NodeDoc) {
           requestedBy: doc.drain.requestedBy,
         }
       : null,
+    shutdownRequestedAt: iso(doc.shutdownRequest?.requestedAt ?? null),
     labels: doc.labels,
     capacity: doc.capacity,
     usedPorts: doc.usedPorts,

@@ -6,6 +6,7 @@ import {
   type NodeDoc,
   type NodeDrain,
   type NodeInstanceReport,
+  type NodeShutdownRequest,
   type NodeState,
   stateFor,
 } from "./node-doc.ts";
@@ -206,18 +207,53 @@ export class NodeService {
     return this.change(nodeId, () => ({ cordoned }));
   }
 
+  /** A drain cordons the node first; the cordon it found is kept so an undrain can restore it. */
   startDrain(nodeId: string, drain: NodeDrain) {
     return this.change(nodeId, (current) => ({
-      drain,
+      drain: { ...drain, cordonedBefore: current.drain?.cordonedBefore ?? current.cordoned },
+      cordoned: true,
       state: current.connected ? "DRAINING" : current.state,
     }));
   }
 
+  /** Calls off a drain in progress; a finished one is over (the node stays cordoned: uncordon it). */
   stopDrain(nodeId: string) {
-    return this.change(nodeId, (current) => ({
-      drain: null,
-      state: current.connected ? "ONLINE" : current.state,
-    }));
+    return this.change(nodeId, (current) => {
+      if (current.drain === null) throw new AppError("ILLEGAL_STATE", "node not draining");
+      return {
+        drain: null,
+        cordoned: current.drain.cordonedBefore ?? false,
+        state: current.connected ? "ONLINE" : current.state,
+      };
+    });
+  }
+
+  /**
+   * The drain requested at `requestedAt` emptied the node: it stops draining and stays cordoned, and
+   * with `shutdown` a ShutdownNode is owed to its daemon. Null when that drain is no longer the node's.
+   */
+  finishDrain(nodeId: string, requestedAt: number, shutdown?: NodeShutdownRequest): Promise<NodeDoc | null> {
+    return this.mutate(nodeId, (current) => {
+      if (!current || current.drain?.requestedAt !== requestedAt) return null;
+      return {
+        drain: null,
+        cordoned: true,
+        state: current.connected ? "ONLINE" : current.state,
+        ...(shutdown ? { shutdownRequest: shutdown } : {}),
+      };
+    });
+  }
+
+  /** Leaves a ShutdownNode on the record for whichever controller holds the node's session. */
+  requestShutdown(nodeId: string, request: NodeShutdownRequest) {
+    return this.change(nodeId, () => ({ shutdownRequest: request }));
+  }
+
+  /** The owed ShutdownNode was sent; a newer request made meanwhile stays. */
+  async clearShutdownRequest(nodeId: string, requestedAt: number): Promise<void> {
+    await this.mutate(nodeId, (current) =>
+      current?.shutdownRequest?.requestedAt === requestedAt ? { shutdownRequest: null } : null,
+    );
   }
 
   /** Certificate revoked: the record stays (for the audit trail) but shows why the node is gone. */

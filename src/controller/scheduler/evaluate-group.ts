@@ -30,7 +30,7 @@ function summarize(rejections: readonly NodeRejection[] | undefined): string {
   return [...byCode].map(([code, n]) => `${n} ${code}`).join(", ");
 }
 
-/** Replace, keep or stop each instance on a draining node, as `planDrain` decides. */
+/** Replace, keep, drain or stop each instance on a draining node, as `planDrain` decides. */
 function moveOffDrainingNodes(
   state: TickState,
   run: GroupRun,
@@ -50,12 +50,14 @@ function moveOffDrainingNodes(
       const deadline = index.nodes.get(inst.node)?.drainDeadlineAt;
       return deadline !== undefined && now >= deadline;
     },
+    kickMessageOf: (inst) => index.nodes.get(inst.node)?.drainKickMessage,
     playersOf: (inst) => index.players(inst),
     hold: hold?.kind,
   });
   let capacityLeft = true;
   for (const v of verdicts) {
     if (v.kind === "stop") run.stop(v.instance, v.reason);
+    else if (v.kind === "drain") run.drain(v.instance, v.reason);
     else if (v.kind === "keep") {
       if (v.counts) load.count(v.instance);
     } else if (capacityLeft && run.replace(v.instance, v.reason)) {
@@ -148,6 +150,7 @@ function diagnosticOf(
     placed: run.placed,
     replaced: run.replaced,
     stopped: run.stopped,
+    drained: run.drained,
     unplaced: run.unplaced,
   };
   return run.rejections === undefined ? diag : { ...diag, rejections: run.rejections };

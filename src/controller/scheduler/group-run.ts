@@ -34,6 +34,7 @@ export class GroupRun {
   placed = 0;
   replaced = 0;
   stopped = 0;
+  drained = 0;
   unplaced = 0;
   rejections: NodeRejection[] | undefined;
   private demand: Demand | undefined;
@@ -104,6 +105,13 @@ export class GroupRun {
     });
     this.replaced++;
     return true;
+  }
+
+  /** The instance keeps its players, takes no new ones, and leaves once they are gone. */
+  drain(instance: SchedInstance, reason: string): void {
+    const { group, id, node } = instance;
+    this.state.actions.push({ kind: "drain", group, instance: id, node, reason });
+    this.drained++;
   }
 
   stop(instance: SchedInstance, reason: string): void {

@@ -72,6 +72,8 @@ export interface SchedNode {
   readonly usedPorts: readonly number[];
   /** Epoch ms after which instances still on a DRAINING node are stopped without waiting. */
   readonly drainDeadlineAt?: number;
+  /** What players still on the node at the deadline are told: the reason their instance stops. */
+  readonly drainKickMessage?: string;
 }
 
 export interface SchedInstance {
@@ -161,6 +163,18 @@ export interface StopAction {
   readonly reason: string;
 }
 
+/**
+ * Mark the instance DRAINING: it keeps the players it has, takes no new ones, and is stopped by a later
+ * tick once they have left (or at the node's drain deadline).
+ */
+export interface DrainAction {
+  readonly kind: "drain";
+  readonly group: string;
+  readonly instance: string;
+  readonly node: string;
+  readonly reason: string;
+}
+
 /** The group is held on purpose (maintenance, crash loop): nothing is placed until it is released. */
 export interface PauseAction {
   readonly kind: "pause";
@@ -175,7 +189,7 @@ export interface WaitAction {
   readonly reason: string;
 }
 
-export type Action = PlaceAction | ReplaceAction | StopAction | PauseAction | WaitAction;
+export type Action = PlaceAction | ReplaceAction | StopAction | DrainAction | PauseAction | WaitAction;
 
 export type RejectionCode =
   | "NOT_ONLINE"
@@ -232,6 +246,8 @@ export interface GroupDiagnostic {
   readonly placed: number;
   readonly replaced: number;
   readonly stopped: number;
+  /** Instances on a draining node told to keep their players and take no new ones. */
+  readonly drained: number;
   /** Placements wanted but not made for lack of an eligible node. */
   readonly unplaced: number;
   /** Per-node reasons, present only when a placement found no node. */

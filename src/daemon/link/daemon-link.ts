@@ -54,6 +54,8 @@ export interface LinkDeps {
   log: Logger;
   settings: LinkSettings;
   random?: () => number;
+  /** the controller sent ShutdownNode (a finished drain, or `POST /nodes/{id}/shutdown`) */
+  onShutdown?: (reason: string) => void;
 }
 
 export type LinkStatus = "idle" | "connecting" | "connected" | "stopped";
@@ -333,6 +335,7 @@ export class DaemonLink {
           case: "shutdownAck",
           value: { runningInstances: this.deps.supervisor.snapshot().length, estimatedDrainSeconds: 0 },
         });
+        this.deps.onShutdown?.(frame.value.reason);
         return;
       case "error":
         if (this.deps.artifacts?.onError(frame.value)) return;

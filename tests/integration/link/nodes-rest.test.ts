@@ -55,21 +55,35 @@ describe("nodes over REST", () => {
       "/api/v1/nodes/rest-a/cordon",
     );
     expect(cordoned).toMatchObject({ cordoned: true, state: "ONLINE" });
-    const draining = await cluster.json<{ state: string; drain: { shutdown: boolean; deadlineAt: string } }>(
-      "POST",
-      "/api/v1/nodes/rest-a/drain?timeout=120&shutdown=true",
-    );
+    // Without shutdown, so the daemon stays up for the rest of the suite.
+    const draining = await cluster.json<{
+      state: string;
+      cordoned: boolean;
+      drain: { shutdown: boolean; deadlineAt: string; kickMessage: string };
+    }>("POST", "/api/v1/nodes/rest-a/drain?timeout=120&shutdown=false");
     expect(draining.state).toBe("DRAINING");
-    expect(draining.drain.shutdown).toBe(true);
+    expect(draining.cordoned).toBe(true);
+    expect(draining.drain.shutdown).toBe(false);
+    expect(draining.drain.kickMessage).toBe("This server is shutting down for maintenance.");
     expect(Date.parse(draining.drain.deadlineAt) - Date.now()).toBeGreaterThan(110_000);
-    // A heartbeat landing meanwhile does not undo the drain.
+    // The node holds no instance: the drain completes at once and leaves the node cordoned; a
+    // heartbeat landing meanwhile undoes neither.
+    await waitFor(async () => (await nodeState(cluster, "rest-a"))!.drain === null, {
+      what: "the drain of an empty node to complete",
+    });
     const beat = (await nodeState(cluster, "rest-a"))!.lastSeen;
     await waitFor(async () => (await nodeState(cluster, "rest-a"))!.lastSeen !== beat, {
       what: "a heartbeat",
     });
-    expect((await nodeState(cluster, "rest-a"))!.state).toBe("DRAINING");
-    expect((await cluster.json<{ state: string }>("POST", "/api/v1/nodes/rest-a/undrain")).state).toBe(
-      "ONLINE",
+    expect(await nodeState(cluster, "rest-a")).toMatchObject({
+      state: "ONLINE",
+      cordoned: true,
+      drain: null,
+    });
+    const undrain = await cluster.call("POST", "/api/v1/nodes/rest-a/undrain");
+    expect(undrain.status).toBe(409);
+    expect(((await undrain.json()) as { error: { message: string } }).error.message).toBe(
+      "node not draining",
     );
     expect(
       (await cluster.json<{ cordoned: boolean }>("POST", "/api/v1/nodes/rest-a/uncordon")).cordoned,
@@ -79,9 +93,7 @@ describe("nodes over REST", () => {
       data: Array<{ action: string; before?: { cordoned: boolean }; after?: { cordoned: boolean } }>;
     }>("GET", "/api/v1/audit?resourceType=node&resourceId=rest-a");
     const actions = audit.data.map((a) => a.action);
-    expect(actions).toEqual(
-      expect.arrayContaining(["node.cordon", "node.drain", "node.undrain", "node.uncordon"]),
-    );
+    expect(actions).toEqual(expect.arrayContaining(["node.cordon", "node.drain", "node.uncordon"]));
     const cordon = audit.data.find((a) => a.action === "node.cordon")!;
     expect(cordon.before?.cordoned).toBe(false);
     expect(cordon.after?.cordoned).toBe(true);
@@ -99,6 +111,19 @@ describe("nodes over REST", () => {
     const back = await startTestDaemon(cluster, "rest-b", { root: daemon.root });
     stops.push(() => back.stop());
     await waitForState(cluster, "rest-b", "ONLINE");
+  });
+
+  test("shutdown: the daemon acks ShutdownNode and is told to stop", async () => {
+    const daemon = await startTestDaemon(cluster, "rest-c", { token: await cluster.mintToken("rest-c") });
+    stops.push(() => daemon.stop());
+    await waitForState(cluster, "rest-c", "ONLINE");
+    const res = await cluster.call("POST", "/api/v1/nodes/rest-c/shutdown");
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ status: "SHUTDOWN_REQUESTED", delivery: "sent" });
+    expect(await daemon.shutdownRequested).toBe("shutdown requested by admin");
+    await daemon.stop();
+    await waitForState(cluster, "rest-c", "OFFLINE");
+    expect((await cluster.call("POST", "/api/v1/nodes/rest-c/shutdown")).status).toBe(409);
   });
 
   test("permissions: a viewer may list but not cordon or see tokens", async () => {
@@ -120,6 +145,7 @@ describe("nodes over REST", () => {
     const viewer = ((await login.json()) as { token: string }).token;
     expect((await cluster.call("GET", "/api/v1/nodes", undefined, viewer)).status).toBe(200);
     expect((await cluster.call("POST", "/api/v1/nodes/rest-a/cordon", undefined, viewer)).status).toBe(403);
+    expect((await cluster.call("POST", "/api/v1/nodes/rest-a/shutdown", undefined, viewer)).status).toBe(403);
     expect((await cluster.call("GET", "/api/v1/nodes/revoked-certs", undefined, viewer)).status).toBe(403);
     expect((await cluster.call("GET", "/api/v1/admin/tokens", undefined, viewer)).status).toBe(403);
     expect((await cluster.call("POST", "/api/v1/admin/tokens", {}, viewer)).status).toBe(403);

@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import type { SchedulerInstanceDoc } from "../../../src/controller/scheduler/loop/world-mapping.ts";
 import { waitFor } from "../../support/wait.ts";
-import { type Fleet, setGroupMemory, startFleet } from "./fleet-harness.ts";
+import { customGroup, type Fleet, startFleet } from "./fleet-harness.ts";
 
 const DAEMONS = 50;
 const GROUPS = 25;
@@ -18,32 +18,22 @@ test(
   "50 mTLS daemons and 5,000 instances converge with no port collision and no memory over-commit",
   async () => {
     fleet = await startFleet({ daemons: DAEMONS, nodeMemoryMb: NODE_MEMORY_MB, intervalSeconds: 1 });
-    const { controller } = fleet;
-    const login = await fetch(`http://127.0.0.1:${controller.httpPort}/api/v1/auth/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: "admin", password: "fleet-suite-password" }),
-    });
-    const { token } = (await login.json()) as { token: string };
-    const api = (method: string, path: string, body?: unknown) =>
-      fetch(`http://127.0.0.1:${controller.httpPort}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+    const { controller, api } = fleet;
 
     const started = performance.now();
     for (let g = 0; g < GROUPS; g++) {
       const name = `g${String(g).padStart(2, "0")}`;
-      setGroupMemory(name, MEMORY_MB);
-      const res = await api("POST", "/api/v1/groups", {
-        name,
-        minInstances: PER_GROUP,
-        maxInstances: PER_GROUP + 50,
-        memoryMb: MEMORY_MB,
-        portRangeStart: 20_000,
-        portRangeEnd: 40_000,
-      });
+      const res = await api(
+        "POST",
+        "/api/v1/groups",
+        customGroup(name, {
+          minInstances: PER_GROUP,
+          maxInstances: PER_GROUP + 50,
+          memoryMb: MEMORY_MB,
+          portRangeStart: 20_000,
+          portRangeEnd: 40_000,
+        }),
+      );
       expect(res.status).toBe(201);
     }
 
@@ -61,22 +51,35 @@ test(
 
     const all = await instances.find({}, { limit: 100_000 });
     expect(all).toHaveLength(GROUPS * PER_GROUP);
-    const seen = new Set<string>();
-    const memory = new Map<string, number>();
     const perGroup = new Map<string, number>();
-    for (const inst of all) {
-      const key = `${inst.node}:${inst.port}`;
-      expect(seen.has(key)).toBe(false);
-      seen.add(key);
-      memory.set(inst.node, (memory.get(inst.node) ?? 0) + (inst.memoryMb ?? 0));
-      perGroup.set(inst.group, (perGroup.get(inst.group) ?? 0) + 1);
-    }
-    expect(seen.size).toBe(GROUPS * PER_GROUP);
-    for (const used of memory.values()) expect(used).toBeLessThanOrEqual(NODE_MEMORY_MB);
-    expect(memory.size).toBe(DAEMONS);
+    for (const inst of all) perGroup.set(inst.group, (perGroup.get(inst.group) ?? 0) + 1);
     for (const count of perGroup.values()) expect(count).toBe(PER_GROUP);
+
+    // What each daemon was told to run: one sealed plan per start, on the port the scheduler chose,
+    // no port twice on a node, the memory asked for within the node's capacity.
+    const recorded = new Map(all.map((i) => [i._id, i]));
+    const memory = new Map<string, number>();
+    for (const daemon of fleet.daemons) {
+      expect(daemon.malformedStarts).toBe(0);
+      const ports = new Set<number>();
+      let used = 0;
+      for (const inst of daemon.running.values()) {
+        expect(ports.has(inst.port)).toBe(false);
+        ports.add(inst.port);
+        used += inst.memoryMb;
+        const record = recorded.get(inst.instanceId);
+        expect(record?.node).toBe(daemon.nodeId);
+        expect(record?.port).toBe(inst.port);
+        expect(record?.planHash).toBe(inst.planHash);
+      }
+      expect(used).toBeLessThanOrEqual(NODE_MEMORY_MB);
+      memory.set(daemon.nodeId, used);
+    }
+    expect(fleet.daemons.reduce((n, d) => n + d.running.size, 0)).toBe(GROUPS * PER_GROUP);
     expect(fleet.daemons.reduce((n, d) => n + d.starts, 0)).toBe(GROUPS * PER_GROUP);
-    expect(fleet.lifecycle.undelivered).toBe(0);
+    expect([...memory.values()].every((m) => m > 0)).toBe(true);
+    const plans = controller.store.collection("instance_composition_plans");
+    expect(await plans.count()).toBe(GROUPS * PER_GROUP);
 
     // Diagnostics over REST.
     const scheduler = (await (await api("GET", "/api/v1/scheduler")).json()) as {

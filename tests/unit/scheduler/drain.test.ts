@@ -3,6 +3,7 @@ import type { SchedNode } from "../../../src/controller/scheduler/types.ts";
 import {
   advance,
   apply,
+  changesSomething,
   diagnostic,
   group,
   instance,
@@ -36,6 +37,11 @@ function drainWorld(drained: Partial<SchedNode> = {}): World {
 
 const runningOf = (w: World, g: string) => liveOf(w, g).filter((i) => i.state === "RUNNING").length;
 
+/** The instance's players left (or some did). */
+function withPlayers(w: World, id: string, players: number): World {
+  return { ...w, instances: w.instances.map((i) => (i.id === id ? { ...i, players } : i)) };
+}
+
 describe("drain", () => {
   test("instances are replaced elsewhere first; none is stopped before its replacement RUNS", () => {
     const w = drainWorld();
@@ -50,23 +56,75 @@ describe("drain", () => {
     const waiting = tick(pending);
     expect(waiting.actions.filter((a) => a.kind !== "pause" && a.kind !== "wait")).toEqual([]);
 
+    // Replacements RUNNING: the old instances still have players, so they drain instead of stopping.
     const running = settle(pending);
     const second = tick(running);
+    expect(ofKind(second, "stop")).toEqual([]);
     expect(
-      ofKind(second, "stop")
+      ofKind(second, "drain")
         .map((s) => s.instance)
         .sort(),
     ).toEqual(["game-1", "lobby-1", "lobby-2"]);
-    expect(ofKind(second, "stop")[0]?.reason).toMatch(/^node draining: replacement .+ is RUNNING$/);
+    expect(ofKind(second, "drain")[0]?.reason).toMatch(
+      /^node draining: replacement .+ is RUNNING; \d+ player\(s\) still on it$/,
+    );
+
+    // DRAINING instances are kept while players remain and stopped as each one empties.
+    const draining = apply(running, second);
+    expect(changesSomething(tick(draining))).toBe(false);
+    const oneLeft = withPlayers(draining, "lobby-2", 0);
+    const third = tick(oneLeft);
+    expect(ofKind(third, "stop")).toMatchObject([
+      { instance: "lobby-2", reason: expect.stringMatching(/^node draining: replacement .+ is RUNNING$/) },
+    ]);
+    expect(ofKind(third, "drain")).toEqual([]);
+  });
+
+  test("an empty instance the group needs is replaced, then stopped (not drained) once the replacement runs", () => {
+    const w = world({
+      groups: [group("lobby", { scalingMode: "STATIC", minInstances: 1 })],
+      nodes: [node("a", { state: "DRAINING" }), node("b")],
+      instances: [instance("lobby-1", "lobby", "a", { players: 0 })],
+    });
+    const placed = settle(apply(w, tick(w)));
+    expect(ofKind(tick(placed), "stop")).toMatchObject([
+      { instance: "lobby-1", reason: expect.stringMatching(/^node draining: replacement .+ is RUNNING$/) },
+    ]);
+  });
+
+  test("at the deadline a DRAINING instance is stopped with the node's kick message as the reason", () => {
+    const w = world({
+      // Nothing to replace: the group wants none.
+      groups: [group("lobby", { scalingMode: "STATIC", minInstances: 0 })],
+      nodes: [
+        node("a", { state: "DRAINING", drainDeadlineAt: T0 + 60_000, drainKickMessage: "Maintenance!" }),
+        node("b"),
+      ],
+      instances: [
+        instance("lobby-1", "lobby", "a", { state: "DRAINING", players: 3 }),
+        instance("lobby-2", "lobby", "a", { port: 30001, players: 0 }),
+      ],
+    });
+    expect(ofKind(tick(w), "stop").map((s) => s.instance)).toEqual(["lobby-2"]);
+    const late = tick(advance(w, 60_000));
+    expect(ofKind(late, "stop")).toMatchObject([
+      { instance: "lobby-1", reason: "Maintenance!" },
+      { instance: "lobby-2", reason: "node draining: deadline passed" },
+    ]);
   });
 
   test("a drained node ends empty and no group ever drops below its minimum on the way", () => {
-    const run = runUntilStable(drainWorld(), {
-      check: (w) => {
-        expect(runningOf(w, "lobby")).toBeGreaterThanOrEqual(2);
-        expect(runningOf(w, "game")).toBeGreaterThanOrEqual(1);
-      },
-    });
+    const check = (w: World) => {
+      expect(runningOf(w, "lobby")).toBeGreaterThanOrEqual(2);
+      expect(runningOf(w, "game")).toBeGreaterThanOrEqual(1);
+    };
+    const moved = runUntilStable(drainWorld(), { check });
+    // Stable while the old instances still serve their players.
+    const serving = live(moved.world).filter((i) => i.node === "a");
+    expect(serving.map((i) => i.state)).toEqual(["DRAINING", "DRAINING", "DRAINING"]);
+    let left = moved.world;
+    for (const inst of serving) left = withPlayers(left, inst.id, 0);
+    const run = runUntilStable(left, { check });
     expect(live(run.world).filter((i) => i.node === "a")).toEqual([]);
     expect(liveOf(run.world, "lobby")).toHaveLength(2);
     // DYNAMIC keeps its size through a drain: two instances before, two after.

@@ -105,14 +105,22 @@ export function diagnostic(result: TickResult, groupName: string) {
 }
 
 /**
- * The controller's side of a tick: new instances are written SCHEDULED, stops become STOPPED, cooldowns
+ * The controller's side of a tick: new instances are written SCHEDULED, stops become STOPPED, drains
+ * DRAINING, cooldowns
  * are stamped and requests are consumed. Records already terminal before this tick are cleaned up.
  */
 export function apply(w: World, result: TickResult): World {
   const stopped = new Set(ofKind(result, "stop").map((a) => a.instance));
+  const drained = new Set(ofKind(result, "drain").map((a) => a.instance));
   const instances = w.instances
     .filter((i) => i.state !== "STOPPED" && i.state !== "CRASHED")
-    .map((i) => (stopped.has(i.id) ? { ...i, state: "STOPPED" as const, players: 0 } : i));
+    .map((i) =>
+      stopped.has(i.id)
+        ? { ...i, state: "STOPPED" as const, players: 0 }
+        : drained.has(i.id)
+          ? { ...i, state: "DRAINING" as const }
+          : i,
+    );
   for (const a of result.actions) {
     if (a.kind !== "place" && a.kind !== "replace") continue;
     instances.push({
@@ -156,7 +164,9 @@ export function advance(w: World, ms: number): World {
 }
 
 export function changesSomething(result: TickResult): boolean {
-  return result.actions.some((a) => a.kind === "place" || a.kind === "replace" || a.kind === "stop");
+  return result.actions.some(
+    (a) => a.kind === "place" || a.kind === "replace" || a.kind === "stop" || a.kind === "drain",
+  );
 }
 
 export interface Run {

@@ -1,8 +1,10 @@
 import { t as T } from "elysia";
 import { AppError } from "../../../core/errors.ts";
+import type { EventPublisher } from "../../events/event-types.ts";
 import type { CertRevocations, RevocationDoc } from "../../nodes/cert-revocations.ts";
 import { NODE_STATES, type NodeDoc, toNodeView } from "../../nodes/node-doc.ts";
 import type { NodeService } from "../../nodes/node-service.ts";
+import type { NodeShutdowns } from "../../nodes/node-shutdowns.ts";
 import { listEnvelope, pageParams } from "../paging.ts";
 import type { RouteTable } from "../route-table.ts";
 
@@ -10,10 +12,15 @@ const NodeId = T.Object({ id: T.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9.-]{0,2
 const DAY_MS = 86_400_000;
 /** When a certificate's expiry is unknown, revoke for its maximum lifetime. */
 const FALLBACK_REVOCATION_MS = 365 * DAY_MS;
+export const DEFAULT_KICK_MESSAGE = "This server is shutting down for maintenance.";
 
 export interface NodeRouteDeps {
   nodes: NodeService;
   revocations: CertRevocations;
+  events: EventPublisher;
+  shutdowns: Pick<NodeShutdowns, "request">;
+  /** brings the scheduler's next tick forward, so a drain starts without waiting for the interval */
+  scheduler?: { nudge(): void };
   now?: () => number;
 }
 
@@ -108,28 +115,45 @@ export function nodeRoutes(table: RouteTable, deps: NodeRouteDeps): void {
       path: "/api/v1/nodes/:id/drain",
       access: "nodes.drain",
       tag: "nodes",
-      summary: "Move instances off the node; after the timeout the rest are stopped",
+      summary:
+        "Cordon the node and empty it: empty instances stop, occupied ones drain until their players " +
+        "leave; at the timeout the rest are stopped; then the daemon shuts down (shutdown=true) or the " +
+        "node stays cordoned",
       params: NodeId,
       query: T.Object(
         {
-          shutdown: T.Optional(T.Boolean({ default: false })),
+          shutdown: T.Optional(T.Boolean({ default: true })),
           timeout: T.Optional(T.Integer({ minimum: 0, maximum: 86_400, default: 60 })),
-          kickMessage: T.Optional(T.String({ maxLength: 256 })),
+          kickMessage: T.Optional(T.String({ minLength: 1, maxLength: 256 })),
         },
         { additionalProperties: false },
       ),
       handler: async ({ params, query, caller, audit }) => {
         const requestedAt = now();
+        const timeout = query.timeout ?? 60;
+        const shutdown = query.shutdown ?? true;
+        const kickMessage = query.kickMessage ?? DEFAULT_KICK_MESSAGE;
         const pair = viewPair(
           await nodes.startDrain(params.id, {
             requestedAt,
-            deadlineAt: requestedAt + (query.timeout ?? 60) * 1000,
-            shutdown: query.shutdown ?? false,
-            kickMessage: query.kickMessage ?? "",
+            deadlineAt: requestedAt + timeout * 1000,
+            shutdown,
+            kickMessage,
             requestedBy: caller.username,
           }),
         );
         await audit({ action: "node.drain", resourceType: "node", resourceId: params.id, ...pair });
+        await deps.events.publish({
+          type: "NODE_DRAIN_REQUESTED",
+          payload: {
+            nodeId: params.id,
+            shutdownAfterDrain: shutdown,
+            drainTimeoutSeconds: timeout,
+            kickMessage,
+            timestamp: new Date(requestedAt).toISOString(),
+          },
+        });
+        deps.scheduler?.nudge();
         return pair.after;
       },
     })
@@ -138,12 +162,36 @@ export function nodeRoutes(table: RouteTable, deps: NodeRouteDeps): void {
       path: "/api/v1/nodes/:id/undrain",
       access: "nodes.drain",
       tag: "nodes",
-      summary: "Cancel a drain; the node takes placements again",
+      summary: "Call off a drain in progress; the node takes placements again (409 once it completed)",
       params: NodeId,
       handler: async ({ params, audit }) => {
         const pair = viewPair(await nodes.stopDrain(params.id));
         await audit({ action: "node.undrain", resourceType: "node", resourceId: params.id, ...pair });
+        deps.scheduler?.nudge();
         return pair.after;
+      },
+    })
+    .add({
+      method: "POST",
+      path: "/api/v1/nodes/:id/shutdown",
+      access: "nodes.shutdown",
+      tag: "nodes",
+      summary: "Tell the node's daemon to shut down now, without draining (409 when not connected)",
+      params: NodeId,
+      handler: async ({ params, caller, audit, set }) => {
+        const delivery = await deps.shutdowns.request(
+          params.id,
+          `shutdown requested by ${caller.username}`,
+          caller.username,
+        );
+        await audit({
+          action: "node.shutdown",
+          resourceType: "node",
+          resourceId: params.id,
+          details: { delivery },
+        });
+        set.status = 202;
+        return { status: "SHUTDOWN_REQUESTED", delivery };
       },
     })
     .add({

@@ -1,7 +1,11 @@
+import type { Lease } from "../../../coord/port.ts";
 import type { Logger } from "../../../log/logger.ts";
 import type { Doc, DurableStore } from "../../../store/port.ts";
 import type { EventPublisher } from "../../events/event-types.ts";
+import type { InstanceLifecycle } from "../../instances/instance-lifecycle.ts";
 import type { NodeDoc } from "../../nodes/node-doc.ts";
+import type { NodeService } from "../../nodes/node-service.ts";
+import type { NodeShutdowns } from "../../nodes/node-shutdowns.ts";
 import { isTerminal } from "../instance-state.ts";
 import type { SchedInstance } from "../types.ts";
 import { fenceOf, type ScopedLeases } from "./scoped-leases.ts";
@@ -12,14 +16,18 @@ export type DrainState = "IN_PROGRESS" | "COMPLETED" | "CANCELLED";
 export interface DrainDoc extends Doc {
   nodeId: string;
   state: DrainState;
+  shutdownAfterDrain: boolean;
+  kickMessage: string;
   requestedAt: number;
-  deadlineAt: number;
-  shutdown: boolean;
+  /** after this, instances still on the node are stopped, players or not */
+  timeoutAt: number;
   requestedBy: string;
+  /** instances on the node waiting for their players to leave */
+  drainingInstanceIds: string[];
+  /** live instances on the node at the last check */
+  remaining: number;
   updatedAt: number;
   completedAt?: number;
-  /** instances still on the node at the last check */
-  remaining: number;
 }
 
 export interface DrainProgress {
@@ -28,25 +36,39 @@ export interface DrainProgress {
   readonly remaining: number;
 }
 
+const COLLECTION = "workflow_drains";
+const NO_IDS: readonly string[] = [];
+
+/** What one node holds right now, from the tick's instance list. */
+interface NodeLoad {
+  live: number;
+  draining: string[];
+}
+
 /**
- * Drain bookkeeping around the pure core, which does the moving itself (replace elsewhere, then stop).
- * Each tick: a drain requested on a node (the node document's `drain`) is recorded as IN_PROGRESS; a
- * recorded drain whose node no longer drains is CANCELLED; one whose node holds no live instance is
- * COMPLETED and announced once with NODE_DRAIN_COMPLETED. Writes are fenced by the `node-drain:<id>`
- * lease, so after a failover exactly one controller finishes a drain.
+ * Drain bookkeeping around the pure core, which does the moving itself (replace elsewhere, DRAINING
+ * until players leave, stop). Each tick: a drain requested on a node (the node record's `drain`) is
+ * recorded as IN_PROGRESS with the instances waiting for players; once the node holds no live
+ * instance the intent is COMPLETED, the node stops draining and stays cordoned, a ShutdownNode is owed
+ * when asked for, and NODE_DRAIN_COMPLETED is announced. A recorded drain whose node no longer drains
+ * is CANCELLED and its DRAINING instances serve again. Writes are fenced by the `node-drain:<id>`
+ * lease, so after a failover exactly one controller carries a drain on.
  */
 export class DrainWorkflow {
   constructor(
     private readonly deps: {
       store: DurableStore;
       leases: ScopedLeases;
+      nodes: NodeService;
+      shutdowns?: Pick<NodeShutdowns, "deliverPending">;
+      lifecycle?: Pick<InstanceLifecycle, "undrain">;
       events: EventPublisher;
       log: Logger;
     },
   ) {}
 
   private get col() {
-    return this.deps.store.collection<DrainDoc>("workflow_drains");
+    return this.deps.store.collection<DrainDoc>(COLLECTION);
   }
 
   async sync(
@@ -56,87 +78,152 @@ export class DrainWorkflow {
   ): Promise<DrainProgress[]> {
     const open = await this.col.find({ state: "IN_PROGRESS" }, { limit: 100_000 });
     const recorded = new Map(open.map((d) => [d._id, d]));
-    const live = new Map<string, number>();
-    for (const inst of instances) {
-      if (!isTerminal(inst.state)) live.set(inst.node, (live.get(inst.node) ?? 0) + 1);
-    }
+    const loads = loadsByNode(instances);
     const progress: DrainProgress[] = [];
-    const byId = new Map(nodes.map((n) => [n._id, n]));
 
     for (const node of nodes) {
-      if (node.drain === null) continue;
-      const doc = recorded.get(node._id);
-      // A drain finished earlier and not re-requested stays finished.
-      if (doc === undefined && (await this.finishedAlready(node))) continue;
-      const remaining = live.get(node._id) ?? 0;
-      const done = remaining === 0;
-      const step = await this.record(node, doc, remaining, done, now);
+      const drain = node.drain;
+      if (drain === null) continue;
+      let doc = recorded.get(node._id);
+      if (doc !== undefined && doc.requestedAt !== drain.requestedAt) {
+        // Drained again: the new request replaces the old intent in place.
+        doc = undefined;
+      }
+      recorded.delete(node._id);
+      if (doc === undefined) {
+        const earlier = await this.col.get(node._id);
+        if (earlier?.state === "COMPLETED" && earlier.requestedAt === drain.requestedAt) {
+          // Completed, but the controller stopped before the node record said so.
+          const lease = await this.deps.leases.hold(`node-drain:${node._id}`);
+          if (lease !== null) await this.finishNode(earlier, lease, now);
+          continue;
+        }
+      }
+      const step = await this.record(node, doc, loads.get(node._id), now);
       if (step !== undefined) progress.push(step);
     }
+    // Left over: intents whose node no longer drains (undrained or deleted).
     for (const doc of recorded.values()) {
-      const node = byId.get(doc.nodeId);
-      if (node?.drain && node.drain.requestedAt === doc.requestedAt) continue;
-      await this.cancel(doc.nodeId, now);
-      progress.push({ nodeId: doc.nodeId, state: "CANCELLED", remaining: live.get(doc.nodeId) ?? 0 });
+      if (await this.cancel(doc, instances, now)) {
+        progress.push({
+          nodeId: doc.nodeId,
+          state: "CANCELLED",
+          remaining: loads.get(doc.nodeId)?.live ?? 0,
+        });
+      }
     }
     return progress;
-  }
-
-  private async finishedAlready(node: NodeDoc): Promise<boolean> {
-    const doc = await this.col.get(node._id);
-    return doc !== null && doc.state !== "IN_PROGRESS" && doc.requestedAt === node.drain?.requestedAt;
   }
 
   private async record(
     node: NodeDoc,
     doc: DrainDoc | undefined,
-    remaining: number,
-    done: boolean,
+    load: NodeLoad | undefined,
     now: number,
   ): Promise<DrainProgress | undefined> {
     const drain = node.drain!;
     const lease = await this.deps.leases.hold(`node-drain:${node._id}`);
-    if (lease === null) return undefined; // another controller tracks this drain
+    if (lease === null) return undefined; // another controller carries this drain
     const fence = fenceOf(lease);
-    const state: DrainState = done ? "COMPLETED" : "IN_PROGRESS";
-    if (doc === undefined || doc.requestedAt !== drain.requestedAt) {
-      await this.col.put(
+    const remaining = load?.live ?? 0;
+    const draining = load?.draining ?? NO_IDS;
+    if (doc === undefined) {
+      doc = await this.col.put(
         {
           _id: node._id,
           nodeId: node._id,
-          state,
+          state: "IN_PROGRESS",
+          shutdownAfterDrain: drain.shutdown,
+          kickMessage: drain.kickMessage,
           requestedAt: drain.requestedAt,
-          deadlineAt: drain.deadlineAt,
-          shutdown: drain.shutdown,
+          timeoutAt: drain.deadlineAt,
           requestedBy: drain.requestedBy,
-          updatedAt: now,
+          drainingInstanceIds: [...draining],
           remaining,
-          ...(done ? { completedAt: now } : {}),
+          updatedAt: now,
         },
         { fence },
       );
-    } else if (done || doc.remaining !== remaining) {
-      await this.col.update(
-        node._id,
-        { state, remaining, updatedAt: now, ...(done ? { completedAt: now } : {}) },
-        { fence },
-      );
+    } else if (doc.remaining !== remaining || !sameIds(doc.drainingInstanceIds, draining)) {
+      doc =
+        (await this.col.update(
+          node._id,
+          { remaining, drainingInstanceIds: [...draining], updatedAt: now },
+          { fence },
+        )) ?? doc;
     }
-    if (done) {
-      await this.deps.leases.release(lease.scope);
-      this.deps.log.info({ nodeId: node._id }, "node drain completed: no instances left");
-      await this.deps.events.publish({
-        type: "NODE_DRAIN_COMPLETED",
-        payload: { nodeId: node._id, timestamp: new Date(now).toISOString() },
-      });
-    }
-    return { nodeId: node._id, state, remaining };
+    if (remaining > 0) return { nodeId: node._id, state: "IN_PROGRESS", remaining };
+    await this.col.update(
+      node._id,
+      { state: "COMPLETED", remaining: 0, drainingInstanceIds: [], completedAt: now, updatedAt: now },
+      { fence },
+    );
+    await this.finishNode(doc, lease, now);
+    return { nodeId: node._id, state: "COMPLETED", remaining: 0 };
   }
 
-  private async cancel(nodeId: string, now: number): Promise<void> {
-    const lease = await this.deps.leases.hold(`node-drain:${nodeId}`);
-    if (lease === null) return;
-    await this.col.update(nodeId, { state: "CANCELLED", updatedAt: now }, { fence: fenceOf(lease) });
+  /** The node side of a completed drain; safe to repeat (it only acts on the same request). */
+  private async finishNode(doc: DrainDoc, lease: Lease, now: number): Promise<void> {
+    const { nodes, shutdowns, events, log } = this.deps;
+    const shutdown = doc.shutdownAfterDrain
+      ? { requestedAt: now, reason: "node drained", requestedBy: doc.requestedBy }
+      : undefined;
+    const after = await nodes.finishDrain(doc.nodeId, doc.requestedAt, shutdown);
+    if (after !== null) {
+      if (shutdown) await shutdowns?.deliverPending([after]);
+      log.info(
+        { nodeId: doc.nodeId, shutdown: doc.shutdownAfterDrain },
+        doc.shutdownAfterDrain
+          ? "node drain completed: no instances left; shutting the node down"
+          : "node drain completed: no instances left; the node stays cordoned",
+      );
+      await events.publish({
+        type: "NODE_DRAIN_COMPLETED",
+        payload: { nodeId: doc.nodeId, timestamp: new Date(now).toISOString() },
+      });
+    }
     await this.deps.leases.release(lease.scope);
   }
+
+  /** Marks the intent CANCELLED and lets its DRAINING instances take players again. */
+  private async cancel(doc: DrainDoc, instances: readonly SchedInstance[], now: number): Promise<boolean> {
+    const lease = await this.deps.leases.hold(`node-drain:${doc.nodeId}`);
+    if (lease === null) return false;
+    const fence = fenceOf(lease);
+    await this.col.update(doc._id, { state: "CANCELLED", updatedAt: now }, { fence });
+    const waiting = new Set(doc.drainingInstanceIds);
+    for (const inst of instances) {
+      if (!waiting.has(inst.id) || inst.state !== "DRAINING" || inst.node !== doc.nodeId) continue;
+      try {
+        await this.deps.lifecycle?.undrain({ instanceId: inst.id, reason: "node drain cancelled", fence });
+      } catch (err) {
+        this.deps.log.warn(
+          { instanceId: inst.id, err: (err as Error).message },
+          "could not undrain instance",
+        );
+      }
+    }
+    await this.deps.leases.release(lease.scope);
+    return true;
+  }
+}
+
+function loadsByNode(instances: readonly SchedInstance[]): Map<string, NodeLoad> {
+  const loads = new Map<string, NodeLoad>();
+  for (const inst of instances) {
+    if (isTerminal(inst.state)) continue;
+    let load = loads.get(inst.node);
+    if (load === undefined) {
+      load = { live: 0, draining: [] };
+      loads.set(inst.node, load);
+    }
+    load.live++;
+    if (inst.state === "DRAINING") load.draining.push(inst.id);
+  }
+  return loads;
+}
+
+function sameIds(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  return a.every((id, k) => id === b[k]);
 }

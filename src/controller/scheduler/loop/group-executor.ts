@@ -2,11 +2,11 @@ import type { Lease } from "../../../coord/port.ts";
 import type { Logger } from "../../../log/logger.ts";
 import type { DurableStore } from "../../../store/port.ts";
 import type { InstanceLifecycle } from "../../instances/instance-lifecycle.ts";
-import type { Action, PlaceAction, ReplaceAction, StopAction } from "../types.ts";
+import type { Action, DrainAction, PlaceAction, ReplaceAction, StopAction } from "../types.ts";
 import { fenceOf, type ScopedLeases } from "./scoped-leases.ts";
 import type { SchedulerInstanceDoc } from "./world-mapping.ts";
 
-export type SideEffect = PlaceAction | ReplaceAction | StopAction;
+export type SideEffect = PlaceAction | ReplaceAction | StopAction | DrainAction;
 
 export interface ActionOutcome {
   readonly action: SideEffect;
@@ -24,7 +24,9 @@ export interface GroupRun {
 }
 
 export function isSideEffect(action: Action): action is SideEffect {
-  return action.kind === "place" || action.kind === "replace" || action.kind === "stop";
+  return (
+    action.kind === "place" || action.kind === "replace" || action.kind === "stop" || action.kind === "drain"
+  );
 }
 
 /**
@@ -105,6 +107,9 @@ export class GroupExecutor {
       }
       case "stop":
         await lifecycle.stop({ instanceId: action.instance, reason: action.reason, fence, force: false });
+        return;
+      case "drain":
+        await lifecycle.drain({ instanceId: action.instance, reason: action.reason, fence });
         return;
     }
   }

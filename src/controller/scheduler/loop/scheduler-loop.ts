@@ -3,6 +3,8 @@ import type { Logger } from "../../../log/logger.ts";
 import type { EventPublisher } from "../../events/event-types.ts";
 import type { InstanceLifecycle } from "../../instances/instance-lifecycle.ts";
 import type { Metrics } from "../../metrics/metrics.ts";
+import { NodeService } from "../../nodes/node-service.ts";
+import type { NodeShutdowns } from "../../nodes/node-shutdowns.ts";
 import { explainPlacement } from "../explain.ts";
 import { scheduleTick } from "../tick.ts";
 import type { PlacementExplanation, TickInput } from "../types.ts";
@@ -28,6 +30,8 @@ export interface SchedulerLoopOptions extends WorldSources {
   log: Logger;
   /** Absent until the lifecycle is wired: the loop then only computes and reports (observe-only). */
   lifecycle?: InstanceLifecycle;
+  /** Sends the ShutdownNode a finished drain owes; absent, owed shutdowns wait on the node record. */
+  shutdowns?: Pick<NodeShutdowns, "deliverPending">;
   /** `scheduler.evaluationIntervalSeconds` in ms; group leases live twice as long. */
   intervalMs: number;
   scalingCooldownSeconds: number;
@@ -39,6 +43,8 @@ export interface SchedulerLoopOptions extends WorldSources {
 }
 
 const DEFAULT_CONVERGENCE_WINDOW_MS = 15_000;
+/** While a node drains, ticks come at least this often, so instances leave soon after their players. */
+const DRAIN_RECONCILE_MS = 5_000;
 
 /**
  * The imperative shell around `scheduleTick`: every interval it reads the world, asks the pure core what
@@ -56,7 +62,9 @@ export class SchedulerLoop {
   private gate: ConvergenceGate;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running: Promise<unknown> = Promise.resolve();
-  private stopped = false;
+  private stopped = true;
+  /** a nudge arrived while a tick ran: the next one follows at once */
+  private nudged = false;
   private last: TickReport | undefined;
 
   constructor(private readonly options: SchedulerLoopOptions) {
@@ -67,7 +75,11 @@ export class SchedulerLoop {
       options.intervalMs * 2,
     );
     this.cooldowns = new CooldownBook(options);
-    this.drains = new DrainWorkflow({ ...options, leases: this.leases });
+    this.drains = new DrainWorkflow({
+      ...options,
+      leases: this.leases,
+      nodes: new NodeService(options.store, this.now),
+    });
     this.executor = options.lifecycle
       ? new GroupExecutor({ ...options, lifecycle: options.lifecycle, leases: this.leases })
       : undefined;
@@ -121,12 +133,33 @@ export class SchedulerLoop {
     return explainPlacement(group, this.inputOf(world, await this.cooldowns.load()));
   }
 
+  /**
+   * Brings the next tick forward to now, for changes an operator waits on (a drain request): without
+   * it they would wait for the interval. A tick in flight is followed by another at once.
+   */
+  nudge(): void {
+    if (this.stopped) return;
+    if (this.timer === undefined) {
+      this.nudged = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.schedule(0);
+  }
+
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
+      this.timer = undefined;
       const began = this.now();
       void this.tickOnce().finally(() => {
-        this.schedule(Math.max(0, this.options.intervalMs - (this.now() - began)));
+        const draining = this.last?.drains.some((d) => d.state === "IN_PROGRESS") ?? false;
+        const interval = draining
+          ? Math.min(this.options.intervalMs, DRAIN_RECONCILE_MS)
+          : this.options.intervalMs;
+        const delay = this.nudged ? 0 : Math.max(0, interval - (this.now() - began));
+        this.nudged = false;
+        this.schedule(delay);
       });
     }, delayMs);
   }
@@ -137,7 +170,6 @@ export class SchedulerLoop {
       groups: world.groups,
       nodes: world.nodes,
       instances: world.instances,
-      playerCounts: world.playerCounts,
       globalMaintenance: world.globalMaintenance,
       lastScaleAt,
       settings: { scalingCooldownSeconds: this.options.scalingCooldownSeconds },
@@ -185,6 +217,7 @@ export class SchedulerLoop {
   private async evaluate(at: number, started: number): Promise<TickReport> {
     const world = await this.reader.read(at);
     const drains = await this.drains.sync(at, world.nodeDocs, world.instances);
+    await this.options.shutdowns?.deliverPending(world.nodeDocs);
     const result = scheduleTick(this.inputOf(world, await this.cooldowns.load()));
 
     const convergence = this.gate.check(at, world.nodeDocs);

@@ -72,13 +72,14 @@ export function toSchedNode(doc: NodeDoc): SchedNode {
     ...(cap.totalDiskMb > 0 ? { freeDiskMb: cap.freeDiskMb } : {}),
     labels: doc.labels,
     usedPorts: doc.usedPorts,
-    ...(doc.drain ? { drainDeadlineAt: doc.drain.deadlineAt } : {}),
+    ...(doc.drain ? { drainDeadlineAt: doc.drain.deadlineAt, drainKickMessage: doc.drain.kickMessage } : {}),
   };
 }
 
 /**
- * An instance record as the scheduler sees it. Memory falls back to the group's request; the start time
- * to the daemon's reported uptime, then the record's creation, then `now` (a young instance is never
+ * An instance record as the scheduler sees it. Players are the record's counter (plugins and daemon
+ * reports both write it); memory falls back to the group's request; the start time to the daemon's
+ * reported uptime, then the record's creation, then `now` (a young instance is never
  * scaled down, which is the safe side when nothing is known).
  */
 export function toSchedInstance(
@@ -99,7 +100,7 @@ export function toSchedInstance(
     node: doc.node,
     state: doc.state,
     port: doc.port,
-    players: report?.playerCount ?? doc.players ?? 0,
+    players: doc.players ?? report?.playerCount ?? 0,
     memoryMb: doc.memoryMb ?? groupMemoryMb ?? 0,
     startedAt,
     ...(doc.replaces !== undefined ? { replaces: doc.replaces } : {}),

@@ -1,6 +1,5 @@
-import { isAppError } from "../../../core/errors.ts";
-import type { GroupSpec } from "../../../core/groups/group-schema.ts";
 import type { Doc, DurableStore } from "../../../store/port.ts";
+import { resolveAll } from "../../groups/group-inheritance.ts";
 import type { GroupDoc } from "../../groups/group-service.ts";
 import type { NodeDoc, NodeInstanceReport } from "../../nodes/node-doc.ts";
 import type { SchedGroup, SchedInstance, SchedNode } from "../types.ts";
@@ -12,10 +11,9 @@ import {
   toSchedNode,
 } from "./world-mapping.ts";
 
-/** What the reader needs from the group and maintenance services (narrow, so tests can stub them). */
+/** What the reader needs besides the store (narrow, so tests can stub it). */
 export interface WorldSources {
   store: DurableStore;
-  groups: { resolved(name: string): Promise<GroupSpec> };
   maintenance: { get(): Promise<{ enabled: boolean }> };
 }
 
@@ -26,7 +24,6 @@ export interface World {
   readonly nodes: readonly SchedNode[];
   readonly instances: readonly SchedInstance[];
   readonly nodeDocs: readonly NodeDoc[];
-  readonly playerCounts: Readonly<Record<string, number>>;
   readonly globalMaintenance: boolean;
 }
 
@@ -42,9 +39,9 @@ interface CrashLoopPause extends Doc {
 const READ_LIMIT = 1_000_000;
 
 /**
- * Reads groups (resolved through their parents), nodes, instances and global maintenance from the store.
- * The three collections are read concurrently; the store has no snapshots, so a tick may see a write
- * half-applied — harmless, because every decision is re-checked against the lease and the store's
+ * Reads groups, nodes, instances and global maintenance from the store, one read per collection per
+ * tick; groups are resolved through their parents in memory. The collections are read concurrently;
+ * the store has no snapshots, so a tick may see a write half-applied — harmless, because every decision is re-checked against the lease and the store's
  * fencing when it is carried out, and the next tick sees the rest.
  */
 export class WorldReader {
@@ -63,26 +60,21 @@ export class WorldReader {
     ]);
     const pausedUntil = new Map(crashLoops.map((d) => [d._id, d.pausedUntilMs ?? 0]));
 
+    const own = new Map(groupDocs.map((d) => [d._id, d]));
     const groups: SchedGroup[] = [];
-    for (const doc of groupDocs) {
-      const spec = await this.resolve(doc._id);
-      // Deleted between the list and the resolve: its instances are stopped as orphans.
-      if (spec === undefined) continue;
-      // The crash-loop pause is read from the group's own document: resolving would let a child
-      // inherit its parent's pause.
-      const until = Math.max(doc.crashLoopPausedUntil ?? 0, pausedUntil.get(doc._id) ?? 0);
+    for (const spec of resolveAll(groupDocs)) {
+      // The crash-loop pause is read from the group's own document: inheriting it would let a child
+      // take its parent's pause.
+      const until = Math.max(own.get(spec.name)?.crashLoopPausedUntil ?? 0, pausedUntil.get(spec.name) ?? 0);
       groups.push(toSchedGroup(spec, { crashLoopPausedUntil: until }, now));
     }
     const memoryOf = new Map(groups.map((g) => [g.name, g.memoryMb]));
 
-    // Heartbeat reports are fresher than the records for players and uptime.
+    // Uptime comes from heartbeat reports when the record has no start time. Players do not: the
+    // record's counter is what plugins and daemon reports both update, a heartbeat's may be stale.
     const reports = new Map<string, NodeInstanceReport>();
-    const playerCounts: Record<string, number> = {};
     for (const node of nodeDocs) {
-      for (const report of node.instances) {
-        reports.set(report.instanceId, report);
-        playerCounts[report.instanceId] = report.playerCount;
-      }
+      for (const report of node.instances) reports.set(report.instanceId, report);
     }
     const instances: SchedInstance[] = [];
     for (const doc of instanceDocs) {
@@ -95,17 +87,7 @@ export class WorldReader {
       nodes: nodeDocs.map(toSchedNode),
       instances,
       nodeDocs,
-      playerCounts,
       globalMaintenance: maintenance.enabled,
     };
-  }
-
-  private async resolve(name: string): Promise<GroupSpec | undefined> {
-    try {
-      return await this.sources.groups.resolved(name);
-    } catch (err) {
-      if (isAppError(err, "NOT_FOUND")) return undefined;
-      throw err;
-    }
   }
 }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { EventInput, EventPublisher } from "../../../../src/controller/events/event-types.ts";
 import { GroupService } from "../../../../src/controller/groups/group-service.ts";
 import type {
+  DrainRequest,
   InstanceLifecycle,
   PlaceRequest,
   StopRequest,
@@ -45,7 +46,11 @@ export class RecordingEvents implements EventPublisher {
   }
 }
 
-export type LifecycleCall = { kind: "place"; request: PlaceRequest } | { kind: "stop"; request: StopRequest };
+export type LifecycleCall =
+  | { kind: "place"; request: PlaceRequest }
+  | { kind: "stop"; request: StopRequest }
+  | { kind: "drain"; request: DrainRequest }
+  | { kind: "undrain"; request: DrainRequest };
 
 /** Records every call and writes what the real lifecycle would, fenced with the request's fence. */
 export class RecordingLifecycle implements InstanceLifecycle {
@@ -82,6 +87,22 @@ export class RecordingLifecycle implements InstanceLifecycle {
     await this.before?.({ kind: "stop", request });
     this.calls.push({ kind: "stop", request });
     await this.col.update(request.instanceId, { state: "STOPPING" }, { fence: request.fence });
+  }
+
+  async drain(request: DrainRequest): Promise<void> {
+    await this.before?.({ kind: "drain", request });
+    this.calls.push({ kind: "drain", request });
+    await this.col.update(request.instanceId, { state: "DRAINING" }, { fence: request.fence });
+  }
+
+  async undrain(request: DrainRequest): Promise<void> {
+    await this.before?.({ kind: "undrain", request });
+    this.calls.push({ kind: "undrain", request });
+    await this.col.update(request.instanceId, { state: "RUNNING" }, { fence: request.fence });
+  }
+
+  drains(): DrainRequest[] {
+    return this.calls.flatMap((c) => (c.kind === "drain" ? [c.request] : []));
   }
 
   places(): PlaceRequest[] {
@@ -204,7 +225,6 @@ export async function rig(): Promise<Rig> {
         store,
         coord,
         controllerId: "c1",
-        groups,
         maintenance,
         events,
         metrics,
