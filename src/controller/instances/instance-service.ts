@@ -29,6 +29,7 @@ export type TerminalListener = (doc: InstanceDoc) => void;
  */
 export class InstanceService {
   private readonly terminalListeners = new Set<TerminalListener>();
+  private readonly drainingListeners = new Set<TerminalListener>();
 
   constructor(
     private readonly store: DurableStore,
@@ -44,6 +45,12 @@ export class InstanceService {
   onTerminal(listener: TerminalListener): () => void {
     this.terminalListeners.add(listener);
     return () => this.terminalListeners.delete(listener);
+  }
+
+  /** Called on the controller that moved the instance to DRAINING (once, not on every controller). */
+  onDraining(listener: TerminalListener): () => void {
+    this.drainingListeners.add(listener);
+    return () => this.drainingListeners.delete(listener);
   }
 
   async list(query: InstanceQuery): Promise<{ data: InstanceDoc[]; total: number }> {
@@ -127,6 +134,7 @@ export class InstanceService {
     if (current?.state !== "RUNNING") return null;
     const updated = await this.transition(id, "DRAINING", reason, {}, options);
     if (updated?.state !== "DRAINING") return updated;
+    for (const listener of this.drainingListeners) listener(updated);
     void this.events
       .publish({
         type: "INSTANCE_DRAINING",

@@ -76,8 +76,9 @@ export class LifecycleReconciler implements InstanceReconciler {
   private async apply(nodeId: string, report: NodeInstanceReport, readopt: boolean): Promise<void> {
     if (!isInstanceState(report.state)) return;
     const now = this.now();
+    // No player count here: players are counted from the plugin's and proxy's join/leave calls;
+    // the daemon does not see players, and its 0 would undo them on every heartbeat.
     const fields: Partial<InstanceDoc> = {
-      players: report.playerCount,
       uptimeMs: report.uptimeMs,
       reportedAt: now,
       ...(report.port > 0 ? { port: report.port } : {}),

@@ -42,14 +42,39 @@ export class PlayerTransfers {
   async toGroup(requester: string, playerUuid: string, group: string): Promise<TransferIntent> {
     const player = await this.player(requester, playerUuid);
     await this.deps.groups.get(group);
-    const running = (await this.deps.instances.col.find({ group, state: "RUNNING" })).filter(
-      (i) => i._id !== player.instanceId,
-    );
-    const target = running.sort(
-      (a, b) => (a.players ?? 0) - (b.players ?? 0) || a._id.localeCompare(b._id),
-    )[0];
+    const target = await this.leastLoaded(group, player.instanceId ?? "");
     if (!target) throw new AppError("CONFLICT", `no RUNNING instance of group "${group}" to transfer to`);
     return this.record(player, target);
+  }
+
+  /**
+   * A draining instance's players are queued for the least-loaded RUNNING instance of its group,
+   * else of `fallbackGroup`. Players without a proxy cannot be moved and are counted as stranded:
+   * they leave when the drain's timeout stops the instance.
+   */
+  async evacuate(
+    from: InstanceDoc,
+    fallbackGroup: string | null,
+  ): Promise<{ queued: number; stranded: number }> {
+    const players = (await this.deps.registry.list()).filter((p) => p.instanceId === from._id);
+    if (players.length === 0) return { queued: 0, stranded: 0 };
+    const target =
+      (await this.leastLoaded(from.group, from._id)) ??
+      (fallbackGroup ? await this.leastLoaded(fallbackGroup, from._id) : undefined);
+    let queued = 0;
+    for (const player of players) {
+      if (!target || !player.proxyInstanceId) continue;
+      await this.record(player, target);
+      queued++;
+    }
+    return { queued, stranded: players.length - queued };
+  }
+
+  private async leastLoaded(group: string, except: string): Promise<InstanceDoc | undefined> {
+    const running = (await this.deps.instances.col.find({ group, state: "RUNNING" })).filter(
+      (i) => i._id !== except,
+    );
+    return running.sort((a, b) => (a.players ?? 0) - (b.players ?? 0) || a._id.localeCompare(b._id))[0];
   }
 
   /** What the proxy still has to carry out. */

@@ -41,5 +41,27 @@ export function wireWorkloadServices(deps: {
     void intents.dropFor(doc._id).catch(failed("the transfers"));
     void instanceMetrics.forget(doc._id).catch(failed("the metrics"));
   });
-  return { players, transfers, intents, instanceMetrics, stop: stopForgetting };
+  // Node drains: the players of an instance going DRAINING are queued for another instance.
+  const stopEvacuating = deps.instances.onDraining((doc) => {
+    void deps.groups
+      .get(doc.group)
+      .then((group) => transfers.evacuate(doc, group.fallbackGroup ?? null))
+      .then((moved) => {
+        if (moved.queued + moved.stranded > 0)
+          log.info({ instanceId: doc._id, ...moved }, "draining instance's players queued for transfer");
+      })
+      .catch((err: Error) =>
+        log.warn({ instanceId: doc._id, err: err.message }, "could not queue a draining instance's players"),
+      );
+  });
+  return {
+    players,
+    transfers,
+    intents,
+    instanceMetrics,
+    stop() {
+      stopForgetting();
+      stopEvacuating();
+    },
+  };
 }

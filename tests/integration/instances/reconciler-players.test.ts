@@ -1,0 +1,47 @@
+/**
+ * Daemon reports move an instance's state but never its player count: players come from the
+ * plugin's and proxy's join/leave calls, and the daemon (which does not see players) reports 0.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import type { EventInput } from "../../../src/controller/events/event-types.ts";
+import { InstanceService } from "../../../src/controller/instances/instance-service.ts";
+import { LifecycleReconciler } from "../../../src/controller/instances/lifecycle-reconciler.ts";
+import { silentLogger } from "../../../src/log/logger.ts";
+import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.ts";
+import { tempDir } from "../../support/adapters.ts";
+
+const store = SqliteStore.open({ file: join(tempDir(), "prexor.db") });
+afterAll(() => store.close());
+
+test("a heartbeat report of 0 players leaves the plugin-reported count alone, and still moves state", async () => {
+  const published: EventInput[] = [];
+  const instances = new InstanceService(
+    store,
+    { publish: async (e) => void published.push(e) },
+    silentLogger(),
+  );
+  const reconciler = new LifecycleReconciler(instances, { recover: async () => false }, silentLogger());
+  const now = Date.now();
+  await instances.col.put({
+    _id: "lobby-1",
+    group: "lobby",
+    node: "node-a",
+    state: "STARTING",
+    port: 30000,
+    planHash: "h",
+    createdAt: now,
+    stateChangedAt: now,
+    players: 3,
+  });
+  const report = { instanceId: "lobby-1", group: "lobby", port: 30000, playerCount: 0, planHash: "h" };
+  await reconciler.update("node-a", { ...report, state: "RUNNING", uptimeMs: 1_000 });
+  let doc = await instances.require("lobby-1");
+  expect(doc.state).toBe("RUNNING");
+  expect(doc.players).toBe(3);
+  await reconciler.reconcile("node-a", [{ ...report, state: "RUNNING", uptimeMs: 2_000 }]);
+  doc = await instances.require("lobby-1");
+  expect(doc.players).toBe(3);
+  expect(doc.uptimeMs).toBe(2_000);
+  expect(published.some((e) => e.type === "INSTANCE_STATE_CHANGED")).toBe(true);
+});
