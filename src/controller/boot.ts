@@ -17,6 +17,7 @@ import type { EventPublisher } from "./events/event-types.ts";
 import { GroupService } from "./groups/group-service.ts";
 import { type ClusterPki, loadOrCreateClusterCa } from "./grpc/cluster-pki-store.ts";
 import { resolveClusterSecret } from "./grpc/cluster-secret.ts";
+import { startCommandRelay } from "./grpc/command-relay.ts";
 import { startGrpcServer } from "./grpc/grpc-server.ts";
 import { SessionRegistry } from "./grpc/session-registry.ts";
 import { createHttpApp } from "./http/app.ts";
@@ -236,6 +237,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const sessions = new SessionRegistry();
     const stopClosingRevoked = revocations.onChange((change) => sessions.closeRevoked(change));
     teardown.push(() => void stopClosingRevoked());
+    const stopRelaying = await startCommandRelay({ coord, sessions, controllerId: id, log });
+    teardown.push(() => stopRelaying());
     let httpPort = config.http.port;
     const instances = wireInstances({
       store,

@@ -13,6 +13,9 @@ export interface LiveSession {
   end(reason: string, options: { graceful: boolean; code?: "UNAUTHENTICATED" | "UNAVAILABLE" }): void;
 }
 
+/** Hands a frame to whichever controller holds the node's session (see command-relay.ts). */
+export type FrameRelay = (nodeId: string, frame: NonNullable<ControllerMessage["frame"]>) => void;
+
 export type FrameListener = (nodeId: string, frame: NonNullable<DaemonMessage["frame"]>) => void;
 
 /**
@@ -23,6 +26,7 @@ export type FrameListener = (nodeId: string, frame: NonNullable<DaemonMessage["f
 export class SessionRegistry {
   private readonly byNode = new Map<string, LiveSession>();
   private readonly frameListeners = new Set<FrameListener>();
+  private relay: FrameRelay | undefined;
 
   get size(): number {
     return this.byNode.size;
@@ -56,6 +60,26 @@ export class SessionRegistry {
   send(nodeId: string, frame: NonNullable<ControllerMessage["frame"]>): PushOutcome | "no-session" {
     const session = this.byNode.get(nodeId);
     return session ? session.send(frame) : "no-session";
+  }
+
+  setRelay(relay: FrameRelay | undefined): void {
+    this.relay = relay;
+  }
+
+  /**
+   * Sends to the node wherever its session is: here, or through the relay to the controller that
+   * holds it ("relayed": handed on, delivery not confirmed). For commands that must reach the
+   * node; replies to what a node asked on this session use `send`.
+   */
+  deliver(
+    nodeId: string,
+    frame: NonNullable<ControllerMessage["frame"]>,
+  ): PushOutcome | "no-session" | "relayed" {
+    const session = this.byNode.get(nodeId);
+    if (session) return session.send(frame);
+    if (!this.relay) return "no-session";
+    this.relay(nodeId, frame);
+    return "relayed";
   }
 
   onFrame(listener: FrameListener): () => void {

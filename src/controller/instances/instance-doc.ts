@@ -28,6 +28,8 @@ export interface InstanceDoc extends Doc {
   /** last time StartInstance was sent */
   dispatchedAt?: number;
   reportedAt?: number;
+  /** the player count the node last reported (see LifecycleReconciler.apply) */
+  reportedPlayers?: number;
   adoptedAt?: number;
   lostAt?: number;
   lostReason?: string;

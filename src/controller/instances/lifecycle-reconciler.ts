@@ -76,11 +76,10 @@ export class LifecycleReconciler implements InstanceReconciler {
   private async apply(nodeId: string, report: NodeInstanceReport, readopt: boolean): Promise<void> {
     if (!isInstanceState(report.state)) return;
     const now = this.now();
-    // No player count here: players are counted from the plugin's and proxy's join/leave calls;
-    // the daemon does not see players, and its 0 would undo them on every heartbeat.
     const fields: Partial<InstanceDoc> = {
       uptimeMs: report.uptimeMs,
       reportedAt: now,
+      reportedPlayers: report.playerCount,
       ...(report.port > 0 ? { port: report.port } : {}),
     };
     const doc = await this.instances.get(report.instanceId);
@@ -96,6 +95,7 @@ export class LifecycleReconciler implements InstanceReconciler {
         createdAt: now,
         stateChangedAt: now,
         players: report.playerCount,
+        reportedPlayers: report.playerCount,
         uptimeMs: report.uptimeMs,
         adoptedAt: now,
         reportedAt: now,
@@ -114,6 +114,10 @@ export class LifecycleReconciler implements InstanceReconciler {
       );
       return;
     }
+    // Two sources count players: the plugin's join/leave calls and the node's reports. Each is
+    // applied when it changes, so a node that cannot see players (and reports 0 on every
+    // heartbeat) never undoes what the plugin said, while one that counts still moves it.
+    if (report.playerCount !== (doc.reportedPlayers ?? 0)) fields.players = report.playerCount;
     // A stale report of an older plan for the same id (a replaced static instance) changes nothing.
     if (doc.planHash && report.planHash && doc.planHash !== report.planHash) return;
     let target: InstanceState = report.state;

@@ -8,6 +8,8 @@ import type { DurableStore } from "../../store/port.ts";
 import type { CatalogEntry, CatalogService } from "../catalog/catalog-service.ts";
 import type { GroupService } from "../groups/group-service.ts";
 import type { SessionRegistry } from "../grpc/session-registry.ts";
+import type { NodeDoc } from "../nodes/node-doc.ts";
+import { NODES } from "../nodes/node-service.ts";
 import type { TemplateService } from "../templates/template-service.ts";
 import type { WorkloadTokens } from "../workload/workload-tokens.ts";
 import type { ConsoleBuffer } from "./console-buffer.ts";
@@ -157,7 +159,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
       launchArgv: plan.dispatch.launchArgv,
       readiness: plan.dispatch.readiness,
     });
-    const outcome = this.deps.sessions.send(doc.node, { case: "startInstance", value: frame });
+    const outcome = this.deps.sessions.deliver(doc.node, { case: "startInstance", value: frame });
     const sent = outcome !== "no-session" && outcome !== "closed" && outcome !== "overflow";
     await this.deps.instances.col.update(instanceId, {
       dispatchedAt: this.now(),
@@ -177,14 +179,13 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     const { instances } = this.deps;
     const doc = await instances.require(request.instanceId);
     if (isTerminalState(doc.state)) return;
-    const session = this.deps.sessions.get(doc.node);
-    if (doc.state === "SCHEDULED" && !session) {
+    if (doc.state === "SCHEDULED" && !(await this.nodeConnected(doc.node))) {
       // Never reached the node: nothing to stop there.
       await instances.transition(doc._id, "STOPPED", request.reason, {}, { fence: request.fence });
       return;
     }
     await instances.transition(doc._id, "STOPPING", request.reason, {}, { fence: request.fence });
-    this.deps.sessions.send(doc.node, {
+    this.deps.sessions.deliver(doc.node, {
       case: "stopInstance",
       value: {
         instanceId: doc._id,
@@ -253,7 +254,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
   }
 
   sendCommand(doc: InstanceDoc, command: string): boolean {
-    const outcome = this.deps.sessions.send(doc.node, {
+    const outcome = this.deps.sessions.deliver(doc.node, {
       case: "sendCommand",
       value: { instanceId: doc._id, command },
     });
@@ -262,6 +263,12 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
 
   close(): void {
     this.retries.stop();
+  }
+
+  /** Connected here or to another controller: a start sent there may have reached it. */
+  private async nodeConnected(nodeId: string): Promise<boolean> {
+    if (this.deps.sessions.get(nodeId)) return true;
+    return (await this.deps.store.collection<NodeDoc>(NODES).get(nodeId))?.connected === true;
   }
 
   private async artifactFor(platform: string, version: string): Promise<CatalogEntry | null> {

@@ -1,6 +1,7 @@
 /**
- * Daemon reports move an instance's state but never its player count: players come from the
- * plugin's and proxy's join/leave calls, and the daemon (which does not see players) reports 0.
+ * Players are counted by two sources, the plugin's join/leave calls and the node's reports; each
+ * applies when it changes, so a node that reports 0 on every heartbeat (it cannot see players)
+ * never undoes the plugin's count.
  */
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
@@ -14,7 +15,7 @@ import { tempDir } from "../../support/adapters.ts";
 const store = SqliteStore.open({ file: join(tempDir(), "prexor.db") });
 afterAll(() => store.close());
 
-test("a heartbeat report of 0 players leaves the plugin-reported count alone, and still moves state", async () => {
+test("a node reporting an unchanged count leaves the plugin-reported one alone; a change applies", async () => {
   const published: EventInput[] = [];
   const instances = new InstanceService(
     store,
@@ -43,5 +44,12 @@ test("a heartbeat report of 0 players leaves the plugin-reported count alone, an
   doc = await instances.require("lobby-1");
   expect(doc.players).toBe(3);
   expect(doc.uptimeMs).toBe(2_000);
+
+  // A node that does count players moves the figure when its count changes, and only then.
+  await reconciler.update("node-a", { ...report, playerCount: 2, state: "RUNNING", uptimeMs: 3_000 });
+  expect((await instances.require("lobby-1")).players).toBe(2);
+  await instances.col.update("lobby-1", { players: 4 });
+  await reconciler.update("node-a", { ...report, playerCount: 2, state: "RUNNING", uptimeMs: 4_000 });
+  expect((await instances.require("lobby-1")).players).toBe(4);
   expect(published.some((e) => e.type === "INSTANCE_STATE_CHANGED")).toBe(true);
 });
