@@ -178,7 +178,7 @@ export class DaemonSession implements LiveSession {
         );
         break;
     }
-    this.deps.registry.emitFrame(this.nodeId, frame);
+    await this.deps.registry.emitFrame(this.nodeId, frame);
   }
 
   private async onHello(hello: Hello): Promise<void> {

@@ -16,7 +16,11 @@ export interface LiveSession {
 /** Hands a frame to whichever controller holds the node's session (see command-relay.ts). */
 export type FrameRelay = (nodeId: string, frame: NonNullable<ControllerMessage["frame"]>) => void;
 
-export type FrameListener = (nodeId: string, frame: NonNullable<DaemonMessage["frame"]>) => void;
+/** May return the work it started: the stream reads its next frame once that work is done. */
+export type FrameListener = (
+  nodeId: string,
+  frame: NonNullable<DaemonMessage["frame"]>,
+) => undefined | Promise<unknown>;
 
 /**
  * The daemon sessions open on this controller, one per node. Other components reach a node through
@@ -87,14 +91,21 @@ export class SessionRegistry {
     return () => this.frameListeners.delete(listener);
   }
 
-  emitFrame(nodeId: string, frame: NonNullable<DaemonMessage["frame"]>): void {
+  /**
+   * Resolves once every listener's work for the frame is done, so a node's frames take effect in
+   * the order it sent them (a StartInstanceAck before the state report that followed it).
+   */
+  async emitFrame(nodeId: string, frame: NonNullable<DaemonMessage["frame"]>): Promise<void> {
+    const pending: Promise<unknown>[] = [];
     for (const listener of this.frameListeners) {
       try {
-        listener(nodeId, frame);
+        const work = listener(nodeId, frame);
+        if (work) pending.push(work.catch(() => undefined));
       } catch {
         // A listener's bug must not take the stream down.
       }
     }
+    if (pending.length > 0) await Promise.all(pending);
   }
 
   /** A certificate was revoked (here or on another controller): its stream closes now. */

@@ -7,8 +7,9 @@ import type { StoreInstanceLifecycle } from "./store-instance-lifecycle.ts";
 
 /**
  * Routes the daemon frames that concern instances (the link itself handles Hello, heartbeats and
- * state reports) to their owners. Work per node runs in arrival order, so an ack is applied before a
- * crash report that followed it on the stream.
+ * state reports) to their owners. Acks and crash reports run in arrival order per node, and the
+ * stream waits for them, so an ack is applied before the state report or crash report that followed
+ * it.
  */
 export function routeInstanceFrames(deps: {
   sessions: SessionRegistry;
@@ -19,21 +20,24 @@ export function routeInstanceFrames(deps: {
   log: Logger;
 }): () => void {
   const chains = new Map<string, Promise<void>>();
-  const inOrder = (nodeId: string, work: () => Promise<unknown>) => {
+  const inOrder = (nodeId: string, work: () => Promise<unknown>): Promise<void> => {
     const next = (chains.get(nodeId) ?? Promise.resolve()).then(work).then(
       () => undefined,
       (err: unknown) => deps.log.warn({ nodeId, err: (err as Error).message }, "instance frame failed"),
     );
     chains.set(nodeId, next);
+    // The map would otherwise hold every node's last promise forever.
+    void next.then(() => {
+      if (chains.get(nodeId) === next) chains.delete(nodeId);
+    });
+    return next;
   };
   return deps.sessions.onFrame((nodeId, frame) => {
     switch (frame.case) {
       case "startAck":
-        inOrder(nodeId, () => deps.lifecycle.onStartAck(nodeId, frame.value));
-        return;
+        return inOrder(nodeId, () => deps.lifecycle.onStartAck(nodeId, frame.value));
       case "crashReport":
-        inOrder(nodeId, () => deps.crashes.report(nodeId, frame.value));
-        return;
+        return inOrder(nodeId, () => deps.crashes.report(nodeId, frame.value));
       case "consoleLine":
         deps.console.push(frame.value.instanceId, {
           line: frame.value.line,
