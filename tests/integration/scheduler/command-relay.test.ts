@@ -4,16 +4,12 @@
  * daemon through the `command` channel and the controller holding the session.
  */
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type RunningController, startController } from "../../../src/controller/boot.ts";
+import type { RunningController } from "../../../src/controller/boot.ts";
 import type { InstanceDoc } from "../../../src/controller/instances/instance-doc.ts";
-import { silentLogger } from "../../../src/log/logger.ts";
 import { mongoServer, redisServer } from "../../support/servers.ts";
 import { issueNodeCredentials, SimulatedDaemon } from "../../support/simulated-daemon.ts";
 import { randomId, waitFor } from "../../support/wait.ts";
-import { adminApi, customGroup, fleetConfig } from "./fleet-harness.ts";
+import { adminApi, customGroup, startClusterMember } from "./fleet-harness.ts";
 
 const mongo = await mongoServer();
 const redis = await redisServer();
@@ -29,23 +25,16 @@ afterAll(async () => {
 test.skipIf(skip !== undefined)(
   "start and stop taken by a controller without the node's session reach the daemon",
   async () => {
-    const production = [
-      "runtime:",
-      "  profile: production",
-      "database:",
-      `  uri: ${mongo.server!.uri}`,
-      `  database: ${randomId("relay_")}`,
-      "redis:",
-      `  uri: ${redis.server!.uri}`,
-      "modules:",
-      "  signing:",
-      "    required: false",
-    ].join("\n");
+    const database = randomId("relay_");
     const boot = async () => {
-      const root = mkdtempSync(join(tmpdir(), "prexor-relay-"));
-      // A long interval: only the operator's calls act in this test, not the scheduler loop.
-      const config = fleetConfig(root, 3600, production, "relay-suite-cluster-secret-0123456");
-      const controller = await startController({ root, config, log: silentLogger() });
+      const controller = await startClusterMember({
+        mongoUri: mongo.server!.uri,
+        redisUri: redis.server!.uri,
+        database,
+        // A long interval: only the operator's calls act in this test, not the scheduler loop.
+        intervalSeconds: 3600,
+        clusterSecret: "relay-suite-cluster-secret-0123456",
+      });
       controllers.push(controller);
       return controller;
     };

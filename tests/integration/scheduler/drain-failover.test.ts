@@ -5,17 +5,13 @@
  * and sends the ShutdownNode the intent asked for.
  */
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type RunningController, startController } from "../../../src/controller/boot.ts";
+import type { RunningController } from "../../../src/controller/boot.ts";
 import type { InstanceDoc } from "../../../src/controller/instances/instance-doc.ts";
 import type { DrainDoc } from "../../../src/controller/scheduler/loop/drain-workflow.ts";
-import { silentLogger } from "../../../src/log/logger.ts";
 import { mongoServer, redisServer } from "../../support/servers.ts";
 import { issueNodeCredentials, SimulatedDaemon } from "../../support/simulated-daemon.ts";
 import { randomId, waitFor } from "../../support/wait.ts";
-import { adminApi, customGroup, fleetConfig } from "./fleet-harness.ts";
+import { adminApi, customGroup, startClusterMember } from "./fleet-harness.ts";
 
 const mongo = await mongoServer();
 const redis = await redisServer();
@@ -35,22 +31,14 @@ test.skipIf(skip !== undefined)(
     const database = randomId("drain_");
     // Unique names: the Valkey instance is shared with the other suites of the run.
     const [nodeA, nodeB, group] = [randomId("fa-"), randomId("fb-"), randomId("gfo")];
-    const production = [
-      "runtime:",
-      "  profile: production",
-      "database:",
-      `  uri: ${mongo.server!.uri}`,
-      `  database: ${database}`,
-      "redis:",
-      `  uri: ${redis.server!.uri}`,
-      "modules:",
-      "  signing:",
-      "    required: false",
-    ].join("\n");
     const boot = async () => {
-      const root = mkdtempSync(join(tmpdir(), "prexor-drain-fo-"));
-      const config = fleetConfig(root, 1, production, "drain-failover-cluster-secret-0123");
-      const controller = await startController({ root, config, log: silentLogger() });
+      const controller = await startClusterMember({
+        mongoUri: mongo.server!.uri,
+        redisUri: redis.server!.uri,
+        database,
+        intervalSeconds: 1,
+        clusterSecret: "drain-failover-cluster-secret-0123",
+      });
       controllers.push(controller);
       return controller;
     };

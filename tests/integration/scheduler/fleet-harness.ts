@@ -33,6 +33,34 @@ export function customGroup(name: string, fields: Record<string, unknown> = {}):
   return { name, platform: "CUSTOM", argvTemplate: ["sleep", "infinity"], spreadConstraint: "", ...fields };
 }
 
+/**
+ * A production-profile controller on a shared MongoDB database and Valkey, as one member of an
+ * active-active cluster: every call with the same `database` joins the same cluster.
+ */
+export async function startClusterMember(options: {
+  mongoUri: string;
+  redisUri: string;
+  database: string;
+  intervalSeconds: number;
+  clusterSecret: string;
+}): Promise<RunningController> {
+  const yaml = [
+    "runtime:",
+    "  profile: production",
+    "database:",
+    `  uri: ${options.mongoUri}`,
+    `  database: ${options.database}`,
+    "redis:",
+    `  uri: ${options.redisUri}`,
+    "modules:",
+    "  signing:",
+    "    required: false",
+  ].join("\n");
+  const root = mkdtempSync(join(tmpdir(), "prexor-member-"));
+  const config = fleetConfig(root, options.intervalSeconds, yaml, options.clusterSecret);
+  return startController({ root, config, log: silentLogger() });
+}
+
 /** `yaml` is appended at the top level; `clusterSecret` goes into the suite's security block. */
 export function fleetConfig(
   root: string,
