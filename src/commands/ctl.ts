@@ -13,6 +13,7 @@ import { joinTokenCommand } from "../cli/commands/join-token.ts";
 import { maintenanceCommand } from "../cli/commands/maintenance.ts";
 import { networkCommand } from "../cli/commands/network.ts";
 import { nodeCommand } from "../cli/commands/node.ts";
+import { playerCommand } from "../cli/commands/player.ts";
 import { roleCommand } from "../cli/commands/role.ts";
 import { statusCommand } from "../cli/commands/status.ts";
 import { templateCommand } from "../cli/commands/template.ts";
@@ -40,6 +41,7 @@ export const ctlCommand: AnyCommand = branch({
     status: statusCommand,
     group: groupCommand,
     instance: instanceCommand,
+    player: playerCommand,
     template: templateCommand,
     node: nodeCommand,
     "join-token": joinTokenCommand,

@@ -33,6 +33,7 @@ import { instanceRoutes } from "./http/routes/instance-routes.ts";
 import { metricsRoutes } from "./http/routes/metrics-routes.ts";
 import { networkRoutes } from "./http/routes/network-routes.ts";
 import { nodeRoutes } from "./http/routes/node-routes.ts";
+import { playerRoutes } from "./http/routes/player-routes.ts";
 import { pluginRoutes } from "./http/routes/plugin-routes.ts";
 import { proxyRoutes } from "./http/routes/proxy-routes.ts";
 import { schedulerRoutes } from "./http/routes/scheduler-routes.ts";
@@ -152,6 +153,7 @@ export function buildRouteTable(deps: {
   pluginRoutes(table, workload);
   proxyRoutes(table, { ...workload, networks: deps.networks });
   instanceMetricsRoutes(table, deps.workload);
+  playerRoutes(table, deps.workload);
   schedulerRoutes(table, {
     scheduler: deps.scheduler,
     intervalSeconds: deps.config.scheduler.evaluationIntervalSeconds,

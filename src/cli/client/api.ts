@@ -8,17 +8,20 @@ import type {
   GroupSpec,
   Instance,
   JoinToken,
+  JourneyEntry,
   ListPage,
   LoginResult,
   Maintenance,
   Me,
   NetworkSpec,
   NodeView,
+  Player,
   Readiness,
   Role,
   Status,
   Template,
   TemplateVersion,
+  TransferIntent,
   User,
   VersionInfo,
 } from "./types.ts";
@@ -170,6 +173,21 @@ export function createApi(http: HttpClient) {
       update: (name: string, body: { permissions?: string[]; description?: string }) =>
         http.json<Role>("PATCH", `${V1}/roles/${seg(name)}`, { body }),
       delete: (name: string) => http.json<Status>("DELETE", `${V1}/roles/${seg(name)}`),
+    },
+    players: {
+      list: () => listAll<Player>(http, `${V1}/players`, 500),
+      get: (uuid: string) => http.json<Player>("GET", `${V1}/players/${seg(uuid)}`),
+      journey: async (uuid: string, q: { limit?: number; since?: string }) =>
+        (await http.json<{ data: JourneyEntry[] }>("GET", `${V1}/players/${seg(uuid)}/journey`, { query: q }))
+          .data,
+      transfer: (uuid: string, targetInstanceId: string) =>
+        http.json<{ status: string; transfer: TransferIntent }>(
+          "POST",
+          `${V1}/players/${seg(uuid)}/transfer`,
+          {
+            body: { targetInstanceId },
+          },
+        ),
     },
     crashes: {
       list: (q: { group?: string; node?: string; pageSize: number }) =>

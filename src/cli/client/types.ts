@@ -6,6 +6,9 @@
  */
 import type { Maintenance } from "../../controller/maintenance-service.ts";
 import type { NetworkSpec } from "../../controller/networks/network-service.ts";
+import type { toPlayerView } from "../../controller/players/player-info.ts";
+import type { toJourneyView } from "../../controller/players/player-journey.ts";
+import type { toTransferView } from "../../controller/players/transfer-intents.ts";
 import type { GroupPatch, GroupSpec } from "../../core/groups/group-schema.ts";
 import type { InstanceState } from "../../core/lifecycle/instance-state.ts";
 
@@ -161,3 +164,7 @@ export interface CatalogEntry {
   sha256?: string;
   [key: string]: unknown;
 }
+
+export type Player = ReturnType<typeof toPlayerView>;
+export type JourneyEntry = ReturnType<typeof toJourneyView>;
+export type TransferIntent = ReturnType<typeof toTransferView>;

@@ -2,33 +2,39 @@ import type { Coordination } from "../../coord/port.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { DurableStore } from "../../store/port.ts";
 import { CRASHES, type CrashDoc } from "../crashes/crash-service.ts";
+import { type JourneyDoc, PLAYER_JOURNEY } from "../players/player-journey.ts";
 import type { ConsoleBuffer } from "./console-buffer.ts";
 import { COMPOSITION_PLANS, type InstanceDoc, type PlanDoc } from "./instance-doc.ts";
 import { START_RETRIES } from "./start-retries.ts";
 
 const INSTANCES = "instances";
 const LEASE_SCOPE = "record-pruner";
-/** Crash retention is in days: checking it hourly is plenty, and spares a scan every pass. */
+/** Crash and journey retention is in days: checking it hourly is plenty, and spares scans. */
 const CRASH_PRUNE_EVERY_MS = 60 * 60 * 1000;
 
-/** Spec retention: ended instances leave live state after 60 s (STOPPED) / 300 s (CRASHED); crashes after 30 days. */
+/**
+ * Spec retention: ended instances leave live state after 60 s (STOPPED) / 300 s (CRASHED); crashes
+ * and player journey steps after 30 days.
+ */
 export const RETENTION = {
   stoppedMs: 60_000,
   crashedMs: 300_000,
   crashDays: 30,
+  journeyDays: 30,
 } as const;
 
 export interface PruneCounts {
   instances: number;
   crashes: number;
+  journey: number;
   consoles: number;
 }
 
 /**
  * Retention without TTL indexes (the store port has none): ended instance records with their plan
- * and any start-retry intent, and crash records past their retention. The store writes run on one
- * controller at a time under the `record-pruner` lease; every controller drops the console lines of
- * records that are gone, since those live in its own memory.
+ * and any start-retry intent, and crash and journey records past their retention. The store writes
+ * run on one controller at a time under the `record-pruner` lease; every controller drops the
+ * console lines of records that are gone, since those live in its own memory.
  */
 export class RecordPruner {
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -51,7 +57,7 @@ export class RecordPruner {
   }
 
   async prune(): Promise<PruneCounts> {
-    const counts: PruneCounts = { instances: 0, crashes: 0, consoles: 0 };
+    const counts: PruneCounts = { instances: 0, crashes: 0, journey: 0, consoles: 0 };
     const lease = await this.deps.coord.acquireLease(LEASE_SCOPE, this.deps.controllerId, 60_000);
     if (lease) {
       try {
@@ -60,6 +66,9 @@ export class RecordPruner {
           counts.crashes = await this.deps.store
             .collection<CrashDoc>(CRASHES)
             .deleteMany({ crashedAt: { $lt: this.now() - RETENTION.crashDays * 86_400_000 } });
+          counts.journey = await this.deps.store
+            .collection<JourneyDoc>(PLAYER_JOURNEY)
+            .deleteMany({ timestamp: { $lt: this.now() - RETENTION.journeyDays * 86_400_000 } });
           this.crashesPrunedAt = this.now();
         }
       } finally {

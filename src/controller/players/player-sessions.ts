@@ -3,6 +3,7 @@ import type { Logger } from "../../log/logger.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import type { InstanceService } from "../instances/instance-service.ts";
 import { type Edition, type PlayerInfo, seatDelta } from "./player-info.ts";
+import { joinStep, leaveStep, type PlayerJourney } from "./player-journey.ts";
 import type { PlayerChange, PlayerRegistry } from "./player-registry.ts";
 
 /** The instance reporting: a proxy (players connect through it) or a backend server. */
@@ -33,6 +34,8 @@ export class PlayerSessions {
       instances: InstanceService;
       events: EventPublisher;
       log: Logger;
+      /** the journey log; absent where only the live list matters */
+      journey?: PlayerJourney;
       now?: () => number;
     },
   ) {}
@@ -59,6 +62,7 @@ export class PlayerSessions {
       return JSON.stringify(next) === JSON.stringify(current) ? undefined : next;
     });
     await this.settle(change, source, "PLAYER_CONNECTED");
+    await this.deps.journey?.record(change.after!, joinStep(source, change));
     return change.after!;
   }
 
@@ -74,6 +78,9 @@ export class PlayerSessions {
       return current.proxyInstanceId === null ? null : { ...current, instanceId: null, group: null };
     });
     await this.settle(change, source, "PLAYER_DISCONNECTED");
+    if (change.before) {
+      await this.deps.journey?.record(change.before, leaveStep(source.instanceId, source.group, change));
+    }
     return change.before !== change.after;
   }
 
@@ -88,6 +95,7 @@ export class PlayerSessions {
         return current.proxyInstanceId === null ? null : { ...current, instanceId: null, group: null };
       });
       await this.recount(change);
+      if (change.before) await this.deps.journey?.record(change.before, leaveStep(instanceId, null, change));
     }
   }
 

@@ -4,12 +4,13 @@ import type { GroupService } from "../groups/group-service.ts";
 import type { InstanceDoc } from "../instances/instance-doc.ts";
 import type { InstanceService } from "../instances/instance-service.ts";
 import { canonicalUuid, isPlayerUuid, type PlayerInfo } from "./player-info.ts";
+import type { PlayerJourney } from "./player-journey.ts";
 import type { PlayerRegistry } from "./player-registry.ts";
 import type { TransferIntent, TransferIntents } from "./transfer-intents.ts";
 
 /**
- * Transfer requests from workloads. The controller does not move players itself: it records a
- * durable intent for the player's proxy, which polls for it, connects the player and acks.
+ * Transfer requests from workloads and operators. The controller does not move players itself: it
+ * records a durable intent for the player's proxy, which polls for it, connects the player and acks.
  */
 export class PlayerTransfers {
   constructor(
@@ -19,13 +20,35 @@ export class PlayerTransfers {
       instances: InstanceService;
       groups: GroupService;
       events: EventPublisher;
+      /** the journey log; absent where only the intents matter */
+      journey?: PlayerJourney;
       now?: () => number;
     },
   ) {}
 
   /** `requester` is the instance asking; it may only move players that are on it. */
   async toInstance(requester: string, playerUuid: string, targetInstanceId: string): Promise<TransferIntent> {
-    const player = await this.player(requester, playerUuid);
+    const player = await this.player(playerUuid, requester);
+    return this.record(player, await this.runningTarget(targetInstanceId));
+  }
+
+  /**
+   * An operator may move any online player; the intent is the same one a plugin's request makes,
+   * so the proxy cannot tell them apart. Moving a player to where they already are is refused.
+   */
+  async byOperator(
+    playerUuid: string,
+    targetInstanceId: string,
+  ): Promise<{ intent: TransferIntent; from: string | null }> {
+    const player = await this.player(playerUuid);
+    const target = await this.runningTarget(targetInstanceId);
+    if (player.instanceId === target._id) {
+      throw new AppError("CONFLICT", `player ${player.uuid} is already on ${target._id}`);
+    }
+    return { intent: await this.record(player, target), from: player.instanceId };
+  }
+
+  private async runningTarget(targetInstanceId: string): Promise<InstanceDoc> {
     const target = await this.deps.instances.get(targetInstanceId);
     if (!target) {
       throw new AppError("NOT_FOUND", `instance "${targetInstanceId}" not found`, {
@@ -35,12 +58,12 @@ export class PlayerTransfers {
     if (target.state !== "RUNNING") {
       throw new AppError("CONFLICT", `instance ${target._id} is ${target.state}, not RUNNING`);
     }
-    return this.record(player, target);
+    return target;
   }
 
   /** To the RUNNING instance of the group with the fewest players (not the one the player is on). */
   async toGroup(requester: string, playerUuid: string, group: string): Promise<TransferIntent> {
-    const player = await this.player(requester, playerUuid);
+    const player = await this.player(playerUuid, requester);
     await this.deps.groups.get(group);
     const target = await this.leastLoaded(group, player.instanceId ?? "");
     if (!target) throw new AppError("CONFLICT", `no RUNNING instance of group "${group}" to transfer to`);
@@ -93,11 +116,12 @@ export class PlayerTransfers {
     await this.deps.intents.delete(intent.playerUuid);
   }
 
-  private async player(requester: string, playerUuid: string): Promise<PlayerInfo> {
+  /** The online player; with a `requester`, only if they are on that instance. */
+  private async player(playerUuid: string, requester?: string): Promise<PlayerInfo> {
     if (!isPlayerUuid(playerUuid)) throw new AppError("BAD_REQUEST", `"${playerUuid}" is not a UUID`);
     const player = await this.deps.registry.get(canonicalUuid(playerUuid));
     if (!player) throw new AppError("NOT_FOUND", `player ${playerUuid} is not online`);
-    if (player.instanceId !== requester && player.proxyInstanceId !== requester) {
+    if (requester !== undefined && player.instanceId !== requester && player.proxyInstanceId !== requester) {
       throw new AppError("FORBIDDEN", `player ${player.uuid} is not on instance ${requester}`);
     }
     return player;
@@ -125,6 +149,12 @@ export class PlayerTransfers {
         },
       })
       .catch(() => undefined);
+    await this.deps.journey?.record(player, {
+      eventType: "TRANSFER",
+      fromInstanceId: player.instanceId,
+      toInstanceId: target._id,
+      group: target.group,
+    });
     return intent;
   }
 }

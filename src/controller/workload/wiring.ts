@@ -4,6 +4,7 @@ import type { DurableStore } from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import type { GroupService } from "../groups/group-service.ts";
 import type { InstanceService } from "../instances/instance-service.ts";
+import { PlayerJourney } from "../players/player-journey.ts";
 import { PlayerRegistry } from "../players/player-registry.ts";
 import { PlayerSessions } from "../players/player-sessions.ts";
 import { PlayerTransfers } from "../players/player-transfers.ts";
@@ -15,6 +16,7 @@ export interface WorkloadServices {
   players: PlayerSessions;
   transfers: PlayerTransfers;
   intents: TransferIntents;
+  journey: PlayerJourney;
   instanceMetrics: InstanceMetrics;
   stop(): void;
 }
@@ -30,8 +32,9 @@ export function wireWorkloadServices(deps: {
   const log = deps.log.child({ component: "players" });
   const registry = new PlayerRegistry(deps.coord);
   const intents = new TransferIntents(deps.store);
-  const players = new PlayerSessions({ ...deps, registry, log });
-  const transfers = new PlayerTransfers({ ...deps, registry, intents });
+  const journey = new PlayerJourney({ ...deps, log });
+  const players = new PlayerSessions({ ...deps, registry, log, journey });
+  const transfers = new PlayerTransfers({ ...deps, registry, intents, journey });
   const instanceMetrics = new InstanceMetrics(deps.coord);
   // A stopped instance's plugin never reports its players leaving; its transfers can never happen.
   const stopForgetting = deps.instances.onTerminal((doc) => {
@@ -58,6 +61,7 @@ export function wireWorkloadServices(deps: {
     players,
     transfers,
     intents,
+    journey,
     instanceMetrics,
     stop() {
       stopForgetting();

@@ -1,8 +1,8 @@
 /**
- * Retention of instance and crash records: STOPPED records leave after 60 s and CRASHED after 300 s
- * (with their composition plan and any start-retry intent), crashes after 30 days, a record re-placed
- * under the same id is kept, one controller prunes at a time, and every controller drops console
- * lines of records that are gone.
+ * Retention of instance, crash and journey records: STOPPED records leave after 60 s and CRASHED
+ * after 300 s (with their composition plan and any start-retry intent), crashes and player journey
+ * steps after 30 days, a record re-placed under the same id is kept, one controller prunes at a
+ * time, and every controller drops console lines of records that are gone.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import type { CrashDoc } from "../../../src/controller/crashes/crash-service.ts";
@@ -10,6 +10,7 @@ import { ConsoleBuffer } from "../../../src/controller/instances/console-buffer.
 import { COMPOSITION_PLANS, type InstanceDoc } from "../../../src/controller/instances/instance-doc.ts";
 import { RETENTION, RecordPruner } from "../../../src/controller/instances/record-pruner.ts";
 import { START_RETRIES } from "../../../src/controller/instances/start-retries.ts";
+import { type JourneyDoc, PLAYER_JOURNEY } from "../../../src/controller/players/player-journey.ts";
 import { MemoryCoordination } from "../../../src/coord/memory/memory-coordination.ts";
 import type { InstanceState } from "../../../src/core/lifecycle/index.ts";
 import { silentLogger } from "../../../src/log/logger.ts";
@@ -53,6 +54,20 @@ function crash(id: string, ageDays: number): Omit<CrashDoc, "_rev"> {
   };
 }
 
+function journeyStep(id: string, ageDays: number): Omit<JourneyDoc, "_rev"> {
+  return {
+    _id: id,
+    playerUuid: "00000000-0000-4000-8000-000000000001",
+    playerName: "Steve",
+    eventType: "JOIN",
+    fromInstanceId: null,
+    toInstanceId: "lobby-1",
+    group: "lobby",
+    timestamp: NOW - ageDays * 86_400_000,
+    seq: 1,
+  };
+}
+
 for (const storeCase of await storeAdapters()) {
   describe.skipIf(Boolean(storeCase.skip))(`record retention on ${storeCase.name}`, () => {
     const cleanup: Array<() => Promise<void>> = [];
@@ -78,6 +93,9 @@ for (const storeCase of await storeAdapters()) {
       const crashes = store.collection<CrashDoc>("crashes");
       await crashes.put(crash("c-old", RETENTION.crashDays + 1));
       await crashes.put(crash("c-new", RETENTION.crashDays - 1));
+      const journey = store.collection<JourneyDoc>(PLAYER_JOURNEY);
+      await journey.put(journeyStep("j-old", RETENTION.journeyDays + 1));
+      await journey.put(journeyStep("j-new", RETENTION.journeyDays - 1));
       return store;
     }
 
@@ -89,13 +107,14 @@ for (const storeCase of await storeAdapters()) {
       const console = new ConsoleBuffer();
       for (const id of ["stopped-old", "running-old"]) console.push(id, { line: "x", timestampMs: 1 });
       const counts = await pruner(store, new MemoryCoordination(), console).prune();
-      expect(counts).toEqual({ instances: 2, crashes: 1, consoles: 1 });
+      expect(counts).toEqual({ instances: 2, crashes: 1, journey: 1, consoles: 1 });
 
       const left = (await store.collection<InstanceDoc>("instances").find({})).map((d) => d._id).sort();
       expect(left).toEqual(["crashed-new", "running-old", "stopped-new"]);
       expect((await store.collection(COMPOSITION_PLANS).find({})).map((d) => d._id)).toEqual(["running-old"]);
       expect((await store.collection(START_RETRIES).find({})).map((d) => d._id)).toEqual(["running-old"]);
       expect((await store.collection("crashes").find({})).map((d) => d._id)).toEqual(["c-new"]);
+      expect((await store.collection(PLAYER_JOURNEY).find({})).map((d) => d._id)).toEqual(["j-new"]);
       expect(console.instanceIds()).toEqual(["running-old"]);
     });
 
@@ -120,8 +139,14 @@ for (const storeCase of await storeAdapters()) {
       expect(held).not.toBeNull();
       const console = new ConsoleBuffer();
       console.push("never-existed", { line: "x", timestampMs: 1 });
-      expect(await pruner(store, coord, console).prune()).toEqual({ instances: 0, crashes: 0, consoles: 1 });
+      expect(await pruner(store, coord, console).prune()).toEqual({
+        instances: 0,
+        crashes: 0,
+        journey: 0,
+        consoles: 1,
+      });
       expect(await store.collection("instances").count({})).toBe(5);
+      expect(await store.collection(PLAYER_JOURNEY).count({})).toBe(2);
     });
   });
 }

@@ -29,6 +29,7 @@ describe("the command tree", () => {
         "maintenance",
         "network",
         "node",
+        "player",
         "role",
         "status",
         "template",
