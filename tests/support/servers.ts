@@ -17,10 +17,20 @@ export interface TestServer {
 
 export type Availability = { server: TestServer; skip?: undefined } | { server?: undefined; skip: string };
 
-const children: ChildProcess[] = [];
-process.on("exit", () => {
-  for (const child of children) child.kill("SIGKILL");
-});
+/**
+ * Starts `cmd` under a small shell that holds a pipe from this process on its stdin and kills the
+ * server once that pipe closes. bun test does not run `exit` handlers, so a server tied to one
+ * would outlive every test run; a closed pipe happens however this process ends, even SIGKILL.
+ */
+function spawnTied(cmd: string, args: string[], output: "ignore" | "pipe"): ChildProcess {
+  const script = '"$@" </dev/null & server=$!; cat >/dev/null; kill -9 "$server" 2>/dev/null';
+  return spawn("sh", ["-c", script, "sh", cmd, ...args], { stdio: ["pipe", output, output] });
+}
+
+/** Closing the pipe is what stops a tied server (see spawnTied). */
+function stopTied(child: ChildProcess): void {
+  child.stdin?.end();
+}
 
 const inCi = process.env.CI === "true";
 const repoRoot = resolve(import.meta.dir, "../..");
@@ -62,7 +72,7 @@ async function startRedis(): Promise<Availability> {
   if (!bin) return unavailable("redis-server", "PREXOR_TEST_REDIS_URI", "redis-server not on PATH");
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const child = spawn(
+    const child = spawnTied(
       bin,
       [
         "--bind",
@@ -76,11 +86,8 @@ async function startRedis(): Promise<Availability> {
         "--protected-mode",
         "yes",
       ],
-      {
-        stdio: "ignore",
-      },
+      "ignore",
     );
-    children.push(child);
     try {
       await waitFor(() => child.exitCode === null && portOpen(port), {
         timeoutMs: 5000,
@@ -88,7 +95,7 @@ async function startRedis(): Promise<Availability> {
       });
       return { server: { uri: `redis://127.0.0.1:${port}` } };
     } catch {
-      child.kill("SIGKILL");
+      stopTied(child);
     }
   }
   return unavailable("redis-server", "PREXOR_TEST_REDIS_URI", "it did not start");
@@ -133,10 +140,7 @@ async function startMongo(): Promise<Availability> {
   if (!which("java")) return unavailable("MongoDB-wire server", "PREXOR_TEST_MONGO_URI", "java not on PATH");
   const prepared = prepareMongoJavaServer();
   if ("error" in prepared) return unavailable("MongoDB-wire server", "PREXOR_TEST_MONGO_URI", prepared.error);
-  const child = spawn("java", ["-Xmx512m", "-cp", prepared.classpath, "MongoTestServer", "0"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
+  const child = spawnTied("java", ["-Xmx512m", "-cp", prepared.classpath, "MongoTestServer", "0"], "pipe");
   let output = "";
   child.stdout?.on("data", (d: Buffer) => {
     output += d.toString();
@@ -151,7 +155,7 @@ async function startMongo(): Promise<Availability> {
     });
     return { server: { uri: `mongodb://127.0.0.1:${port}` } };
   } catch {
-    child.kill("SIGKILL");
+    stopTied(child);
     return unavailable(
       "MongoDB-wire server",
       "PREXOR_TEST_MONGO_URI",
