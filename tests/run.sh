@@ -43,8 +43,12 @@ bun run build || { echo "tests: 0 passed, 1 failed"; exit 1; }
 
 echo "== tests"
 log=$(mktemp)
-bun test --timeout 60000 2>&1 | tee "$log"
+# The suites' temporary directories (stores, daemon roots, templates) go under one scratch
+# directory that is removed afterwards, so runs do not pile up gigabytes in /tmp.
+scratch=$(mktemp -d)
+TMPDIR="$scratch" bun test --timeout 60000 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+rm -rf "$scratch"
 count() { grep -E "^ *[0-9]+ $1\$" "$log" | tail -1 | awk '{print $1}'; }
 passed=$(count pass); failed=$(count fail); skipped=$(count skip)
 passed=${passed:-0}; failed=${failed:-0}
