@@ -6,13 +6,12 @@
  * three times tripping the crash loop, classified in /crashes.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { createClient, ping } from "minecraft-protocol";
 import { tempDir } from "../support/adapters.ts";
-import { AdminApi, healthy, readInitialPassword } from "../support/admin-api.ts";
-import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
+import { AdminApi } from "../support/admin-api.ts";
+import { ensureBinary, type Running } from "../support/binary.ts";
 import { freePort } from "../support/ports.ts";
+import { startUpCloud } from "../support/up-cloud.ts";
 import { waitFor } from "../support/wait.ts";
 import { LAUNCHER } from "../support/workloads/harness.ts";
 
@@ -43,35 +42,8 @@ class Api extends AdminApi {
 describe("instances end to end", () => {
   test("a CUSTOM group runs flying-squid: RUNNING, ping, login, console, stop, crash loop", async () => {
     const dir = tempDir("prexor-e2e-instances-");
-    // The test polls REST several times a second; the default 100 requests/min per IP would throttle it.
-    mkdirSync(join(dir, "config"), { recursive: true });
-    writeFileSync(
-      join(dir, "config/controller.yml"),
-      "security:\n  rateLimiting:\n    perIpPerMinute: 100000\n    perUserPerMinute: 100000\n",
-    );
-    const port = await freePort();
-    const up = startBinary([
-      "up",
-      "--dir",
-      dir,
-      "--port",
-      String(port),
-      "--grpc-port",
-      String(await freePort()),
-    ]);
+    const { api, up } = await startUpCloud(dir, (base) => new Api(base));
     running.push(up);
-    await waitFor(() => healthy(port), { timeoutMs: 30_000, what: "controller health" });
-    const api = new Api(`http://127.0.0.1:${port}`);
-    // Written just after the listeners are up (hashing it takes a moment).
-    const password = await readInitialPassword(dir);
-    await api.login(password);
-    await waitFor(
-      async () =>
-        (
-          await api.call<{ data: Array<{ id: string; state: string }> }>("GET", "/api/v1/nodes")
-        ).body.data.some((n) => n.id === "local" && n.state === "ONLINE"),
-      { timeoutMs: 15_000, what: "local daemon ONLINE" },
-    );
 
     const rangeStart = await freePort();
     const created = await api.call("POST", "/api/v1/groups", {

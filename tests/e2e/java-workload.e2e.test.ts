@@ -9,14 +9,15 @@
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { tempDir } from "../support/adapters.ts";
-import { AdminApi, healthy, readInitialPassword } from "../support/admin-api.ts";
-import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
+import type { AdminApi } from "../support/admin-api.ts";
+import { ensureBinary, type Running } from "../support/binary.ts";
 import { freePort } from "../support/ports.ts";
 import { tarGz } from "../support/tar-builder.ts";
+import { startUpCloud } from "../support/up-cloud.ts";
 import { waitFor } from "../support/wait.ts";
 import { ensureWorkloadJar, javaAvailable } from "../support/workloads/java-workload.ts";
 
@@ -53,25 +54,8 @@ function findFiles(dir: string, name: string): string[] {
 }
 
 async function upCloud(dir: string): Promise<AdminApi> {
-  mkdirSync(join(dir, "config"), { recursive: true });
-  writeFileSync(
-    join(dir, "config/controller.yml"),
-    "security:\n  rateLimiting:\n    perIpPerMinute: 100000\n    perUserPerMinute: 100000\n",
-  );
-  const port = await freePort();
-  running.push(
-    startBinary(["up", "--dir", dir, "--port", String(port), "--grpc-port", String(await freePort())]),
-  );
-  await waitFor(() => healthy(port), { timeoutMs: 30_000, what: "controller health" });
-  const api = new AdminApi(`http://127.0.0.1:${port}`);
-  await api.login(await readInitialPassword(dir));
-  await waitFor(
-    async () =>
-      (await api.call<{ data: Array<{ id: string; state: string }> }>("GET", "/api/v1/nodes")).body.data.some(
-        (n) => n.id === "local" && n.state === "ONLINE",
-      ),
-    { timeoutMs: 15_000, what: "local daemon ONLINE" },
-  );
+  const { api, up } = await startUpCloud(dir);
+  running.push(up);
   return api;
 }
 

@@ -1,0 +1,49 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { AdminApi, healthy, readInitialPassword } from "./admin-api.ts";
+import { type Running, startBinary } from "./binary.ts";
+import { freePort } from "./ports.ts";
+import { waitFor } from "./wait.ts";
+
+/**
+ * The compiled `prexor up` in `dir`, logged in as the bootstrap admin, once its local daemon is
+ * ONLINE. Rate limits are lifted: E2E tests poll REST several times a second, and the default 100
+ * requests a minute per IP would throttle them. The caller stops `up`.
+ */
+export async function startUpCloud<T extends AdminApi = AdminApi>(
+  dir: string,
+  makeApi: (base: string) => T = (base) => new AdminApi(base) as T,
+): Promise<{ api: T; up: Running }> {
+  mkdirSync(join(dir, "config"), { recursive: true });
+  writeFileSync(
+    join(dir, "config/controller.yml"),
+    "security:\n  rateLimiting:\n    perIpPerMinute: 100000\n    perUserPerMinute: 100000\n",
+  );
+  const port = await freePort();
+  const up = startBinary([
+    "up",
+    "--dir",
+    dir,
+    "--port",
+    String(port),
+    "--grpc-port",
+    String(await freePort()),
+  ]);
+  try {
+    await waitFor(() => healthy(port), { timeoutMs: 30_000, what: "controller health" });
+    const api = makeApi(`http://127.0.0.1:${port}`);
+    // Written just after the listeners are up (hashing it takes a moment).
+    await api.login(await readInitialPassword(dir));
+    await waitFor(
+      async () =>
+        (
+          await api.call<{ data: Array<{ id: string; state: string }> }>("GET", "/api/v1/nodes")
+        ).body.data.some((n) => n.id === "local" && n.state === "ONLINE"),
+      { timeoutMs: 15_000, what: "local daemon ONLINE" },
+    );
+    return { api, up };
+  } catch (err) {
+    await up.stop("SIGTERM");
+    throw err;
+  }
+}
