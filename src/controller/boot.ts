@@ -53,7 +53,7 @@ import { LivenessSweeper } from "./nodes/liveness-sweeper.ts";
 import { NodeService } from "./nodes/node-service.ts";
 import { NodeShutdowns } from "./nodes/node-shutdowns.ts";
 import { openCoordination, openStore } from "./open-state.ts";
-import { SchedulerLoop } from "./scheduler/loop/index.ts";
+import { countOpenDrains, SchedulerLoop } from "./scheduler/loop/index.ts";
 import { TemplateFiles } from "./templates/template-files.ts";
 import { TemplateService } from "./templates/template-service.ts";
 import { type WorkloadServices, wireWorkloadServices } from "./workload/wiring.ts";
@@ -331,6 +331,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     metrics.sample("players", () => workload.players.registry.count());
     metrics.sample("pendingTransfers", () => workload.intents.count());
     metrics.sample("startRetries", () => instances.lifecycle.retries.count());
+    metrics.sample("nodeDrains", () => countOpenDrains(store));
     const app = createHttpApp({ config, coord, log, tokens, users, roles, audit, routes, metrics });
     app.listen({
       hostname: config.http.host,

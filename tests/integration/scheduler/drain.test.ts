@@ -155,6 +155,11 @@ describe("node drain", () => {
     await waitFor(() => r.fleet.controller.scheduler.lastReport()!.at > ticked, { what: "another tick" });
     expect((await r.instance(r.original._id))?.state).toBe("DRAINING");
     expect(daemonA.shutdowns).toEqual([]);
+    const drainGauge = async () =>
+      (await (await r.fleet.api("GET", "/metrics")).text()).match(
+        /^prexorcloud_workflows_node_drains (\d+)$/m,
+      )?.[1];
+    expect(await drainGauge()).toBe("1");
 
     daemonA.setPlayers(r.original._id, 0);
     await r.reach(r.original._id, "STOPPED");
@@ -162,6 +167,7 @@ describe("node drain", () => {
     expect(daemonA.shutdowns).toEqual(["node drained"]);
     expect(r.fleet.daemons[1]!.shutdowns).toEqual([]);
     expect((await r.drainDoc("drain-a"))?.state).toBe("COMPLETED");
+    expect(await drainGauge()).toBe("0");
     expect(await r.node("drain-a")).toMatchObject({ cordoned: true, drain: null });
   }, 30_000);
 

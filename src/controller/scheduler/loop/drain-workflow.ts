@@ -37,6 +37,11 @@ export interface DrainProgress {
 }
 
 const COLLECTION = "workflow_drains";
+
+/** Drains still IN_PROGRESS across the cluster (`prexorcloud_workflows_node_drains`). */
+export function countOpenDrains(store: DurableStore): Promise<number> {
+  return store.collection<DrainDoc>(COLLECTION).count({ state: "IN_PROGRESS" });
+}
 const NO_IDS: readonly string[] = [];
 
 /** What one node holds right now, from the tick's instance list. */
