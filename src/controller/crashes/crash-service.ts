@@ -51,6 +51,10 @@ export class CrashService {
     return this.store.collection<CrashDoc>(CRASHES);
   }
 
+  count(): Promise<number> {
+    return this.col.count({});
+  }
+
   async list(query: { group?: string; node?: string; page: number; pageSize: number }) {
     const filter: Filter = {};
     if (query.group) filter.group = query.group;

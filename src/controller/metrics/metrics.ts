@@ -48,7 +48,7 @@ const SAMPLED: Record<SampledGauge, { name: string; help: string }> = {
   groups: { name: "prexorcloud_groups_total", help: "Groups" },
   crashes: {
     name: "prexorcloud_crashes_total",
-    help: "Crash records in the in-memory crash buffer (a gauge: use increase(), not rate())",
+    help: "Crash records kept (30 days; a gauge: use increase(), not rate())",
   },
   sseClients: { name: "prexorcloud_sse_clients_connected", help: "General event stream clients" },
   sseReplayBufferSize: {

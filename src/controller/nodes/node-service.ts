@@ -58,6 +58,11 @@ export class NodeService {
     return this.col.get(id);
   }
 
+  /** Nodes with an open stream to some controller (`prexorcloud_nodes_total`). */
+  countConnected(): Promise<number> {
+    return this.col.count({ connected: true });
+  }
+
   async require(id: string): Promise<NodeDoc> {
     const doc = await this.col.get(id);
     if (!doc) throw new AppError("NOT_FOUND", `node "${id}" not found`);

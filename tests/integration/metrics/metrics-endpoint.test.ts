@@ -97,8 +97,16 @@ describe("GET /metrics", () => {
     ).toBeGreaterThanOrEqual(2);
   });
 
-  test("gauges follow the state: groups, SSE clients, buffered events; leases are counted", async () => {
+  test("gauges follow the state: groups, nodes, instances, crashes, SSE clients, buffered events; leases are counted", async () => {
     const before = await scrape();
+    // Records as the daemon link, the lifecycle and the crash service write them.
+    const { store } = ctl.running;
+    type Loose = { _id: string } & Record<string, unknown>;
+    await store.collection<Loose>("nodes").put({ _id: "metrics-node", connected: true });
+    await store.collection<Loose>("nodes").put({ _id: "metrics-gone", connected: false });
+    await store.collection<Loose>("instances").put({ _id: "metrics-1", state: "RUNNING" });
+    await store.collection<Loose>("instances").put({ _id: "metrics-2", state: "STOPPED" });
+    await store.collection<Loose>("crashes").put({ _id: "metrics-crash", crashedAt: Date.now() });
     expect(
       (await ctl.call("POST", "/api/v1/groups", { token, body: { name: "metrics-lobby" } })).status,
     ).toBe(201);
@@ -109,6 +117,10 @@ describe("GET /metrics", () => {
     await reader.next();
     const after = await scrape();
     expect(sample(after, "prexorcloud_groups_total")).toBe(sample(before, "prexorcloud_groups_total") + 1);
+    for (const gauge of ["nodes", "instances", "crashes"]) {
+      const series = `prexorcloud_${gauge}_total`;
+      expect(sample(after, series)).toBe(sample(before, series) + 1);
+    }
     expect(sample(after, "prexorcloud_sse_clients_connected")).toBe(1);
     expect(sample(after, "prexorcloud_sse_replay_buffer_size")).toBeGreaterThanOrEqual(1);
     expect(sample(after, "prexorcloud_coordination_lease_acquisitions_total")).toBeGreaterThan(
