@@ -60,9 +60,16 @@ export class UnreachableError extends Error {
   }
 }
 
-const AUTH_CODES = new Set(["UNAUTHORIZED", "FORBIDDEN", "ACCOUNT_LOCKED", "INVALID_TOKEN"]);
+// Wire codes of the controller's catalogue (src/core/errors.ts WireCodes, spec/40-api-rest.md §4).
+const AUTH_CODES = new Set([
+  "UNAUTHORIZED",
+  "FORBIDDEN",
+  "ACCOUNT_LOCKED",
+  "INVALID_TOKEN",
+  "PASSWORD_CHANGE_REQUIRED",
+]);
 const NOT_FOUND_CODES = new Set(["NOT_FOUND", "TOKEN_NOT_FOUND", "VERSION_NOT_FOUND", "INSTANCE_NOT_FOUND"]);
-const CONFLICT_CODES = new Set(["CONFLICT", "ALREADY_EXISTS", "ILLEGAL_STATE", "DUPLICATE_KEY"]);
+const CONFLICT_CODES = new Set(["CONFLICT", "NODE_NOT_CONNECTED"]);
 
 export function exitCodeForApi(err: ApiError): ExitCode {
   if (err.noRoute) return EXIT.ERROR;
@@ -98,7 +105,9 @@ export function explain(err: unknown): Explained {
     const details = detailLines(err.details);
     lines.push(...details);
     if (err.status === 401) lines.push("hint: log in again with `prexorctl login` (or set PREXOR_TOKEN)");
-    if (err.status === 403) lines.push("hint: your role lacks the permission this needs");
+    if (err.code === "PASSWORD_CHANGE_REQUIRED") {
+      lines.push("hint: set a new password first with `prexorctl user change-password` (then log in again)");
+    } else if (err.status === 403) lines.push("hint: your role lacks the permission this needs");
     return { exitCode, lines };
   }
   const message = err instanceof Error ? err.message : String(err);

@@ -27,7 +27,7 @@ export const controllerCommand = defineCommand({
     try {
       running = await startController({ root, config, log });
     } catch (err) {
-      log.error({ err: (err as Error).message }, "controller failed to start");
+      log.error({ err }, "controller failed to start");
       return report(err);
     }
     const signal = await stopSignal;

@@ -20,7 +20,7 @@ import { resolveClusterSecret } from "./grpc/cluster-secret.ts";
 import { startCommandRelay } from "./grpc/command-relay.ts";
 import { startGrpcServer } from "./grpc/grpc-server.ts";
 import { SessionRegistry } from "./grpc/session-registry.ts";
-import { createHttpApp } from "./http/app.ts";
+import { createHttpApp, serverBodyLimit } from "./http/app.ts";
 import { RouteTable } from "./http/route-table.ts";
 import { auditRoutes } from "./http/routes/audit-routes.ts";
 import { authRoutes } from "./http/routes/auth-routes.ts";
@@ -339,9 +339,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
     app.listen({
       hostname: config.http.host,
       port: config.http.port,
-      // Bun's own limit answers 413 without our envelope, so it sits well above ours; requests that
-      // declare a larger Content-Length are refused with the envelope before the body is read.
-      maxRequestBodySize: Math.max(config.http.maxBodyBytes * 4, 64 * 1024 * 1024),
+      // Bun's own limit answers 413 without our envelope, so it sits above every route's cap.
+      maxRequestBodySize: serverBodyLimit(routes, config),
     });
     server = app.server;
     teardown.push(async () => {

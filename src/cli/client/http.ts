@@ -107,6 +107,7 @@ export class HttpClient {
     this.routes ??= fetch(this.url(OPENAPI_PATH), { signal: AbortSignal.timeout(this.timeoutMs) })
       .then(async (res): Promise<OpenApiDoc> => (res.ok ? ((await res.json()) as OpenApiDoc) : {}))
       .then((doc) => routePatterns(doc.paths ?? {}))
+      // No document (or no controller) means we cannot tell: keep the original error as it is.
       .catch(() => undefined);
     const patterns = (await this.routes)?.get(error.method.toLowerCase());
     const path = error.path.split("?")[0]!;

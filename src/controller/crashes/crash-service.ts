@@ -152,6 +152,7 @@ export class CrashService {
           uptimeMs: doc.uptimeMs,
         },
       })
+      // Events are best effort: the bus logs a failed append, and the crash is stored.
       .catch(() => undefined);
     await this.loops.record(doc.group, crashedAt);
     return doc;

@@ -86,6 +86,7 @@ export class EventBridge {
   }
 
   async stop(): Promise<void> {
+    // Stopping: a subscription whose connection is already gone has nothing left to undo.
     for (const unsubscribe of this.unsubscribes.splice(0)) await unsubscribe().catch(() => {});
   }
 }

@@ -10,7 +10,8 @@ import type { AuditLog } from "../audit/audit-log.ts";
 import { requestMetrics } from "../metrics/http-metrics.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { CidrSet, clientAddress } from "./client-address.ts";
-import { toEnvelope } from "./error-envelope.ts";
+import { ERROR_ENVELOPE_SCHEMA, errorResponsesFor } from "./error-docs.ts";
+import { errorResponse, toAppError, toEnvelope } from "./error-envelope.ts";
 import { type AuthDeps, checkAccess, requiresCaller, resolveCaller } from "./guards.ts";
 import type { Caller, RouteDef, RouteTable } from "./route-table.ts";
 
@@ -41,17 +42,27 @@ interface RequestState {
   caller?: Caller;
 }
 
-function envelope(
-  status: number,
-  code: string,
-  message: string,
-  requestId: string,
-  headers: Record<string, string> = {},
-) {
-  return new Response(JSON.stringify({ error: { code, message, requestId } }), {
-    status,
-    headers: { "content-type": "application/json", "x-request-id": requestId, ...headers },
-  });
+/** Methods a route can have, plus the CORS preflight; anything else (TRACE, CONNECT, …) is a 405. */
+const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+/** A route path as a regular expression over the request path (`:name` matches one segment). */
+export function pathPattern(path: string): RegExp {
+  const escaped = path
+    .split("/")
+    .map((seg) =>
+      seg.startsWith(":") ? "[^/]+" : seg === "*" ? ".*" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+    )
+    .join("/");
+  return new RegExp(`^${escaped}$`);
+}
+
+/**
+ * The server-wide body limit handed to Bun.serve: above every route's own cap, so each route's
+ * streaming counter answers first with the JSON envelope (Bun's own limit answers a bare 413).
+ */
+export function serverBodyLimit(routes: RouteTable, config: ControllerConfig): number {
+  const caps = routes.routes.map((r) => r.rawBody?.maxBytes ?? 0);
+  return Math.max(config.http.maxBodyBytes, ...caps) + 1024 * 1024;
 }
 
 /**
@@ -68,11 +79,12 @@ export function createHttpApp(deps: HttpDeps) {
   // Upload routes take bigger bodies than the JSON API; they are found by method + path pattern.
   const uploadLimits = deps.routes.routes
     .filter((r) => r.rawBody)
-    .map((r) => ({
-      method: r.method,
-      pattern: new RegExp(`^${r.path.replace(/:[A-Za-z]+/g, "[^/]+")}$`),
-      maxBytes: r.rawBody!.maxBytes,
-    }));
+    .map((r) => ({ method: r.method, pattern: pathPattern(r.path), maxBytes: r.rawBody!.maxBytes }));
+  // Which methods each path answers, for telling a 405 from a 404.
+  const routePatterns = deps.routes.routes.map((r) => ({ method: r.method, pattern: pathPattern(r.path) }));
+  const methodsFor = (path: string): string[] => [
+    ...new Set(routePatterns.filter((r) => r.pattern.test(path)).map((r) => r.method)),
+  ];
 
   const rateLimited = async (
     bucket: string,
@@ -83,17 +95,18 @@ export function createHttpApp(deps: HttpDeps) {
     try {
       const hit = await coord.hitRateLimit(bucket, key, limit, 60_000);
       if (hit.allowed) return undefined;
-      const retry = String(Math.max(1, Math.ceil(hit.retryAfterMs / 1000)));
-      return envelope(429, "RATE_LIMITED", "too many requests; slow down", requestId, {
-        "retry-after": retry,
-      });
+      const retryAfterSeconds = Math.max(1, Math.ceil(hit.retryAfterMs / 1000));
+      return errorResponse(
+        new AppError("RATE_LIMITED", "too many requests; slow down", { retryAfterSeconds }),
+        requestId,
+      );
     } catch (err) {
       if (limits.failOpenOnRedisError) return undefined;
-      log.warn(
-        { err: (err as Error).message },
-        "rate limiter unavailable; refusing (failOpenOnRedisError=false)",
+      log.warn({ err }, "rate limiter unavailable; refusing (failOpenOnRedisError=false)");
+      return errorResponse(
+        new AppError("COORDINATION_UNAVAILABLE", "rate limiting is unavailable; try again shortly"),
+        requestId,
       );
-      return envelope(503, "UNAVAILABLE", "rate limiting is unavailable; try again shortly", requestId);
     }
   };
 
@@ -125,15 +138,32 @@ export function createHttpApp(deps: HttpDeps) {
       state.set(request, { requestId, ip, startedAt: performance.now() });
       set.headers["x-request-id"] = requestId;
       const path = new URL(request.url).pathname;
+      if (!KNOWN_METHODS.has(request.method)) {
+        return errorResponse(
+          new AppError("METHOD_NOT_ALLOWED", `method ${request.method} is not supported`),
+          requestId,
+        );
+      }
       if (PROBE_PATHS.has(path)) return;
-      if (!allowed.contains(ip))
-        return envelope(403, "FORBIDDEN", "your address is not in network.allowedSubnets", requestId);
+      if (!allowed.contains(ip)) {
+        return errorResponse(
+          new AppError("FORBIDDEN", "your address is not in network.allowedSubnets"),
+          requestId,
+        );
+      }
+      // A declared length over the cap is refused before a byte is read; a chunked body is
+      // counted while it streams (readJsonBody / readBodyCapped) and refused at the same cap.
       const length = Number(request.headers.get("content-length") ?? 0);
       const limit =
         uploadLimits.find((u) => u.method === request.method && u.pattern.test(path))?.maxBytes ??
         config.http.maxBodyBytes;
       if (length > limit) {
-        return envelope(413, "PAYLOAD_TOO_LARGE", `request bodies are limited to ${limit} bytes`, requestId);
+        return errorResponse(
+          new AppError("PAYLOAD_TOO_LARGE", `request bodies on this route are limited to ${limit} bytes`, {
+            maxBytes: limit,
+          }),
+          requestId,
+        );
       }
       const perIp = await rateLimited("ip", ip, limits.perIpPerMinute, requestId);
       if (perIp) return perIp;
@@ -156,45 +186,36 @@ export function createHttpApp(deps: HttpDeps) {
           info: { title: "PrexorCloud controller API", version: VERSION },
           components: {
             securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+            schemas: { ErrorEnvelope: ERROR_ENVELOPE_SCHEMA as never },
           },
         },
       }),
     )
     .onError(({ code, error, set, request }) => {
       const requestId = state.get(request)?.requestId ?? crypto.randomUUID();
-      set.headers["x-request-id"] = requestId;
-      if (code === "NOT_FOUND" && !(error instanceof AppError)) {
-        set.status = 404;
-        return {
-          error: {
-            code: "NOT_FOUND",
-            message: `no route for ${request.method} ${new URL(request.url).pathname}`,
-            requestId,
-          },
-        };
+      const path = new URL(request.url).pathname;
+      // A body parser's AppError reaches us wrapped in Elysia's ParseError.
+      const thrown =
+        code === "PARSE" && (error as Error).cause instanceof AppError ? (error as Error).cause : error;
+      let appError = toAppError({ code, error: thrown, method: request.method, path });
+      if (code === "NOT_FOUND" && !(thrown instanceof AppError)) {
+        const allow = methodsFor(path);
+        if (allow.length > 0) {
+          appError = new AppError("METHOD_NOT_ALLOWED", `${path} does not answer ${request.method}`, {
+            allow,
+          });
+          set.headers.allow = allow.join(", ");
+        }
       }
-      if (code === "VALIDATION") {
-        set.status = 422;
-        const first = (error as { valueError?: { path?: string; message?: string } }).valueError;
-        const where = first?.path ? `${first.path.replace(/^\//, "").replaceAll("/", ".")}: ` : "";
-        return {
-          error: {
-            code: "INVALID_ARGUMENT",
-            message: `${where}${first?.message ?? "invalid request"}`,
-            requestId,
-          },
-        };
+      const { status, headers, body } = toEnvelope(appError, requestId);
+      if (status >= 500) {
+        // The stack of what was really thrown, not the generic answer the client gets.
+        log.error(
+          { err: appError.cause ?? appError, requestId, method: request.method, path },
+          "request failed",
+        );
       }
-      if (code === "PARSE" || code === "INVALID_COOKIE_SIGNATURE") {
-        set.status = 400;
-        return { error: { code: "BAD_REQUEST", message: "the request body is not valid JSON", requestId } };
-      }
-      if (error instanceof AppError && (error.code === "RATE_LIMITED" || error.code === "ACCOUNT_LOCKED")) {
-        const retry = error.details?.retryAfterSeconds;
-        if (typeof retry === "number") set.headers["retry-after"] = String(retry);
-      }
-      const { status, body } = toEnvelope(error, requestId);
-      if (status >= 500) log.error({ err: error, requestId }, "request failed");
+      Object.assign(set.headers, headers);
       set.status = status;
       return body;
     });
@@ -258,6 +279,7 @@ function mountRoute(
         tags: [route.tag],
         ...(requiresCaller(route.access) ? { security: [{ bearer: [] }] } : {}),
         description: `Access: ${route.access}`,
+        responses: errorResponsesFor(route),
       },
       // transform runs before validation, so an anonymous or forbidden caller learns nothing
       // about what a valid body would look like.

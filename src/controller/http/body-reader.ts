@@ -4,8 +4,15 @@ import { AppError } from "../../core/errors.ts";
  * Reads a request body up to a cap, counting as it goes: a chunked upload without a
  * Content-Length cannot smuggle more than the cap into memory.
  */
-export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
-  if (!request.body) throw new AppError("BAD_REQUEST", "a request body is required");
+export async function readBodyCapped(
+  request: Request,
+  maxBytes: number,
+  options: { allowEmpty?: boolean } = {},
+): Promise<Uint8Array> {
+  if (!request.body) {
+    if (options.allowEmpty) return new Uint8Array(0);
+    throw new AppError("BAD_REQUEST", "a request body is required");
+  }
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -14,12 +21,19 @@ export async function readBodyCapped(request: Request, maxBytes: number): Promis
     if (done) break;
     size += value.byteLength;
     if (size > maxBytes) {
+      // The client gets its 413 either way; a failed cancel only means the socket is already gone.
       await reader.cancel().catch(() => {});
-      throw new AppError("PAYLOAD_TOO_LARGE", `uploads are limited to ${maxBytes} bytes`);
+      throw new AppError(
+        "PAYLOAD_TOO_LARGE",
+        `request bodies on this route are limited to ${maxBytes} bytes`,
+        {
+          maxBytes,
+        },
+      );
     }
     chunks.push(value);
   }
-  if (size === 0) throw new AppError("BAD_REQUEST", "a request body is required");
+  if (size === 0 && !options.allowEmpty) throw new AppError("BAD_REQUEST", "a request body is required");
   const out = new Uint8Array(size);
   let offset = 0;
   for (const c of chunks) {

@@ -75,7 +75,7 @@ export class InstanceService {
 
   async require(id: string): Promise<InstanceDoc> {
     const doc = await this.col.get(id);
-    if (!doc) throw new AppError("NOT_FOUND", `instance "${id}" not found`, { code: "INSTANCE_NOT_FOUND" });
+    if (!doc) throw new AppError("INSTANCE_NOT_FOUND", `instance "${id}" not found`);
     return doc;
   }
 

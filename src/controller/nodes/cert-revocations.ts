@@ -80,6 +80,7 @@ export class CertRevocations {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    // Stopping: a subscription whose connection is already gone has nothing left to undo.
     await this.unsubscribe?.().catch(() => {});
   }
 
@@ -183,6 +184,7 @@ export class CertRevocations {
     const removed = await this.store.collection<RevocationDoc>(CERT_REVOCATIONS).delete(`cn:${cn}`);
     if (!removed && !this.cns.has(cn)) return false;
     this.cns.delete(cn);
+    // The store row is gone; the coordination key expires after 1 s anyway.
     await this.coord.revoke("nodecert-cn", cn, 1).catch(() => {});
     this.announce({ op: "unrevoke", nodeId: cn, serial: "", cn });
     return true;

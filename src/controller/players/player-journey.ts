@@ -127,6 +127,7 @@ export class PlayerJourney {
           ...(doc.group ? { group: doc.group } : {}),
           payload: { entry: toJourneyView(doc) },
         })
+        // Events are best effort: the bus logs a failed append, and the journey entry is stored.
         .catch(() => undefined);
     } catch (err) {
       this.deps.log.warn(

@@ -1,4 +1,4 @@
-import { isAppError } from "../../core/errors.ts";
+import { AppError, isAppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import type { InstanceService } from "../instances/instance-service.ts";
@@ -113,13 +113,14 @@ export class PlayerSessions {
         group: source.group,
         payload: { uuid: player.uuid, name: player.name, instanceId: source.instanceId, group: source.group },
       })
+      // Events are best effort: the bus logs a failed append, and the session change is stored.
       .catch(() => undefined);
   }
 
   private async recount(change: PlayerChange): Promise<void> {
     for (const [instanceId, delta] of seatDelta(change.before, change.after)) {
       await this.adjust(instanceId, delta).catch((err) =>
-        this.deps.log.warn({ instanceId, delta, err: (err as Error).message }, "player count not updated"),
+        this.deps.log.warn({ instanceId, delta, err }, "player count not updated"),
       );
     }
   }
@@ -141,6 +142,9 @@ export class PlayerSessions {
         if (!isAppError(err, "CONFLICT")) throw err;
       }
     }
-    throw new Error(`instance ${instanceId} kept changing; gave up after ${COUNTER_ATTEMPTS} attempts`);
+    throw new AppError(
+      "CONFLICT",
+      `instance ${instanceId} kept changing; gave up after ${COUNTER_ATTEMPTS} attempts`,
+    );
   }
 }

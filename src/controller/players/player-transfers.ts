@@ -51,9 +51,7 @@ export class PlayerTransfers {
   private async runningTarget(targetInstanceId: string): Promise<InstanceDoc> {
     const target = await this.deps.instances.get(targetInstanceId);
     if (!target) {
-      throw new AppError("NOT_FOUND", `instance "${targetInstanceId}" not found`, {
-        code: "INSTANCE_NOT_FOUND",
-      });
+      throw new AppError("INSTANCE_NOT_FOUND", `instance "${targetInstanceId}" not found`);
     }
     if (target.state !== "RUNNING") {
       throw new AppError("CONFLICT", `instance ${target._id} is ${target.state}, not RUNNING`);
@@ -148,6 +146,7 @@ export class PlayerTransfers {
           toInstanceId: target._id,
         },
       })
+      // Events are best effort: the bus logs a failed append, and the intent is already stored.
       .catch(() => undefined);
     await this.deps.journey?.record(player, {
       eventType: "TRANSFER",

@@ -137,7 +137,7 @@ describe("template versions", () => {
       const res = await upload("lobby", build());
       expect(res.status).toBe(422);
       const body = (await res.json()) as { error: { code: string; message: string } };
-      expect(body.error.code).toBe("INVALID_ARGUMENT");
+      expect(body.error.code).toBe("VALIDATION_ERROR");
       expect(body.error.message).toContain(message);
       const after = (await (await ctl.call("GET", "/api/v1/templates/lobby/versions", { token })).json()) as {
         data: unknown[];

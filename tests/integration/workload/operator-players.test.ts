@@ -146,7 +146,10 @@ describe("operator transfers", () => {
   test("refusals: unknown player or instance 404, target not RUNNING, no proxy or already there 409", async () => {
     const id = await online(lobby1);
     expect(await outcome(await transfer(uuid(), "game-1"))).toEqual({ status: 404, code: "NOT_FOUND" });
-    expect(await outcome(await transfer(id, "nowhere-1"))).toEqual({ status: 404, code: "NOT_FOUND" });
+    expect(await outcome(await transfer(id, "nowhere-1"))).toEqual({
+      status: 404,
+      code: "INSTANCE_NOT_FOUND",
+    });
     expect(await outcome(await transfer(id, "game-2"))).toEqual({ status: 409, code: "CONFLICT" });
     expect(await outcome(await transfer(id, "lobby-1"))).toEqual({ status: 409, code: "CONFLICT" });
     const direct = uuid();

@@ -248,7 +248,7 @@ describe("transfers", () => {
       lobby1.post("/transfer", { playerUuid, targetInstanceId }).then(outcome);
     expect(await transfer("not-a-uuid", "lobby-2")).toEqual({ status: 400, code: "BAD_REQUEST" });
     expect(await transfer(uuid(), "lobby-2")).toEqual({ status: 404, code: "NOT_FOUND" });
-    expect(await transfer(id, "nowhere-1")).toEqual({ status: 404, code: "NOT_FOUND" });
+    expect(await transfer(id, "nowhere-1")).toEqual({ status: 404, code: "INSTANCE_NOT_FOUND" });
     expect(await transfer(id, "lobby-3")).toEqual({ status: 409, code: "CONFLICT" });
     expect((await outcome(await lobby1.post("/transfer", { playerUuid: id }))).status).toBe(422);
   });

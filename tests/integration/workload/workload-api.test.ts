@@ -185,7 +185,7 @@ describe("events", () => {
     const post = (body: unknown) => proxy.post("/events", body).then(outcome);
     expect(await post({ type: "INSTANCE_STATE_CHANGED", data: {} })).toEqual({
       status: 422,
-      code: "INVALID_ARGUMENT",
+      code: "VALIDATION_ERROR",
     });
     expect((await post({ type: "lower_case" })).status).toBe(422);
     expect((await post({ type: "A".repeat(65) })).status).toBe(422);

@@ -17,8 +17,8 @@ describe("exit codes", () => {
     expect(exitCodeForApi(api(403, "FORBIDDEN"))).toBe(EXIT.AUTH);
     expect(exitCodeForApi(api(404, "NOT_FOUND"))).toBe(EXIT.NOT_FOUND);
     expect(exitCodeForApi(api(409, "CONFLICT"))).toBe(EXIT.CONFLICT);
-    expect(exitCodeForApi(api(422, "INVALID_ARGUMENT"))).toBe(EXIT.ERROR);
-    expect(exitCodeForApi(api(500, "INTERNAL"))).toBe(EXIT.ERROR);
+    expect(exitCodeForApi(api(422, "VALIDATION_ERROR"))).toBe(EXIT.ERROR);
+    expect(exitCodeForApi(api(500, "INTERNAL_ERROR"))).toBe(EXIT.ERROR);
   });
 
   test("a locked account is an authentication failure even though it is a 429", () => {
@@ -44,10 +44,10 @@ describe("messages", () => {
   });
 
   test("list details under the message", () => {
-    const err = new ApiError(422, "INVALID_ARGUMENT", "bad", "POST", "/p", undefined, {
+    const err = new ApiError(422, "VALIDATION_ERROR", "bad", "POST", "/p", undefined, {
       missing: ["a", "b"],
     });
-    expect(explain(err).lines).toEqual(["error: INVALID_ARGUMENT: bad", '  missing: ["a","b"]']);
+    expect(explain(err).lines).toEqual(["error: VALIDATION_ERROR: bad", '  missing: ["a","b"]']);
   });
 
   test("unreachable controllers and CLI errors keep their own exit codes", () => {

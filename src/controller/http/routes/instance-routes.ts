@@ -138,8 +138,8 @@ export function instanceRoutes(table: RouteTable, deps: InstanceRouteDeps): void
         const doc = await instances.require(params.id);
         if (isTerminalState(doc.state)) throw new AppError("CONFLICT", `instance ${doc._id} is ${doc.state}`);
         if (!lifecycle.sendCommand(doc, body.command)) {
-          throw new AppError("CONFLICT", `node ${doc.node} is not connected to this controller`, {
-            code: "NODE_NOT_CONNECTED",
+          throw new AppError("NODE_NOT_CONNECTED", `node ${doc.node} is not connected to this controller`, {
+            node: doc.node,
           });
         }
         await audit({

@@ -103,6 +103,7 @@ export function workloadMetricsRoutes(
       await deps.instanceMetrics.record({ instanceId, group, kind, receivedAt: Date.now(), values });
       await deps.events
         .publish({ type: "INSTANCE_METRICS", group, payload: { ...values, instanceId, group } })
+        // Events are best effort: the bus logs a failed append, and the sample is recorded.
         .catch(() => undefined);
       return { status: "ok" };
     },
