@@ -5,6 +5,11 @@ import { runStrict } from "./commands/strict-run.ts";
 import { versionCommand } from "./commands/version.ts";
 import { VERSION } from "./version.ts";
 
+// The framework's production mode before any role loads it (roles are imported lazily below):
+// outside it Elysia pretty-prints rejected values into validation errors, which a hostile body
+// turns into seconds of CPU and gigabytes of memory. An explicit NODE_ENV still wins.
+process.env.NODE_ENV ??= "production";
+
 /**
  * Sub-commands load on demand: a role pulls in only its own stack (gRPC, x509, the CLI …), which
  * keeps `prexor version`, the CLI and cold starts from paying for the others.

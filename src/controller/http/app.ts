@@ -13,6 +13,7 @@ import { CidrSet, clientAddress } from "./client-address.ts";
 import { ERROR_ENVELOPE_SCHEMA, errorResponsesFor } from "./error-docs.ts";
 import { errorResponse, toAppError, toEnvelope } from "./error-envelope.ts";
 import { type AuthDeps, checkAccess, requiresCaller, resolveCaller } from "./guards.ts";
+import { DEFAULT_JSON_LIMITS, readJsonBody } from "./json-body.ts";
 import type { Caller, RouteDef, RouteTable } from "./route-table.ts";
 
 export interface HttpDeps extends AuthDeps {
@@ -249,6 +250,7 @@ function mountRoute(
   state: WeakMap<Request, RequestState>,
 ): void {
   const limits = deps.config.security.rateLimiting;
+  const jsonLimits = { maxBytes: deps.config.http.maxBodyBytes, ...DEFAULT_JSON_LIMITS };
   app.route(
     route.method,
     route.path,
@@ -271,7 +273,11 @@ function mountRoute(
     },
     {
       body: route.body,
-      ...(route.rawBody ? { parse: "none" } : {}),
+      // Raw routes read their own body (capped); every other route's body goes through the one
+      // JSON reader: capped while streaming, shape-bounded, then parsed, before any auth work.
+      parse: route.rawBody
+        ? "none"
+        : ({ request }: { request: Request }) => readJsonBody(request, jsonLimits),
       query: route.query,
       params: route.params,
       detail: {
