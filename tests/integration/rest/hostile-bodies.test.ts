@@ -30,7 +30,11 @@ function chunked(totalBytes: number, chunk = 64 * 1024): ReadableStream<Uint8Arr
   });
 }
 
-async function post(path: string, body: BodyInit, headers: Record<string, string> = {}) {
+async function post(
+  path: string,
+  body: string | Uint8Array | ReadableStream<Uint8Array>,
+  headers: Record<string, string> = {},
+) {
   const res = await fetch(`${ctl.url}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
@@ -42,7 +46,12 @@ async function post(path: string, body: BodyInit, headers: Record<string, string
 
 describe("hostile JSON bodies", () => {
   // one operator, one plugin and one proxy route: parsing happens before any route's auth
-  const routes = ["/api/v1/auth/login", "/api/v1/groups", "/api/plugin/player-join", "/api/proxy/player-join"];
+  const routes = [
+    "/api/v1/auth/login",
+    "/api/v1/groups",
+    "/api/plugin/player-join",
+    "/api/proxy/player-join",
+  ];
 
   test("20,000-deep and 60,000-deep nesting is a 400 envelope that does not echo the body", async () => {
     for (const path of routes) {
