@@ -14,6 +14,7 @@ import { ERROR_ENVELOPE_SCHEMA, errorResponsesFor } from "./error-docs.ts";
 import { errorResponse, toAppError, toEnvelope } from "./error-envelope.ts";
 import { type AuthDeps, checkAccess, requiresCaller, resolveCaller } from "./guards.ts";
 import { DEFAULT_JSON_LIMITS, readJsonBody } from "./json-body.ts";
+import { queryParametersDoc, queryReader } from "./query-params.ts";
 import type { Caller, RouteDef, RouteTable } from "./route-table.ts";
 
 export interface HttpDeps extends AuthDeps {
@@ -251,6 +252,7 @@ function mountRoute(
 ): void {
   const limits = deps.config.security.rateLimiting;
   const jsonLimits = { maxBytes: deps.config.http.maxBodyBytes, ...DEFAULT_JSON_LIMITS };
+  const readQuery = route.query ? queryReader(route.query) : undefined;
   app.route(
     route.method,
     route.path,
@@ -258,7 +260,7 @@ function mountRoute(
       const s = state.get(ctx.request)!;
       return route.handler({
         body: ctx.body as never,
-        query: ctx.query as never,
+        query: (readQuery ? readQuery(ctx.request.url) : ctx.query) as never,
         params: ctx.params as never,
         caller: s.caller as Caller,
         requestId: s.requestId,
@@ -278,7 +280,7 @@ function mountRoute(
       parse: route.rawBody
         ? "none"
         : ({ request }: { request: Request }) => readJsonBody(request, jsonLimits),
-      query: route.query,
+      // not given to Elysia: queryReader checks it (see there); documented by hand below
       params: route.params,
       detail: {
         summary: route.summary,
@@ -286,6 +288,7 @@ function mountRoute(
         ...(requiresCaller(route.access) ? { security: [{ bearer: [] }] } : {}),
         description: `Access: ${route.access}`,
         responses: errorResponsesFor(route),
+        ...(route.query ? { parameters: queryParametersDoc(route.query) } : {}),
       },
       // transform runs before validation, so an anonymous or forbidden caller learns nothing
       // about what a valid body would look like.

@@ -21,7 +21,7 @@ export function catalogRoutes(table: RouteTable, catalog: CatalogService): void 
       summary: "Runtime catalog: platform versions and their artifacts",
       query: T.Object({
         platform: T.Optional(Platform),
-        page: T.Optional(T.Integer({ minimum: 1, default: 1 })),
+        page: T.Optional(T.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
         pageSize: T.Optional(T.Integer({ minimum: 1, maximum: 100, default: 50 })),
       }),
       handler: async ({ query }) => {

@@ -17,7 +17,7 @@ export function crashRoutes(table: RouteTable, crashes: CrashService): void {
           page: T.Optional(T.Integer({ minimum: 1, maximum: 1_000_000 })),
           pageSize: T.Optional(T.Integer({ minimum: 1, maximum: 500 })),
           limit: T.Optional(T.Integer({ minimum: 1, maximum: 500 })),
-          offset: T.Optional(T.Integer({ minimum: 0 })),
+          offset: T.Optional(T.Integer({ minimum: 0, maximum: 500_000_000 })),
           group: T.Optional(T.String({ maxLength: 64 })),
           node: T.Optional(T.String({ maxLength: 128 })),
         },

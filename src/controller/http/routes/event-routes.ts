@@ -49,7 +49,7 @@ export function eventRoutes(table: RouteTable, deps: EventRouteDeps): void {
       raw: true,
       query: T.Object({
         ticket: T.Optional(T.String({ maxLength: 128 })),
-        lastSequence: T.Optional(T.Integer({ minimum: 0 })),
+        lastSequence: T.Optional(T.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
         types: T.Optional(TypeList),
         group: T.Optional(GroupName),
       }),

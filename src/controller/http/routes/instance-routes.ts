@@ -159,8 +159,8 @@ export function instanceRoutes(table: RouteTable, deps: InstanceRouteDeps): void
       summary: "Console lines this controller received, oldest first",
       params: Id,
       query: T.Object({
-        since: T.Optional(T.Integer({ minimum: 0 })),
-        until: T.Optional(T.Integer({ minimum: 0 })),
+        since: T.Optional(T.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+        until: T.Optional(T.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
         limit: T.Optional(T.Integer({ minimum: 1, maximum: 5000, default: 500 })),
       }),
       handler: async ({ params, query }) => {

@@ -13,7 +13,7 @@ export interface WorkloadMetricsDeps {
 
 // TypeBox numbers are finite: a 1e999 in the JSON (Infinity) fails validation.
 const Amount = T.Optional(T.Number({ minimum: 0 }));
-const Count = T.Optional(T.Integer({ minimum: 0 }));
+const Count = T.Optional(T.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }));
 const Label = (max: number) => T.Optional(T.String({ maxLength: max }));
 
 /** The server plugin's MetricsPayload (field names from the product's plugin). */

@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { tempDir } from "../support/adapters.ts";
+import type { AdminApi } from "../support/admin-api.ts";
+import { ensureBinary, type Running } from "../support/binary.ts";
+import { startUpCloud } from "../support/up-cloud.ts";
+
+/** The compiled binary, not the sources: minification and production mode change framework behaviour. */
+ensureBinary();
+const dir = tempDir();
+let api: AdminApi;
+let up: Running;
+
+beforeAll(async () => {
+  ({ api, up } = await startUpCloud(dir));
+});
+afterAll(async () => {
+  await up?.stop("SIGTERM");
+});
+
+interface Envelope {
+  error: { code: string; message: string };
+}
+
+describe("compiled binary: hostile input", () => {
+  test("query parameters are integers in range, or 422", async () => {
+    const refused = [
+      "page=-5&pageSize=5000000",
+      "page=0",
+      "pageSize=501",
+      "pageSize=-1",
+      "page=1.5",
+      "page=1234567890123456789012345",
+    ];
+    for (const path of ["/api/v1/groups", "/api/v1/audit", "/api/v1/crashes"]) {
+      for (const q of refused) {
+        const res = await api.call<Envelope>("GET", `${path}?${q}`);
+        expect({ path, q, status: res.status, code: res.body.error?.code }).toEqual({
+          path,
+          q,
+          status: 422,
+          code: "VALIDATION_ERROR",
+        });
+      }
+      const ok = await api.call<{ page: unknown; pageSize: unknown }>("GET", `${path}?page=2&pageSize=3`);
+      expect(ok.status).toBe(200);
+      expect(ok.body).toMatchObject({ page: 2, pageSize: 3 });
+    }
+    const farOffset = await api.call<Envelope>("GET", "/api/v1/crashes?offset=1234567890123456789012345");
+    expect(farOffset.status).toBe(422);
+  });
+
+  test("a 20,000-deep body to /auth/login is a 400 envelope that does not echo it", async () => {
+    const res = await fetch(`${api.base}/api/v1/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "[".repeat(20_000) + "]".repeat(20_000),
+    });
+    const text = await res.text();
+    expect(res.status).toBe(400);
+    expect((JSON.parse(text) as Envelope).error.code).toBe("BAD_REQUEST");
+    expect(text.length).toBeLessThan(400);
+  });
+});
