@@ -190,7 +190,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
 
     const id = resolveControllerId(config.uuid, join(resolve(root, config.runtime.dataDir), "controller-id"));
     const startedAt = Date.now();
-    const jwtSecret = await resolveJwtSecret(config.security.jwtSecret, store);
+    const clusterSecret = resolveClusterSecret(config, root);
+    const jwtSecret = await resolveJwtSecret(config.security.jwtSecret, store, clusterSecret, log);
     const tokens = new TokenService(
       jwtSecret,
       config.security.jwtPreviousSecrets,
@@ -223,7 +224,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const templates = new TemplateService(store, templateFiles, events, lease);
     const catalog = new CatalogService(store, resolve(root, "artifacts"), lease);
     // The cluster CA is shared through the store, sealed under the cluster secret.
-    const pki = await loadOrCreateClusterCa(store, resolveClusterSecret(config, root), {
+    const pki = await loadOrCreateClusterCa(store, clusterSecret, {
       clusterId: config.cluster.id,
       log,
     });

@@ -61,6 +61,7 @@ export async function ensureBootstrapAdmin(
       role: "ADMIN",
       createdAt: Date.now(),
       lastLoginAt: null,
+      tokensValidAfter: Date.now() / 1000,
       mustChangePassword: configuredPassword === "",
     });
   } catch (err) {

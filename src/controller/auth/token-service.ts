@@ -1,6 +1,9 @@
 import { jwt } from "@elysiajs/jwt";
 import type { Coordination } from "../../coord/port.ts";
+import { isAppError } from "../../core/errors.ts";
+import type { Logger } from "../../log/logger.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
+import { sealPrivateKey, unsealPrivateKey } from "../pki/key-seal.ts";
 
 export interface TokenClaims {
   sub: string;
@@ -23,26 +26,70 @@ function signer(secret: string): Signer {
 }
 
 interface SecretDoc extends Doc {
-  secret: string;
+  /** the secret sealed under the cluster secret (AES-256-GCM, scrypt-derived key) */
+  sealed?: string;
+  /** written by builds before sealing; replaced by `sealed` on the next start */
+  secret?: string;
   createdAt: number;
 }
 
+const JWT_SEAL_PURPOSE = "jwt-signing-secret";
+const JWT_SECRET_ID = "jwt-secret";
+
 /**
  * The JWT signing secret every controller must share: the configured one, else one generated on
- * first start and kept in the durable store (never in logs, never in controller.yml).
+ * first start and kept in the durable store, sealed under the cluster secret the way the CA key
+ * is (a copy of prexor.db alone no longer lets anyone mint admin tokens). It is kept in the store
+ * rather than in a 0600 file because every controller of a cluster must sign with the same key:
+ * the store is what they share, and the cluster secret is what they already each hold.
+ * Never in logs, never in controller.yml.
  */
-export async function resolveJwtSecret(configured: string, store: DurableStore): Promise<string> {
+export async function resolveJwtSecret(
+  configured: string,
+  store: DurableStore,
+  clusterSecret: string,
+  log?: Logger,
+): Promise<string> {
   if (configured !== "") return configured;
   const meta = store.collection<SecretDoc>("cluster_meta");
-  const existing = await meta.get("jwt-secret");
-  if (existing) return existing.secret;
-  const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
+  const existing = await meta.get(JWT_SECRET_ID);
+  if (existing?.sealed) {
+    const bytes = await unsealPrivateKey(existing.sealed, clusterSecret, { purpose: JWT_SEAL_PURPOSE });
+    return Buffer.from(bytes).toString("base64");
+  }
+  if (existing?.secret) {
+    const sealed = await sealPrivateKey(Buffer.from(existing.secret, "base64"), clusterSecret, {
+      purpose: JWT_SEAL_PURPOSE,
+    });
+    await meta.put({ _id: JWT_SECRET_ID, sealed, createdAt: existing.createdAt });
+    log?.warn(
+      {},
+      "the JWT signing secret was stored in plaintext; it is now sealed under the cluster secret",
+    );
+    return existing.secret;
+  }
+  const raw = crypto.getRandomValues(new Uint8Array(32));
+  const sealed = await sealPrivateKey(raw, clusterSecret, { purpose: JWT_SEAL_PURPOSE });
   try {
-    await meta.insert({ _id: "jwt-secret", secret, createdAt: Date.now() });
-    return secret;
-  } catch {
+    await meta.insert({ _id: JWT_SECRET_ID, sealed, createdAt: Date.now() });
+    return Buffer.from(raw).toString("base64");
+  } catch (err) {
+    if (!isAppError(err, "DUPLICATE_KEY")) throw err;
     // Another controller won the race: use its secret.
-    return (await meta.get("jwt-secret"))!.secret;
+    return resolveJwtSecret(configured, store, clusterSecret, log);
+  }
+}
+
+/** The `alg` a compact JWT's header names, or null when it has no readable header. */
+function headerAlg(token: string): string | null {
+  const head = token.split(".")[0];
+  if (!head || head.length > 512) return null;
+  try {
+    const header = JSON.parse(Buffer.from(head, "base64url").toString("utf8")) as { alg?: unknown };
+    return typeof header.alg === "string" ? header.alg : null;
+  } catch {
+    // Not base64url JSON: not a token we issued.
+    return null;
   }
 }
 
@@ -87,6 +134,8 @@ export class TokenService {
 
   /** Claims of a valid, unexpired, unrevoked token; null for anything else. */
   async verify(token: string): Promise<TokenClaims | null> {
+    // Only HS256: the library accepts any HMAC size the header names (HS384/HS512 verified too).
+    if (headerAlg(token) !== "HS256") return null;
     for (const s of [this.current, ...this.previous]) {
       const payload = await s.verify(token).catch(() => false as const);
       if (!payload) continue;

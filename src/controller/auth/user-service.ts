@@ -88,6 +88,9 @@ export class UserService {
         ...(input.email ? { email: input.email.toLowerCase() } : {}),
         createdAt: Date.now(),
         lastLoginAt: null,
+        // A token minted for an earlier user of the same name (deleted, then re-created) must
+        // not work for this one.
+        tokensValidAfter: Date.now() / 1000,
       })
       .catch((err) => {
         if (err instanceof AppError && err.code === "DUPLICATE_KEY") {

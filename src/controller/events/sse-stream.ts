@@ -1,4 +1,5 @@
 import type { Coordination } from "../../coord/port.ts";
+import { AppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import { decodeStored } from "./event-record.ts";
 import { STREAM_EXCLUDED } from "./event-types.ts";
@@ -65,7 +66,8 @@ export function parseFilter(types?: string, group?: string): StreamFilter {
  */
 export async function openEventStream(deps: EventStreamDeps, req: StreamRequest): Promise<Response> {
   const holder = await deps.tickets.redeem(req.ticket);
-  if (!holder) return refusal("Unauthorized");
+  // A plain 401 envelope, not 200 plus an error frame: clients and proxies see the refusal as one.
+  if (!holder) throw new AppError("UNAUTHORIZED", "the stream ticket is invalid, expired or already used");
   const position = resumePosition(req.lastSequence, req.lastEventId);
   const admission = deps.hub.admit({ holder, filter: parseFilter(req.types, req.group), position });
   if (!admission) return refusal("Too many connections");

@@ -152,16 +152,26 @@ describe("operator auth", () => {
     const newSecret = Buffer.alloc(32, 9).toString("base64");
     const before = await controller(`  jwtSecret: ${oldSecret}`);
     const oldToken = await before.login();
-    const rotated = await startTestController("", (c) => {
-      c.security.jwtSecret = newSecret;
-      c.security.jwtPreviousSecrets = [oldSecret];
-    });
+    // Same store (the user the token names must be the same user), restarted with rotated keys.
+    await before.stop();
+    const rotated = await startTestController(
+      "",
+      (c) => {
+        c.security.jwtSecret = newSecret;
+        c.security.jwtPreviousSecrets = [oldSecret];
+      },
+      before.root,
+    );
     controllers.push(rotated);
-    // The user must exist in the rotated controller's store too: same name, fresh store.
     expect((await rotated.call("GET", "/api/v1/auth/me", { token: oldToken })).status).toBe(200);
-    const dropped = await startTestController("", (c) => {
-      c.security.jwtSecret = newSecret;
-    });
+    await rotated.stop();
+    const dropped = await startTestController(
+      "",
+      (c) => {
+        c.security.jwtSecret = newSecret;
+      },
+      before.root,
+    );
     controllers.push(dropped);
     expect((await dropped.call("GET", "/api/v1/auth/me", { token: oldToken })).status).toBe(401);
   });

@@ -179,11 +179,10 @@ export function instanceRoutes(table: RouteTable, deps: InstanceRouteDeps): void
       query: T.Object({ ticket: T.Optional(T.String({ maxLength: 128 })) }),
       handler: async ({ params, query, request }) => {
         const holder = await deps.tickets.redeem(query.ticket);
-        const allowed = holder && (await deps.roles.permissionsOf(holder.role)).has("instances.console");
-        if (!allowed) {
-          return new Response(`event: error\ndata: ${JSON.stringify({ message: "Unauthorized" })}\n\n`, {
-            headers: SSE_HEADERS,
-          });
+        if (!holder)
+          throw new AppError("UNAUTHORIZED", "the stream ticket is invalid, expired or already used");
+        if (!(await deps.roles.permissionsOf(holder.role)).has("instances.console")) {
+          throw new AppError("FORBIDDEN", "insufficient permissions", { required: "instances.console" });
         }
         deps.keepOpen(request);
         let unwatch: () => void = () => undefined;
