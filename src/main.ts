@@ -3,12 +3,16 @@ import { basename } from "node:path";
 import { defineCommand } from "citty";
 import { runStrict } from "./commands/strict-run.ts";
 import { versionCommand } from "./commands/version.ts";
+import { PRIVATE_UMASK } from "./core/fs/private-modes.ts";
 import { VERSION } from "./version.ts";
 
 // The framework's production mode before any role loads it (roles are imported lazily below):
 // outside it Elysia pretty-prints rejected values into validation errors, which a hostile body
 // turns into seconds of CPU and gigabytes of memory. An explicit NODE_ENV still wins.
 process.env.NODE_ENV ??= "production";
+// Everything the product writes (store, secrets, audit, configs, caches) is private to its user;
+// directories 0700 and files 0600 unless a file is explicitly made wider.
+process.umask(PRIVATE_UMASK);
 
 /**
  * Sub-commands load on demand: a role pulls in only its own stack (gRPC, x509, the CLI …), which

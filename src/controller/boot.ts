@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
 import type { ControllerConfig } from "../config/controller-config.ts";
 import type { Coordination } from "../coord/port.ts";
+import { tightenTree } from "../core/fs/private-modes.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DurableStore } from "../store/port.ts";
 import { AuditLog } from "./audit/audit-log.ts";
@@ -179,6 +180,25 @@ export async function startController(options: ControllerOptions): Promise<Runni
   };
   let server: { timeout(request: Request, seconds: number): void } | null | undefined;
   try {
+    // The directories the product owns under the root, not the root itself: `--dir` may be a
+    // directory the operator shares with other things.
+    const owned = [
+      "config",
+      config.runtime.dataDir,
+      "templates",
+      "artifacts",
+      "modules",
+      "daemon",
+      "backups",
+      "logs",
+    ];
+    const modes = tightenTree([...new Set(owned.map((d) => resolve(root, d)))]);
+    if (modes.tightened.length > 0 || modes.truncated) {
+      log.warn(
+        { count: modes.tightened.length, sample: modes.tightened.slice(0, 5), truncated: modes.truncated },
+        "removed group/other permissions from files under the install root (state and secrets are owner-only)",
+      );
+    }
     const store = await openStore(root, config);
     teardown.push(() => store.close());
     log.info({ store: store.kind, location: store.location }, "durable store open");

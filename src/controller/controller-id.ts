@@ -12,7 +12,7 @@ export function resolveControllerId(configured: string, file: string): string {
     if (/^[A-Za-z0-9._-]{1,64}$/.test(saved)) return saved;
   }
   const id = crypto.randomUUID();
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${id}\n`, { mode: 0o644 });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, `${id}\n`, { mode: 0o600 });
   return id;
 }

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { lstatSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { tempDir } from "../support/adapters.ts";
 import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
@@ -20,6 +22,26 @@ afterAll(async () => {
 interface Envelope {
   error: { code: string; message: string };
 }
+
+/** Every path under `root` (symlinks not followed) whose mode gives group or others any access. */
+function groupOrOtherAccessible(root: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    const stat = lstatSync(path);
+    if (!stat.isSymbolicLink() && (stat.mode & 0o077) !== 0)
+      out.push(`${(stat.mode & 0o777).toString(8)} ${path}`);
+  }
+  return out;
+}
+
+describe("compiled binary: files at rest", () => {
+  test("after prexor up nothing under the root is group/other accessible (controller.yml was written 0644 before start)", async () => {
+    // a group over the embedded store writes the database, its WAL, the audit log
+    expect((await api.call("POST", "/api/v1/groups", { name: "modes" })).status).toBe(201);
+    expect(groupOrOtherAccessible(dir)).toEqual([]);
+  });
+});
 
 describe("compiled binary: hostile input", () => {
   test("query parameters are integers in range, or 422", async () => {

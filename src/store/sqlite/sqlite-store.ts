@@ -2,6 +2,7 @@ import { Database, type SQLQueryBindings } from "bun:sqlite";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { AppError } from "../../core/errors.ts";
+import { makePrivate } from "../../core/fs/private-modes.ts";
 import { COLLECTIONS, checkCollectionName, type IndexSpec } from "../collections.ts";
 import { checkRev, stamp, stripManaged } from "../doc-stamp.ts";
 import { checkFilter, staleFence } from "../filter-check.ts";
@@ -42,7 +43,7 @@ export class SqliteStore implements DurableStore {
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
-    mkdirSync(dirname(options.file), { recursive: true });
+    mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
     const db = new Database(options.file, { create: true, strict: true });
     try {
       db.exec("PRAGMA busy_timeout = 0");
@@ -73,7 +74,11 @@ export class SqliteStore implements DurableStore {
     writeFileSync(
       `${options.file}.owner`,
       `${JSON.stringify({ pid: process.pid, since: new Date().toISOString() })}\n`,
+      { mode: 0o600 },
     );
+    // The database holds password hashes, sealed secrets and the audit log: owner-only, whatever
+    // the umask was when SQLite created it and its WAL/SHM files.
+    for (const suffix of ["", "-wal", "-shm", ".owner"]) makePrivate(`${options.file}${suffix}`);
     return store;
   }
 
