@@ -11,6 +11,12 @@ const targets = process.argv.flatMap((a, i, all) => (a === "--target" && all[i +
 const commit =
   spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).stdout.trim() ||
   "unknown";
+// The commit time, not now: a rebuild of the same commit yields the same bytes.
+const buildDate =
+  process.env.SOURCE_DATE_EPOCH !== undefined
+    ? new Date(Number(process.env.SOURCE_DATE_EPOCH) * 1000).toISOString()
+    : spawnSync("git", ["log", "-1", "--format=%cI", "HEAD"], { cwd: root, encoding: "utf8" }).stdout.trim() ||
+      "unknown";
 
 async function compile(target: string | undefined): Promise<void> {
   const outDir = target ? join(root, "dist", target) : join(root, "dist");
@@ -23,7 +29,7 @@ async function compile(target: string | undefined): Promise<void> {
     bytecode: true,
     format: "esm",
     sourcemap: "linked",
-    define: { PREXOR_GIT_COMMIT: JSON.stringify(commit) },
+    define: { PREXOR_GIT_COMMIT: JSON.stringify(commit), PREXOR_BUILD_DATE: JSON.stringify(buildDate) },
   });
   if (!result.success) {
     for (const log of result.logs) console.error(log);

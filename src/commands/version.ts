@@ -9,7 +9,7 @@ export const versionCommand = defineCommand({
     console.log(
       args.json
         ? JSON.stringify(info)
-        : `prexor ${info.version} (${info.gitCommit}, protocol ${info.protocolVersion}, ${info.runtime}, ${info.os}/${info.arch})`,
+        : `prexor ${info.version} (commit ${info.gitCommit}, built ${info.buildDate}, protocol ${info.protocolVersion}, ${info.runtime}, ${info.os}/${info.arch})`,
     );
     return 0;
   },
