@@ -15,8 +15,10 @@ const commit =
 const buildDate =
   process.env.SOURCE_DATE_EPOCH !== undefined
     ? new Date(Number(process.env.SOURCE_DATE_EPOCH) * 1000).toISOString()
-    : spawnSync("git", ["log", "-1", "--format=%cI", "HEAD"], { cwd: root, encoding: "utf8" }).stdout.trim() ||
-      "unknown";
+    : spawnSync("git", ["log", "-1", "--format=%cI", "HEAD"], {
+        cwd: root,
+        encoding: "utf8",
+      }).stdout.trim() || "unknown";
 
 async function compile(target: string | undefined): Promise<void> {
   const outDir = target ? join(root, "dist", target) : join(root, "dist");
