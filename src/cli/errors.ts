@@ -1,3 +1,5 @@
+import { escapeControl } from "./output/escape.ts";
+
 /**
  * prexorctl's exit codes are part of its interface: scripts branch on them, so they are fixed and
  * derived from the HTTP status (or the API error code when there is no status).
@@ -86,6 +88,11 @@ export interface Explained {
 
 /** Turns anything a command threw into the lines to print on stderr and the exit code. */
 export function explain(err: unknown): Explained {
+  const explained = explainRaw(err);
+  return { exitCode: explained.exitCode, lines: explained.lines.map(escapeControl) };
+}
+
+function explainRaw(err: unknown): Explained {
   if (err instanceof CliError) {
     return { exitCode: err.exitCode, lines: [`error: ${err.message}`, ...(err.hint ? [err.hint] : [])] };
   }

@@ -1,5 +1,6 @@
 import { stringify } from "yaml";
 import { CliError, EXIT } from "../errors.ts";
+import { escapeControl } from "./escape.ts";
 import type { Style } from "./style.ts";
 import { type Column, renderTable } from "./table.ts";
 
@@ -49,7 +50,7 @@ export function printList<T>(
   }
   if (out.format === "name") {
     const name = options.name ?? ((row: T) => String(columns[0]!.value(row)));
-    for (const row of rows) out.print(`${options.what}/${name(row)}`);
+    for (const row of rows) out.print(escapeControl(`${options.what}/${name(row)}`));
     return;
   }
   if (rows.length === 0) {
@@ -69,15 +70,16 @@ export function printItem(out: Output, item: unknown, human?: (item: never) => u
   }
   if (out.format === "name") {
     const id = (item as { name?: string; id?: string }).name ?? (item as { id?: string }).id;
-    if (id !== undefined) out.print(String(id));
+    if (id !== undefined) out.print(escapeControl(String(id)));
     return;
   }
   const shown = human ? human(item as never) : item;
-  out.print(typeof shown === "string" ? shown : stringify(shown, { lineWidth: 0 }).trimEnd());
+  // YAML escapes control characters in the strings it quotes; a plain string is escaped here.
+  out.print(typeof shown === "string" ? escapeControl(shown) : stringify(shown, { lineWidth: 0 }).trimEnd());
 }
 
 /** A change was made: a sentence for people, the resulting object for scripts. */
 export function printDone(out: Output, message: string, result: unknown): void {
   if (isMachine(out)) printData(out, result ?? {});
-  else out.print(message);
+  else out.print(escapeControl(message));
 }

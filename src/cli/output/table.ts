@@ -1,3 +1,4 @@
+import { escapeControl } from "./escape.ts";
 import type { Style } from "./style.ts";
 
 export type Cell = string | number | boolean | null | undefined;
@@ -16,7 +17,7 @@ const GAP = "   ";
 export function cellText(value: Cell): string {
   if (value === null || value === undefined || value === "") return "-";
   // One row per line, whatever the data holds.
-  return String(value).replace(/[\r\n\t]+/g, " ");
+  return escapeControl(String(value).replace(/[\r\n\t]+/g, " "));
 }
 
 /** kubectl-style table: upper-case headers, columns padded to their widest cell, 3-space gaps. */

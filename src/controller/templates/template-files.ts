@@ -9,8 +9,25 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
+import { AppError } from "../../core/errors.ts";
 import type { TemplateFile } from "../../core/templates/template-file.ts";
 import { normalizeTemplatePath } from "../../core/templates/template-path.ts";
+
+/** Filesystem refusals an entry's own name or shape causes: the client's fault, named. */
+const ENTRY_FAULTS = new Set(["EEXIST", "ENOTDIR", "EISDIR", "ENAMETOOLONG", "EINVAL", "EILSEQ"]);
+
+function entryError(err: unknown, entry: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (entry === "" || code === undefined || !ENTRY_FAULTS.has(code)) return err;
+  return new AppError(
+    "INVALID_ARGUMENT",
+    `archive refused: cannot write ${JSON.stringify(entry.slice(0, 200))} (${code})`,
+    {
+      path: entry.slice(0, 200),
+      reason: code,
+    },
+  );
+}
 
 /**
  * Template versions on the controller's disk: `templates/<name>/<hash>/…`. A version directory
@@ -32,18 +49,21 @@ export class TemplateFiles {
     const final = this.versionDir(name, hash);
     if (existsSync(final)) return;
     const staging = join(this.root, ".incoming", `${name}-${crypto.randomUUID()}`);
+    let current = "";
     try {
       mkdirSync(staging, { recursive: true });
       for (const file of files) {
+        current = file.path;
         const target = join(staging, normalizeTemplatePath(file.path));
         mkdirSync(dirname(target), { recursive: true });
         writeFileSync(target, file.bytes);
       }
+      current = "";
       mkdirSync(dirname(final), { recursive: true });
       renameSync(staging, final);
     } catch (err) {
       rmSync(staging, { recursive: true, force: true });
-      throw err;
+      throw entryError(err, current);
     }
   }
 

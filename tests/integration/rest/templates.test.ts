@@ -128,12 +128,67 @@ describe("template versions", () => {
         ]),
       "duplicate entry",
     ],
+    // issue 12.4: archives that used to become a current version with no files, or a 500
+    ["just PK", () => new Uint8Array([0x50, 0x4b]), "no end-of-central-directory"],
+    [
+      "PK and random bytes",
+      () => new Uint8Array([0x50, 0x4b, ...crypto.getRandomValues(new Uint8Array(500))]),
+      "archive refused",
+    ],
+    [
+      "a zip cut to 40 bytes",
+      () => zipSync({ "a.txt": new TextEncoder().encode("x".repeat(1000)) }).subarray(0, 40),
+      "no end-of-central-directory",
+    ],
+    [
+      "a zip without its central directory",
+      () => {
+        const whole = zipSync({ "a.txt": new TextEncoder().encode("hello"), "b.txt": new Uint8Array(10) });
+        return whole.subarray(0, whole.byteLength - 30);
+      },
+      "no end-of-central-directory",
+    ],
+    ["an empty zip", () => zipSync({}), "holds no files"],
+    ["a zip of only a directory", () => zipSync({ "dir/": new Uint8Array(0) }), "holds no files"],
+    ["an empty tar.gz", () => tarGz([]), "archive refused"],
+    [
+      "a file and a directory of one name",
+      () => zipSync({ conf: new Uint8Array([1]), "conf/inner.txt": new Uint8Array([2]) }),
+      '"conf" is both a file and a directory',
+    ],
+    [
+      "a symlink-typed entry with a file below it",
+      () =>
+        zipSync({
+          ln: [new TextEncoder().encode("/etc"), { os: 3, attrs: 0o120777 << 16 }],
+          "ln/x": new Uint8Array([1]),
+        }),
+      '"ln" is both a file and a directory',
+    ],
+    [
+      "a 300-character name",
+      () => zipSync({ [`${"a".repeat(300)}.txt`]: new Uint8Array([1]) }),
+      "longer than 255",
+    ],
+    [
+      "a 2,100-segment path",
+      () => zipSync({ [`${"d/".repeat(2100)}f.txt`]: new Uint8Array([1]) }),
+      "too long",
+    ],
+    ["a newline in a name", () => zipSync({ "bad\nname.txt": new Uint8Array([1]) }), "control characters"],
+    ["an ESC in a name", () => zipSync({ "bad\u001b[31mname": new Uint8Array([1]) }), "control characters"],
+    ["a BEL in a name", () => tarGz([{ path: "bell\u0007.txt", content: "x" }]), "control characters"],
   ];
   for (const [name, build, message] of bad) {
     test(`an archive with ${name} is refused whole, nothing written`, async () => {
       const before = (await (
         await ctl.call("GET", "/api/v1/templates/lobby/versions", { token })
       ).json()) as { data: unknown[] };
+      const currentBefore = (
+        (await (await ctl.call("GET", "/api/v1/templates/lobby", { token })).json()) as {
+          currentHash: unknown;
+        }
+      ).currentHash;
       const res = await upload("lobby", build());
       expect(res.status).toBe(422);
       const body = (await res.json()) as { error: { code: string; message: string } };
@@ -143,6 +198,12 @@ describe("template versions", () => {
         data: unknown[];
       };
       expect(after.data.length).toBe(before.data.length);
+      const currentAfter = (
+        (await (await ctl.call("GET", "/api/v1/templates/lobby", { token })).json()) as {
+          currentHash: unknown;
+        }
+      ).currentHash;
+      expect(currentAfter).toBe(currentBefore);
       expect(incomingLeftovers()).toBe(0);
       expect(existsSync("/tmp/escape.txt")).toBe(false);
     });
