@@ -30,6 +30,7 @@ const prexor = defineCommand({
     up: () => import("./commands/up.ts").then((m) => m.upCommand),
     setup: () => import("./commands/setup.ts").then((m) => m.setupCommand),
     config: () => import("./commands/config-check.ts").then((m) => m.configCommand),
+    admin: () => import("./commands/admin.ts").then((m) => m.adminCommand),
     verify: () => import("./commands/verify.ts").then((m) => m.verifyCommand),
     version: versionCommand,
     ctl: () => import("./commands/ctl.ts").then((m) => m.ctlCommand),

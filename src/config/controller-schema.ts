@@ -123,7 +123,10 @@ export const ControllerConfigSchema = T.Object(
         lockout: T.Object(
           {
             enabled: T.Boolean({ default: true }),
+            /** failures from one source address that lock the account for that address */
             maxAttempts: T.Integer({ minimum: 1, default: 5 }),
+            /** failures from all addresses together that lock the account everywhere */
+            accountMaxAttempts: T.Integer({ minimum: 1, default: 100 }),
             windowSeconds: T.Integer({ minimum: 1, default: 900 }),
             lockoutSeconds: T.Integer({ minimum: 1, default: 900 }),
           },

@@ -7,8 +7,10 @@ import type { DurableStore } from "../store/port.ts";
 import { AuditLog } from "./audit/audit-log.ts";
 import { startAuditPruner } from "./audit/audit-pruner.ts";
 import { type BootstrapResult, ensureBootstrapAdmin } from "./auth/bootstrap-admin.ts";
+import { LoginLockout } from "./auth/login-lockout.ts";
 import { RoleService } from "./auth/role-service.ts";
 import { resolveJwtSecret, TokenService } from "./auth/token-service.ts";
+import { startUnlockInbox, unlockInbox } from "./auth/unlock-inbox.ts";
 import { UserService } from "./auth/user-service.ts";
 import { CatalogService } from "./catalog/catalog-service.ts";
 import { resolveControllerId } from "./controller-id.ts";
@@ -207,6 +209,14 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const coord = instrumentCoordination(await openCoordination(config), metrics);
     teardown.push(() => coord.close());
     log.info({ coordination: coord.kind, location: coord.location }, "coordination store connected");
+
+    // `prexor admin unlock` requests left on this host (see unlock-inbox.ts)
+    const stopUnlocks = startUnlockInbox(
+      unlockInbox(root, config.runtime.dataDir),
+      new LoginLockout(coord, config.security.lockout),
+      log,
+    );
+    teardown.push(stopUnlocks);
 
     const id = resolveControllerId(config.uuid, join(resolve(root, config.runtime.dataDir), "controller-id"));
     const startedAt = Date.now();

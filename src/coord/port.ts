@@ -86,6 +86,7 @@ export interface Coordination {
   recordLoginFailure(username: string, policy: LoginLockPolicy): Promise<LoginFailure>;
   /** epoch ms the lock ends, or null when not locked */
   loginLockedUntil(username: string): Promise<number | null>;
+  /** Forgets the failures and lifts any lock (a good login, or `prexor admin unlock`). */
   clearLoginFailures(username: string): Promise<void>;
 
   /** Fixed-window counter: counts this hit and says whether it is within `limit`. */

@@ -140,6 +140,7 @@ export class MemoryCoordination implements Coordination {
 
   async clearLoginFailures(username: string): Promise<void> {
     this.loginFails.delete(username);
+    this.loginLocks.delete(username);
   }
 
   async hitRateLimit(bucket: string, key: string, limit: number, windowMs: number): Promise<RateLimitResult> {

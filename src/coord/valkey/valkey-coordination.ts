@@ -224,7 +224,7 @@ export class ValkeyCoordination implements Coordination {
   }
 
   async clearLoginFailures(username: string): Promise<void> {
-    await this.redis.del(this.keys.loginFail(username));
+    await this.redis.del(this.keys.loginFail(username), this.keys.loginLock(username));
   }
 
   async hitRateLimit(bucket: string, key: string, limit: number, windowMs: number): Promise<RateLimitResult> {

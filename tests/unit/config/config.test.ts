@@ -27,6 +27,7 @@ describe("controller.yml", () => {
     expect(c.security.lockout).toEqual({
       enabled: true,
       maxAttempts: 5,
+      accountMaxAttempts: 100,
       windowSeconds: 900,
       lockoutSeconds: 900,
     });

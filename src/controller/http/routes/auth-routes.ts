@@ -2,6 +2,7 @@ import { t as T } from "elysia";
 import type { ControllerConfig } from "../../../config/controller-config.ts";
 import type { Coordination } from "../../../coord/port.ts";
 import { AppError } from "../../../core/errors.ts";
+import { LoginLockout } from "../../auth/login-lockout.ts";
 import type { TokenService } from "../../auth/token-service.ts";
 import { toUserView, type UserService } from "../../auth/user-service.ts";
 import type { RouteTable } from "../route-table.ts";
@@ -22,12 +23,7 @@ const Credentials = T.Object(
 );
 
 export function authRoutes(table: RouteTable, deps: AuthRouteDeps): void {
-  const lockout = deps.config.security.lockout;
-  const lockPolicy = {
-    maxAttempts: lockout.maxAttempts,
-    windowMs: lockout.windowSeconds * 1000,
-    lockMs: lockout.lockoutSeconds * 1000,
-  };
+  const lockout = new LoginLockout(deps.coord, deps.config.security.lockout);
 
   const locked = (until: number) => {
     const retryAfterSeconds = Math.max(1, Math.ceil((until - Date.now()) / 1000));
@@ -50,21 +46,17 @@ export function authRoutes(table: RouteTable, deps: AuthRouteDeps): void {
       tag: "auth",
       summary: "Log in with username and password; returns a JWT",
       body: Credentials,
-      handler: async ({ body }) => {
+      handler: async ({ body, ip }) => {
         const username = body.username.toLowerCase();
-        if (lockout.enabled) {
-          const until = await deps.coord.loginLockedUntil(username);
-          if (until !== null) throw locked(until);
-        }
+        const until = await lockout.lockedUntil(username, ip);
+        if (until !== null) throw locked(until);
         const user = await deps.users.authenticate(username, body.password);
         if (!user) {
-          if (lockout.enabled) {
-            const failure = await deps.coord.recordLoginFailure(username, lockPolicy);
-            if (failure.lockedUntil !== null) throw locked(failure.lockedUntil);
-          }
+          const lockedNow = await lockout.recordFailure(username, ip);
+          if (lockedNow !== null) throw locked(lockedNow);
           throw new AppError("UNAUTHORIZED", "invalid username or password");
         }
-        await deps.coord.clearLoginFailures(username);
+        await lockout.recordSuccess(username, ip);
         await deps.users.recordLogin(username);
         return {
           ...(await tokenResponse(user._id, user.role)),
