@@ -7,7 +7,11 @@ import { AppError } from "../../core/errors.ts";
 export async function readBodyCapped(
   request: Request,
   maxBytes: number,
-  options: { allowEmpty?: boolean } = {},
+  options: {
+    allowEmpty?: boolean;
+    /** sees each chunk first; throws to refuse the body */
+    onChunk?: (chunk: Uint8Array) => void;
+  } = {},
 ): Promise<Uint8Array> {
   if (!request.body) {
     if (options.allowEmpty) return new Uint8Array(0);
@@ -30,6 +34,15 @@ export async function readBodyCapped(
           maxBytes,
         },
       );
+    }
+    if (options.onChunk) {
+      try {
+        options.onChunk(value);
+      } catch (err) {
+        // Refused mid-stream: stop reading; a failed cancel only means the socket is already gone.
+        await reader.cancel().catch(() => {});
+        throw err;
+      }
     }
     chunks.push(value);
   }
