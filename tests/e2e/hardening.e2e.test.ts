@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { lstatSync, readdirSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/adapters.ts";
-import type { AdminApi } from "../support/admin-api.ts";
-import { ensureBinary, type Running } from "../support/binary.ts";
+import { type AdminApi, healthy } from "../support/admin-api.ts";
+import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
+import { freePort } from "../support/ports.ts";
 import { startUpCloud } from "../support/up-cloud.ts";
+import { waitFor } from "../support/wait.ts";
 
 /** The compiled binary, not the sources: minification and production mode change framework behaviour. */
 ensureBinary();
@@ -81,5 +83,75 @@ describe("compiled binary: hostile input", () => {
     expect(res.status).toBe(400);
     expect((JSON.parse(text) as Envelope).error.code).toBe("BAD_REQUEST");
     expect(text.length).toBeLessThan(400);
+  });
+});
+
+describe("compiled binary: the bootstrap admin", () => {
+  test("until it changes its generated password, every route but change-password, me and logout is 403 PASSWORD_CHANGE_REQUIRED", async () => {
+    const root = tempDir();
+    const port = await freePort();
+    const other = startBinary([
+      "up",
+      "--dir",
+      root,
+      "--port",
+      String(port),
+      "--grpc-port",
+      String(await freePort()),
+    ]);
+    try {
+      await waitFor(() => healthy(port), { timeoutMs: 30_000, what: "controller health" });
+      const base = `http://127.0.0.1:${port}`;
+      const password = readFileSync(
+        await waitFor(
+          () => {
+            const f = join(root, "config/.initial-admin-password");
+            return existsSync(f) ? f : undefined;
+          },
+          { what: "the password file" },
+        ),
+        "utf8",
+      ).trim();
+      const call = (method: string, path: string, token: string, body?: unknown) =>
+        fetch(`${base}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      const login = async (pw: string) => {
+        const res = await fetch(`${base}/api/v1/auth/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ username: "admin", password: pw }),
+        });
+        expect(res.status).toBe(200);
+        return (await res.json()) as { token: string; user: { mustChangePassword: boolean } };
+      };
+      const first = await login(password);
+      expect(first.user.mustChangePassword).toBe(true);
+      for (const [method, path] of [
+        ["GET", "/api/v1/groups"],
+        ["GET", "/api/v1/users"],
+        ["POST", "/api/v1/auth/refresh"],
+      ] as const) {
+        const res = await call(method, path, first.token);
+        expect({ path, status: res.status, code: ((await res.json()) as Envelope).error.code }).toEqual({
+          path,
+          status: 403,
+          code: "PASSWORD_CHANGE_REQUIRED",
+        });
+      }
+      expect((await call("GET", "/api/v1/auth/me", first.token)).status).toBe(200);
+      const changed = await call("POST", "/api/v1/auth/change-password", first.token, {
+        currentPassword: password,
+        newPassword: "a-password-of-my-own",
+      });
+      expect(changed.status).toBe(200);
+      const second = await login("a-password-of-my-own");
+      expect(second.user.mustChangePassword).toBe(false);
+      expect((await call("GET", "/api/v1/groups", second.token)).status).toBe(200);
+    } finally {
+      await other.stop("SIGTERM");
+    }
   });
 });

@@ -2,19 +2,48 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { waitFor } from "./wait.ts";
 
+/** generated bootstrap password → the password a test chose for it (changing it deletes the file) */
+const CHOSEN_PASSWORDS = new Map<string, string>();
+/** install root → its generated bootstrap password, read before the change deleted the file */
+const INITIAL_PASSWORDS = new Map<string, string>();
+
 /** A logged-in admin's view of a controller's REST API, for tests that drive the compiled binary. */
 export class AdminApi {
   token = "";
   constructor(readonly base: string) {}
 
+  /**
+   * Logs in. The bootstrap admin of `prexor up` (generated password) must choose its own password
+   * before anything else works; this does it once, and later logins with the generated password
+   * (after a restart) use the chosen one.
+   */
   async login(password: string, username = "admin"): Promise<void> {
+    const effective = CHOSEN_PASSWORDS.get(password) ?? password;
+    const answer = await this.loginOnce(username, effective);
+    if (!answer.user?.mustChangePassword) return;
+    const chosen = `${effective}-chosen-by-test`;
+    const changed = await this.call("POST", "/api/v1/auth/change-password", {
+      currentPassword: effective,
+      newPassword: chosen,
+    });
+    if (changed.status !== 200) throw new Error(`change-password: ${changed.status}`);
+    CHOSEN_PASSWORDS.set(password, chosen);
+    await this.loginOnce(username, chosen);
+  }
+
+  private async loginOnce(
+    username: string,
+    password: string,
+  ): Promise<{ user?: { mustChangePassword?: boolean } }> {
     const res = await fetch(`${this.base}/api/v1/auth/login`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ username, password }),
     });
     if (res.status !== 200) throw new Error(`login: ${res.status}`);
-    this.token = ((await res.json()) as { token: string }).token;
+    const body = (await res.json()) as { token: string; user?: { mustChangePassword?: boolean } };
+    this.token = body.token;
+    return body;
   }
 
   /** The raw response, for tests that look at status and headers. */
@@ -71,9 +100,11 @@ export async function healthy(port: number): Promise<boolean> {
 }
 
 /** The bootstrap admin password `prexor up` writes under its install root, once it exists. */
-export function readInitialPassword(root: string): Promise<string> {
+export async function readInitialPassword(root: string): Promise<string> {
+  const known = INITIAL_PASSWORDS.get(root);
+  if (known) return known; // AdminApi.login changed it, which deleted the file
   const file = join(root, "config/.initial-admin-password");
-  return waitFor(
+  const password = await waitFor(
     () => {
       try {
         return readFileSync(file, "utf8").trim();
@@ -83,4 +114,6 @@ export function readInitialPassword(root: string): Promise<string> {
     },
     { what: "the initial admin password" },
   );
+  INITIAL_PASSWORDS.set(root, password);
+  return password;
 }

@@ -35,6 +35,8 @@ export interface User {
   email: string | null;
   createdAt: string;
   lastLoginAt: string | null;
+  /** the bootstrap admin until it sets its own password (older controllers omit it) */
+  mustChangePassword?: boolean;
 }
 
 export type Me = User & { permissions: string[] };

@@ -64,6 +64,11 @@ export const loginCommand = leaf({
       `Logged in to ${server} as ${result.user.username} (${result.user.role}); context "${contextName}" is current.`,
       { context: contextName, server, user: result.user, expiresAt: result.expiresAt },
     );
+    if (result.user.mustChangePassword) {
+      out.note(
+        "This account must choose its own password before anything else works: run `prexorctl user change-password`, then log in again.",
+      );
+    }
   },
 });
 

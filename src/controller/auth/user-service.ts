@@ -10,6 +10,8 @@ export interface UserView {
   email: string | null;
   createdAt: string;
   lastLoginAt: string | null;
+  /** until it is changed, every route but change-password, me and logout answers 403 */
+  mustChangePassword: boolean;
 }
 
 export const USERNAME = /^[a-z0-9][a-z0-9._-]{1,31}$/;
@@ -178,5 +180,6 @@ export function toUserView(doc: UserDoc): UserView {
     email: doc.email ?? null,
     createdAt: new Date(doc.createdAt).toISOString(),
     lastLoginAt: doc.lastLoginAt ? new Date(doc.lastLoginAt).toISOString() : null,
+    mustChangePassword: doc.mustChangePassword === true,
   };
 }

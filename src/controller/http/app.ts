@@ -12,7 +12,7 @@ import type { Metrics } from "../metrics/metrics.ts";
 import { CidrSet, clientAddress } from "./client-address.ts";
 import { ERROR_ENVELOPE_SCHEMA, errorResponsesFor } from "./error-docs.ts";
 import { errorResponse, toAppError, toEnvelope } from "./error-envelope.ts";
-import { type AuthDeps, checkAccess, requiresCaller, resolveCaller } from "./guards.ts";
+import { type AuthDeps, checkAccess, checkPasswordChange, requiresCaller, resolveCaller } from "./guards.ts";
 import { DEFAULT_JSON_LIMITS, readJsonBody } from "./json-body.ts";
 import { queryParametersDoc, queryReader } from "./query-params.ts";
 import type { Caller, RouteDef, RouteTable } from "./route-table.ts";
@@ -306,6 +306,7 @@ function mountRoute(
             retryAfterSeconds: Math.max(1, Math.ceil(hit.retryAfterMs / 1000)),
           });
         }
+        checkPasswordChange(route.method, route.path, caller);
         checkAccess(route.access, caller);
       },
     },

@@ -32,11 +32,29 @@ export async function resolveCaller(request: Request, deps: AuthDeps): Promise<C
     role: user.role,
     permissions: await deps.roles.permissionsOf(user.role),
     claims,
+    mustChangePassword: user.mustChangePassword === true,
   };
 }
 
 export function requiresCaller(access: Access): boolean {
   return access !== "public" && access !== "ticket" && access !== "workload";
+}
+
+/** What an account that must change its password may still do. */
+const PASSWORD_CHANGE_EXEMPT = new Set([
+  "POST /api/v1/auth/change-password",
+  "GET /api/v1/auth/me",
+  "POST /api/v1/auth/logout",
+]);
+
+/** The bootstrap admin (generated password) works only after choosing its own password. */
+export function checkPasswordChange(method: string, path: string, caller: Caller): void {
+  if (caller.mustChangePassword && !PASSWORD_CHANGE_EXEMPT.has(`${method} ${path}`)) {
+    throw new AppError(
+      "PASSWORD_CHANGE_REQUIRED",
+      "this account must change its password first: POST /api/v1/auth/change-password",
+    );
+  }
 }
 
 export function checkAccess(access: Access, caller: Caller): void {

@@ -19,6 +19,8 @@ export interface Caller {
   role: string;
   permissions: ReadonlySet<Permission>;
   claims: TokenClaims;
+  /** the bootstrap admin until it sets its own password */
+  mustChangePassword: boolean;
 }
 
 export interface AuditRecordInput {
