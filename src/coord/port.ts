@@ -47,6 +47,16 @@ export interface ReplayWindow {
   latestSeq: number;
 }
 
+/** Coordination state a restore must carry over; everything else is rebuilt by the live cluster. */
+export interface CoordinationState {
+  /** last token handed out per lease scope */
+  fencingTokens: Array<{ scope: string; token: number }>;
+  /** live revocations and how long each still has to run */
+  revocations: Array<{ kind: RevocationKind; id: string; ttlMs: number }>;
+  /** the SSE event sequence, so resuming clients never see a number reused */
+  eventSequence: number;
+}
+
 export type Unsubscribe = () => Promise<void>;
 
 /**
@@ -116,6 +126,13 @@ export interface Coordination {
     expected: string | null,
     next: string | null,
   ): Promise<boolean>;
+
+  exportState(): Promise<CoordinationState>;
+  /**
+   * Restore only: raises fencing tokens and the event sequence to at least the given values (never
+   * lowers them) and re-creates the revocations with their remaining TTL.
+   */
+  importState(state: CoordinationState): Promise<void>;
 
   publish(channel: string, message: string): Promise<void>;
   subscribe(channel: string, handler: (message: string) => void): Promise<Unsubscribe>;

@@ -84,6 +84,25 @@ export interface Collection<T extends Doc> {
   count(filter?: Filter): Promise<number>;
   /** Bulk removal for retention pruning; returns how many were removed. */
   deleteMany(filter: Filter, options?: WriteOptions): Promise<number>;
+  /**
+   * Every document in `_id` order, in pages of at most `batchSize`, exactly as stored (with `_rev`
+   * and `_fence`). Keyset-paged, so memory stays at one page whatever the collection's size; a
+   * document written while the scan runs may or may not be seen (the caller provides the cut).
+   */
+  scan(batchSize?: number): AsyncIterable<T[]>;
+  /**
+   * Restore only: writes documents verbatim, keeping their `_rev` and `_fence` (no fence check),
+   * replacing any document with the same `_id`.
+   */
+  importMany(docs: readonly T[]): Promise<void>;
+}
+
+/** Store state outside the document collections that a restore must carry over. */
+export interface StoreInternals {
+  /** highest accepted fencing token per scope */
+  fences: Array<{ scope: string; token: number }>;
+  /** named sequences (nextSequence) and their current value */
+  counters: Array<{ name: string; value: number }>;
 }
 
 export interface DurableStore {
@@ -95,6 +114,14 @@ export interface DurableStore {
   nextSequence(name: string): Promise<number>;
   /** Highest fencing token accepted so far for a scope (0 when none). */
   fenceHighWater(scope: string): Promise<number>;
+  /** Names of the document collections that exist (adapter-internal ones excluded), sorted. */
+  listCollections(): Promise<string[]>;
+  exportInternals(): Promise<StoreInternals>;
+  /**
+   * Restore only: raises each fence high-water mark to at least the given token (never lowers one,
+   * so no stale writer is let back in) and sets each counter to at least the given value.
+   */
+  importInternals(internals: StoreInternals): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

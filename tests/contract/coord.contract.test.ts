@@ -18,6 +18,38 @@ for (const adapter of await coordAdapters()) {
       for (const coord of open.splice(0)) await coord.close();
     });
 
+    test("state export and import carry fencing tokens, revocations with their TTL and the event sequence", async () => {
+      const source = await fresh();
+      const lease = (await source.acquireLease("group:lobby", "ctl-a", 5000))!;
+      await source.releaseLease(lease);
+      await source.acquireLease("group:lobby", "ctl-a", 5000);
+      await source.revoke("jwt", "jti-1", 60_000);
+      await source.revoke("nodecert-serial", "0a:ff", 60_000);
+      for (let i = 0; i < 3; i++) await source.appendEvent("{}", 100);
+      const state = await source.exportState();
+      expect(state.fencingTokens).toContainEqual({ scope: "group:lobby", token: 2 });
+      expect(state.eventSequence).toBe(3);
+      const jwt = state.revocations.find((r) => r.kind === "jwt" && r.id === "jti-1");
+      expect(jwt?.ttlMs).toBeGreaterThan(50_000);
+      expect(jwt?.ttlMs).toBeLessThanOrEqual(60_000);
+      expect(state.revocations).toContainEqual(
+        expect.objectContaining({ kind: "nodecert-serial", id: "0a:ff" }),
+      );
+
+      const target = await fresh();
+      for (let i = 0; i < 5; i++) await target.acquireLease(`other:${i}`, "ctl-b", 5000);
+      await target.raiseFencingToken("group:lobby", 1);
+      await target.importState({
+        ...state,
+        fencingTokens: [...state.fencingTokens, { scope: "other:0", token: 0 }],
+      });
+      expect(await target.isRevoked("jwt", "jti-1")).toBe(true);
+      expect(await target.isRevoked("nodecert-serial", "0a:ff")).toBe(true);
+      expect(await target.fencingToken("other:0")).toBe(1);
+      expect((await target.acquireLease("group:lobby", "ctl-b", 5000))!.token).toBe(3);
+      expect(await target.appendEvent("{}", 100)).toBe(4);
+    });
+
     test("a lease has one holder; the holder renews it with the same token", async () => {
       const coord = await fresh();
       const a = await coord.acquireLease("group:lobby", "ctl-a", 5000);

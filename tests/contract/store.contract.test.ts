@@ -257,6 +257,80 @@ for (const adapter of await storeAdapters()) {
       expect((await audit.find({}, { sort: [["createdAt", 1]] })).map((d) => d.n)).toEqual([5, 6, 7, 8, 9]);
     });
 
+    test("scan pages every document in _id order, verbatim, one page at a time", async () => {
+      const store = await fresh();
+      const items = store.collection<Item>("instances");
+      for (let i = 0; i < 23; i++) {
+        await items.insert(
+          { _id: `i${String(i).padStart(3, "0")}`, group: "g", state: "S", n: i, createdAt: i },
+          { fence: { scope: "scan", token: i + 1 } },
+        );
+      }
+      await items.update("i005", { n: 500 });
+      const pages: Item[][] = [];
+      for await (const page of items.scan(5)) pages.push(page);
+      expect(pages.map((p) => p.length)).toEqual([5, 5, 5, 5, 3]);
+      const all = pages.flat();
+      expect(all.map((d) => d._id)).toEqual([...all.map((d) => d._id)].sort());
+      expect(all).toHaveLength(23);
+      expect(all.find((d) => d._id === "i005")).toEqual((await items.get("i005"))!);
+      expect(all[3]!._fence).toEqual({ scope: "scan", token: 4 });
+      const empty: Item[][] = [];
+      for await (const page of store.collection<Item>("crashes").scan(5)) empty.push(page);
+      expect(empty).toEqual([]);
+    });
+
+    test("importMany writes documents verbatim (revision and fence kept) and replaces same ids", async () => {
+      const store = await fresh();
+      const groups = store.collection<Item>("groups");
+      await groups.insert({ _id: "a", group: "old", state: "S", n: 0, createdAt: 0 });
+      const docs = [
+        { _id: "a", group: "g", state: "S", n: 1, createdAt: 1, _rev: 7, _fence: { scope: "x", token: 9 } },
+        { _id: "b", group: "g", state: "S", n: 2, createdAt: 2, _rev: 3 },
+      ] as Item[];
+      await groups.importMany(docs);
+      expect(await groups.get("a")).toEqual(docs[0]!);
+      expect(await groups.get("b")).toEqual(docs[1]!);
+      expect((await groups.update("a", { n: 5 }))?._rev).toBe(8);
+    });
+
+    test("internals export and import: fences and counters are raised, never lowered", async () => {
+      const source = await fresh();
+      await source
+        .collection<Item>("groups")
+        .insert(
+          { _id: "a", group: "g", state: "S", n: 1, createdAt: 1 },
+          { fence: { scope: "group-config:a", token: 12 } },
+        );
+      for (let i = 0; i < 4; i++) await source.nextSequence("deployment_id");
+      const internals = await source.exportInternals();
+      expect(internals.fences).toContainEqual({ scope: "group-config:a", token: 12 });
+      expect(internals.counters).toContainEqual({ name: "deployment_id", value: 4 });
+      expect(await source.listCollections()).toContain("groups");
+      expect(await source.listCollections()).not.toContain("fences");
+
+      const target = await fresh();
+      await target
+        .collection<Item>("groups")
+        .insert(
+          { _id: "z", group: "g", state: "S", n: 1, createdAt: 1 },
+          { fence: { scope: "group-config:z", token: 40 } },
+        );
+      await target.importInternals({
+        fences: [...internals.fences, { scope: "group-config:z", token: 3 }],
+        counters: internals.counters,
+      });
+      expect(await target.fenceHighWater("group-config:a")).toBe(12);
+      expect(await target.fenceHighWater("group-config:z")).toBe(40);
+      expect(await target.nextSequence("deployment_id")).toBe(5);
+      await expectCode(
+        target
+          .collection<Item>("groups")
+          .update("z", { n: 2 }, { fence: { scope: "group-config:a", token: 11 } }),
+        "STALE_FENCING_TOKEN",
+      );
+    });
+
     test("ping answers while open", async () => {
       const store = await fresh();
       await store.ping();

@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { checkHolder } from "../keys.ts";
 import type {
   Coordination,
+  CoordinationState,
   Lease,
   LeaseInfo,
   LoginFailure,
@@ -212,6 +213,31 @@ export class MemoryCoordination implements Coordination {
     if (next === null) this.snapshots.delete(key);
     else this.snapshots.set(key, { value: next, expiresAt: Number.POSITIVE_INFINITY });
     return true;
+  }
+
+  async exportState(): Promise<CoordinationState> {
+    const revocations: CoordinationState["revocations"] = [];
+    for (const key of [...this.revoked.keys()]) {
+      const entry = this.live(this.revoked, key);
+      if (!entry) continue;
+      const split = key.indexOf(":");
+      revocations.push({
+        kind: key.slice(0, split) as RevocationKind,
+        id: key.slice(split + 1),
+        ttlMs: entry.expiresAt - this.now(),
+      });
+    }
+    return {
+      fencingTokens: [...this.tokens].map(([scope, token]) => ({ scope, token })),
+      revocations,
+      eventSequence: this.sequence,
+    };
+  }
+
+  async importState(state: CoordinationState): Promise<void> {
+    for (const t of state.fencingTokens) await this.raiseFencingToken(t.scope, t.token);
+    for (const r of state.revocations) if (r.ttlMs > 0) await this.revoke(r.kind, r.id, r.ttlMs);
+    this.sequence = Math.max(this.sequence, state.eventSequence);
   }
 
   async publish(channel: string, message: string): Promise<void> {

@@ -4,6 +4,7 @@ import { redactUri } from "../../log/redact.ts";
 import { CoordKeys, checkHolder, DEFAULT_KEY_PREFIX, leaseValue } from "../keys.ts";
 import type {
   Coordination,
+  CoordinationState,
   Lease,
   LeaseInfo,
   LoginFailure,
@@ -188,6 +189,45 @@ export class ValkeyCoordination implements Coordination {
       }
     } while (cursor !== "0");
     return out.sort((a, b) => a.scope.localeCompare(b.scope));
+  }
+
+  /** Every key matching the glob, SCAN-paged so a large keyspace never blocks the server. */
+  private async scanKeys(pattern: string): Promise<string[]> {
+    const keys: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, batch] = await this.redis.scan(cursor, "MATCH", pattern, "COUNT", 500);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== "0");
+    return keys;
+  }
+
+  async exportState(): Promise<CoordinationState> {
+    const tokenPrefix = this.keys.leaseToken("");
+    const fencingTokens: CoordinationState["fencingTokens"] = [];
+    for (const key of await this.scanKeys(`${tokenPrefix}*`)) {
+      const value = await this.redis.get(key);
+      if (value !== null) fencingTokens.push({ scope: key.slice(tokenPrefix.length), token: Number(value) });
+    }
+    const revocations: CoordinationState["revocations"] = [];
+    const kinds: RevocationKind[] = ["jwt", "nodecert-serial", "nodecert-cn"];
+    for (const kind of kinds) {
+      const prefix = this.keys.revoked(kind, "");
+      for (const key of await this.scanKeys(`${prefix}*`)) {
+        const ttl = await this.redis.pttl(key);
+        if (ttl > 0) revocations.push({ kind, id: key.slice(prefix.length), ttlMs: ttl });
+      }
+    }
+    const eventSequence = Number((await this.redis.get(this.keys.sseSequence())) ?? 0);
+    fencingTokens.sort((a, b) => a.scope.localeCompare(b.scope));
+    return { fencingTokens, revocations, eventSequence };
+  }
+
+  async importState(state: CoordinationState): Promise<void> {
+    for (const t of state.fencingTokens) await this.raiseFencingToken(t.scope, t.token);
+    for (const r of state.revocations) if (r.ttlMs > 0) await this.revoke(r.kind, r.id, r.ttlMs);
+    await this.redis.raiseToken(this.keys.sseSequence(), Math.floor(state.eventSequence));
   }
 
   async fencingToken(scope: string): Promise<number> {

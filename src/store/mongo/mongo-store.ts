@@ -13,6 +13,7 @@ import type {
   FindOptions,
   NewDoc,
   Patch,
+  StoreInternals,
   UpdateOptions,
   WriteOptions,
 } from "../port.ts";
@@ -151,6 +152,42 @@ export class MongoStore implements DurableStore {
       }
     }
     throw new AppError("CONFLICT", `fence for "${fence.scope}" kept changing; retry`);
+  }
+
+  async listCollections(): Promise<string[]> {
+    const internal = new Set([FENCES_COLLECTION, COUNTERS_COLLECTION]);
+    const names = await this.db.listCollections({}, { nameOnly: true }).toArray();
+    return names
+      .map((c) => c.name)
+      .filter((n) => !internal.has(n) && !n.startsWith("system."))
+      .sort();
+  }
+
+  async exportInternals(): Promise<StoreInternals> {
+    const fences = await this.raw(FENCES_COLLECTION).find({}).sort({ _id: 1 }).toArray();
+    const counters = await this.raw(COUNTERS_COLLECTION).find({}).sort({ _id: 1 }).toArray();
+    return {
+      fences: fences.map((d) => ({ scope: d._id, token: Number(d.token) })),
+      counters: counters.map((d) => ({ name: d._id, value: Number(d.value) })),
+    };
+  }
+
+  async importInternals(internals: StoreInternals): Promise<void> {
+    // $max on an upsert is one atomic single-document write: never lowers a mark.
+    for (const f of internals.fences) {
+      await this.raw(FENCES_COLLECTION).updateOne(
+        { _id: f.scope },
+        { $max: { token: f.token } },
+        { upsert: true },
+      );
+    }
+    for (const c of internals.counters) {
+      await this.raw(COUNTERS_COLLECTION).updateOne(
+        { _id: c.name },
+        { $max: { value: c.value } },
+        { upsert: true },
+      );
+    }
   }
 
   async ping(): Promise<void> {
@@ -322,5 +359,28 @@ class MongoDocCollection<T extends Doc> implements Collection<T> {
     checkFilter(filter);
     await this.store.acceptFence(options.fence);
     return (await this.col.deleteMany(filter as Record<string, unknown>)).deletedCount;
+  }
+
+  async *scan(batchSize = 500): AsyncIterable<T[]> {
+    const size = Math.max(1, Math.floor(batchSize));
+    let after: string | null = null;
+    for (;;) {
+      const filter: Record<string, unknown> = after === null ? {} : { _id: { $gt: after } };
+      const page = (await this.col.find(filter).sort({ _id: 1 }).limit(size).toArray()) as unknown as T[];
+      if (page.length === 0) return;
+      after = page[page.length - 1]!._id;
+      yield page;
+      if (page.length < size) return;
+    }
+  }
+
+  async importMany(docs: readonly T[]): Promise<void> {
+    if (docs.length === 0) return;
+    await this.col.bulkWrite(
+      docs.map((doc) => ({
+        replaceOne: { filter: { _id: doc._id }, replacement: doc as unknown as Raw, upsert: true },
+      })),
+      { ordered: false },
+    );
   }
 }

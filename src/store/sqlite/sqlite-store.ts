@@ -15,6 +15,7 @@ import type {
   FindOptions,
   NewDoc,
   Patch,
+  StoreInternals,
   UpdateOptions,
   WriteOptions,
 } from "../port.ts";
@@ -121,6 +122,48 @@ export class SqliteStore implements DurableStore {
         )
         .run(fence.scope, fence.token);
     }
+  }
+
+  async listCollections(): Promise<string[]> {
+    return this.db
+      .query<{ name: string }, []>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'c\\_%' ESCAPE '\\' ORDER BY name",
+      )
+      .all()
+      .map((r) => r.name.slice(2))
+      .sort();
+  }
+
+  async exportInternals(): Promise<StoreInternals> {
+    return {
+      fences: this.db
+        .query<{ scope: string; token: number }, []>("SELECT scope, token FROM fences ORDER BY scope")
+        .all(),
+      counters: this.db
+        .query<{ name: string; value: number }, []>("SELECT name, value FROM counters ORDER BY name")
+        .all(),
+    };
+  }
+
+  async importInternals(internals: StoreInternals): Promise<void> {
+    this.db
+      .transaction(() => {
+        for (const f of internals.fences) {
+          this.db
+            .query(
+              "INSERT INTO fences (scope, token) VALUES (?, ?) ON CONFLICT(scope) DO UPDATE SET token = MAX(token, excluded.token)",
+            )
+            .run(f.scope, f.token);
+        }
+        for (const c of internals.counters) {
+          this.db
+            .query(
+              "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)",
+            )
+            .run(c.name, c.value);
+        }
+      })
+      .immediate();
   }
 
   async ping(): Promise<void> {
@@ -283,7 +326,35 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
       return this.db.query(`DELETE FROM "${this.table}" WHERE ${where.sql}`).run(...where.params).changes;
     });
   }
+
+  async *scan(batchSize = DEFAULT_SCAN_BATCH): AsyncIterable<T[]> {
+    const size = Math.max(1, Math.floor(batchSize));
+    const page = this.db.query<{ id: string; doc: string }, [string, number]>(
+      `SELECT id, doc FROM "${this.table}" WHERE id > ? ORDER BY id LIMIT ?`,
+    );
+    let after = "";
+    for (;;) {
+      const rows = page.all(after, size);
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1]!.id;
+      yield rows.map((r) => JSON.parse(r.doc) as T);
+      if (rows.length < size) return;
+    }
+  }
+
+  async importMany(docs: readonly T[]): Promise<void> {
+    if (docs.length === 0) return;
+    const upsert = this.db.query(
+      `INSERT INTO "${this.table}" (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc`,
+    );
+    this.transaction(() => {
+      for (const doc of docs) upsert.run(doc._id, JSON.stringify(doc));
+    });
+  }
 }
+
+/** Page size of `scan` when the caller names none. */
+export const DEFAULT_SCAN_BATCH = 500;
 
 function readOwner(file: string): { pid: number; since: string } | undefined {
   try {
