@@ -31,6 +31,7 @@ export const WireCodes = {
   },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: "the body's content type is not one this route reads" },
   VALIDATION_ERROR: { status: 422, meaning: "the body, query or path parameters fail validation" },
+  RESTORE_REJECTED: { status: 422, meaning: "the backup bundle failed verification; details name the file" },
   RATE_LIMITED: { status: 429, meaning: "too many requests; retry after Retry-After seconds" },
   ACCOUNT_LOCKED: { status: 429, meaning: "too many failed logins; retry after Retry-After seconds" },
   INTERNAL_ERROR: { status: 500, meaning: "an unexpected failure; the log has the request id and stack" },

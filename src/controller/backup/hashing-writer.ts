@@ -1,0 +1,71 @@
+import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+
+const FLUSH_BYTES = 1 << 20;
+
+/**
+ * Appends to a new 0600 file while hashing what it writes, buffering up to 1 MiB so memory stays
+ * flat however large the file grows.
+ */
+export class HashingWriter {
+  private readonly fd: number;
+  private readonly hash = new Bun.CryptoHasher("sha256");
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  bytes = 0;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, "wx", 0o600);
+  }
+
+  write(chunk: string | Uint8Array): void {
+    const buf =
+      typeof chunk === "string"
+        ? Buffer.from(chunk)
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.hash.update(buf);
+    this.bytes += buf.byteLength;
+    this.pending.push(buf);
+    this.pendingBytes += buf.byteLength;
+    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+  }
+
+  private flush(): void {
+    if (this.pendingBytes === 0) return;
+    const data =
+      this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    let off = 0;
+    while (off < data.byteLength) off += writeSync(this.fd, data, off);
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  /** Flushes, fsyncs and closes; returns the hex SHA-256 of everything written. */
+  finish(): { bytes: number; sha256: string } {
+    try {
+      this.flush();
+      fsyncSync(this.fd);
+    } finally {
+      closeSync(this.fd);
+    }
+    return { bytes: this.bytes, sha256: this.hash.digest("hex") };
+  }
+
+  abort(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** SHA-256 and size of a file, read in 1 MiB chunks. */
+export async function hashFile(path: string): Promise<{ bytes: number; sha256: string }> {
+  const hash = new Bun.CryptoHasher("sha256");
+  let bytes = 0;
+  for await (const chunk of Bun.file(path).stream()) {
+    hash.update(chunk);
+    bytes += chunk.byteLength;
+  }
+  return { bytes, sha256: hash.digest("hex") };
+}
