@@ -197,7 +197,13 @@ export const ControllerConfigSchema = T.Object(
       { default: {} },
     ),
     backup: T.Object(
-      { directory: T.String({ default: "backups" }), retentionCount: T.Integer({ minimum: 1, default: 10 }) },
+      {
+        directory: T.String({ default: "backups" }),
+        retentionCount: T.Integer({ minimum: 1, default: 10 }),
+        /** "" (off), an interval ("30m", "6h", "1d") or a 5-field cron expression, in UTC */
+        schedule: T.String({ default: "" }),
+        scope: T.Union([T.Literal("mongo"), T.Literal("full")], { default: "full" }),
+      },
       { default: {} },
     ),
     cluster: T.Object({ id: T.Union([T.String(), T.Null()], { default: null }) }, { default: {} }),

@@ -12,6 +12,9 @@ import { RoleService } from "./auth/role-service.ts";
 import { resolveJwtSecret, TokenService } from "./auth/token-service.ts";
 import { startUnlockInbox, unlockInbox } from "./auth/unlock-inbox.ts";
 import { UserService } from "./auth/user-service.ts";
+import { parseSchedule, startBackupSchedule } from "./backup/backup-schedule.ts";
+import { BackupService } from "./backup/backup-service.ts";
+import { gatedStore, WriteHold } from "./backup/write-hold.ts";
 import { CatalogService } from "./catalog/catalog-service.ts";
 import { resolveControllerId } from "./controller-id.ts";
 import type { EventBus } from "./events/event-bus.ts";
@@ -27,6 +30,7 @@ import { createHttpApp, serverBodyLimit } from "./http/app.ts";
 import { RouteTable } from "./http/route-table.ts";
 import { auditRoutes } from "./http/routes/audit-routes.ts";
 import { authRoutes } from "./http/routes/auth-routes.ts";
+import { backupRoutes } from "./http/routes/backup-routes.ts";
 import { catalogRoutes } from "./http/routes/catalog-routes.ts";
 import { crashRoutes } from "./http/routes/crash-routes.ts";
 import { eventRoutes } from "./http/routes/event-routes.ts";
@@ -88,6 +92,7 @@ export interface RunningController {
   scheduler: SchedulerLoop;
   instances: InstanceWiring;
   workload: WorkloadServices;
+  backups: BackupService;
   stop(): Promise<void>;
 }
 
@@ -121,6 +126,7 @@ export function buildRouteTable(deps: {
   scheduler: SchedulerLoop;
   instances: InstanceWiring;
   workload: WorkloadServices;
+  backups: BackupService;
   /** lifts the HTTP idle timeout for one long-lived response (SSE) */
   keepOpen(request: Request): void;
 }): RouteTable {
@@ -161,6 +167,7 @@ export function buildRouteTable(deps: {
     scheduler: deps.scheduler,
     intervalSeconds: deps.config.scheduler.evaluationIntervalSeconds,
   });
+  backupRoutes(table, deps.backups, deps.config.backup.retentionCount);
   return table;
 }
 
@@ -201,7 +208,11 @@ export async function startController(options: ControllerOptions): Promise<Runni
         "removed group/other permissions from files under the install root (state and secrets are owner-only)",
       );
     }
-    const store = await openStore(root, config);
+    const backupSchedule = parseSchedule(config.backup.schedule);
+    const rawStore = await openStore(root, config);
+    // Every service writes through the gate, so a backup can take a cut and a restore can fence writes off.
+    const writeGate = new WriteHold();
+    const store = gatedStore(rawStore, writeGate);
     teardown.push(() => store.close());
     log.info({ store: store.kind, location: store.location }, "durable store open");
 
@@ -329,6 +340,33 @@ export async function startController(options: ControllerOptions): Promise<Runni
       scalingCooldownSeconds: config.scheduler.scalingCooldownSeconds,
     });
 
+    const backups = new BackupService({
+      store: rawStore,
+      coord,
+      root,
+      backupDir: resolve(root, config.backup.directory),
+      retentionCount: config.backup.retentionCount,
+      holder: id,
+      gate: writeGate,
+      metrics,
+    });
+    const unfinished = await backups.unfinishedRestore();
+    if (unfinished) {
+      log.warn(
+        { bundle: unfinished.bundle, startedAt: unfinished.startedAt, phase: unfinished.phase },
+        "a restore started and did not finish; run it again (POST /api/v1/restore or prexor backup restore)",
+      );
+    }
+    teardown.push(
+      startBackupSchedule({
+        schedule: backupSchedule,
+        scope: config.backup.scope,
+        coord,
+        holder: id,
+        log,
+        run: (scope) => backups.create(scope),
+      }),
+    );
     const routes = buildRouteTable({
       config,
       store,
@@ -354,6 +392,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       scheduler,
       instances,
       workload,
+      backups,
       // SSE streams outlive Bun's idle timeout; their keep-alives tell a dead peer apart.
       keepOpen: (request) => server?.timeout(request, 0),
     });
@@ -433,6 +472,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       scheduler,
       instances,
       workload,
+      backups,
       stop,
     };
   } catch (err) {

@@ -47,6 +47,8 @@ export interface BackupServiceDeps {
   holder: string;
   /** the controller's write gate; null offline */
   gate: WriteHold | null;
+  /** every backup run, scheduled or requested, is counted here */
+  metrics?: { backupRun(run: { seconds: number; ok: boolean }): void };
   now?: () => number;
 }
 
@@ -119,6 +121,18 @@ export class BackupService {
   }
 
   async create(scope: BackupScope, onProgress?: (p: BackupProgress) => void): Promise<Manifest> {
+    const started = this.now();
+    try {
+      const manifest = await this.createNow(scope, onProgress);
+      this.deps.metrics?.backupRun({ seconds: (this.now() - started) / 1000, ok: true });
+      return manifest;
+    } catch (err) {
+      this.deps.metrics?.backupRun({ seconds: (this.now() - started) / 1000, ok: false });
+      throw err;
+    }
+  }
+
+  private async createNow(scope: BackupScope, onProgress?: (p: BackupProgress) => void): Promise<Manifest> {
     const manifest = await this.exclusive("backup", () =>
       createBundle({
         store: this.deps.store,

@@ -32,6 +32,8 @@ export interface Metrics {
   leaseRenewed(): void;
   leaseContended(): void;
   jwtRevoked(): void;
+  /** one backup run (scheduled or on request); a failure does not move the last-success clock */
+  backupRun(run: { seconds: number; ok: boolean }): void;
   /** `payloadCase`: the lower-case name of the frame's oneof field */
   daemonMessageIn(payloadCase: string): void;
   daemonMessageOut(payloadCase: string, outcome: DeliveryOutcome): void;
@@ -105,6 +107,9 @@ class PromMetrics implements Metrics {
   private readonly leaseRenewals: Counter;
   private readonly leaseContentions: Counter;
   private readonly jwtRevocations: Counter;
+  private readonly backupDuration: Histogram;
+  private readonly backupFailures: Counter;
+  private readonly backupLastSuccess: Gauge;
   private readonly daemonIn: Counter<"payload_case">;
   private readonly daemonOut: Counter<"payload_case" | "outcome">;
   private lastTickOkAt: number | undefined;
@@ -175,6 +180,22 @@ class PromMetrics implements Metrics {
       help: "JWT revocations written",
       registers,
     });
+    this.backupDuration = new Histogram({
+      name: "prexorcloud_backup_duration_seconds",
+      help: "Duration of backup runs",
+      buckets: [0.5, 1, 5, 15, 60, 300, 900, 3600],
+      registers,
+    });
+    this.backupFailures = new Counter({
+      name: "prexorcloud_backup_failures_total",
+      help: "Backup runs that failed",
+      registers,
+    });
+    this.backupLastSuccess = new Gauge({
+      name: "prexorcloud_backup_last_success_timestamp_seconds",
+      help: "When the last backup on this controller succeeded (0: none since start)",
+      registers,
+    });
     this.daemonIn = new Counter({
       name: "prexorcloud_grpc_daemon_messages_in_total",
       help: "Frames received from daemons",
@@ -237,6 +258,11 @@ class PromMetrics implements Metrics {
   jwtRevoked(): void {
     this.jwtRevocations.inc();
   }
+  backupRun(run: { seconds: number; ok: boolean }): void {
+    this.backupDuration.observe(run.seconds);
+    if (run.ok) this.backupLastSuccess.set(this.now() / 1000);
+    else this.backupFailures.inc();
+  }
   daemonMessageIn(payloadCase: string): void {
     this.daemonIn.inc({ payload_case: payloadCase.toLowerCase() });
   }
@@ -263,6 +289,7 @@ class DisabledMetrics implements Metrics {
   leaseRenewed(): void {}
   leaseContended(): void {}
   jwtRevoked(): void {}
+  backupRun(): void {}
   daemonMessageIn(): void {}
   daemonMessageOut(): void {}
   sample(): void {}

@@ -135,6 +135,7 @@ export class RecordingMetrics implements Metrics {
     this.contended++;
   }
   jwtRevoked(): void {}
+  backupRun(): void {}
   daemonMessageIn(): void {}
   daemonMessageOut(): void {}
   sample(): void {}
