@@ -137,11 +137,19 @@ const sums = archives
   .sort((a, b) => a.slice(66).localeCompare(b.slice(66)))
   .join("");
 writeFileSync(join(outDir, "checksums.txt"), sums);
-copyFileSync(join(root, "install.sh"), join(outDir, "install.sh"));
-chmodSync(join(outDir, "install.sh"), 0o755);
+const privateKey = keyPath ? readPrivateKey(readFileSync(resolve(keyPath), "utf8")) : undefined;
+// The published install.sh pins the key this release is signed with (its openssl path).
+const installer = readFileSync(join(root, "install.sh"), "utf8");
+const pinned = privateKey
+  ? installer.replace(
+      /RELEASE_PUBLIC_KEY='\n[\s\S]*?\n'\n/,
+      `RELEASE_PUBLIC_KEY='\n${createPublicKey(privateKey).export({ type: "spki", format: "pem" }).toString().trim()}\n'\n`,
+    )
+  : installer;
+if (privateKey && pinned === installer) fail("install.sh has no RELEASE_PUBLIC_KEY block to pin the key into");
+writeFileSync(join(outDir, "install.sh"), pinned, { mode: 0o755 });
 
-if (keyPath) {
-  const privateKey = readPrivateKey(readFileSync(resolve(keyPath), "utf8"));
+if (privateKey) {
   const signed = await signFileKeyed(join(outDir, "checksums.txt"), privateKey);
   writeFileSync(join(outDir, "checksums.txt.sig"), signed.signature);
   writeFileSync(join(outDir, "checksums.txt.sigstore.json"), `${JSON.stringify(signed.bundle)}\n`);

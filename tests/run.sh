@@ -22,6 +22,7 @@ if ! command -v bun >/dev/null || [ "$(bun --version 2>/dev/null)" != "$BUN_VERS
   npm install -g --silent "bun@$BUN_VERSION" >/dev/null 2>&1 || { echo "npm install -g bun@$BUN_VERSION failed" >&2; exit 1; }
 fi
 command -v redis-server >/dev/null || { echo "installing redis-server"; apt_install redis-server; }
+command -v shellcheck >/dev/null || { echo "installing shellcheck"; apt_install shellcheck; }
 command -v promtool >/dev/null || { echo "installing promtool"; apt_install prometheus || true; }
 if ! command -v javac >/dev/null || ! command -v mvn >/dev/null; then
   echo "installing a JDK and Maven"
