@@ -2,7 +2,7 @@
 # Runs the whole test suite on a fresh Debian machine, installing what is missing first:
 # Bun (pinned, from npm), redis-server (apt), a JDK + Maven (apt; they fetch the MongoDB-wire test
 # server from Maven Central). Ends with one line: `tests: N passed, N failed[, N skipped]`.
-#   --checks   also run the type check and the linter (what CI runs)
+#   --checks   also run the type check, the linter and the API fuzz run (what CI runs)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,7 +54,20 @@ count() { grep -E "^ *[0-9]+ $1\$" "$log" | tail -1 | awk '{print $1}'; }
 passed=$(count pass); failed=$(count fail); skipped=$(count skip)
 passed=${passed:-0}; failed=${failed:-0}
 [ "$status" != 0 ] && [ "$failed" = 0 ] && failed=1
-[ $failed_checks != 0 ] && echo "checks failed: $failed_checks (type check / lint above)"
+if [ $checks = 1 ]; then
+  # Schemathesis (pinned) over every OpenAPI operation of the compiled binary: no 5xx, responses
+  # match their declared schemas, nothing slower than 2 s.
+  echo "== fuzz"
+  venv="${XDG_CACHE_HOME:-$HOME/.cache}/prexorcloud/fuzz-venv"
+  if [ ! -x "$venv/bin/st" ] || ! "$venv/bin/pip" freeze 2>/dev/null | grep -qxF -f tests/fuzz/requirements.txt; then
+    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv python3-pip; python3 -m venv "$venv"; }
+    "$venv/bin/pip" install -q -r tests/fuzz/requirements.txt || failed_checks=$((failed_checks + 1))
+  fi
+  fuzz_scratch=$(mktemp -d)
+  TMPDIR="$fuzz_scratch" bun tests/fuzz/fuzz-api.ts "$venv/bin/st" || failed_checks=$((failed_checks + 1))
+  rm -rf "$fuzz_scratch"
+fi
+[ $failed_checks != 0 ] && echo "checks failed: $failed_checks (type check / lint / fuzz above)"
 line="tests: $passed passed, $failed failed"
 [ -n "$skipped" ] && [ "$skipped" != 0 ] && line="$line, $skipped skipped"
 rm -f "$log"
