@@ -32,6 +32,8 @@ const prexor = defineCommand({
     config: () => import("./commands/config-check.ts").then((m) => m.configCommand),
     admin: () => import("./commands/admin.ts").then((m) => m.adminCommand),
     verify: () => import("./commands/verify.ts").then((m) => m.verifyCommand),
+    backup: () => import("./commands/backup-offline.ts").then((m) => m.backupCommand),
+    migrate: () => import("./commands/migrate.ts").then((m) => m.migrateCommand),
     version: versionCommand,
     ctl: () => import("./commands/ctl.ts").then((m) => m.ctlCommand),
   },

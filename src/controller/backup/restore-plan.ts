@@ -54,6 +54,9 @@ export function planRestore(
       else if (currentDocuments > 0)
         plan.collections.push({ name, action: "clear", documents: 0, currentDocuments });
     }
+    if (inBundle.has("cluster_files")) {
+      plan.notes.push("restart every controller afterwards so it serves the restored cluster CA");
+    }
     plan.internals = manifest.files.some((f) => f.path === "store/_internals.json");
     plan.coordination = manifest.files.some((f) => f.path === "coordination.json");
     if (!plan.coordination) plan.notes.push("the bundle has no coordination state (scope mongo)");
