@@ -146,7 +146,8 @@ const pinned = privateKey
       `RELEASE_PUBLIC_KEY='\n${createPublicKey(privateKey).export({ type: "spki", format: "pem" }).toString().trim()}\n'\n`,
     )
   : installer;
-if (privateKey && pinned === installer) fail("install.sh has no RELEASE_PUBLIC_KEY block to pin the key into");
+if (privateKey && pinned === installer)
+  fail("install.sh has no RELEASE_PUBLIC_KEY block to pin the key into");
 writeFileSync(join(outDir, "install.sh"), pinned, { mode: 0o755 });
 
 if (privateKey) {
