@@ -48,8 +48,11 @@ function invokedAsCtl(): boolean {
 const argv = process.argv.slice(2);
 // `prexor ctl …` is prexorctl too; its runner also accepts global flags before the command words.
 const asCtl = invokedAsCtl();
+const ctlArgs = asCtl ? argv : argv[0] === "ctl" ? argv.slice(1) : undefined;
 const code =
-  asCtl || argv[0] === "ctl"
-    ? await (await import("./commands/ctl.ts")).runCtl(asCtl ? argv : argv.slice(1))
-    : await runStrict(prexor, argv);
+  ctlArgs?.[0] === "setup" // `prexorctl setup …` takes the same flags as `prexor setup …`
+    ? await runStrict(prexor, ctlArgs)
+    : asCtl || argv[0] === "ctl"
+      ? await (await import("./commands/ctl.ts")).runCtl(asCtl ? argv : argv.slice(1))
+      : await runStrict(prexor, argv);
 process.exit(code);

@@ -23,6 +23,7 @@ if ! command -v bun >/dev/null || [ "$(bun --version 2>/dev/null)" != "$BUN_VERS
 fi
 command -v redis-server >/dev/null || { echo "installing redis-server"; apt_install redis-server; }
 command -v shellcheck >/dev/null || { echo "installing shellcheck"; apt_install shellcheck; }
+command -v systemd-analyze >/dev/null || { echo "installing systemd (systemd-analyze)"; apt_install systemd; }
 command -v promtool >/dev/null || { echo "installing promtool"; apt_install prometheus || true; }
 if ! command -v javac >/dev/null || ! command -v mvn >/dev/null; then
   echo "installing a JDK and Maven"

@@ -227,29 +227,26 @@ describe("one binary, several names", () => {
 
   test("setup installs a controller host: directories, a config that checks, a hardened unit", () => {
     const root = tempDir();
-    const systemd = tempDir();
     const result = runBinary([
       "setup",
       "--role",
       "controller",
-      "--dir",
-      join(root, "controller"),
+      "--root",
+      root,
       "--mongo-uri",
       "mongodb://db:27017",
       "--redis-uri",
       "redis://cache:6379",
-      "--systemd-dir",
-      systemd,
     ]);
     expect(result.code).toBe(0);
-    const config = join(root, "controller/config/controller.yml");
+    const config = join(root, "etc/prexorcloud/config/controller.yml");
     expect(statSync(config).mode & 0o777).toBe(0o600);
-    expect(statSync(join(root, "controller/config/security")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(root, "etc/prexorcloud/config/security")).mode & 0o777).toBe(0o700);
     expect(runBinary(["config", "check", config]).code).toBe(0);
-    const unit = readFileSync(join(systemd, "prexorcloud-controller.service"), "utf8");
-    expect(unit).toContain(`controller --root ${join(root, "controller")}`);
+    const unit = readFileSync(join(root, "etc/systemd/system/prexorcloud-controller.service"), "utf8");
+    expect(unit).toContain("controller --root /var/lib/prexorcloud/controller");
     expect(unit).toContain("NoNewPrivileges=true");
     expect(unit).toContain("ProtectSystem=strict");
-    expect(runBinary(["setup", "--role", "nope", "--no-systemd"]).code).toBe(2);
+    expect(runBinary(["setup", "--role", "nope", "--dry-run"]).code).toBe(2);
   });
 });
