@@ -16,14 +16,14 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { type BuiltRelease, RELEASE_VERSION, sharedRelease } from "../../support/release.ts";
+import { type BuiltRelease, HOST_TARGET, RELEASE_VERSION, sharedRelease } from "../../support/release.ts";
 
 /**
  * install.sh against a release directory served on 127.0.0.1: a valid release installs and runs; every
  * tampering (archive, checksums.txt, signature by another key, no signature) and a missing openssl
  * is refused with one line on stderr and nothing written to the prefix.
  */
-const ARCHIVE = `prexor-${RELEASE_VERSION}-linux-x64.tar.gz`;
+const ARCHIVE = `prexor-${RELEASE_VERSION}-${HOST_TARGET}.tar.gz`;
 const TOOLS = [
   "sh",
   "uname",
