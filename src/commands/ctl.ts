@@ -2,6 +2,7 @@ import { branch } from "../cli/command-kit.ts";
 import { type AnyCommand, hoistGlobalFlags, locate } from "../cli/command-tree.ts";
 import { auditCommand } from "../cli/commands/audit.ts";
 import { loginCommand, logoutCommand } from "../cli/commands/auth.ts";
+import { backupCommand, restoreCommand } from "../cli/commands/backup.ts";
 import { catalogCommand } from "../cli/commands/catalog.ts";
 import { completionCommand } from "../cli/commands/completion.ts";
 import { contextCommand } from "../cli/commands/context.ts";
@@ -46,6 +47,8 @@ export const ctlCommand: AnyCommand = branch({
     node: nodeCommand,
     "join-token": joinTokenCommand,
     network: networkCommand,
+    backup: backupCommand,
+    restore: restoreCommand,
     user: userCommand,
     role: roleCommand,
     crash: crashCommand,

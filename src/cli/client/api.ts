@@ -27,6 +27,44 @@ import type {
 } from "./types.ts";
 
 const V1 = "/api/v1";
+
+export interface BackupSummary {
+  id: string;
+  createdAt: number;
+  scope: string;
+  documentCount: number;
+  sizeBytes: number;
+  fileCount: number;
+}
+export interface BackupManifest extends BackupSummary {
+  files: unknown[];
+}
+export interface BackupVerify {
+  id: string;
+  valid: boolean;
+  missingFiles: string[];
+  mismatchedFiles: string[];
+  problems: Array<{ file: string; reason: string }>;
+}
+export interface BackupActivity {
+  kind: string;
+  phase: string;
+  documents: number;
+  bytes: number;
+  totalDocuments: number | null;
+  totalBytes: number | null;
+}
+export interface RestoreAnswer {
+  bundle: string;
+  dryRun: boolean;
+  datastores: {
+    applied: boolean;
+    documents: number;
+    collections: Array<{ name: string; action: string; documents: number; currentDocuments: number }>;
+  };
+  filesystem: { applied: boolean; entryCount: number };
+  notes: string[];
+}
 const seg = encodeURIComponent;
 
 /** Upper bound on pages fetched for one listing, so a misbehaving server cannot loop us forever. */
@@ -208,6 +246,24 @@ export function createApi(http: HttpClient) {
         http.json<Maintenance>("PUT", `${V1}/maintenance`, {
           body: message === undefined ? { enabled } : { enabled, message },
         }),
+    },
+    backups: {
+      list: async () => (await http.json<{ data: BackupSummary[] }>("GET", `${V1}/backups`)).data,
+      get: (id: string) => http.json<Record<string, unknown>>("GET", `${V1}/backups/${seg(id)}`),
+      // a large store takes a while: the progress bar shows it is alive, so no deadline
+      create: (scope: string) =>
+        http.json<BackupManifest>("POST", `${V1}/backups`, { body: { scope }, timeoutMs: null }),
+      verify: (id: string) =>
+        http.json<BackupVerify>("POST", `${V1}/backups/${seg(id)}/verify`, { timeoutMs: null }),
+      prune: (keep?: number) =>
+        http.json<{ keep: string[]; remove: string[] }>("POST", `${V1}/backups/prune`, {
+          query: keep === undefined ? {} : { keep },
+        }),
+      delete: (id: string) => http.json<Status>("DELETE", `${V1}/backups/${seg(id)}`),
+      progress: async () =>
+        (await http.json<{ active: BackupActivity | null }>("GET", `${V1}/backups/progress`)).active,
+      restore: (body: { id: string; dryRun: boolean; filesystem: boolean; datastores: boolean }) =>
+        http.json<RestoreAnswer>("POST", `${V1}/restore`, { body, timeoutMs: null }),
     },
     events: {
       ticket: async () => (await http.json<{ ticket: string }>("POST", `${V1}/events/ticket`)).ticket,

@@ -66,8 +66,51 @@ function summary(m: Manifest): BundleSummary {
 }
 
 /** Backups, verify, prune and restore: the one place the routes, the schedule and the CLI call. */
+/** What this controller is doing right now, for progress bars (`GET /backups/progress`). */
+export interface ActiveProgress {
+  kind: "backup" | "restore";
+  id: string | null;
+  phase: string;
+  documents: number;
+  bytes: number;
+  /** known for a restore (from the manifest), null while a backup runs */
+  totalDocuments: number | null;
+  totalBytes: number | null;
+  startedAt: number;
+}
+
 export class BackupService {
+  private active: ActiveProgress | null = null;
+
   constructor(private readonly deps: BackupServiceDeps) {}
+
+  progress(): ActiveProgress | null {
+    return this.active ? { ...this.active } : null;
+  }
+
+  private track(kind: ActiveProgress["kind"], id: string | null, totals: { documents: number; bytes: number } | null) {
+    const entry: ActiveProgress = {
+      kind,
+      id,
+      phase: "starting",
+      documents: 0,
+      bytes: 0,
+      totalDocuments: totals?.documents ?? null,
+      totalBytes: totals?.bytes ?? null,
+      startedAt: this.now(),
+    };
+    this.active = entry;
+    return {
+      update: (p: { phase: string; documents: number; bytes: number }) => {
+        entry.phase = p.phase;
+        entry.documents = p.documents;
+        entry.bytes = p.bytes;
+      },
+      done: () => {
+        if (this.active === entry) this.active = null;
+      },
+    };
+  }
 
   private now(): number {
     return (this.deps.now ?? Date.now)();
@@ -133,6 +176,7 @@ export class BackupService {
   }
 
   private async createNow(scope: BackupScope, onProgress?: (p: BackupProgress) => void): Promise<Manifest> {
+    const tracker = this.track("backup", null, null);
     const manifest = await this.exclusive("backup", () =>
       createBundle({
         store: this.deps.store,
@@ -143,9 +187,12 @@ export class BackupService {
         createdBy: this.deps.holder,
         hold: this.deps.gate,
         now: this.deps.now,
-        onProgress,
+        onProgress: (p) => {
+          tracker.update(p);
+          onProgress?.(p);
+        },
       }),
-    );
+    ).finally(tracker.done);
     this.prune(this.deps.retentionCount);
     return manifest;
   }
@@ -233,6 +280,7 @@ export class BackupService {
         notes: plan.notes,
       };
     }
+    const tracker = this.track("restore", id, { documents: manifest.documentCount, bytes: manifest.sizeBytes });
     return this.exclusive("restore", async () => {
       const reopen = this.deps.gate
         ? await this.deps.gate.close("a restore is running; retry when it has finished")
@@ -247,12 +295,15 @@ export class BackupService {
           plan,
           backupDir: this.deps.backupDir,
           now: this.deps.now,
-          onProgress,
+          onProgress: (p) => {
+            tracker.update(p);
+            onProgress?.(p);
+          },
         });
       } finally {
         reopen();
       }
-    });
+    }).finally(tracker.done);
   }
 
   private async refuseWhileBusy(): Promise<void> {

@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { activityLine } from "../../../src/cli/commands/backup.ts";
+import { nextSlot, parseSchedule } from "../../../src/controller/backup/backup-schedule.ts";
 import { bundleIdAt, isBundleId, type Manifest } from "../../../src/controller/backup/bundle-format.ts";
 import { isSafeRelative } from "../../../src/controller/backup/filesystem-state.ts";
 import { PARTIAL_GRACE_MS, planPrune } from "../../../src/controller/backup/prune-plan.ts";
@@ -84,5 +86,29 @@ describe("planRestore", () => {
     expect(plan.collections).toEqual([]);
     expect(plan.files).toEqual([]);
     expect(plan.coordination).toBe(false);
+  });
+});
+
+describe("backup schedule", () => {
+  test("intervals are aligned slots, cron runs in UTC, bad values name the key", () => {
+    const hourly = parseSchedule("1h");
+    expect(nextSlot(hourly, Date.UTC(2026, 11, 2, 13, 20))).toBe(Date.UTC(2026, 11, 2, 14, 0));
+    expect(nextSlot(hourly, Date.UTC(2026, 11, 2, 14, 0))).toBe(Date.UTC(2026, 11, 2, 15, 0));
+    const nightly = parseSchedule("0 2 * * *");
+    expect(nextSlot(nightly, Date.UTC(2026, 11, 2, 13, 0))).toBe(Date.UTC(2026, 11, 3, 2, 0));
+    expect(nextSlot(parseSchedule(""), 0)).toBeNull();
+    expect(() => parseSchedule("0 99 * * *")).toThrow(/backup.schedule/);
+    expect(() => parseSchedule("sometimes")).toThrow(/backup.schedule/);
+    expect(() => parseSchedule("0m")).toThrow(/at least 1m/);
+  });
+
+  test("the progress line shows documents of the total and bytes", () => {
+    const line = activityLine(
+      { kind: "restore", phase: "store", documents: 50, bytes: 2048, totalDocuments: 100, totalBytes: 4096 },
+      1500,
+    );
+    expect(line).toContain("50/100 documents");
+    expect(line).toContain("2.0 KiB");
+    expect(line).toContain(`[${"=".repeat(15).padEnd(30)}]`);
   });
 });

@@ -62,6 +62,14 @@ export function backupRoutes(table: RouteTable, backups: BackupService, retentio
     })
     .add({
       method: "GET",
+      path: "/api/v1/backups/progress",
+      access: "backups.view",
+      tag: "backups",
+      summary: "The backup or restore this controller is running, with documents and bytes so far",
+      handler: () => ({ active: backups.progress() }),
+    })
+    .add({
+      method: "GET",
       path: "/api/v1/backups/:id",
       access: "backups.view",
       tag: "backups",
