@@ -88,7 +88,11 @@ export class BackupService {
     return this.active ? { ...this.active } : null;
   }
 
-  private track(kind: ActiveProgress["kind"], id: string | null, totals: { documents: number; bytes: number } | null) {
+  private track(
+    kind: ActiveProgress["kind"],
+    id: string | null,
+    totals: { documents: number; bytes: number } | null,
+  ) {
     const entry: ActiveProgress = {
       kind,
       id,
@@ -280,7 +284,10 @@ export class BackupService {
         notes: plan.notes,
       };
     }
-    const tracker = this.track("restore", id, { documents: manifest.documentCount, bytes: manifest.sizeBytes });
+    const tracker = this.track("restore", id, {
+      documents: manifest.documentCount,
+      bytes: manifest.sizeBytes,
+    });
     return this.exclusive("restore", async () => {
       const reopen = this.deps.gate
         ? await this.deps.gate.close("a restore is running; retry when it has finished")
