@@ -16,6 +16,7 @@ describe("the command tree", () => {
     expect(Object.keys(subCommandsOf(ctlCommand) ?? {}).sort()).toEqual(
       [
         "audit",
+        "backup",
         "catalog",
         "completion",
         "context",
@@ -30,6 +31,7 @@ describe("the command tree", () => {
         "network",
         "node",
         "player",
+        "restore",
         "role",
         "status",
         "template",
