@@ -140,10 +140,9 @@ export async function createBundle(options: CreateBundleOptions): Promise<Manife
         mkdirSync(join(target, ".."), { recursive: true, mode: 0o700 });
         const writer = new HashingWriter(target);
         try {
-          for await (const chunk of Bun.file(f.abs).stream()) {
-            writer.write(chunk);
-            progress.bytes += chunk.byteLength;
-          }
+          writer.copyFrom(f.abs, (n) => {
+            progress.bytes += n;
+          });
         } catch (err) {
           writer.abort();
           throw err;

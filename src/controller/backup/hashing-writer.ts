@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 
 const FLUSH_BYTES = 1 << 20;
 
@@ -27,6 +27,27 @@ export class HashingWriter {
     this.pending.push(buf);
     this.pendingBytes += buf.byteLength;
     if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+  }
+
+  /** Appends a whole file through one reused 1 MiB buffer: no allocation per chunk. */
+  copyFrom(path: string, onChunk?: (bytes: number) => void): void {
+    this.flush();
+    const buf = Buffer.allocUnsafe(FLUSH_BYTES);
+    const src = openSync(path, "r");
+    try {
+      for (;;) {
+        const n = readSync(src, buf, 0, buf.length, null);
+        if (n === 0) break;
+        const view = buf.subarray(0, n);
+        this.hash.update(view);
+        let off = 0;
+        while (off < n) off += writeSync(this.fd, view, off);
+        this.bytes += n;
+        onChunk?.(n);
+      }
+    } finally {
+      closeSync(src);
+    }
   }
 
   private flush(): void {

@@ -376,11 +376,33 @@ class MongoDocCollection<T extends Doc> implements Collection<T> {
 
   async importMany(docs: readonly T[]): Promise<void> {
     if (docs.length === 0) return;
-    await this.col.bulkWrite(
-      docs.map((doc) => ({
-        replaceOne: { filter: { _id: doc._id }, replacement: doc as unknown as Raw, upsert: true },
-      })),
-      { ordered: false },
-    );
+    // A restore loads into emptied collections, so a plain unordered insert is the fast path; the
+    // ids that already exist are replaced one by one afterwards.
+    const duplicates: number[] = [];
+    try {
+      await this.col.insertMany(docs as unknown as Raw[], { ordered: false });
+    } catch (err) {
+      const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
+      const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+      if (list.length === 0) throw err;
+      for (const e of list as Array<{
+        code?: number;
+        index?: number;
+        err?: { code?: number; index?: number };
+      }>) {
+        const code = e.code ?? e.err?.code;
+        const index = e.index ?? e.err?.index;
+        if (code !== 11000 || index === undefined) throw err;
+        duplicates.push(index);
+      }
+    }
+    if (duplicates.length > 0) {
+      await this.col.bulkWrite(
+        duplicates.map((i) => ({
+          replaceOne: { filter: { _id: docs[i]!._id }, replacement: docs[i] as unknown as Raw, upsert: true },
+        })),
+        { ordered: false },
+      );
+    }
   }
 }
