@@ -55,6 +55,10 @@ describe("backup REST routes", () => {
     expect(created.status).toBe(201);
     const id = created.body.id as string;
 
+    const metrics = await (await ctl.call("GET", "/metrics", { token })).text();
+    expect(metrics).toMatch(/^prexorcloud_backup_last_success_timestamp_seconds [1-9]/m);
+    expect(metrics).toMatch(/^prexorcloud_backup_duration_seconds_count 1$/m);
+    expect(metrics).toMatch(/^prexorcloud_backup_failures_total 0$/m);
     const listed = await json(await ctl.call("GET", "/api/v1/backups", { token }));
     expect(listed.body.data.map((b: { id: string }) => b.id)).toContain(id);
     const verified = await json(await ctl.call("POST", `/api/v1/backups/${id}/verify`, { token }));
