@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { BackupService } from "../../src/controller/backup/backup-service.ts";
-import { HashingWriter } from "../../src/controller/backup/hashing-writer.ts";
+import { copyBuffer, HashingWriter } from "../../src/controller/backup/hashing-writer.ts";
 import { ValkeyCoordination } from "../../src/coord/valkey/valkey-coordination.ts";
 import { MongoStore } from "../../src/store/mongo/mongo-store.ts";
 import type { Doc, DurableStore } from "../../src/store/port.ts";
@@ -116,9 +116,10 @@ function seedTemplates(root: string): void {
 async function floorMiBs(root: string, out: string): Promise<number> {
   mkdirSync(out, { recursive: true });
   const started = performance.now();
+  const buf = copyBuffer();
   for (let i = 0; i < N.templateMiB; i++) {
     const w = new HashingWriter(join(out, `f-${i}`));
-    w.copyFrom(join(root, "templates", `tpl-${i % 20}`, "v1", `world-${i}.bin`));
+    await w.copyFrom(join(root, "templates", `tpl-${i % 20}`, "v1", `world-${i}.bin`), buf);
     w.finish();
   }
   return N.templateMiB / ((performance.now() - started) / 1000);

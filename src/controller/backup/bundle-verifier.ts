@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { BUNDLE_FORMAT, MANIFEST_FILE, type Manifest } from "./bundle-format.ts";
 import { isSafeRelative } from "./filesystem-state.ts";
-import { hashFile } from "./hashing-writer.ts";
+import { copyBuffer, hashFile } from "./hashing-writer.ts";
 
 export interface VerifyProblem {
   /** bundle-relative file the problem is in */
@@ -77,6 +77,7 @@ export async function verifyBundle(dir: string, id: string): Promise<VerifyResul
     return result;
   }
   const listed = new Set<string>();
+  const buf = copyBuffer();
   for (const f of manifest!.files) {
     if (typeof f?.path !== "string" || !isSafeRelative(f.path)) {
       result.problems.push({
@@ -92,7 +93,7 @@ export async function verifyBundle(dir: string, id: string): Promise<VerifyResul
       result.problems.push({ file: f.path, reason: "missing" });
       continue;
     }
-    const actual = await hashFile(abs);
+    const actual = await hashFile(abs, buf);
     if (actual.sha256 !== f.sha256 || actual.bytes !== f.bytes) {
       result.mismatchedFiles.push(f.path);
       result.problems.push({

@@ -20,7 +20,7 @@ import {
   UNBACKED_COLLECTIONS,
 } from "./bundle-format.ts";
 import { listRootFiles, REDACTED_CONFIG, redactedConfig } from "./filesystem-state.ts";
-import { HashingWriter } from "./hashing-writer.ts";
+import { copyBuffer, HashingWriter } from "./hashing-writer.ts";
 import type { WriteHold } from "./write-hold.ts";
 
 export interface BackupProgress {
@@ -134,13 +134,14 @@ export async function createBundle(options: CreateBundleOptions): Promise<Manife
     if (options.scope === "full") {
       progress.phase = "filesystem";
       report();
+      const buf = copyBuffer();
       for (const f of listRootFiles(options.root)) {
         const rel = `${FILES_DIR}/${f.rel}`;
         const target = join(partial, rel);
         mkdirSync(join(target, ".."), { recursive: true, mode: 0o700 });
         const writer = new HashingWriter(target);
         try {
-          writer.copyFrom(f.abs, (n) => {
+          await writer.copyFrom(f.abs, buf, (n) => {
             progress.bytes += n;
           });
         } catch (err) {

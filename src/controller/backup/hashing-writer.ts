@@ -1,6 +1,12 @@
 import { closeSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 
 const FLUSH_BYTES = 1 << 20;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A 1 MiB buffer an operation reuses for all its files (operations yield, so never share one). */
+export function copyBuffer(): Buffer {
+  return Buffer.allocUnsafe(FLUSH_BYTES);
+}
 
 /**
  * Appends to a new 0600 file while hashing what it writes, buffering up to 1 MiB so memory stays
@@ -30,9 +36,9 @@ export class HashingWriter {
   }
 
   /** Appends a whole file through one reused 1 MiB buffer: no allocation per chunk. */
-  copyFrom(path: string, onChunk?: (bytes: number) => void): void {
+  async copyFrom(path: string, buf: Buffer, onChunk?: (bytes: number) => void): Promise<void> {
     this.flush();
-    const buf = Buffer.allocUnsafe(FLUSH_BYTES);
+    let chunks = 0;
     const src = openSync(path, "r");
     try {
       for (;;) {
@@ -44,6 +50,8 @@ export class HashingWriter {
         while (off < n) off += writeSync(this.fd, view, off);
         this.bytes += n;
         onChunk?.(n);
+        // let the controller answer requests between every 16 MiB of a large file
+        if (++chunks % 16 === 0) await yieldToLoop();
       }
     } finally {
       closeSync(src);
@@ -80,13 +88,24 @@ export class HashingWriter {
   }
 }
 
-/** SHA-256 and size of a file, read in 1 MiB chunks. */
-export async function hashFile(path: string): Promise<{ bytes: number; sha256: string }> {
+/** SHA-256 and size of a file, read through one reused buffer (no allocation per chunk). */
+export async function hashFile(
+  path: string,
+  buf: Buffer = copyBuffer(),
+): Promise<{ bytes: number; sha256: string }> {
   const hash = new Bun.CryptoHasher("sha256");
   let bytes = 0;
-  for await (const chunk of Bun.file(path).stream()) {
-    hash.update(chunk);
-    bytes += chunk.byteLength;
+  const fd = openSync(path, "r");
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      hash.update(buf.subarray(0, n));
+      bytes += n;
+      if (bytes % (16 * FLUSH_BYTES) === 0) await yieldToLoop();
+    }
+  } finally {
+    closeSync(fd);
   }
   return { bytes, sha256: hash.digest("hex") };
 }
