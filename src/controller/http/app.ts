@@ -10,7 +10,7 @@ import type { AuditLog } from "../audit/audit-log.ts";
 import { requestMetrics } from "../metrics/http-metrics.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { CidrSet, clientAddress } from "./client-address.ts";
-import { ERROR_ENVELOPE_SCHEMA, errorResponsesFor } from "./error-docs.ts";
+import { ERROR_ENVELOPE_SCHEMA, errorResponsesFor, successResponsesFor } from "./error-docs.ts";
 import { errorResponse, toAppError, toEnvelope } from "./error-envelope.ts";
 import { type AuthDeps, checkAccess, checkPasswordChange, requiresCaller, resolveCaller } from "./guards.ts";
 import { DEFAULT_JSON_LIMITS, readJsonBody } from "./json-body.ts";
@@ -287,7 +287,7 @@ function mountRoute(
         tags: [route.tag],
         ...(requiresCaller(route.access) ? { security: [{ bearer: [] }] } : {}),
         description: `Access: ${route.access}`,
-        responses: errorResponsesFor(route),
+        responses: { ...successResponsesFor(route), ...errorResponsesFor(route) },
         ...(route.query ? { parameters: queryParametersDoc(route.query) } : {}),
       },
       // transform runs before validation, so an anonymous or forbidden caller learns nothing

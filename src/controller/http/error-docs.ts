@@ -61,3 +61,32 @@ export function errorResponsesFor(route: RouteDef): Record<string, unknown> {
   }
   return out;
 }
+
+/** `{data, page, pageSize, total}`: what every paged list route answers (spec §4 "Lists"). */
+export const LIST_ENVELOPE_SCHEMA = {
+  type: "object",
+  required: ["data", "page", "pageSize", "total"],
+  properties: {
+    data: { type: "array" },
+    page: { type: "integer", minimum: 1 },
+    pageSize: { type: "integer", minimum: 1 },
+    total: { type: "integer", minimum: 0 },
+  },
+} as const;
+
+/**
+ * The success answer a route documents, where one shape holds for the route's kind: paged list
+ * routes (a `page` and `pageSize` query) answer the list envelope, which the fuzz run then checks.
+ */
+export function successResponsesFor(route: RouteDef): Record<string, unknown> {
+  const query = route.query as { properties?: Record<string, unknown> } | undefined;
+  if (route.method === "GET" && query?.properties?.page && query.properties.pageSize) {
+    return {
+      "200": {
+        description: "One page of the list",
+        content: { "application/json": { schema: LIST_ENVELOPE_SCHEMA } },
+      },
+    };
+  }
+  return {};
+}

@@ -118,6 +118,16 @@ describe("error codes", () => {
       }
     }
     expect(operations).toBeGreaterThanOrEqual(ctl.running.routes.routes.length);
+    // paged lists declare the list envelope, so the fuzz run checks their answers too
+    const groups = openapi.paths["/api/v1/groups"]?.get?.responses?.["200"] as
+      | { content: { "application/json": { schema: { required: string[] } } } }
+      | undefined;
+    expect(groups?.content["application/json"].schema.required).toEqual([
+      "data",
+      "page",
+      "pageSize",
+      "total",
+    ]);
   });
 
   test("outage codes carry Retry-After; internal errors never leak their message", () => {
