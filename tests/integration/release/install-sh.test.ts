@@ -175,6 +175,27 @@ describe("install.sh", () => {
     expect(existsSync(join(work, "prefix-dry"))).toBe(false);
   }, 60_000);
 
+  test("--role runs prexor setup with the remaining flags after installing", async () => {
+    const base = releaseCase("role");
+    const prefix = join(work, "prefix-role");
+    const root = join(work, "root-role");
+    const result = await install(base, prefix, fullPath, [
+      "--role",
+      "daemon",
+      "--root",
+      root,
+      "--node-id",
+      "from-installer",
+      "--join-token",
+      "pxr_test",
+    ]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(existsSync(join(prefix, "bin/prexor"))).toBe(true);
+    expect(readFileSync(join(root, "etc/prexorcloud/daemon/daemon.yml"), "utf8")).toContain(
+      "nodeId: from-installer",
+    );
+  }, 60_000);
+
   test("a tampered archive is refused by its checksum", async () => {
     const base = releaseCase("tampered-archive", (dir) => {
       const bytes = Buffer.from(readFileSync(join(dir, ARCHIVE)));
