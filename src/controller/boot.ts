@@ -135,7 +135,7 @@ export function buildRouteTable(deps: {
   authRoutes(table, deps);
   userRoutes(table, deps.users, deps.roles);
   auditRoutes(table, deps.audit);
-  groupRoutes(table, deps.groups);
+  groupRoutes(table, deps.groups, deps.instances.pauses);
   networkRoutes(table, deps.networks);
   settingsRoutes(table, deps.maintenance, deps.config);
   templateRoutes(table, deps.templates);
@@ -296,6 +296,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       sessions,
       lease,
       crashLoop: config.crashes,
+      metrics,
       controllerUrl: () => controllerUrlOf(config.http.host, httpPort),
     });
     teardown.push(() => instances.stop());

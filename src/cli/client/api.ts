@@ -18,6 +18,7 @@ import type {
   Player,
   Readiness,
   Role,
+  SchedulerView,
   Status,
   Template,
   TemplateVersion,
@@ -125,6 +126,10 @@ export function createApi(http: HttpClient) {
       start: (name: string, count?: number) =>
         http.json<unknown>("POST", `${V1}/groups/${seg(name)}/start`, { query: { count } }),
       restart: (name: string) => http.json<unknown>("POST", `${V1}/groups/${seg(name)}/restart`),
+      resume: (name: string) => http.json<Status>("POST", `${V1}/groups/${seg(name)}/resume`),
+    },
+    scheduler: {
+      get: () => http.json<SchedulerView>("GET", `${V1}/scheduler`),
     },
     instances: {
       list: (filter: { group?: string; node?: string; state?: string }) =>

@@ -21,7 +21,26 @@ export interface ListPage<T> {
   total: number;
 }
 
-export type Group = GroupSpec & { createdAt: string; updatedAt: string };
+/** Why a group is paused (GET /groups, /groups/{name}); null when nothing holds it. */
+export interface GroupPause {
+  kind: "failure" | "crash-loop";
+  code: string;
+  reason: string;
+  since: string;
+  instanceId?: string;
+  until?: string;
+}
+
+export type Group = GroupSpec & { createdAt: string; updatedAt: string; pause?: GroupPause | null };
+
+/** The part of GET /scheduler the CLI reads: each group's status and reason from the last tick. */
+export interface SchedulerView {
+  intervalSeconds: number;
+  lastTick: null | {
+    at: string;
+    groups: Array<{ group: string; status: string; reason: string; running: number; active: number }>;
+  };
+}
 
 export interface LoginResult {
   token: string;

@@ -1,5 +1,5 @@
 import { GroupCreateSchema, GroupPatchSchema } from "../../core/groups/group-schema.ts";
-import type { Group, GroupPatch, GroupSpec } from "../client/types.ts";
+import type { Group, GroupPatch, GroupSpec, SchedulerView } from "../client/types.ts";
 import { branch, leaf } from "../command-kit.ts";
 import { CliError, EXIT } from "../errors.ts";
 import { isMachine, printData, printDone, printItem, printList } from "../output/render.ts";
@@ -63,7 +63,29 @@ export function normalizeEnums<T extends Record<string, unknown>>(value: T): T {
   return out as T;
 }
 
-const columns: Column<Group>[] = [
+/** A group row with what holds it: its pause, else the last scheduler tick's status and reason. */
+type GroupRow = Group & { status: string; reason: string };
+
+/** The scheduler's view is optional: a user without it (or an older controller) still gets the list. */
+async function lastTick(get: () => Promise<SchedulerView>): Promise<SchedulerView["lastTick"]> {
+  try {
+    return (await get()).lastTick;
+  } catch {
+    return null;
+  }
+}
+
+export function withReasons(groups: Group[], tick: SchedulerView["lastTick"]): GroupRow[] {
+  const diag = new Map((tick?.groups ?? []).map((d) => [d.group, d]));
+  return groups.map((g) => {
+    const d = diag.get(g.name);
+    if (g.pause) return { ...g, status: "paused", reason: g.pause.reason };
+    if (!d) return { ...g, status: "-", reason: "" };
+    return { ...g, status: d.status, reason: d.status === "ok" ? "" : d.reason };
+  });
+}
+
+const columns: Column<GroupRow>[] = [
   { header: "name", value: (g) => g.name },
   { header: "platform", value: (g) => `${g.platform}${g.platformVersion ? ` ${g.platformVersion}` : ""}` },
   { header: "mode", value: (g) => g.scalingMode },
@@ -75,6 +97,12 @@ const columns: Column<Group>[] = [
     value: (g) => (g.maintenance ? "on" : "off"),
     color: (t, s) => (t === "on" ? s.yellow(t) : t),
   },
+  {
+    header: "status",
+    value: (g) => g.status,
+    color: (t, s) => (t === "paused" ? s.red(t) : t === "ok" || t === "-" ? t : s.yellow(t)),
+  },
+  { header: "reason", value: (g) => g.reason },
   { header: "parent", value: (g) => g.parent, wide: true },
   { header: "templates", value: (g) => g.templates.join(","), wide: true },
   { header: "ports", value: (g) => `${g.portRangeStart}-${g.portRangeEnd}`, wide: true },
@@ -119,7 +147,9 @@ const list = leaf({
     "prexorctl group list -o json | jq '.[].name'",
   ],
   async run({ api, out }) {
-    printList(out, await api().groups.list(), columns, { what: "group", name: (g) => g.name });
+    const a = api();
+    const [groups, tick] = await Promise.all([a.groups.list(), lastTick(() => a.scheduler.get())]);
+    printList(out, withReasons(groups, tick), columns, { what: "group", name: (g) => g.name });
   },
 });
 
@@ -129,8 +159,12 @@ const info = leaf({
   examples: ["prexorctl group info lobby", "prexorctl group info lobby --resolved -o json"],
   args: { name: NAME_ARG, resolved: { type: "boolean", description: "merge the parent chain" } },
   async run({ args, api, out }) {
-    const group = args.resolved ? await api().groups.resolved(args.name) : await api().groups.get(args.name);
-    printItem(out, group);
+    const a = api();
+    const group = args.resolved ? await a.groups.resolved(args.name) : await a.groups.get(args.name);
+    // The scheduler's last word on the group: why it is (or is not) at its desired count.
+    const tick = await lastTick(() => a.scheduler.get());
+    const scheduler = tick?.groups.find((d) => d.group === args.name) ?? null;
+    printItem(out, { ...group, scheduler });
   },
 });
 
@@ -235,9 +269,20 @@ const maintenance = leaf({
   },
 });
 
+const resume = leaf({
+  name: "resume",
+  description: "Lift a pause (a PERMANENT start failure or a crash loop) once its cause is fixed",
+  examples: ["prexorctl group resume lobby"],
+  args: { name: NAME_ARG },
+  async run({ args, api, out }) {
+    const result = await api().groups.resume(args.name);
+    printDone(out, `group "${args.name}" resumed`, result);
+  },
+});
+
 export const groupCommand = branch({
   name: "group",
   description: "Manage groups: what to run, how many, where",
   examples: ["prexorctl group list", "prexorctl group create -f lobby.yml"],
-  subCommands: { create, list, info, update, delete: remove, scale, start, restart, maintenance },
+  subCommands: { create, list, info, update, delete: remove, scale, start, restart, maintenance, resume },
 });

@@ -25,13 +25,18 @@ export const statusCommand = leaf({
     const version = await a.system.version();
     const ready = await a.system.ready();
     const me = await a.auth.me();
-    const [maintenance, groups, nodes, instances, running] = await Promise.all([
+    const [maintenance, groups, nodes, instances, running, groupList] = await Promise.all([
       optional(() => a.maintenance.get()),
       optional(() => a.groups.total()),
       optional(() => a.nodes.list()),
       optional(() => a.instances.total()),
       optional(() => a.instances.total("RUNNING")),
+      optional(() => a.groups.list()),
     ]);
+    // Groups that will not reach their desired count until someone acts.
+    const paused = (groupList ?? [])
+      .filter((g) => g.pause)
+      .map((g) => ({ group: g.name, reason: g.pause?.reason ?? "" }));
     const status = {
       server: s.server,
       context: s.contextName ?? null,
@@ -47,6 +52,7 @@ export const statusCommand = leaf({
       groups: groups ?? null,
       nodes: nodes ? { total: nodes.length, online: nodes.filter((n) => n.state === "ONLINE").length } : null,
       instances: instances === undefined ? null : { total: instances, running: running ?? null },
+      pausedGroups: paused,
     };
     if (isMachine(out)) return printData(out, status);
     const st = out.style;
@@ -69,6 +75,8 @@ export const statusCommand = leaf({
         status.instances ? `${status.instances.total} (${status.instances.running ?? "-"} running)` : "-",
       ],
     ];
+    for (const p of paused)
+      rows.push(["Paused", st.red(`${p.group}: ${p.reason} (prexorctl group resume ${p.group})`)]);
     const width = Math.max(...rows.map(([k]) => k.length)) + 2;
     for (const [k, v] of rows) out.print(`${`${k}:`.padEnd(width)}${v}`);
   },

@@ -36,6 +36,7 @@ export class CrashLoopGuard {
     private readonly config: CrashLoopConfig,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    private readonly onPause: () => void = () => {},
   ) {}
 
   private get col() {
@@ -62,6 +63,7 @@ export class CrashLoopGuard {
           { group, crashCount: decision.crashCount, cooldownSeconds: decision.cooldownSeconds },
           "crash loop: group paused",
         );
+        this.onPause();
         await this.events
           .publish({
             type: "GROUP_CRASH_LOOP",

@@ -50,6 +50,7 @@ export interface EventPayloads {
   GROUP_AGGREGATES_UPDATED: { groupName: string; runningInstances: number; totalPlayers: number };
   GROUP_MAINTENANCE_CHANGED: { groupName: string; maintenance: boolean; message?: string | null };
   GROUP_CRASH_LOOP: { group: string; crashCount: number; windowStart: string };
+  GROUP_PAUSED: { group: string; code: string; reason: string };
   DEPLOYMENT_CREATED: { groupName: string; revision: number; strategy: string };
   DEPLOYMENT_COMPLETED: { groupName: string; revision: number; outcome: string };
   PLAYER_CONNECTED: { uuid: string; name: string; instanceId: string; group: string };
@@ -101,6 +102,7 @@ export const EVENT_TYPES = Object.keys({
   GROUP_AGGREGATES_UPDATED: 1,
   GROUP_MAINTENANCE_CHANGED: 1,
   GROUP_CRASH_LOOP: 1,
+  GROUP_PAUSED: 1,
   DEPLOYMENT_CREATED: 1,
   DEPLOYMENT_COMPLETED: 1,
   PLAYER_CONNECTED: 1,

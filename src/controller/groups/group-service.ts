@@ -53,6 +53,26 @@ export class GroupService {
     }));
   }
 
+  /**
+   * A template the group names must exist: a plan would otherwise drop the layer and start a server
+   * without the files the operator asked for.
+   */
+  private async checkTemplates(names: readonly string[] | undefined): Promise<void> {
+    if (!names || names.length === 0) return;
+    const found = await this.store
+      .collection<Doc>("templates")
+      .find({ _id: { $in: [...names] } }, { limit: names.length });
+    const known = new Set(found.map((t) => t._id));
+    const missing = names.filter((n) => !known.has(n));
+    if (missing.length > 0) {
+      throw new AppError(
+        "INVALID_ARGUMENT",
+        `unknown template${missing.length > 1 ? "s" : ""} ${missing.map((n) => `"${n}"`).join(", ")}: create ${missing.length > 1 ? "them" : "it"} first (prexorctl template create)`,
+        { templates: missing },
+      );
+    }
+  }
+
   async list(page: number, pageSize: number) {
     const [docs, total] = await Promise.all([
       this.groups.find({}, { sort: [["_id", 1]], skip: (page - 1) * pageSize, limit: pageSize }),
@@ -70,6 +90,7 @@ export class GroupService {
   async create(input: GroupSpec): Promise<GroupView> {
     const spec = Value.Default(GroupCreateSchema, structuredClone(input)) as GroupSpec;
     checkGroup(spec, await this.refs());
+    await this.checkTemplates(spec.templates);
     const { name, ...fields } = spec;
     const now = Date.now();
     const doc = await withLease(this.lease, `group-config:${name}`, (fence) =>
@@ -91,6 +112,7 @@ export class GroupService {
       const current = await this.get(name);
       const merged: GroupSpec = { ...toSpec(current), ...patch, name };
       checkGroup(merged, await this.refs());
+      if (patch.templates !== undefined) await this.checkTemplates(merged.templates);
       const { name: _n, ...fields } = merged;
       const updated = await this.groups.update(
         name,

@@ -19,6 +19,13 @@ import type { InstanceService } from "./instance-service.ts";
 import { buildPlanContent } from "./plan-builder.ts";
 import { StartRetries } from "./start-retries.ts";
 
+export interface StartFailure {
+  code: string;
+  message: string;
+  instanceId: string;
+  permanent: boolean;
+}
+
 /** Console lines the daemon replays when the controller subscribes after an accepted start. */
 const CONSOLE_BACKLOG = 200;
 
@@ -35,6 +42,12 @@ export interface LifecycleDeps {
   controllerUrl: () => string;
   log: Logger;
   now?: () => number;
+  metrics?: { compositionPlanningFailed(): void };
+  /**
+   * A plan or start failure that ended the instance. PERMANENT: retrying cannot fix it, so the wiring
+   * pauses the group; TRANSIENT (retries used up): it counts toward the crash-loop detector.
+   */
+  onStartFailure?: (group: string, failure: StartFailure) => Promise<void>;
 }
 
 /**
@@ -114,6 +127,9 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
         controllerUrl: this.deps.controllerUrl(),
         placedAt: now,
       });
+      // A template the operator named (not one of the optional fixed layers) must be there.
+      const missingUser = built.skippedLayers.filter((name) => group.templates.includes(name));
+      if (missingUser.length > 0) throw new Error(`unknown template ${missingUser.join(", ")}`);
       if (built.skippedLayers.length > 0) {
         this.log.info(
           { instanceId: request.instanceId, skipped: built.skippedLayers },
@@ -131,6 +147,13 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
       this.log.warn({ instanceId: request.instanceId, err: message }, "could not build the composition plan");
       await instances.transition(request.instanceId, "CRASHED", `plan failed: ${message}`, {
         startError: { code: "PLAN_FAILED", message, disposition: "PERMANENT" },
+      });
+      this.deps.metrics?.compositionPlanningFailed();
+      await this.deps.onStartFailure?.(request.group, {
+        code: "PLAN_FAILED",
+        message,
+        instanceId: request.instanceId,
+        permanent: true,
       });
       return;
     }
@@ -250,6 +273,12 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     }
     await this.deps.instances.transition(doc._id, "CRASHED", `start failed: ${ack.errorCode}`, {
       startError,
+    });
+    await this.deps.onStartFailure?.(doc.group, {
+      code: ack.errorCode,
+      message: ack.errorMessage,
+      instanceId: doc._id,
+      permanent: ack.disposition !== FailureDisposition.TRANSIENT,
     });
   }
 

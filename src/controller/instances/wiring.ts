@@ -5,6 +5,7 @@ import type { CatalogService } from "../catalog/catalog-service.ts";
 import { CrashLoopGuard } from "../crashes/crash-loop-guard.ts";
 import { CrashService } from "../crashes/crash-service.ts";
 import type { EventPublisher } from "../events/event-types.ts";
+import { GroupPauses, type PauseMetrics } from "../groups/group-pauses.ts";
 import type { GroupService } from "../groups/group-service.ts";
 import type { SessionRegistry } from "../grpc/session-registry.ts";
 import type { LeaseGateOptions } from "../lease-gate.ts";
@@ -28,6 +29,8 @@ export interface InstanceWiring {
   crashes: CrashService;
   /** the crash-loop pause the scheduler loop reads: `crashLoops.isPaused(group)` */
   crashLoops: CrashLoopGuard;
+  /** PERMANENT-failure pauses; `group resume` lifts them and crash-loop pauses */
+  pauses: GroupPauses;
   starter: GroupStarter;
   console: ConsoleBuffer;
   pruner: RecordPruner;
@@ -50,13 +53,13 @@ export function wireInstances(deps: {
   lease: LeaseGateOptions;
   crashLoop: { crashLoopThreshold: number; crashLoopWindowSeconds: number };
   controllerUrl: () => string;
+  metrics?: PauseMetrics & { compositionPlanningFailed(): void; crashLoopPaused(): void };
 }): InstanceWiring {
   const log = deps.log.child({ component: "instances" });
   const instances = new InstanceService(deps.store, deps.events, log);
   const tokens = new WorkloadTokens(deps.store);
   const console = new ConsoleBuffer();
-  const lifecycle = new StoreInstanceLifecycle({ ...deps, instances, tokens, console, log });
-  const reconciler = new LifecycleReconciler(instances, lifecycle, log);
+  const pauses = new GroupPauses(deps.store, deps.events, log, deps.metrics);
   const crashLoops = new CrashLoopGuard(
     deps.store,
     deps.events,
@@ -66,7 +69,19 @@ export function wireInstances(deps: {
       windowSeconds: deps.crashLoop.crashLoopWindowSeconds,
     },
     log,
+    undefined,
+    () => deps.metrics?.crashLoopPaused(),
   );
+  const lifecycle = new StoreInstanceLifecycle({
+    ...deps,
+    instances,
+    tokens,
+    console,
+    log,
+    onStartFailure: (group, failure) =>
+      failure.permanent ? pauses.pause(group, failure) : crashLoops.record(group, Date.now()),
+  });
+  const reconciler = new LifecycleReconciler(instances, lifecycle, log);
   crashLoops.start();
   const crashes = new CrashService(deps.store, instances, crashLoops, deps.events, log);
   // A stopped or crashed instance's plugin has nothing left to say.
@@ -98,6 +113,7 @@ export function wireInstances(deps: {
     reconciler,
     crashes,
     crashLoops,
+    pauses,
     starter,
     console,
     pruner,

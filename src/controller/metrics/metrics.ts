@@ -37,6 +37,10 @@ export interface Metrics {
   /** `payloadCase`: the lower-case name of the frame's oneof field */
   daemonMessageIn(payloadCase: string): void;
   daemonMessageOut(payloadCase: string, outcome: DeliveryOutcome): void;
+  /** a PERMANENT plan/start failure paused a group (also counts as an automatic pause) */
+  groupPaused(code: string): void;
+  /** the crash-loop detector paused a group */
+  crashLoopPaused(): void;
   /** Registers the reader of a sampled gauge (last registration wins). */
   sample(gauge: SampledGauge, read: () => number | Promise<number>): void;
   /** The exposition, text format 0.0.4. */
@@ -112,6 +116,8 @@ class PromMetrics implements Metrics {
   private readonly backupLastSuccess: Gauge;
   private readonly daemonIn: Counter<"payload_case">;
   private readonly daemonOut: Counter<"payload_case" | "outcome">;
+  private readonly groupPauses: Counter<"code">;
+  private readonly crashLoops: Counter;
   private lastTickOkAt: number | undefined;
 
   constructor(private readonly now: () => number) {
@@ -149,6 +155,15 @@ class PromMetrics implements Metrics {
     const lag = this;
     new Gauge({
       name: "prexorcloud_scheduler_last_tick_lag_millis",
+      help: "Milliseconds since the last successful scheduler pass (0 before the first)",
+      registers,
+      collect() {
+        this.set(lag.lastTickOkAt === undefined ? 0 : Math.max(0, lag.now() - lag.lastTickOkAt));
+      },
+    });
+    // The name seed 001 §8's alert rules use; the `_millis` one is kept for existing dashboards.
+    new Gauge({
+      name: "prexorcloud_scheduler_last_tick_lag_ms",
       help: "Milliseconds since the last successful scheduler pass (0 before the first)",
       registers,
       collect() {
@@ -206,6 +221,18 @@ class PromMetrics implements Metrics {
       name: "prexorcloud_grpc_daemon_messages_out_total",
       help: "Frames sent (or dropped) towards daemons",
       labelNames: ["payload_case", "outcome"],
+      registers,
+    });
+    this.groupPauses = new Counter({
+      name: "prexorcloud_group_pauses_total",
+      help: "Groups paused by a PERMANENT plan or start failure, by failure code",
+      labelNames: ["code"],
+      registers,
+    });
+    // Seed 001 §8's must-page rule counts automatic pauses under this name.
+    this.crashLoops = new Counter({
+      name: "prexorcloud_crash_loops_total",
+      help: "Automatic group pauses (crash loops and PERMANENT failures)",
       registers,
     });
     for (const [key, def] of Object.entries(SAMPLED) as Array<
@@ -270,6 +297,14 @@ class PromMetrics implements Metrics {
     this.daemonOut.inc({ payload_case: payloadCase.toLowerCase(), outcome });
   }
 
+  groupPaused(code: string): void {
+    this.groupPauses.inc({ code });
+    this.crashLoops.inc();
+  }
+  crashLoopPaused(): void {
+    this.crashLoops.inc();
+  }
+
   sample(gauge: SampledGauge, read: () => number | Promise<number>): void {
     this.readers.set(gauge, read);
   }
@@ -292,6 +327,8 @@ class DisabledMetrics implements Metrics {
   backupRun(): void {}
   daemonMessageIn(): void {}
   daemonMessageOut(): void {}
+  groupPaused(): void {}
+  crashLoopPaused(): void {}
   sample(): void {}
   async render(): Promise<{ contentType: string; body: string }> {
     throw new Error("metrics are disabled (metrics.enabled: false)");

@@ -19,7 +19,7 @@ export function holdFor(
 ): Hold | undefined {
   if (globalMaintenance) return { kind: "pause", reason: "global maintenance" };
   if (group.maintenance) return { kind: "pause", reason: "maintenance mode" };
-  if (group.paused) return { kind: "pause", reason: "crash loop paused" };
+  if (group.paused) return { kind: "pause", reason: group.pauseReason ?? "crash loop paused" };
   if (cycle !== undefined) return { kind: "wait", reason: cycle };
   for (const dep of group.dependsOn) {
     if (index.running(dep) === 0)

@@ -51,8 +51,10 @@ export interface SchedGroup {
   /** Deterministic IDs for STATIC groups; empty means `{group}-1 … {group}-{min}`. */
   readonly staticInstanceNames: readonly string[];
   readonly maintenance: boolean;
-  /** Set by the crash-loop detector. */
+  /** Set by the crash-loop detector or a PERMANENT plan/start failure. */
   readonly paused: boolean;
+  /** Why, when paused; absent means the crash-loop detector. */
+  readonly pauseReason?: string;
 }
 
 export interface SchedNode {

@@ -75,7 +75,13 @@ describe("GET /metrics", () => {
       encoding: "utf8",
       timeout: 20_000,
     });
-    expect({ status: check.status, out: `${check.stdout}${check.stderr}` }).toEqual({ status: 0, out: "" });
+    // One finding is by choice: seed 001 §8's alert rules name `prexorcloud_scheduler_last_tick_lag_ms`,
+    // so that series exists next to the lint-clean `_millis` one. Anything else fails.
+    const findings = `${check.stdout}${check.stderr}`
+      .split("\n")
+      .filter((line) => line !== "" && !line.startsWith("prexorcloud_scheduler_last_tick_lag_ms "));
+    expect(findings).toEqual([]);
+    expect([0, 3]).toContain(check.status ?? -1);
   });
 
   test("counts requests by lower-case method and status class, and times them", async () => {

@@ -1,12 +1,14 @@
 import { t as T } from "elysia";
+import { AppError } from "../../../core/errors.ts";
 import { GroupCreateSchema, GroupPatchSchema } from "../../../core/groups/group-schema.ts";
+import type { GroupPauses } from "../../groups/group-pauses.ts";
 import { type GroupService, toGroupView } from "../../groups/group-service.ts";
 import { listEnvelope, pageParams, pagingQuery } from "../paging.ts";
 import type { RouteTable } from "../route-table.ts";
 
 const GroupName = T.Object({ name: T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" }) });
 
-export function groupRoutes(table: RouteTable, groups: GroupService): void {
+export function groupRoutes(table: RouteTable, groups: GroupService, pauses: GroupPauses): void {
   table
     .add({
       method: "GET",
@@ -18,7 +20,10 @@ export function groupRoutes(table: RouteTable, groups: GroupService): void {
       handler: async ({ query }) => {
         const { page, pageSize } = pageParams(query);
         const { data, total } = await groups.list(page, pageSize);
-        return listEnvelope(data, page, pageSize, total);
+        // `pause` says why a group is not at its desired count; null when nothing holds it.
+        const paused = await pauses.all(data.map((g) => g.name));
+        const rows = data.map((g) => ({ ...g, pause: paused.get(g.name) ?? null }));
+        return listEnvelope(rows, page, pageSize, total);
       },
     })
     .add({
@@ -42,7 +47,25 @@ export function groupRoutes(table: RouteTable, groups: GroupService): void {
       tag: "groups",
       summary: "One group as stored",
       params: GroupName,
-      handler: async ({ params }) => toGroupView(await groups.get(params.name)),
+      handler: async ({ params }) => ({
+        ...toGroupView(await groups.get(params.name)),
+        pause: await pauses.get(params.name),
+      }),
+    })
+    .add({
+      method: "POST",
+      path: "/api/v1/groups/:name/resume",
+      access: "groups.update",
+      tag: "groups",
+      summary: "Lift a pause (PERMANENT start failure or crash loop); the scheduler places again next tick",
+      params: GroupName,
+      handler: async ({ params, audit }) => {
+        await groups.get(params.name);
+        const lifted = await pauses.resume(params.name);
+        if (!lifted) throw new AppError("ILLEGAL_STATE", `group "${params.name}" is not paused`);
+        await audit({ action: "group.resume", resourceType: "group", resourceId: params.name });
+        return { status: "RESUMED" };
+      },
     })
     .add({
       method: "GET",

@@ -22,6 +22,8 @@ export interface SchedulerInstanceDoc extends LinkInstanceDoc {
 export interface GroupRuntimeFields {
   /** set by the crash-loop detector; absent or in the past means not paused */
   crashLoopPausedUntil?: number;
+  /** a PERMANENT plan/start failure's reason (group_pauses); lasts until `group resume` */
+  failurePause?: string;
 }
 
 export function toSchedGroup(spec: GroupSpec, runtime: GroupRuntimeFields, now: number): SchedGroup {
@@ -55,7 +57,8 @@ export function toSchedGroup(spec: GroupSpec, runtime: GroupRuntimeFields, now: 
     spreadConstraint: spec.spreadConstraint,
     staticInstanceNames: spec.staticInstanceNames,
     maintenance: spec.maintenance,
-    paused: typeof pausedUntil === "number" && pausedUntil > now,
+    paused: runtime.failurePause !== undefined || (typeof pausedUntil === "number" && pausedUntil > now),
+    ...(runtime.failurePause !== undefined ? { pauseReason: `paused: ${runtime.failurePause}` } : {}),
   };
 }
 

@@ -31,6 +31,11 @@ export interface World {
  * The crash-loop detector's state (`crash_loops`, keyed by group). Read alongside a `crashLoopPausedUntil`
  * field on the group document, either of which pauses the group.
  */
+/** A PERMANENT-failure pause (`group_pauses`, written by GroupPauses). */
+interface FailurePause extends Doc {
+  reason: string;
+}
+
 interface CrashLoopPause extends Doc {
   pausedUntilMs?: number | null;
 }
@@ -49,7 +54,7 @@ export class WorldReader {
 
   async read(now: number): Promise<World> {
     const { store } = this.sources;
-    const [groupDocs, nodeDocs, instanceDocs, maintenance, crashLoops] = await Promise.all([
+    const [groupDocs, nodeDocs, instanceDocs, maintenance, crashLoops, failurePauses] = await Promise.all([
       store.collection<GroupDoc & GroupRuntimeFields>("groups").find({}, { limit: READ_LIMIT }),
       store.collection<NodeDoc>("nodes").find({}, { limit: READ_LIMIT }),
       store.collection<SchedulerInstanceDoc>("instances").find({}, { limit: READ_LIMIT }),
@@ -57,7 +62,9 @@ export class WorldReader {
       store
         .collection<CrashLoopPause>("crash_loops")
         .find({ pausedUntilMs: { $gt: now } }, { limit: READ_LIMIT }),
+      store.collection<FailurePause>("group_pauses").find({}, { limit: READ_LIMIT }),
     ]);
+    const failed = new Map(failurePauses.map((d) => [d._id, d.reason]));
     const pausedUntil = new Map(crashLoops.map((d) => [d._id, d.pausedUntilMs ?? 0]));
 
     const own = new Map(groupDocs.map((d) => [d._id, d]));
@@ -66,7 +73,14 @@ export class WorldReader {
       // The crash-loop pause is read from the group's own document: inheriting it would let a child
       // take its parent's pause.
       const until = Math.max(own.get(spec.name)?.crashLoopPausedUntil ?? 0, pausedUntil.get(spec.name) ?? 0);
-      groups.push(toSchedGroup(spec, { crashLoopPausedUntil: until }, now));
+      const reason = failed.get(spec.name);
+      groups.push(
+        toSchedGroup(
+          spec,
+          { crashLoopPausedUntil: until, ...(reason !== undefined ? { failurePause: reason } : {}) },
+          now,
+        ),
+      );
     }
     const memoryOf = new Map(groups.map((g) => [g.name, g.memoryMb]));
 

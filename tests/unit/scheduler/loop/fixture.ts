@@ -138,6 +138,8 @@ export class RecordingMetrics implements Metrics {
   backupRun(): void {}
   daemonMessageIn(): void {}
   daemonMessageOut(): void {}
+  groupPaused(): void {}
+  crashLoopPaused(): void {}
   sample(): void {}
   async render() {
     return { contentType: "text/plain", body: "" };
