@@ -135,6 +135,19 @@ export const ControllerConfigSchema = T.Object(
       },
       { default: {} },
     ),
+    minecraft: T.Object(
+      {
+        /**
+         * The operator accepted the Minecraft EULA (https://aka.ms/MinecraftEULA) for every group;
+         * until then no PAPER/FOLIA/PURPUR/SPIGOT group starts (a group can accept for itself).
+         */
+        acceptEula: T.Boolean({
+          default: false,
+          description: "accept the Minecraft EULA for every group (the daemon then writes eula.txt)",
+        }),
+      },
+      { default: {} },
+    ),
     crashes: T.Object(
       {
         ringBufferSize: T.Integer({ minimum: 1, default: 500 }),

@@ -296,6 +296,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       sessions,
       lease,
       crashLoop: config.crashes,
+      acceptEula: config.minecraft.acceptEula,
       metrics,
       controllerUrl: () => controllerUrlOf(config.http.host, httpPort),
     });

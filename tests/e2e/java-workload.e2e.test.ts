@@ -94,6 +94,7 @@ describe.skipIf(skip)("JVM workloads end to end", () => {
         name,
         platform: "PAPER",
         platformVersion: "e2e-1",
+        acceptEula: true,
         scalingMode: "MANUAL",
         memoryMb: 64,
         jvmArgs: ["-XX:+UseSerialGC"],

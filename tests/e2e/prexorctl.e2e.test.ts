@@ -175,9 +175,12 @@ describe("an operator session, start to finish", () => {
     const table = ok(ctl(home, ["group", "list"]))
       .stdout.trimEnd()
       .split("\n");
-    expect(table[0]).toMatch(/^NAME {4}PLATFORM {7}MODE {6}MIN {3}MAX {3}MEMORY {3}MAINTENANCE$/);
+    expect(table[0]).toMatch(
+      /^NAME {4}PLATFORM {7}MODE {6}MIN {3}MAX {3}MEMORY {3}MAINTENANCE {3}STATUS +REASON$/,
+    );
+    // min 0: nothing to place, so no pause; STATUS is the last tick's word ("-" before the first).
     expect(table.find((l) => l.startsWith("lobby "))).toMatch(
-      /^lobby {3}PAPER 1\.21\.4 {3}DYNAMIC {3}0 {5}3 {5}1536Mi {3}off$/,
+      /^lobby {3}PAPER 1\.21\.4 {3}DYNAMIC {3}0 {5}3 {5}1536Mi {3}off {11}(ok|-|waiting)( |$)/,
     );
     expect(ok(ctl(home, ["group", "list", "--no-headers"])).stdout).not.toContain("NAME");
     expect(ok(ctl(home, ["group", "list", "-o", "wide"])).stdout.split("\n")[0]).toContain("TEMPLATES");

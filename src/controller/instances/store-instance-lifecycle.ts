@@ -26,6 +26,19 @@ export interface StartFailure {
   permanent: boolean;
 }
 
+/** Servers that refuse to run until `eula.txt` says `eula=true`. */
+const EULA_PLATFORMS = new Set(["PAPER", "FOLIA", "PURPUR", "SPIGOT"]);
+
+/** A plan that cannot be built, with the code the pause and the instance record name. */
+class PlanFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Console lines the daemon replays when the controller subscribes after an accepted start. */
 const CONSOLE_BACKLOG = 200;
 
@@ -43,6 +56,8 @@ export interface LifecycleDeps {
   log: Logger;
   now?: () => number;
   metrics?: { compositionPlanningFailed(): void };
+  /** controller.yml `minecraft.acceptEula`: the operator accepted the EULA for every group */
+  acceptEula?: boolean;
   /**
    * A plan or start failure that ended the instance. PERMANENT: retrying cannot fix it, so the wiring
    * pauses the group; TRANSIENT (retries used up): it counts toward the crash-loop detector.
@@ -113,6 +128,13 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     );
     let plan: PlanDoc;
     try {
+      // The daemon writes eula.txt for every server it is sent; so nothing is sent until accepted.
+      if (EULA_PLATFORMS.has(group.platform) && !this.deps.acceptEula && !group.acceptEula) {
+        throw new PlanFailure(
+          "EULA_NOT_ACCEPTED",
+          `the Minecraft EULA (https://aka.ms/MinecraftEULA) is not accepted: set minecraft.acceptEula: true in controller.yml or acceptEula: true on group ${request.group}`,
+        );
+      }
       const artifact = await this.artifactFor(group.platform, group.platformVersion);
       const templates = new Map(
         (await this.deps.templates.list()).map((t) => [t.name, t.currentHash ?? ""] as const),
@@ -129,7 +151,8 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
       });
       // A template the operator named (not one of the optional fixed layers) must be there.
       const missingUser = built.skippedLayers.filter((name) => group.templates.includes(name));
-      if (missingUser.length > 0) throw new Error(`unknown template ${missingUser.join(", ")}`);
+      if (missingUser.length > 0)
+        throw new PlanFailure("UNKNOWN_TEMPLATE", `unknown template ${missingUser.join(", ")}`);
       if (built.skippedLayers.length > 0) {
         this.log.info(
           { instanceId: request.instanceId, skipped: built.skippedLayers },
@@ -144,13 +167,17 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     } catch (err) {
       if (isAppError(err, "STALE_FENCING_TOKEN")) throw err;
       const message = (err as Error).message;
-      this.log.warn({ instanceId: request.instanceId, err: message }, "could not build the composition plan");
+      const code = err instanceof PlanFailure ? err.code : "PLAN_FAILED";
+      this.log.warn(
+        { instanceId: request.instanceId, code, err: message },
+        "could not build the composition plan",
+      );
       await instances.transition(request.instanceId, "CRASHED", `plan failed: ${message}`, {
-        startError: { code: "PLAN_FAILED", message, disposition: "PERMANENT" },
+        startError: { code, message, disposition: "PERMANENT" },
       });
       this.deps.metrics?.compositionPlanningFailed();
       await this.deps.onStartFailure?.(request.group, {
-        code: "PLAN_FAILED",
+        code,
         message,
         instanceId: request.instanceId,
         permanent: true,

@@ -53,6 +53,7 @@ export function wireInstances(deps: {
   lease: LeaseGateOptions;
   crashLoop: { crashLoopThreshold: number; crashLoopWindowSeconds: number };
   controllerUrl: () => string;
+  acceptEula?: boolean;
   metrics?: PauseMetrics & { compositionPlanningFailed(): void; crashLoopPaused(): void };
 }): InstanceWiring {
   const log = deps.log.child({ component: "instances" });

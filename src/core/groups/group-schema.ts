@@ -77,6 +77,11 @@ export const GroupFields = {
     { default: {} },
   ),
   readiness: Upper(["AUTO", "PLUGIN", "CONSOLE", "PING"], "AUTO"),
+  acceptEula: T.Boolean({
+    default: false,
+    description:
+      "this group accepts the Minecraft EULA (controller.yml minecraft.acceptEula does it for all)",
+  }),
   argvTemplate: T.Array(T.String({ maxLength: 1024 }), {
     maxItems: 64,
     default: [],

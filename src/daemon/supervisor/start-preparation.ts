@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { instanceVariables, normalizeTemplatePath } from "../../core/templates/index.ts";
 import type { ArtifactCache } from "../artifacts/index.ts";
@@ -14,6 +15,12 @@ import { type FailureDisposition, StartFailure, type StartStage } from "./start-
 import type { StartRequest, SupervisorConfig, SupervisorDeps } from "./supervisor-types.ts";
 
 const DEFAULT_RCON_RANGE: PortRange = { start: 25575, end: 25774 };
+
+/**
+ * Servers that exit on first boot unless `eula.txt` says `eula=true`. The controller builds no plan
+ * for them until the operator accepted the EULA (minecraft.acceptEula), so a plan here means yes.
+ */
+const EULA_PLATFORMS = new Set(["PAPER", "FOLIA", "PURPUR", "SPIGOT"]);
 
 export interface PreparedStart {
   readonly argv: string[];
@@ -123,6 +130,15 @@ export async function prepareStart(
       ...(runtimeSource && jarFile ? { runtime: { source: runtimeSource, fileName: jarFile } } : {}),
     }),
   );
+
+  if (EULA_PLATFORMS.has(runtime.platform.toUpperCase())) {
+    await stage("TEMPLATE_APPLY", "TEMPLATE_APPLY_FAILED", async () => {
+      const file = join(instanceDir, "eula.txt");
+      await writeFile(file, "# accepted by the operator (minecraft.acceptEula)\neula=true\n");
+      // A template may have shipped its own eula.txt with other permissions.
+      await chmod(file, 0o600);
+    });
+  }
 
   return stage("PROCESS_START", "INVALID_LAUNCH", async () => {
     const argv =

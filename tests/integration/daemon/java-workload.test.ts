@@ -4,7 +4,7 @@
  * workload classified and fed to the crash-loop detector, and a tampered template cache refused.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { INITIAL_CRASH_LOOP_STATE, isCrashLoopPaused, recordCrash } from "../../../src/core/crash/index.ts";
 import type { CompositionPlan } from "../../../src/core/plan/index.ts";
@@ -97,6 +97,10 @@ describe.skipIf(skip)("java -jar workload", () => {
     expect(sha256(readFileSync(join(harness.config.instancesDirectory, plan.instanceId, "server.jar")))).toBe(
       jarSha,
     );
+    // A PAPER plan reaches a daemon only once the EULA is accepted: the daemon wrote eula.txt.
+    const eula = join(harness.config.instancesDirectory, plan.instanceId, "eula.txt");
+    expect(readFileSync(eula, "utf8")).toMatch(/^eula=true$/m);
+    expect(statSync(eula).mode & 0o777).toBe(0o600);
 
     harness.supervisor.sendCommand(plan.instanceId, "say from-the-daemon");
     const stopped = await harness.supervisor.stop(plan.instanceId);

@@ -55,6 +55,7 @@ test("a PERMANENT plan failure is attempted once, pauses the group with its reas
     name: "lobby",
     platform: "PAPER",
     platformVersion: "1.21.4",
+    acceptEula: true,
     // The seed's lobby: DYNAMIC 1..3, each placement a fresh instance id.
     scalingMode: "DYNAMIC",
     minInstances: 1,
@@ -117,6 +118,36 @@ test("a PERMANENT plan failure is attempted once, pauses the group with its reas
   await ticks(3);
   expect(await scrape()).toMatch(/^prexorcloud_composition_planning_failures_total 2$/m);
   expect(await scrape()).toMatch(/^prexorcloud_group_pauses_total\{code="PLAN_FAILED"\} 2$/m);
+  expect(fleet.daemons[0]?.starts).toBe(0);
+}, 40_000);
+
+test("EULA not accepted: the group is paused after one attempt with that reason, and no start reaches a node", async () => {
+  const created = await fleet.api("POST", "/api/v1/groups", {
+    name: "survival",
+    platform: "PAPER",
+    platformVersion: "1.21.4",
+    scalingMode: "STATIC",
+    minInstances: 1,
+    maxInstances: 1,
+    memoryMb: 1024,
+    spreadConstraint: "",
+  });
+  expect(created.status).toBe(201);
+  const pause = await waitFor(
+    async () => ((await (await fleet.api("GET", "/api/v1/groups/survival")).json()) as GroupRow).pause,
+    { what: "the EULA pause", timeoutMs: 15_000 },
+  );
+  expect(pause.code).toBe("EULA_NOT_ACCEPTED");
+  expect(pause.reason).toContain("minecraft.acceptEula");
+  // Attempts are plans built and failed: the counter does not move while the group stays paused.
+  const planned = async () =>
+    Number(/^prexorcloud_composition_planning_failures_total (\d+)$/m.exec(await scrape())?.[1]);
+  const attemptsBefore = await planned();
+  await ticks(3);
+  expect(await planned()).toBe(attemptsBefore);
+  expect(await scrape()).toMatch(/^prexorcloud_group_pauses_total\{code="EULA_NOT_ACCEPTED"\} 1$/m);
+  const [attempt] = await instancesOf("survival");
+  expect(attempt?.state).toBe("CRASHED");
   expect(fleet.daemons[0]?.starts).toBe(0);
 }, 40_000);
 
