@@ -412,6 +412,12 @@ describe("users, roles and networks", () => {
         input: "a-long-password",
       }),
     );
+    // seed 001 §1: set-password, then only the new password works
+    ok(ctl(home, ["user", "set-password", user, "--password-stdin"], { input: "another-long-password\n" }));
+    const relogin = (password: string) =>
+      ctl(newHome(), ["login", "--server", server, "-u", user, "--password-stdin"], { input: password });
+    ok(relogin("another-long-password"));
+    expect(relogin("a-long-password").code).toBe(3);
     ok(ctl(home, ["user", "delete", user]));
     expect(ctl(home, ["user", "info", user]).code).toBe(4);
 

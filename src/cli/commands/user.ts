@@ -96,6 +96,25 @@ const update = leaf({
   },
 });
 
+/** Seed 001 §1's recovery step: an admin sets another account's password (e.g. admin's own). */
+const setPassword = leaf({
+  name: "set-password",
+  description: "Set a user's password (asked on the terminal, or --password-stdin)",
+  examples: [
+    "prexorctl user set-password admin",
+    'printf %s "$PW" | prexorctl user set-password alice --password-stdin',
+  ],
+  args: {
+    username: USERNAME_ARG,
+    "password-stdin": { type: "boolean", description: "read the new password from stdin" },
+  },
+  async run({ args, api, out }) {
+    const password = await newPassword(args["password-stdin"] === true);
+    const user = await api().users.update(args.username, { password });
+    printDone(out, `password of "${user.username}" set`, user);
+  },
+});
+
 const remove = leaf({
   name: "delete",
   description: "Delete a user",
@@ -136,5 +155,13 @@ export const userCommand = branch({
   name: "user",
   description: "Manage operator accounts",
   examples: ["prexorctl user list", "prexorctl user create alice --role OPERATOR"],
-  subCommands: { list, info, create, update, delete: remove, "change-password": changePassword },
+  subCommands: {
+    list,
+    info,
+    create,
+    update,
+    "set-password": setPassword,
+    delete: remove,
+    "change-password": changePassword,
+  },
 });
