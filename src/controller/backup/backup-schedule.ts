@@ -1,5 +1,6 @@
 import { Cron } from "croner";
 import type { Coordination } from "../../coord/port.ts";
+import { AppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { BackupScope } from "./bundle-format.ts";
 
@@ -16,18 +17,25 @@ export function parseSchedule(text: string): Schedule {
   if (m) {
     const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
     if (ms < 60_000)
-      throw new Error(`backup.schedule: an interval of at least 1m was expected, got "${text}"`);
+      throw new AppError(
+        "CONFIG_INVALID",
+        `backup.schedule: an interval of at least 1m was expected, got "${text}"`,
+      );
     return { kind: "interval", ms };
   }
   if (value.split(/\s+/).length !== 5) {
-    throw new Error(
+    throw new AppError(
+      "CONFIG_INVALID",
       `backup.schedule: expected "", an interval like "6h" or a 5-field cron expression, got "${text}"`,
     );
   }
   try {
     return { kind: "cron", cron: new Cron(value, { timezone: "UTC", paused: true }) };
   } catch (err) {
-    throw new Error(`backup.schedule: "${text}" is not a valid cron expression (${(err as Error).message})`);
+    throw new AppError(
+      "CONFIG_INVALID",
+      `backup.schedule: "${text}" is not a valid cron expression (${(err as Error).message})`,
+    );
   }
 }
 

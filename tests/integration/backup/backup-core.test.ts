@@ -243,6 +243,41 @@ for (const adapter of await storeAdapters()) {
       expect(await store.collection("groups").count()).toBeGreaterThan(inBundle.size - 1);
     });
 
+    test("Redis going away: a backup fails leaving nothing, a restore stops at the coordination step and re-runs", async () => {
+      const { store, root, coord, service } = await setup();
+      const backupDir = join(root, "backups");
+      const gone = new Proxy(coord, {
+        get(target, prop, receiver) {
+          if (prop === "exportState" || prop === "importState") {
+            return async () => {
+              throw new AppError("COORDINATION_UNAVAILABLE", "redis went away");
+            };
+          }
+          const v = Reflect.get(target, prop, receiver);
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      });
+      const during = new BackupService({
+        store,
+        coord: gone,
+        root,
+        backupDir,
+        retentionCount: 10,
+        holder: "x",
+        gate: null,
+      });
+      await expectCode(during.create("full"), "COORDINATION_UNAVAILABLE");
+      expect(existsSync(backupDir) ? readdirSync(backupDir) : []).toEqual([]);
+      const good = await service.create("full");
+      await expectCode(
+        during.restore(good.id, { dryRun: false, datastores: true, filesystem: false }),
+        "COORDINATION_UNAVAILABLE",
+      );
+      expect((await unfinishedRestore(store))?.phase).toBe("coordination");
+      await service.restore(good.id, { dryRun: false, datastores: true, filesystem: false });
+      expect(await unfinishedRestore(store)).toBeNull();
+    }, 30_000);
+
     test("the store going away mid-backup leaves no bundle; a restore that dies half-way is detected and re-runs", async () => {
       const { store, root, service } = await setup();
       const failing = new Proxy(store, {
