@@ -1,15 +1,15 @@
 import type { ProcessExit } from "../../core/crash/index.ts";
 import { isCrashExit } from "../../core/crash/index.ts";
-import { isTerminalState } from "../../core/lifecycle/index.ts";
+import { type InstanceState, isTerminalState } from "../../core/lifecycle/index.ts";
 import { buildCrashReport } from "./crash-report.ts";
 import type { InstanceConsole } from "./instance-console.ts";
 import { LifecycleRecord } from "./lifecycle-record.ts";
+import type { MonitoredProcess } from "./monitored-process.ts";
 import { RconLink } from "./rcon-link.ts";
 import type { ReadinessSpec } from "./readiness.ts";
 import { serverListPing } from "./server-list-ping.ts";
 import type { StartFailure } from "./start-failure.ts";
 import { runStopSequence, type StopStep, type Timers } from "./stop-sequence.ts";
-import type { SupervisedProcess } from "./supervised-process.ts";
 import type {
   InstanceSnapshot,
   StopOutcome,
@@ -40,6 +40,8 @@ export interface ManagedInstanceContext {
   readonly timers: Timers;
   /** Called once when the instance reached a terminal state (frees its ports). */
   readonly onEnded: (instance: ManagedInstance) => void;
+  /** A re-adopted instance starts in the state its record says; a new one in SCHEDULED. */
+  readonly initialState?: InstanceState;
 }
 
 /**
@@ -55,7 +57,7 @@ export class ManagedInstance {
   rcon: { readonly port: number; readonly password: string } | undefined;
   /** Set by a stop that arrived while the instance was still being prepared. */
   cancelled = false;
-  private process: SupervisedProcess | undefined;
+  private process: MonitoredProcess | undefined;
   private settings: RunSettings | undefined;
   private detail = "accepted";
   private refused = false;
@@ -78,7 +80,7 @@ export class ManagedInstance {
       this.resolveEnded = resolve;
     });
     this.lifecycle = new LifecycleRecord(
-      "SCHEDULED",
+      context.initialState ?? "SCHEDULED",
       (change) => {
         this.detail = change.detail;
         context.emit({
@@ -115,6 +117,11 @@ export class ManagedInstance {
     return this.exitStatus;
   }
 
+  /** The running process and how it is run, once spawned or adopted. */
+  get running(): { process: MonitoredProcess; settings: RunSettings } | undefined {
+    return this.process && this.settings ? { process: this.process, settings: this.settings } : undefined;
+  }
+
   /** The start could not complete; nothing is running. */
   failStart(failure: StartFailure): void {
     const detail = `start failed at ${failure.stage}: ${failure.message}`;
@@ -130,29 +137,64 @@ export class ManagedInstance {
   }
 
   /** Takes over the freshly spawned process: STARTING, readiness, timers, exit handling. */
-  attach(process: SupervisedProcess, settings: RunSettings): void {
+  attach(process: MonitoredProcess, settings: RunSettings): void {
     this.process = process;
     this.settings = settings;
     this.lifecycle.moveTo("STARTING", `spawned pid ${process.pid}`);
+    this.watch(process, settings);
+  }
+
+  /**
+   * Takes back a workload a previous daemon started (the lifecycle already holds the recorded
+   * state): readiness only if it was still starting, the lifetime limit counted from its spawn.
+   */
+  adopt(process: MonitoredProcess, settings: RunSettings): void {
+    this.process = process;
+    this.settings = settings;
+    this.detail = `re-adopted pid ${process.pid}`;
+    this.watch(process, settings);
+  }
+
+  /** Stops following the process and leaves it running (the daemon exits; a new one re-adopts it). */
+  detach(): void {
+    for (const handle of this.handles) this.context.timers.clearTimeout(handle);
+    this.handles.length = 0;
+    this.unwatch?.();
+    void this.rconLink?.close();
+    this.process?.detach();
+  }
+
+  private watch(process: MonitoredProcess, settings: RunSettings): void {
+    const starting = this.lifecycle.state === "STARTING";
     if (this.rcon) {
       this.rconLink = new RconLink({ host: settings.localAddress, ...this.rcon });
     }
 
     const pattern = settings.readiness.console;
-    if (pattern) {
+    if (starting && pattern) {
       this.unwatch = this.console.watch((entry) => {
         if (pattern.test(entry.line)) this.markReady("console ready line");
       });
     }
-    if (settings.readiness.ping) void this.pollServerListPing();
-    this.handles.push(
-      this.context.timers.setTimeout(() => this.onStartupTimeout(), settings.startupTimeoutMs),
-    );
+    process.follow((line) => this.console.push("stdout", line));
+    if (starting && settings.readiness.ping) void this.pollServerListPing();
+    const age = Math.max(0, this.context.now() - process.startedAtMs);
+    if (starting) {
+      this.handles.push(
+        this.context.timers.setTimeout(
+          () => this.onStartupTimeout(),
+          Math.max(0, settings.startupTimeoutMs - age),
+        ),
+      );
+    }
     if (settings.maxLifetimeMs > 0) {
       this.handles.push(
-        this.context.timers.setTimeout(() => {
-          void this.stop({ reason: "max lifetime reached" });
-        }, settings.maxLifetimeMs),
+        this.context.timers.setTimeout(
+          () => {
+            void this.stop({ reason: "max lifetime reached" });
+          },
+          Math.max(0, settings.maxLifetimeMs - age),
+        ),
       );
     }
     void process.exited.then((exit) => this.onExit(exit));
@@ -211,7 +253,7 @@ export class ManagedInstance {
     return this.endedAtMs === undefined ? 0 : nowMs - this.endedAtMs;
   }
 
-  private async runStop(process: SupervisedProcess, force: boolean): Promise<StopOutcome> {
+  private async runStop(process: MonitoredProcess, force: boolean): Promise<StopOutcome> {
     const settings = this.settings!;
     this.lastStopStep = await runStopSequence(process, {
       stopCommand: settings.stopCommand,

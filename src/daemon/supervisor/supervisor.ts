@@ -1,16 +1,20 @@
-import { TERMINAL_RETENTION_SECONDS } from "../../core/lifecycle/index.ts";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { type InstanceState, TERMINAL_RETENTION_SECONDS } from "../../core/lifecycle/index.ts";
 import { computePlanHash } from "../../core/plan/index.ts";
 import { ArtifactCache } from "../artifacts/index.ts";
 import { TemplateCache } from "../materialize/index.ts";
 import { PortAllocator } from "../ports/index.ts";
 import { AppliedPlanStore } from "./applied-plans.ts";
 import { type ConsoleListener, InstanceConsole } from "./instance-console.ts";
-import { ManagedInstance } from "./managed-instance.ts";
+import { ManagedInstance, type RunSettings } from "./managed-instance.ts";
+import { readMonitorRecord, settingsFromRecord, writeMonitorRecord } from "./monitor-record.ts";
+import { MonitoredProcess } from "./monitored-process.ts";
+import { sweepOrphans } from "./orphan-sweep.ts";
 import { defaultReadiness } from "./readiness.ts";
 import { StartFailure } from "./start-failure.ts";
 import { prepareStart } from "./start-preparation.ts";
 import { realTimers } from "./stop-sequence.ts";
-import { SupervisedProcess } from "./supervised-process.ts";
 import type {
   InstanceSnapshot,
   StartOutcome,
@@ -72,13 +76,90 @@ export class Supervisor {
     this.now = deps.now ?? Date.now;
   }
 
+  /**
+   * Builds the supervisor and takes back the workloads an earlier daemon on this node left running
+   * (see `adoptSurvivors`), so a daemon restart or upgrade never restarts a server.
+   */
   static async create(
     config: SupervisorConfig,
     deps: SupervisorDeps,
     options: { ports?: PortAllocator } = {},
   ): Promise<Supervisor> {
     const applied = await AppliedPlanStore.open(config.stateFile);
-    return new Supervisor(config, deps, applied, options.ports ?? new PortAllocator());
+    const supervisor = new Supervisor(config, deps, applied, options.ports ?? new PortAllocator());
+    await supervisor.adoptSurvivors();
+    return supervisor;
+  }
+
+  /** Where each workload's monitor keeps its console, stdin FIFO, exit status and record. */
+  private get monitorRoot(): string {
+    return join(this.config.instancesDirectory, ".monitor");
+  }
+
+  private monitorDir(instanceId: string): string {
+    return join(this.monitorRoot, instanceId);
+  }
+
+  /**
+   * Re-adopts every workload whose record proves it is still the process this node started (pid and
+   * kernel start time of both the monitor and the workload), with its id, plan hash, ports and
+   * console history. Records whose processes ended or cannot be proven are removed, and any process
+   * of this node that is still around without a provable record is terminated: nothing is left
+   * unmanaged on the node's ports.
+   */
+  private async adoptSurvivors(): Promise<void> {
+    mkdirSync(this.monitorRoot, { recursive: true, mode: 0o700 });
+    const managed = new Set<number>();
+    for (const entry of readdirSync(this.monitorRoot)) {
+      const dir = this.monitorDir(entry);
+      const record = readMonitorRecord(dir);
+      const state = record?.state;
+      if (!record || !state || record.plan.instanceId !== entry || this.instances.has(entry)) {
+        rmSync(dir, { recursive: true, force: true });
+        continue;
+      }
+      const instance = this.register({ plan: record.plan }, state);
+      const process = MonitoredProcess.adopt({
+        dir,
+        identity: record.identity,
+        startedAtMs: record.startedAtMs,
+      });
+      if (!process) {
+        this.instances.delete(entry);
+        this.logger.warn(
+          { instanceId: entry, pid: record.identity.workload.pid },
+          "workload ended while the daemon was away; its record is removed",
+        );
+        rmSync(dir, { recursive: true, force: true });
+        continue;
+      }
+      instance.port = record.port;
+      if (record.rcon) instance.rcon = record.rcon;
+      await this.ports.reserve(entry, record.port, { probe: false });
+      if (record.rcon) await this.ports.reserve(entry, record.rcon.port, { probe: false });
+      instance.adopt(process, settingsFromRecord(record));
+      managed.add(process.identity.monitor.pid);
+      managed.add(process.identity.workload.pid);
+      this.logger.info(
+        { instanceId: entry, pid: process.pid, port: record.port, state },
+        "re-adopted a workload left running by the previous daemon",
+      );
+      // The previous daemon was stopping it: finish the job.
+      if (state === "STOPPING") void instance.stop({ reason: "stop resumed after a daemon restart" });
+    }
+    const orphans = await sweepOrphans({
+      nodeId: this.config.nodeId,
+      instancesDirectory: this.config.instancesDirectory,
+      managed,
+      graceMs: this.config.killTimeoutSeconds * 1000,
+      log: (fields, message) => this.logger.warn(fields, message),
+    });
+    if (orphans.length > 0) this.logger.warn({ count: orphans.length }, "terminated unmanaged workloads");
+  }
+
+  /** Stops following every workload and leaves them running, for the next daemon to re-adopt. */
+  detachAll(): void {
+    for (const instance of this.instances.values()) if (!instance.terminal) instance.detach();
   }
 
   /**
@@ -165,13 +246,13 @@ export class Supervisor {
       }
       // Durable before the spawn: a daemon that dies right after spawning must still refuse a re-dispatch.
       await this.applied.record(plan.planHash, id, this.now());
-      let process: SupervisedProcess;
+      let process: MonitoredProcess;
       try {
-        process = SupervisedProcess.spawn({
+        process = await MonitoredProcess.spawn({
           argv: prepared.argv,
           cwd: prepared.cwd,
           env: prepared.env,
-          onLine: (stream, line) => instance.console.push(stream, line),
+          dir: this.monitorDir(id),
           now: this.now,
         });
       } catch (err) {
@@ -182,7 +263,7 @@ export class Supervisor {
         });
       }
       this.logger.info({ instanceId: id, pid: process.pid, port: instance.port }, "instance process spawned");
-      instance.attach(process, {
+      const settings: RunSettings = {
         stopCommand: prepared.stopCommand,
         shutdownTimeoutMs: this.config.shutdownTimeoutSeconds * 1000,
         killTimeoutMs: (request.shutdownGraceSeconds || this.config.killTimeoutSeconds) * 1000,
@@ -194,7 +275,9 @@ export class Supervisor {
         readiness: { ...defaultReadiness(plan.runtime.platform), ...request.readiness },
         localAddress: this.config.localAddress ?? "127.0.0.1",
         readinessPollMs: this.config.readinessPollMs ?? 250,
-      });
+      };
+      // attach() moves to STARTING, which writes the monitor record (see register).
+      instance.attach(process, settings);
       return {
         accepted: true,
         alreadyApplied: false,
@@ -275,8 +358,28 @@ export class Supervisor {
     return Promise.all([...this.instances.values()].filter((i) => !i.terminal).map((i) => i.stop(request)));
   }
 
-  private register(request: StartRequest): ManagedInstance {
-    const instance = new ManagedInstance({
+  /** Keeps the instance's monitor record in step with its state, for a daemon that re-adopts it. */
+  private persist(instance: ManagedInstance): void {
+    const running = instance.running;
+    if (!running || instance.terminal) return;
+    try {
+      writeMonitorRecord(running.process.dir, {
+        plan: instance.plan,
+        port: instance.port,
+        ...(instance.rcon ? { rcon: instance.rcon } : {}),
+        identity: running.process.identity,
+        startedAtMs: running.process.startedAtMs,
+        state: instance.lifecycle.state,
+        settings: running.settings,
+      });
+    } catch (err) {
+      this.logger.warn({ instanceId: instance.id, err }, "could not write the monitor record");
+    }
+  }
+
+  private register(request: StartRequest, initialState?: InstanceState): ManagedInstance {
+    const instance: ManagedInstance = new ManagedInstance({
+      ...(initialState ? { initialState } : {}),
       plan: request.plan,
       console: new InstanceConsole({
         capacity: this.config.logRingBufferLines,
@@ -285,11 +388,18 @@ export class Supervisor {
         onListenerError: (err) =>
           this.logger.warn({ instanceId: request.plan.instanceId, err }, "console subscriber failed"),
       }),
-      emit: (event) => this.emit(event),
+      emit: (event) => {
+        if (event.type === "state") this.persist(instance);
+        this.emit(event);
+      },
       logger: this.logger,
       now: this.now,
       timers: this.deps.timers ?? realTimers,
-      onEnded: (ended) => this.ports.release(ended.id),
+      onEnded: (ended) => {
+        this.ports.release(ended.id);
+        // Only a live workload needs a monitor directory; its console is in the ring buffer.
+        if (ended.running) rmSync(ended.running.process.dir, { recursive: true, force: true });
+      },
     });
     this.instances.set(request.plan.instanceId, instance);
     return instance;
