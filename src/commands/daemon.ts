@@ -66,7 +66,11 @@ export const daemonCommand = defineCommand({
       running.shutdownRequested.then((reason) => ({ controller: reason })),
     ]);
     log.info(cause, "shutting down");
-    await running.stop();
+    // ShutdownNode means the node goes away: stop its servers. A signal is a restart or an upgrade
+    // (systemd, an operator): the servers keep running unless daemon.yml says otherwise.
+    await running.stop({
+      leaveWorkloads: "signal" in cause && !config.instances.stopOnDaemonExit,
+    });
     return 0;
   },
 });

@@ -91,6 +91,12 @@ export const ControllerConfigSchema = T.Object(
           description: "controller Ping and daemon Heartbeat period; small values are for tests",
         }),
         missedThreshold: T.Integer({ minimum: 1, default: 3 }),
+        sessionLeaseMs: T.Integer({
+          minimum: 300,
+          default: 10000,
+          description:
+            "TTL of a node's session lease; renewed by the controller holding the stream, so a node moves to another controller this soon after its controller dies",
+        }),
         instanceLostGraceMs: T.Integer({
           minimum: 0,
           default: 20000,

@@ -14,6 +14,17 @@ export const DaemonConfigSchema = T.Object(
         host: T.String({ minLength: 1, default: "127.0.0.1" }),
         grpcPort: T.Integer({ minimum: 1, maximum: 65535, default: 9090 }),
         httpPort: T.Integer({ minimum: 1, maximum: 65535, default: 8080 }),
+        endpoints: T.Array(T.String({ pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[^:\\s]+):[0-9]{1,5}$" }), {
+          default: [],
+          description:
+            "gRPC HOST:PORT of every controller, tried in order after host:grpcPort; the daemon also learns the live list from any controller",
+        }),
+        helloTimeoutMs: T.Integer({
+          minimum: 500,
+          default: 5000,
+          description:
+            "a controller that does not answer Hello within this is skipped (a paused process still completes TCP handshakes)",
+        }),
       },
       { default: {} },
     ),
@@ -42,6 +53,11 @@ export const DaemonConfigSchema = T.Object(
         killTimeoutSeconds: T.Integer({ minimum: 1, default: 10 }),
         logRingBufferLines: T.Integer({ minimum: 10, default: 500 }),
         maxConsoleOutputLinesPerSecond: T.Integer({ minimum: 1, default: 200 }),
+        stopOnDaemonExit: T.Boolean({
+          default: false,
+          description:
+            "stop every workload when the daemon process exits; by default they keep running and the next daemon re-adopts them",
+        }),
       },
       { default: {} },
     ),
@@ -65,7 +81,12 @@ export const DaemonConfigSchema = T.Object(
     reconnect: T.Object(
       {
         initialDelayMs: T.Integer({ minimum: 100, default: 1000 }),
-        maxDelayMs: T.Integer({ minimum: 100, default: 60000 }),
+        maxDelayMs: T.Integer({
+          minimum: 100,
+          default: 5000,
+          description:
+            "kept below the node session lease, so a daemon is back before its node counts as lost",
+        }),
         multiplier: T.Number({ minimum: 1, default: 2 }),
         jitter: T.Number({
           minimum: 0,

@@ -32,7 +32,12 @@ export interface RunningDaemon {
   enrolled: boolean;
   /** resolves with the reason when the controller asks this node to shut down (ShutdownNode) */
   shutdownRequested: Promise<string>;
-  stop(): Promise<void>;
+  stop(options?: StopOptions): Promise<void>;
+}
+
+export interface StopOptions {
+  /** Leave every workload running (detached) instead of stopping it. */
+  leaveWorkloads?: boolean;
 }
 
 export function controllerAddressOf(config: DaemonConfig): string {
@@ -108,7 +113,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   });
   const link = new DaemonLink({
     identity,
-    endpoints: [address, ...identity.controllerGrpcAddrs],
+    endpoints: [address, ...config.controller.endpoints, ...identity.controllerGrpcAddrs],
     supervisor: options.supervisor ?? supervisor!,
     commands: options.commands ?? adapter,
     artifacts,
@@ -120,6 +125,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       daemonVersion: VERSION,
       maxMemoryMb: config.resources.maxMemoryMb,
       diskPath: instancesDir,
+      helloTimeoutMs: config.controller.helloTimeoutMs,
     },
     onShutdown: (reason) => onShutdown(reason),
   });
@@ -127,9 +133,15 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   adapter?.attach(link);
   link.start();
   log.info({ nodeId: identity.nodeId, controller: address }, "daemon started");
-  const stop = async () => {
-    // Instances first, while the link can still report their STOPPED states.
-    await supervisor?.stopAll({ reason: "daemon shutting down" }).catch(() => undefined);
+  const stop = async (options: StopOptions = {}) => {
+    if (options.leaveWorkloads) {
+      // A restart or an upgrade: the servers keep serving, and the next daemon re-adopts them.
+      supervisor?.detachAll();
+      log.info("daemon exiting; workloads keep running and are re-adopted by the next start");
+    } else {
+      // Instances first, while the link can still report their STOPPED states.
+      await supervisor?.stopAll({ reason: "daemon shutting down" }).catch(() => undefined);
+    }
     await link.stop();
   };
   return { nodeId: identity.nodeId, identity, link, enrolled, shutdownRequested, stop };

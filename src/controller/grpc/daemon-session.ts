@@ -36,6 +36,10 @@ export interface SessionDeps {
   log: Logger;
   heartbeatIntervalMs: number;
   missedThreshold: number;
+  /** TTL of the `node:<id>` session lease (default: heartbeat × missed) */
+  sessionLeaseMs?: number;
+  /** every live controller's advertised gRPC addresses, sent in HelloAck */
+  controllerDirectory?: () => Promise<string[]>;
   /** REST base URL daemons download runtimes from; empty lets the daemon derive it */
   controllerApiUrl: string;
   controllerGrpcAddrs: string[];
@@ -65,6 +69,8 @@ export class DaemonSession implements LiveSession {
     isSheddable: (message) => message.frame?.case === "ping",
   });
   private phase: Phase = "awaiting-hello";
+  private acked = false;
+  private early: NonNullable<ControllerMessage["frame"]>[] = [];
   private lease: Lease | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private pingSequence = 0;
@@ -107,6 +113,11 @@ export class DaemonSession implements LiveSession {
 
   send(frame: NonNullable<ControllerMessage["frame"]>): PushOutcome {
     if (this.phase !== "open") return "closed";
+    if (!this.acked) {
+      // Between registration and HelloAck: held, since the daemon drops whatever precedes the ack.
+      this.early.push(frame);
+      return "queued";
+    }
     return this.push(frame);
   }
 
@@ -156,7 +167,9 @@ export class DaemonSession implements LiveSession {
           usedPorts: frame.value.usedPorts,
           instances: changed ? instances : undefined,
         });
-        if (changed) await this.deps.reconciler.reconcile(this.nodeId, instances);
+        // Every heartbeat is the node's full state: compared with the records each time, so a start
+        // or stop that was lost on the way is repaired even when nothing changed on the node.
+        await this.deps.reconciler.reconcile(this.nodeId, instances);
         return;
       }
       case "pong":
@@ -212,10 +225,9 @@ export class DaemonSession implements LiveSession {
       );
       return;
     }
-    const ttlMs = deps.heartbeatIntervalMs * deps.missedThreshold;
     let lease: Lease | null;
     try {
-      lease = await deps.coord.acquireLease(`node:${this.nodeId}`, deps.controllerId, ttlMs);
+      lease = await deps.coord.acquireLease(`node:${this.nodeId}`, deps.controllerId, this.sessionLeaseMs());
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, "daemon stream refused: coordination store unavailable");
       this.finish("coordination store unavailable; retry", false, Status.UNAVAILABLE);
@@ -247,7 +259,8 @@ export class DaemonSession implements LiveSession {
       certSerial: this.certSerial,
     });
     deps.sweeper.cancelLostCheck(this.nodeId);
-    await deps.reconciler.reconcile(this.nodeId, instances);
+    // HelloAck first: the daemon ignores every frame before it, so the starts and stops the
+    // reconciliation below re-sends would otherwise be dropped on the floor.
     this.push({
       case: "helloAck",
       value: HelloAck.create({
@@ -257,11 +270,14 @@ export class DaemonSession implements LiveSession {
         heartbeatIntervalMs: deps.heartbeatIntervalMs,
         controllerApiUrl: deps.controllerApiUrl,
         epoch: lease.token,
-        controllerGrpcAddrs: deps.controllerGrpcAddrs,
+        controllerGrpcAddrs: await this.controllerAddrs(),
         controllerId: deps.controllerId,
       }),
     });
-    this.pingTimer = setInterval(() => void this.tick(), deps.heartbeatIntervalMs);
+    this.acked = true;
+    for (const early of this.early.splice(0)) this.push(early);
+    this.pingTimer = setInterval(() => void this.tick(), this.tickMs());
+    await deps.reconciler.reconcile(this.nodeId, instances);
     this.log.info(
       {
         peer: this.peer,
@@ -275,6 +291,16 @@ export class DaemonSession implements LiveSession {
     this.publish({ type: "NODE_CONNECTED", payload: { nodeId: this.nodeId, sessionId: this.sessionId } });
   }
 
+  private async controllerAddrs(): Promise<string[]> {
+    const own = this.deps.controllerGrpcAddrs;
+    if (!this.deps.controllerDirectory) return own;
+    try {
+      return [...new Set([...own, ...(await this.deps.controllerDirectory())])];
+    } catch {
+      return own; // coordination down: the daemon keeps the list it has
+    }
+  }
+
   private async tick(): Promise<void> {
     if (this.phase !== "open") return;
     const { heartbeatIntervalMs, missedThreshold } = this.deps;
@@ -286,7 +312,7 @@ export class DaemonSession implements LiveSession {
     }
     if (this.lease) {
       try {
-        if (!(await this.deps.coord.renewLease(this.lease, heartbeatIntervalMs * missedThreshold))) {
+        if (!(await this.deps.coord.renewLease(this.lease, this.sessionLeaseMs()))) {
           this.log.warn("node lease lost to another controller: closing the session");
           this.finish("node ownership moved to another controller", false, Status.UNAVAILABLE);
           return;
@@ -365,6 +391,20 @@ export class DaemonSession implements LiveSession {
 
   private now(): number {
     return (this.deps.now ?? Date.now)();
+  }
+
+  /**
+   * The `node:<id>` lease is the session's, short and renewed by the stream holder, so a node whose
+   * controller died moves to another within seconds; the 90 s heartbeat window only decides when
+   * the node itself counts as unreachable.
+   */
+  private sessionLeaseMs(): number {
+    return this.deps.sessionLeaseMs ?? this.deps.heartbeatIntervalMs * this.deps.missedThreshold;
+  }
+
+  /** Pings (and lease renewals) at a third of the session lease, or the heartbeat if that is sooner. */
+  private tickMs(): number {
+    return Math.max(50, Math.min(this.deps.heartbeatIntervalMs, Math.floor(this.sessionLeaseMs() / 3)));
   }
 }
 

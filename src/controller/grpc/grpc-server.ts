@@ -17,6 +17,7 @@ import type { NodeService } from "../nodes/node-service.ts";
 import { ControllerServerCredentials, createPeerIdentityInterceptor, needsRenewal } from "../pki/index.ts";
 import { bootstrapService } from "./bootstrap-service.ts";
 import { type ClusterPki, issueControllerCertificate } from "./cluster-pki-store.ts";
+import { announceController, liveControllerAddrs } from "./controller-directory.ts";
 import { ServedDaemonServiceDefinition } from "./daemon-frames.ts";
 import { daemonService } from "./daemon-service.ts";
 import type { SessionRegistry } from "./session-registry.ts";
@@ -121,6 +122,8 @@ export async function startGrpcServer(deps: GrpcServerDeps): Promise<RunningGrpc
       log: grpcLog,
       heartbeatIntervalMs: config.heartbeat.intervalMs,
       missedThreshold: config.heartbeat.missedThreshold,
+      sessionLeaseMs: config.heartbeat.sessionLeaseMs,
+      controllerDirectory: () => liveControllerAddrs(deps.coord),
       controllerApiUrl: apiHost === "" ? "" : `http://${bracket(apiHost)}:${deps.httpPort}`,
       controllerGrpcAddrs: grpcAddrs,
       events: deps.events,
@@ -128,8 +131,11 @@ export async function startGrpcServer(deps: GrpcServerDeps): Promise<RunningGrpc
   );
 
   const boundPort = await server.listen(`${bracket(config.grpc.host)}:${config.grpc.port}`, credentials);
-  // Filled after listen because port 0 picks one; sessions read the same array.
-  grpcAddrs.push(...advertised.map((host) => `${bracket(host)}:${boundPort}`));
+  // Filled after listen because port 0 picks one; sessions read the same array. A controller bound
+  // to one address (not a wildcard) is reachable there unless told otherwise.
+  const advertise = advertised.length > 0 ? advertised : wildcard(config.grpc.host) ? [] : [config.grpc.host];
+  grpcAddrs.push(...advertise.map((host) => `${bracket(host)}:${boundPort}`));
+  const directory = await announceController(deps.coord, deps.controllerId, grpcAddrs, grpcLog);
 
   const renewal = setInterval(async () => {
     try {
@@ -147,6 +153,7 @@ export async function startGrpcServer(deps: GrpcServerDeps): Promise<RunningGrpc
     port: boundPort,
     stop: async () => {
       clearInterval(renewal);
+      await directory.stop();
       deps.registry.closeAll("controller shutting down");
       // Let sessions record their disconnect, but never let a hung peer hold up shutdown.
       const graceful = server.shutdown();

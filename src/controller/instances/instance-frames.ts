@@ -1,4 +1,5 @@
 import type { Logger } from "../../log/logger.ts";
+import { FrameErrorCode } from "../../proto/index.ts";
 import type { CrashService } from "../crashes/crash-service.ts";
 import type { SessionRegistry } from "../grpc/session-registry.ts";
 import type { ArtifactServer } from "./artifact-server.ts";
@@ -46,6 +47,13 @@ export function routeInstanceFrames(deps: {
         return;
       case "fetchArtifact":
         deps.artifacts.handle(nodeId, frame.value);
+        return;
+      case "error":
+        // FrameErrorCode.STALE_FENCE: the daemon saw a newer fence for this instance's group.
+        if (frame.value.code === FrameErrorCode.STALE_FENCE && frame.value.instanceId !== "") {
+          const instanceId = frame.value.instanceId;
+          return inOrder(nodeId, () => deps.lifecycle.onStaleFence(nodeId, instanceId));
+        }
         return;
       case "stopAck":
         if (!frame.value.accepted) {

@@ -10,9 +10,16 @@ const EXPECTED_ALIVE = new Set<InstanceState>(["PREPARING", "STARTING", "RUNNING
 /** A SCHEDULED start not seen on the node after this long is sent again (the daemon dedups by hash). */
 const REDISPATCH_AFTER_MS = 10_000;
 
+/** A STOPPING instance the node still runs after this long gets its StopInstance again. */
+const STOP_RESEND_AFTER_MS = 10_000;
+/** States in which the node's process is still up, so a stop has not taken effect. */
+const PROCESS_UP = new Set<InstanceState>(["PREPARING", "STARTING", "RUNNING", "DRAINING"]);
+
 export interface Redispatcher {
   /** re-sends a SCHEDULED start unless a start retry already has it in hand */
   recover(instanceId: string): Promise<boolean>;
+  /** re-sends the StopInstance of a STOPPING instance the node still runs */
+  resendStop(instanceId: string): Promise<boolean>;
 }
 
 /**
@@ -35,13 +42,24 @@ export class LifecycleReconciler implements InstanceReconciler {
   ) {}
 
   async reconcile(nodeId: string, reported: readonly NodeInstanceReport[]): Promise<void> {
-    const seen = new Set<string>();
+    const seen = new Map<string, NodeInstanceReport>();
     for (const report of reported) {
-      seen.add(report.instanceId);
+      seen.set(report.instanceId, report);
       await this.apply(nodeId, report, true);
     }
     for (const doc of await this.instances.col.find({ node: nodeId })) {
-      if (seen.has(doc._id)) continue;
+      const report = seen.get(doc._id);
+      if (report) {
+        if (
+          doc.state === "STOPPING" &&
+          isInstanceState(report.state) &&
+          PROCESS_UP.has(report.state) &&
+          this.now() - (doc.stopSentAt ?? doc.stateChangedAt) >= STOP_RESEND_AFTER_MS
+        ) {
+          await this.starts.resendStop(doc._id);
+        }
+        continue;
+      }
       if (doc.state === "SCHEDULED") {
         if (this.now() - (doc.dispatchedAt ?? 0) >= REDISPATCH_AFTER_MS) await this.starts.recover(doc._id);
         continue;

@@ -234,16 +234,65 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
       await instances.transition(doc._id, "STOPPED", request.reason, {}, { fence: request.fence });
       return;
     }
-    await instances.transition(doc._id, "STOPPING", request.reason, {}, { fence: request.fence });
-    this.deps.sessions.deliver(doc.node, {
+    const stopFence = { scope: request.fence.scope, token: request.fence.token };
+    await instances.transition(
+      doc._id,
+      "STOPPING",
+      request.reason,
+      { stopFence, stopForce: request.force === true, stopSentAt: this.now() },
+      { fence: request.fence },
+    );
+    this.sendStop(doc._id, doc.node, request.reason, stopFence, request.force === true);
+  }
+
+  /**
+   * The node still runs an instance the controller is stopping: the StopInstance was lost (relayed
+   * to nobody, a stream that broke). Sent again exactly as decided, under the same fence; stopping
+   * is idempotent on the daemon.
+   */
+  async resendStop(instanceId: string): Promise<boolean> {
+    const doc = await this.deps.instances.get(instanceId);
+    if (!doc || doc.state !== "STOPPING" || !doc.stopFence) return false;
+    await this.deps.instances.col.update(instanceId, { stopSentAt: this.now() });
+    this.log.info({ instanceId, node: doc.node }, "StopInstance sent again: the node still runs it");
+    return this.sendStop(
+      instanceId,
+      doc.node,
+      doc.reason ?? "stop requested",
+      doc.stopFence,
+      doc.stopForce === true,
+    );
+  }
+
+  /**
+   * The daemon refused a command for this instance as STALE_FENCE: a newer holder of the group's
+   * lease has acted on the node since the command was decided. A start still waiting on such a plan
+   * can never be accepted, so it ends here and the scheduler places the instance again under its
+   * current lease (a fresh plan, a fresh fence).
+   */
+  async onStaleFence(nodeId: string, instanceId: string): Promise<void> {
+    const doc = await this.deps.instances.get(instanceId);
+    if (!doc || doc.node !== nodeId || doc.state !== "SCHEDULED") return;
+    await this.retries.clear(instanceId);
+    await this.deps.instances.transition(
+      instanceId,
+      "STOPPED",
+      "plan sealed under a superseded group lease; the scheduler places it again",
+    );
+  }
+
+  private sendStop(
+    instanceId: string,
+    node: string,
+    reason: string,
+    fence: { scope: string; token: number },
+    force: boolean,
+  ): boolean {
+    const outcome = this.deps.sessions.deliver(node, {
       case: "stopInstance",
-      value: {
-        instanceId: doc._id,
-        force: request.force === true,
-        reason: request.reason,
-        fence: { scope: request.fence.scope, token: request.fence.token },
-      },
+      value: { instanceId, force, reason, fence },
     });
+    return outcome !== "no-session" && outcome !== "closed" && outcome !== "overflow";
   }
 
   async drain(request: DrainRequest): Promise<void> {

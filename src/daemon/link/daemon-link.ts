@@ -31,6 +31,8 @@ import type { LinkCommands, LinkInstance, LinkSupervisor } from "./supervisor-po
 export const LINK_QUEUE_CAPACITY = 2048;
 /** The controller is presumed gone after this many heartbeat intervals without any frame. */
 const CONTROLLER_SILENCE_INTERVALS = 3;
+const DEFAULT_HELLO_TIMEOUT_MS = 5000;
+const DEFAULT_SILENCE_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 3000;
 
 export interface LinkSettings {
@@ -41,6 +43,14 @@ export interface LinkSettings {
   maxMemoryMb: number;
   /** filesystem whose free space is reported (the instances directory) */
   diskPath: string;
+  /** a controller that has not answered Hello within this is skipped for the next endpoint */
+  helloTimeoutMs?: number;
+  /**
+   * the controller is presumed gone (paused, partitioned) after this long without any frame; it
+   * pings at a third of its session lease, so this stays below the lease and the node's session
+   * moves to another controller as soon as the lease lets it
+   */
+  silenceTimeoutMs?: number;
 }
 
 export interface LinkDeps {
@@ -165,7 +175,9 @@ export class DaemonLink {
       if (this.stopping) break;
       this.lastFailure = outcome.reason;
       if (outcome.established) this.backoff.reset();
-      else this.endpointIndex++;
+      // Any break moves on: the controller that just failed is the least likely to answer next,
+      // and a healthy one only costs a reconnect.
+      this.endpointIndex++;
       const delayMs = this.backoff.next();
       const refused = outcome.code === Status.UNAUTHENTICATED || outcome.code === Status.PERMISSION_DENIED;
       this.log[refused ? "error" : "warn"](
@@ -192,6 +204,13 @@ export class DaemonLink {
     let watchdog: ReturnType<typeof setInterval> | undefined;
     let lastHeard = Date.now();
     let endReason = "controller closed the stream";
+    // A paused or wedged controller still completes TCP handshakes: no HelloAck in time, next one.
+    const helloTimeoutMs = this.deps.settings.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
+    const helloTimer = setTimeout(() => {
+      if (established) return;
+      endReason = `no HelloAck within ${helloTimeoutMs} ms`;
+      abort.abort();
+    }, helloTimeoutMs);
 
     outbound.push(DaemonMessage.create({ frame: { case: "hello", value: this.hello() } }));
     try {
@@ -210,12 +229,19 @@ export class DaemonLink {
           this.status = "connected";
           const interval = frame.value.heartbeatIntervalMs > 0 ? frame.value.heartbeatIntervalMs : 30_000;
           heartbeat = setInterval(() => outbound.push(this.heartbeat()), interval);
-          watchdog = setInterval(() => {
-            if (Date.now() - lastHeard > interval * CONTROLLER_SILENCE_INTERVALS) {
-              endReason = `no frame from the controller for ${CONTROLLER_SILENCE_INTERVALS} heartbeat intervals`;
-              abort.abort();
-            }
-          }, interval);
+          const silenceLimitMs = Math.min(
+            interval * CONTROLLER_SILENCE_INTERVALS,
+            this.deps.settings.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS,
+          );
+          watchdog = setInterval(
+            () => {
+              if (Date.now() - lastHeard > silenceLimitMs) {
+                endReason = `no frame from the controller for ${silenceLimitMs} ms`;
+                abort.abort();
+              }
+            },
+            Math.max(50, Math.floor(silenceLimitMs / 4)),
+          );
           this.log.info(
             { endpoint, sessionId: frame.value.sessionId, epoch: message.epoch, heartbeatMs: interval },
             "connected to controller",
@@ -232,6 +258,7 @@ export class DaemonLink {
       }
       return { established, reason: (err as Error).message ?? String(err) };
     } finally {
+      clearTimeout(helloTimer);
       clearInterval(heartbeat);
       clearInterval(watchdog);
       this.deps.artifacts?.abortAll("the controller link went down");

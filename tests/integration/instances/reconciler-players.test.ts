@@ -22,7 +22,11 @@ test("a node reporting an unchanged count leaves the plugin-reported one alone; 
     { publish: async (e) => void published.push(e) },
     silentLogger(),
   );
-  const reconciler = new LifecycleReconciler(instances, { recover: async () => false }, silentLogger());
+  const reconciler = new LifecycleReconciler(
+    instances,
+    { recover: async () => false, resendStop: async () => false },
+    silentLogger(),
+  );
   const now = Date.now();
   await instances.col.put({
     _id: "lobby-1",

@@ -23,7 +23,12 @@ describe("controller.yml", () => {
     expect(c.runtime.profile).toBe("development");
     expect(c.network.allowedSubnets).toEqual(["0.0.0.0/0", "::/0"]);
     expect(c.scheduler.evaluationIntervalSeconds).toBe(15);
-    expect(c.heartbeat).toEqual({ intervalMs: 30000, missedThreshold: 3, instanceLostGraceMs: 20000 });
+    expect(c.heartbeat).toEqual({
+      intervalMs: 30000,
+      missedThreshold: 3,
+      sessionLeaseMs: 10000,
+      instanceLostGraceMs: 20000,
+    });
     expect(c.security.lockout).toEqual({
       enabled: true,
       maxAttempts: 5,
@@ -134,8 +139,14 @@ describe("daemon.yml", () => {
   test("defaults and validation", () => {
     const d = parseDaemonConfig("", "daemon.yml", noEnv);
     expect(d.nodeId).toBe("node-1");
-    expect(d.controller).toEqual({ host: "127.0.0.1", grpcPort: 9090, httpPort: 8080 });
-    expect(d.reconnect).toEqual({ initialDelayMs: 1000, maxDelayMs: 60000, multiplier: 2, jitter: 0.2 });
+    expect(d.controller).toEqual({
+      host: "127.0.0.1",
+      grpcPort: 9090,
+      httpPort: 8080,
+      endpoints: [],
+      helloTimeoutMs: 5000,
+    });
+    expect(d.reconnect).toEqual({ initialDelayMs: 1000, maxDelayMs: 5000, multiplier: 2, jitter: 0.2 });
     const err = issuesOf(() =>
       parseDaemonConfig("nodeId: Bad Id\nlabels:\n  zone: eu\n", "daemon.yml", noEnv),
     );

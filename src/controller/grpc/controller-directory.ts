@@ -1,0 +1,55 @@
+import type { Coordination } from "../../coord/port.ts";
+import type { Logger } from "../../log/logger.ts";
+
+/** A controller's entry lives this long unless renewed; renewed at a third of it. */
+const ENTRY_TTL_MS = 30_000;
+
+interface DirectoryEntry {
+  grpc: string[];
+  at: number;
+}
+
+/**
+ * Every live controller's advertised gRPC addresses, in the coordination store (`controller:<id>`
+ * snapshots with a TTL). HelloAck hands the list to daemons, so a daemon configured with one
+ * controller can still fail over to any of them; a controller that dies drops out within the TTL.
+ */
+export async function announceController(
+  coord: Coordination,
+  controllerId: string,
+  grpcAddrs: readonly string[],
+  log: Logger,
+): Promise<{ stop(): Promise<void> }> {
+  const put = async () => {
+    if (grpcAddrs.length === 0) return;
+    const entry: DirectoryEntry = { grpc: [...grpcAddrs], at: Date.now() };
+    try {
+      await coord.putSnapshot("controller", controllerId, JSON.stringify(entry), ENTRY_TTL_MS);
+    } catch (err) {
+      // Coordination is down: daemons keep the list they learned; the next renewal re-announces.
+      log.debug({ err }, "could not announce this controller's gRPC address");
+    }
+  };
+  await put();
+  const timer = setInterval(() => void put(), ENTRY_TTL_MS / 3);
+  timer.unref?.();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await coord.deleteSnapshot("controller", controllerId).catch(() => undefined);
+    },
+  };
+}
+
+/** The advertised addresses of every controller whose entry is live. */
+export async function liveControllerAddrs(coord: Coordination): Promise<string[]> {
+  const addrs = new Set<string>();
+  for (const snapshot of await coord.listSnapshots("controller")) {
+    try {
+      for (const addr of (JSON.parse(snapshot.value) as DirectoryEntry).grpc ?? []) addrs.add(addr);
+    } catch {
+      // A malformed entry names nobody.
+    }
+  }
+  return [...addrs];
+}
