@@ -47,7 +47,7 @@ class Api extends AdminApi {
   }
 }
 
-/** Every process on this host whose environment names the instance (the workload and its monitor). */
+/** The workload processes on this host whose environment names the instance. */
 function processesOf(instanceId: string, instancesDir: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
@@ -55,11 +55,12 @@ function processesOf(instanceId: string, instancesDir: string): number[] {
     try {
       const env = readFileSync(`/proc/${entry}/environ`, "latin1").split("\0");
       const cwd = readlinkSync(`/proc/${entry}/cwd`);
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, "latin1");
+      // The workload itself (bun LAUNCHER …), not its monitor shell, whose arguments name it too.
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, "latin1").split("\0");
       if (
         env.includes(`CLOUD_INSTANCE_ID=${instanceId}`) &&
         cwd.startsWith(instancesDir) &&
-        cmd.includes(LAUNCHER)
+        cmd[1] === LAUNCHER
       )
         pids.push(Number(entry));
     } catch {
@@ -200,17 +201,20 @@ describe("daemon restart", () => {
         startDaemon();
         // Re-adopted: console history from before the restart is there, then a command round trip.
         const marker = `adopted-round-${round}`;
+        let last = "";
         await waitFor(
           async () => {
             const sent = await api.call("POST", `/api/v1/services/${target.id}/command`, {
               command: `say ${marker}`,
             });
+            last = `command: ${sent.status} ${JSON.stringify(sent.body)}`;
             if (sent.status !== 200) return null;
             const history = await api.call<{ lines: Array<{ line: string } | string> }>(
               "GET",
               `/api/v1/services/${target.id}/console/history`,
             );
             const text = JSON.stringify(history.body);
+            last = `history: ${history.status} ${text.slice(-400)}`;
             return text.includes(marker) && text.includes("Done (") ? true : null;
           },
           {
@@ -218,7 +222,9 @@ describe("daemon restart", () => {
             intervalMs: 300,
             what: `console command on the re-adopted server (round ${round})`,
           },
-        );
+        ).catch((err: Error) => {
+          throw new Error(`${err.message}; last answer ${last}; daemon log: ${daemon.output().slice(-3000)}`);
+        });
         console.log(
           `E2E: round ${round} (${signal}): re-adopted and answering console commands after ${Math.round(performance.now() - restartedAt)} ms`,
         );

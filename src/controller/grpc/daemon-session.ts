@@ -276,6 +276,10 @@ export class DaemonSession implements LiveSession {
     });
     this.acked = true;
     for (const early of this.early.splice(0)) this.push(early);
+    deps.registry.emitOpen(
+      this.nodeId,
+      instances.filter((i) => i.state !== "STOPPED" && i.state !== "CRASHED").map((i) => i.instanceId),
+    );
     this.pingTimer = setInterval(() => void this.tick(), this.tickMs());
     await deps.reconciler.reconcile(this.nodeId, instances);
     this.log.info(

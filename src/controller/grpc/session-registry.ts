@@ -16,6 +16,9 @@ export interface LiveSession {
 /** Hands a frame to whichever controller holds the node's session (see command-relay.ts). */
 export type FrameRelay = (nodeId: string, frame: NonNullable<ControllerMessage["frame"]>) => void;
 
+/** A node's session opened; `instanceIds` are the live instances its Hello reported. */
+export type OpenListener = (nodeId: string, instanceIds: readonly string[]) => void;
+
 /** May return the work it started: the stream reads its next frame once that work is done. */
 export type FrameListener = (
   nodeId: string,
@@ -30,6 +33,7 @@ export type FrameListener = (
 export class SessionRegistry {
   private readonly byNode = new Map<string, LiveSession>();
   private readonly frameListeners = new Set<FrameListener>();
+  private readonly openListeners = new Set<OpenListener>();
   private relay: FrameRelay | undefined;
 
   get size(): number {
@@ -84,6 +88,22 @@ export class SessionRegistry {
     if (!this.relay) return "no-session";
     this.relay(nodeId, frame);
     return "relayed";
+  }
+
+  /** Called once a session is established (after HelloAck), with the instances its Hello reported. */
+  onOpen(listener: OpenListener): () => void {
+    this.openListeners.add(listener);
+    return () => this.openListeners.delete(listener);
+  }
+
+  emitOpen(nodeId: string, instanceIds: readonly string[]): void {
+    for (const listener of this.openListeners) {
+      try {
+        listener(nodeId, instanceIds);
+      } catch {
+        // A listener's bug must not take the session down.
+      }
+    }
   }
 
   onFrame(listener: FrameListener): () => void {

@@ -6,6 +6,9 @@ import type { ArtifactServer } from "./artifact-server.ts";
 import type { ConsoleBuffer } from "./console-buffer.ts";
 import type { StoreInstanceLifecycle } from "./store-instance-lifecycle.ts";
 
+/** Console lines the daemon replays when this controller has none of an instance's history. */
+const CONSOLE_BACKLOG = 200;
+
 /**
  * Routes the daemon frames that concern instances (the link itself handles Hello, heartbeats and
  * state reports) to their owners. Acks and crash reports run in arrival order per node, and the
@@ -33,7 +36,18 @@ export function routeInstanceFrames(deps: {
     });
     return next;
   };
-  return deps.sessions.onFrame((nodeId, frame) => {
+  // A new session (daemon restart, reconnect, failover to this controller) streams no console until
+  // asked: subscribe to every live instance again, with backlog only where this controller has none.
+  const offOpen = deps.sessions.onOpen((nodeId, instanceIds) => {
+    const known = new Set(deps.console.instanceIds());
+    for (const instanceId of instanceIds) {
+      deps.sessions.send(nodeId, {
+        case: "consoleSubscribe",
+        value: { instanceId, backlogLines: known.has(instanceId) ? 0 : CONSOLE_BACKLOG },
+      });
+    }
+  });
+  const offFrame = deps.sessions.onFrame((nodeId, frame) => {
     switch (frame.case) {
       case "startAck":
         return inOrder(nodeId, () => deps.lifecycle.onStartAck(nodeId, frame.value));
@@ -65,4 +79,8 @@ export function routeInstanceFrames(deps: {
         return;
     }
   });
+  return () => {
+    offOpen();
+    offFrame();
+  };
 }
