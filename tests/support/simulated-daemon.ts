@@ -14,6 +14,9 @@ import {
   type ControllerMessage,
   DaemonMessage,
   DaemonServiceDefinition,
+  ErrorReport,
+  FrameErrorCode,
+  Heartbeat,
   Hello,
   InstanceReport,
   InstanceState,
@@ -59,6 +62,13 @@ export class SimulatedDaemon {
   readonly shutdowns: string[] = [];
   /** Live sessions' HelloAck count; a reconnect increments it. */
   sessions = 0;
+  /** Like the real daemon link: frames that arrive before HelloAck are dropped. */
+  dropBeforeAck = false;
+  /** Commands of these kinds are lost on the way (a relay nobody delivered, a broken stream). */
+  readonly lose = new Set<"startInstance" | "stopInstance">();
+  /** StartInstance is refused with STALE_FENCE, as a daemon that saw a newer group fence does. */
+  refuseStaleStarts = false;
+  private ackedSession = false;
   private outbound: FrameQueue<DaemonMessage> | undefined;
   private channel: Channel | undefined;
   private loop: Promise<void> = Promise.resolve();
@@ -100,12 +110,14 @@ export class SimulatedDaemon {
     const client = createClient(DaemonServiceDefinition, channel);
     this.loop = (async () => {
       try {
+        this.ackedSession = false;
         for await (const message of client.connect(outbound)) {
           const frame = message.frame;
           if (frame?.case === "helloAck") {
             this.sessions++;
+            this.ackedSession = true;
             acked();
-          } else if (frame !== undefined) this.handle(frame);
+          } else if (frame !== undefined && (this.ackedSession || !this.dropBeforeAck)) this.handle(frame);
         }
       } catch (err) {
         failed(err);
@@ -130,9 +142,35 @@ export class SimulatedDaemon {
     this.report(inst, InstanceState.RUNNING);
   }
 
+  /** A full-state Heartbeat, as a real daemon sends on its interval. */
+  heartbeat(): void {
+    this.push({
+      case: "heartbeat",
+      value: Heartbeat.create({
+        capacity: this.hello().capacity,
+        instances: this.hello().runningInstances,
+        usedPorts: [...this.running.values()].map((i) => i.port),
+        sentAtMs: Date.now(),
+      }),
+    });
+  }
+
   private handle(frame: NonNullable<ControllerMessage["frame"]>): void {
+    if ((frame.case === "startInstance" || frame.case === "stopInstance") && this.lose.has(frame.case))
+      return;
     switch (frame.case) {
       case "startInstance":
+        if (this.refuseStaleStarts) {
+          this.push({
+            case: "error",
+            value: ErrorReport.create({
+              code: FrameErrorCode.STALE_FENCE,
+              message: "fence is below the highest seen",
+              instanceId: frame.value.instanceId,
+            }),
+          });
+          return;
+        }
         this.start(frame.value);
         return;
       case "stopInstance": {
