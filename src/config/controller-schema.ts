@@ -61,6 +61,12 @@ export const ControllerConfigSchema = T.Object(
         uri: T.String({ minLength: 1, default: "mongodb://localhost:27017" }),
         database: T.String({ minLength: 1, default: "prexorcloud" }),
         connectTimeoutMs: T.Integer({ minimum: 100, default: 5000 }),
+        operationTimeoutMs: T.Integer({
+          minimum: 100,
+          default: 2500,
+          description:
+            "bound on one store operation (server selection, each socket read); past it requests answer 503 STORE_UNAVAILABLE",
+        }),
       },
       { default: {} },
     ),

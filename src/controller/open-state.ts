@@ -18,6 +18,7 @@ export async function openStore(root: string, config: ControllerConfig): Promise
       uri: config.database.uri,
       database: config.database.database,
       connectTimeoutMs: config.database.connectTimeoutMs,
+      operationTimeoutMs: config.database.operationTimeoutMs,
     });
   }
   return SqliteStore.open({ file: embeddedStoreFile(root, config) });

@@ -132,8 +132,14 @@ export class TokenService {
     return { token: await this.current.sign({ ...claims }), claims };
   }
 
-  /** Claims of a valid, unexpired, unrevoked token; null for anything else. */
-  async verify(token: string): Promise<TokenClaims | null> {
+  /**
+   * Claims of a valid, unexpired, unrevoked token; null for anything else. Revocations (logout)
+   * live in the coordination store; with `readOnly` a request whose revocation cannot be checked
+   * because that store is down is let through (reads keep working in an outage, bounded by the
+   * token's expiry; password changes and deleted users are still enforced from the durable
+   * store). Anything that mutates fails closed with COORDINATION_UNAVAILABLE.
+   */
+  async verify(token: string, options: { readOnly?: boolean } = {}): Promise<TokenClaims | null> {
     // Only HS256: the library accepts any HMAC size the header names (HS384/HS512 verified too).
     if (headerAlg(token) !== "HS256") return null;
     for (const s of [this.current, ...this.previous]) {
@@ -142,10 +148,19 @@ export class TokenService {
       const { sub, role, iat, exp, jti } = payload as Partial<TokenClaims>;
       if (typeof sub !== "string" || typeof role !== "string" || typeof jti !== "string") return null;
       if (typeof exp !== "number" || exp * 1000 <= this.now() || typeof iat !== "number") return null;
-      if (await this.coord.isRevoked("jwt", jti)) return null;
+      if (await this.isRevoked(jti, options.readOnly === true)) return null;
       return { sub, role, iat, exp, jti };
     }
     return null;
+  }
+
+  private async isRevoked(jti: string, readOnly: boolean): Promise<boolean> {
+    try {
+      return await this.coord.isRevoked("jwt", jti);
+    } catch (err) {
+      if (readOnly && isAppError(err, "COORDINATION_UNAVAILABLE")) return false;
+      throw err;
+    }
   }
 
   /** Revokes until the token would have expired anyway. */

@@ -14,6 +14,7 @@ import { ERROR_ENVELOPE_SCHEMA, errorResponsesFor, successResponsesFor } from ".
 import { errorResponse, toAppError, toEnvelope } from "./error-envelope.ts";
 import { type AuthDeps, checkAccess, checkPasswordChange, requiresCaller, resolveCaller } from "./guards.ts";
 import { DEFAULT_JSON_LIMITS, readJsonBody } from "./json-body.ts";
+import { LocalRateLimiter } from "./local-rate-limiter.ts";
 import { queryParametersDoc, queryReader } from "./query-params.ts";
 import type { Caller, RouteDef, RouteTable } from "./route-table.ts";
 
@@ -88,14 +89,24 @@ export function createHttpApp(deps: HttpDeps) {
     ...new Set(routePatterns.filter((r) => r.pattern.test(path)).map((r) => r.method)),
   ];
 
+  // While the coordination store is down, reads are limited by this controller alone rather than
+  // refused: they need only the durable store. Mutations still fail closed (see below).
+  const localLimits = new LocalRateLimiter();
   const rateLimited = async (
     bucket: string,
     key: string,
     limit: number,
     requestId: string,
+    method: string,
   ): Promise<Response | undefined> => {
     try {
-      const hit = await coord.hitRateLimit(bucket, key, limit, 60_000);
+      let hit: { allowed: boolean; retryAfterMs: number };
+      try {
+        hit = await coord.hitRateLimit(bucket, key, limit, 60_000);
+      } catch (err) {
+        if (method !== "GET" && method !== "HEAD") throw err;
+        hit = localLimits.hit(`${bucket}:${key}`, limit, 60_000);
+      }
       if (hit.allowed) return undefined;
       const retryAfterSeconds = Math.max(1, Math.ceil(hit.retryAfterMs / 1000));
       return errorResponse(
@@ -167,10 +178,10 @@ export function createHttpApp(deps: HttpDeps) {
           requestId,
         );
       }
-      const perIp = await rateLimited("ip", ip, limits.perIpPerMinute, requestId);
+      const perIp = await rateLimited("ip", ip, limits.perIpPerMinute, requestId, request.method);
       if (perIp) return perIp;
       if (path === LOGIN_PATH && request.method === "POST")
-        return rateLimited("login", ip, limits.loginPerIpPerMinute, requestId);
+        return rateLimited("login", ip, limits.loginPerIpPerMinute, requestId, request.method);
     })
     .use(
       cors({

@@ -20,7 +20,8 @@ const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{10,4096})$/;
 export async function resolveCaller(request: Request, deps: AuthDeps): Promise<Caller> {
   const match = BEARER.exec(request.headers.get("authorization") ?? "");
   if (!match) throw new AppError("UNAUTHORIZED", "a bearer token is required");
-  const claims = await deps.tokens.verify(match[1]!);
+  const method = request.method;
+  const claims = await deps.tokens.verify(match[1]!, { readOnly: method === "GET" || method === "HEAD" });
   if (!claims) throw new AppError("UNAUTHORIZED", "the token is invalid, expired or revoked");
   const user = await deps.users.get(claims.sub);
   if (!user) throw new AppError("UNAUTHORIZED", "the token's user no longer exists");

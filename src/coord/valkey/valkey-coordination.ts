@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from "ioredis";
 import { AppError } from "../../core/errors.ts";
+import { guardOutages } from "../../core/outage-guard.ts";
 import { redactUri } from "../../log/redact.ts";
 import { CoordKeys, checkHolder, DEFAULT_KEY_PREFIX, leaseValue } from "../keys.ts";
 import type {
@@ -73,6 +74,18 @@ interface Scripted {
  * Valkey/Redis adapter over ioredis. Commands fail fast while the server is away (no offline
  * queue) so callers can fail closed instead of hanging on a dead connection.
  */
+/**
+ * ioredis errors that mean the server cannot be reached right now: the offline queue is off and
+ * commands have a timeout, so each of these arrives fast instead of a hang.
+ */
+export function isRedisOutage(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === "MaxRetriesPerRequestError") return true;
+  return /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|getaddrinfo/i.test(
+    err.message,
+  );
+}
+
 export class ValkeyCoordination implements Coordination {
   readonly kind = "valkey" as const;
   readonly location: string;
@@ -130,7 +143,13 @@ export class ValkeyCoordination implements Coordination {
     redis.defineCommand("deleteSnapshot", { numberOfKeys: 2, lua: DELETE_SNAPSHOT });
     redis.defineCommand("swapSnapshot", { numberOfKeys: 2, lua: SWAP_SNAPSHOT });
     redis.defineCommand("pruneSnapshotIndex", { numberOfKeys: 2, lua: PRUNE_SNAPSHOT_INDEX });
-    return new ValkeyCoordination(redis as Redis & Scripted, options);
+    const coordination = new ValkeyCoordination(redis as Redis & Scripted, options);
+    return guardOutages(
+      coordination,
+      "COORDINATION_UNAVAILABLE",
+      `Valkey/Redis at ${coordination.location}`,
+      isRedisOutage,
+    );
   }
 
   private now(): number {

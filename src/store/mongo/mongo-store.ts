@@ -1,5 +1,17 @@
-import { type Db, MongoClient, type Collection as MongoCollection, MongoServerError } from "mongodb";
+import {
+  type Db,
+  MongoClient,
+  type Collection as MongoCollection,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoOperationTimeoutError,
+  MongoServerClosedError,
+  MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+} from "mongodb";
 import { AppError } from "../../core/errors.ts";
+import { guardOutages } from "../../core/outage-guard.ts";
 import { redactUri } from "../../log/redact.ts";
 import { COLLECTIONS, COUNTERS_COLLECTION, checkCollectionName, FENCES_COLLECTION } from "../collections.ts";
 import { checkRev, stamp, stripManaged } from "../doc-stamp.ts";
@@ -22,6 +34,23 @@ export interface MongoStoreOptions {
   uri: string;
   database: string;
   connectTimeoutMs?: number;
+  /**
+   * Bound on one request-path operation: server selection and every socket read. Past it the
+   * operation fails with STORE_UNAVAILABLE (503) instead of hanging while MongoDB is down or paused.
+   */
+  operationTimeoutMs?: number;
+}
+
+/** Driver errors that mean MongoDB cannot be reached right now (not a bad query or a conflict). */
+export function isMongoOutage(err: unknown): boolean {
+  return (
+    err instanceof MongoServerSelectionError ||
+    err instanceof MongoNetworkError ||
+    err instanceof MongoTopologyClosedError ||
+    err instanceof MongoNotConnectedError ||
+    err instanceof MongoOperationTimeoutError ||
+    err instanceof MongoServerClosedError
+  );
 }
 
 /** Conditional writes retry this often when they lose a race before giving up with CONFLICT. */
@@ -52,9 +81,13 @@ export class MongoStore implements DurableStore {
 
   static async connect(options: MongoStoreOptions): Promise<MongoStore> {
     const timeout = options.connectTimeoutMs ?? 5000;
+    const operationTimeout = options.operationTimeoutMs ?? 2500;
     const client = new MongoClient(options.uri, {
-      serverSelectionTimeoutMS: timeout,
+      serverSelectionTimeoutMS: Math.min(timeout, operationTimeout),
       connectTimeoutMS: timeout,
+      // Half: the driver retries a read or write once on a network error, and both together must
+      // fit the bound.
+      socketTimeoutMS: Math.max(50, Math.floor(operationTimeout / 2)),
       appName: "prexorcloud",
     });
     try {
@@ -71,7 +104,7 @@ export class MongoStore implements DurableStore {
     }
     const store = new MongoStore(client, client.db(options.database), options.uri);
     await store.ensureIndexes();
-    return store;
+    return guardOutages(store, "STORE_UNAVAILABLE", `MongoDB at ${store.location}`, isMongoOutage);
   }
 
   private async ensureIndexes(): Promise<void> {
@@ -95,7 +128,12 @@ export class MongoStore implements DurableStore {
   collection<T extends Doc>(name: string): Collection<T> {
     let col = this.collections.get(name);
     if (!col) {
-      col = new MongoDocCollection(this, checkCollectionName(name));
+      col = guardOutages(
+        new MongoDocCollection(this, checkCollectionName(name)),
+        "STORE_UNAVAILABLE",
+        `MongoDB at ${this.location}`,
+        isMongoOutage,
+      );
       this.collections.set(name, col);
     }
     return col as unknown as Collection<T>;

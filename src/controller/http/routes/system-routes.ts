@@ -33,9 +33,11 @@ export function systemRoutes(table: RouteTable, deps: SystemDeps): void {
     uptimeSeconds: Math.floor((Date.now() - deps.startedAt) / 1000),
   });
   const ready = async ({ set }: { set: { status?: number | string } }) => {
+    // Bounded: a paused dependency answers DOWN within the probe deadline instead of holding the
+    // load balancer's check for the driver's own timeout.
     const [store, coordination] = await Promise.all([
-      probe(() => deps.store.ping()),
-      probe(() => deps.coord.ping()),
+      probe(() => withDeadline(deps.store.ping(), READY_PROBE_MS)),
+      probe(() => withDeadline(deps.coord.ping(), READY_PROBE_MS)),
     ]);
     const up = store === "UP" && coordination === "UP";
     set.status = up ? 200 : 503;
@@ -87,4 +89,23 @@ export function systemRoutes(table: RouteTable, deps: SystemDeps): void {
       summary: "Software and protocol version",
       handler: () => versionInfo(),
     });
+}
+
+/** Each readiness probe gets this long; `/ready` answers well within a second. */
+const READY_PROBE_MS = 700;
+
+function withDeadline(work: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    work.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
 }
