@@ -32,6 +32,8 @@ export const LINK_QUEUE_CAPACITY = 2048;
 /** The controller is presumed gone after this many heartbeat intervals without any frame. */
 const CONTROLLER_SILENCE_INTERVALS = 3;
 const DEFAULT_HELLO_TIMEOUT_MS = 5000;
+/** Crash reports kept while disconnected; the oldest go first past this. */
+const MAX_PENDING_CRASHES = 256;
 const DEFAULT_SILENCE_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 3000;
 
@@ -93,6 +95,7 @@ export class DaemonLink {
   private sessionDone: Promise<SessionOutcome> | undefined;
   private wakeSleeper: (() => void) | undefined;
   private readonly fence = new FenceGuard();
+  private readonly pendingCrashes: CrashReport[] = [];
   private readonly backoff: Backoff;
   private readonly metrics: HostMetrics;
   private readonly endpoints: string[];
@@ -142,7 +145,13 @@ export class DaemonLink {
   }
 
   reportCrash(report: CrashReport): void {
-    this.push({ case: "crashReport", value: report });
+    if (this.status === "connected") {
+      this.push({ case: "crashReport", value: report });
+      return;
+    }
+    // Hello carries every instance's state but not why one crashed: kept for the next session.
+    this.pendingCrashes.push(report);
+    if (this.pendingCrashes.length > MAX_PENDING_CRASHES) this.pendingCrashes.shift();
   }
 
   /** Best effort: shed first when the stream is backed up, dropped while disconnected. */
@@ -227,6 +236,7 @@ export class DaemonLink {
           established = true;
           this.established++;
           this.status = "connected";
+          for (const report of this.pendingCrashes.splice(0)) this.push({ case: "crashReport", value: report });
           const interval = frame.value.heartbeatIntervalMs > 0 ? frame.value.heartbeatIntervalMs : 30_000;
           heartbeat = setInterval(() => outbound.push(this.heartbeat()), interval);
           const silenceLimitMs = Math.min(

@@ -1,0 +1,191 @@
+/**
+ * Daemon failover between active-active controllers (issue 11, failure 6), with the compiled
+ * binary: two production controllers on the harness's MongoDB-wire server and redis-server, one
+ * daemon told only about the first. It learns the second from HelloAck (the controller directory
+ * in the coordination store); after kill -9 of its controller the node's session moves to the
+ * survivor within the short session lease plus the capped reconnect backoff (not the 90 s
+ * heartbeat window), and the survivor can start and stop instances on it.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "../support/adapters.ts";
+import { AdminApi, healthy } from "../support/admin-api.ts";
+import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
+import { freePort } from "../support/ports.ts";
+import { mongoServer, redisServer } from "../support/servers.ts";
+import { randomId, waitFor } from "../support/wait.ts";
+
+ensureBinary();
+const mongo = await mongoServer();
+const redis = await redisServer();
+const skip = mongo.skip ?? redis.skip;
+const PASSWORD = "failover-admin-password-0123";
+const SESSION_LEASE_MS = 2000;
+
+const running: Running[] = [];
+afterAll(async () => {
+  for (const r of running.splice(0)) await r.stop("SIGKILL");
+});
+
+interface NodeView {
+  id: string;
+  state: string;
+  connected: boolean;
+  controllerId: string | null;
+}
+
+describe.skipIf(skip !== undefined)("daemon failover", () => {
+  const database = randomId("failover_");
+  const controllers: Array<{ http: number; grpc: number; proc: Running; id: string }> = [];
+
+  const startController = async () => {
+    const root = tempDir("prexor-e2e-failover-ctl-");
+    const http = await freePort();
+    const grpc = await freePort();
+    mkdirSync(join(root, "config"));
+    writeFileSync(
+      join(root, "config/controller.yml"),
+      [
+        "runtime:",
+        "  profile: production",
+        "http:",
+        "  host: 127.0.0.1",
+        `  port: ${http}`,
+        "grpc:",
+        "  host: 127.0.0.1",
+        `  port: ${grpc}`,
+        "database:",
+        `  uri: ${mongo.server!.uri}`,
+        `  database: ${database}`,
+        "redis:",
+        `  uri: ${redis.server!.uri}`,
+        "heartbeat:",
+        "  intervalMs: 500",
+        "  missedThreshold: 3",
+        `  sessionLeaseMs: ${SESSION_LEASE_MS}`,
+        "scheduler:",
+        "  evaluationIntervalSeconds: 1",
+        "modules:",
+        "  signing:",
+        "    required: false",
+        "security:",
+        "  clusterSecret: failover-suite-cluster-secret-0123",
+        `  initialAdminPassword: ${PASSWORD}`,
+        "  rateLimiting:",
+        "    perIpPerMinute: 100000",
+        "    perUserPerMinute: 100000",
+        "",
+      ].join("\n"),
+    );
+    const proc = startBinary(["controller", "--root", root]);
+    running.push(proc);
+    await waitFor(() => healthy(http), { timeoutMs: 30_000, what: "controller health" });
+    const health = (await (await fetch(`http://127.0.0.1:${http}/api/v1/system/health`)).json()) as {
+      controllerId: string;
+    };
+    const entry = { http, grpc, proc, id: health.controllerId };
+    controllers.push(entry);
+    return entry;
+  };
+
+  let api1: AdminApi;
+  let api2: AdminApi;
+
+  beforeAll(async () => {
+    const first = await startController();
+    const second = await startController();
+    api1 = new AdminApi(`http://127.0.0.1:${first.http}`);
+    await api1.login(PASSWORD);
+    api2 = new AdminApi(`http://127.0.0.1:${second.http}`);
+    await api2.login(PASSWORD);
+  }, 90_000);
+
+  const node = async (api: AdminApi, id: string) =>
+    (await api.call<{ data: NodeView[] }>("GET", "/api/v1/nodes")).body.data.find((n) => n.id === id);
+
+  test("kill -9 of the daemon's controller: the node moves to the survivor, which can start on it", async () => {
+    const [first, second] = controllers as [(typeof controllers)[0], (typeof controllers)[0]];
+    const nodeId = "failover-1";
+    const root = tempDir("prexor-e2e-failover-node-");
+    mkdirSync(join(root, "config"));
+    writeFileSync(
+      join(root, "config/daemon.yml"),
+      [`nodeId: ${nodeId}`, "reconnect:", "  initialDelayMs: 100", "  maxDelayMs: 500", ""].join("\n"),
+    );
+    const token = await api1.call<{ token: string }>("POST", "/api/v1/admin/tokens", { nodeId });
+    expect(token.status).toBe(201);
+    const daemon = startBinary([
+      "daemon",
+      "--root",
+      root,
+      "--controller",
+      `127.0.0.1:${first.grpc}`,
+      "--join-token",
+      token.body.token,
+    ]);
+    running.push(daemon);
+    await waitFor(async () => (await node(api1, nodeId))?.controllerId === first.id, {
+      timeoutMs: 20_000,
+      what: "the node on controller 1",
+    });
+
+    const killedAt = performance.now();
+    await first.proc.stop("SIGKILL");
+    const moved = await waitFor(
+      async () => {
+        const view = await node(api2, nodeId);
+        return view?.connected && view.controllerId === second.id ? view : null;
+      },
+      { timeoutMs: SESSION_LEASE_MS + 20_000, intervalMs: 100, what: "the node to move to controller 2" },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\ndaemon log:\n${daemon.output().slice(-4000)}`);
+    });
+    const recoveryMs = Math.round(performance.now() - killedAt);
+    console.log(
+      `failover: node session on the survivor ${recoveryMs} ms after kill -9 (session lease ${SESSION_LEASE_MS} ms)`,
+    );
+    expect(moved.state).toBe("ONLINE");
+
+    const group = randomId("fo");
+    expect(
+      (
+        await api2.call("POST", "/api/v1/groups", {
+          name: group,
+          platform: "CUSTOM",
+          scalingMode: "MANUAL",
+          memoryMb: 64,
+          cpuReservation: 0.05,
+          spreadConstraint: "",
+          // Ends on its console stop command, as a server would.
+          argvTemplate: ["sh", "-c", "echo 'Done (0.1s)! For help, type \"help\"'; read line; exit 0"],
+        })
+      ).status,
+    ).toBe(201);
+    const started = await waitFor(
+      async () => {
+        const res = await api2.call<{ instances: Array<{ id: string }> }>(
+          "POST",
+          `/api/v1/groups/${group}/start?count=1`,
+        );
+        // The spec's CPU rule can refuse while this shared 2-core box is busy: retried to the deadline.
+        if (res.status !== 202) throw new Error(`start: ${res.status} ${JSON.stringify(res.body)}`);
+        return res.body.instances[0]!.id;
+      },
+      { timeoutMs: 30_000, what: "a placement on the moved node" },
+    );
+    await waitFor(
+      async () => {
+        const res = await api2.call<{ state: string }>("GET", `/api/v1/services/${started}`);
+        return ["STARTING", "RUNNING"].includes(res.body.state) ? true : null;
+      },
+      { timeoutMs: 20_000, what: "the instance to start on the node through controller 2" },
+    );
+    expect((await api2.call("POST", `/api/v1/services/${started}/stop`)).status).toBe(200);
+    await waitFor(
+      async () =>
+        (await api2.call<{ state: string }>("GET", `/api/v1/services/${started}`)).body.state === "STOPPED",
+      { timeoutMs: 30_000, what: "the instance to stop through controller 2" },
+    );
+  }, 120_000);
+});
