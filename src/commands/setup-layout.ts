@@ -52,6 +52,9 @@ export function systemdUnit(role: Role, paths: Layout = layout(role), user = SER
       ? ["RestrictNamespaces=true", "RestrictRealtime=true", "SystemCallArchitectures=native"]
       : []),
   ];
+  // Workloads outlive their daemon (a restart or an upgrade re-adopts them), so stopping the unit
+  // ends the daemon process alone, not every server in its control group.
+  const DAEMON_KILL_MODE = "KillMode=process\n";
   return `# PrexorCloud ${role}; written by \`prexor setup --role ${role}\`.
 [Unit]
 Description=PrexorCloud ${role}
@@ -69,7 +72,7 @@ Restart=on-failure
 RestartSec=5s
 TimeoutStopSec=${controller ? 60 : 120}s
 LimitNOFILE=${controller ? 65536 : 131072}
-${controller ? "" : "TasksMax=infinity\n"}UMask=0027
+${controller ? "" : "TasksMax=infinity\n"}${controller ? "" : DAEMON_KILL_MODE}UMask=0027
 ${hardening.join("\n")}
 ReadWritePaths=${paths.stateDir} ${paths.configDir}
 

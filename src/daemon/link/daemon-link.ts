@@ -236,7 +236,8 @@ export class DaemonLink {
           established = true;
           this.established++;
           this.status = "connected";
-          for (const report of this.pendingCrashes.splice(0)) this.push({ case: "crashReport", value: report });
+          for (const report of this.pendingCrashes.splice(0))
+            this.push({ case: "crashReport", value: report });
           const interval = frame.value.heartbeatIntervalMs > 0 ? frame.value.heartbeatIntervalMs : 30_000;
           heartbeat = setInterval(() => outbound.push(this.heartbeat()), interval);
           const silenceLimitMs = Math.min(
