@@ -139,7 +139,11 @@ describe.skipIf(skip !== undefined)("daemon failover", () => {
       },
       { timeoutMs: SESSION_LEASE_MS + 20_000, intervalMs: 100, what: "the node to move to controller 2" },
     ).catch((err: Error) => {
-      throw new Error(`${err.message}\ndaemon log:\n${daemon.output().slice(-4000)}`);
+      const log = daemon.output().split("\n");
+      const learned = log.filter(
+        (l) => l.includes("learned controller endpoints") || l.includes("connected to"),
+      );
+      throw new Error(`${err.message}\ndaemon log:\n${[...learned, ...log.slice(-10)].join("\n")}`);
     });
     const recoveryMs = Math.round(performance.now() - killedAt);
     console.log(

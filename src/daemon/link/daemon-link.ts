@@ -288,8 +288,12 @@ export class DaemonLink {
         "controller epoch went backwards (coordination state reset): fencing floors cleared",
       );
     }
-    for (const address of ack.controllerGrpcAddrs) {
-      if (!this.endpoints.includes(address)) this.endpoints.push(address);
+    const learned = ack.controllerGrpcAddrs.filter(
+      (address) => address !== "" && !this.endpoints.includes(address),
+    );
+    this.endpoints.push(...learned);
+    if (learned.length > 0) {
+      this.log.info({ learned, endpoints: this.endpoints }, "learned controller endpoints for failover");
     }
     return true;
   }
