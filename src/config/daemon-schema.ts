@@ -53,6 +53,24 @@ export const DaemonConfigSchema = T.Object(
         killTimeoutSeconds: T.Integer({ minimum: 1, default: 10 }),
         logRingBufferLines: T.Integer({ minimum: 10, default: 500 }),
         maxConsoleOutputLinesPerSecond: T.Integer({ minimum: 1, default: 200 }),
+        playerCountPoll: T.Object(
+          {
+            intervalMs: T.Integer({
+              minimum: 0,
+              default: 5000,
+              description:
+                "how often each RUNNING instance is asked its player count by Server List Ping (jittered ±20 %); 0 turns it off",
+            }),
+            concurrency: T.Integer({
+              minimum: 1,
+              maximum: 64,
+              default: 8,
+              description: "pings in flight at once",
+            }),
+            timeoutMs: T.Integer({ minimum: 100, default: 2000, description: "one ping's deadline" }),
+          },
+          { default: {} },
+        ),
         stopOnDaemonExit: T.Boolean({
           default: false,
           description:

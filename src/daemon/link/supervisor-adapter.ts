@@ -67,7 +67,7 @@ export class SupervisorAdapter implements LinkCommands {
 
   /** `SupervisorDeps.onEvent`. */
   readonly onEvent = (event: SupervisorEvent): void => {
-    const held = this.deciding.get(event.type === "state" ? event.instanceId : event.report.instanceId);
+    const held = this.deciding.get(event.type === "crash" ? event.report.instanceId : event.instanceId);
     if (held) {
       held.push(event);
       return;
@@ -76,14 +76,25 @@ export class SupervisorAdapter implements LinkCommands {
   };
 
   private forward(event: SupervisorEvent): void {
+    if (event.type === "players") {
+      // A count change is an instance_update with the instance as it is now.
+      const snapshot = this.supervisor().get(event.instanceId);
+      if (snapshot?.state === "RUNNING") this.link?.reportInstance(snapshot);
+      return;
+    }
     if (event.type === "state") {
+      const snapshot = this.supervisor().get(event.instanceId);
       this.link?.reportInstance({
         instanceId: event.instanceId,
         group: event.group,
         planHash: event.planHash,
         state: event.to,
         port: event.port,
-        uptimeMs: this.supervisor().get(event.instanceId)?.uptimeMs ?? 0,
+        uptimeMs: snapshot?.uptimeMs ?? 0,
+        // Keeps the node's count on a state report, so the controller does not read it as "emptied".
+        ...(event.to === "RUNNING" && snapshot?.playerCount !== undefined
+          ? { playerCount: snapshot.playerCount }
+          : {}),
         detail: event.detail,
       });
       if (event.to === "STOPPED" || event.to === "CRASHED") this.unsubscribeConsole(event.instanceId);

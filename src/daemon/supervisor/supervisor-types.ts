@@ -92,7 +92,9 @@ export type SupervisorEvent =
       readonly detail: string;
       readonly atMs: number;
     }
-  | { readonly type: "crash"; readonly report: CrashReport };
+  | { readonly type: "crash"; readonly report: CrashReport }
+  /** A RUNNING instance's Server List Ping answered a different `players.online` than before. */
+  | { readonly type: "players"; readonly instanceId: string; readonly playerCount: number };
 
 /** One supervised instance as it is right now (Hello.running_instances, Heartbeat.instances). */
 export interface InstanceSnapshot {
@@ -109,6 +111,8 @@ export interface InstanceSnapshot {
   readonly uptimeMs: number;
   readonly detail: string;
   readonly exit?: ProcessExit;
+  /** `players.online` from the last Server List Ping while RUNNING; absent before the first answer. */
+  readonly playerCount?: number;
   /**
    * The start was refused before a process ran; the refusal travels in StartInstanceAck, so this
    * record is the daemon's own bookkeeping and never reported to the controller as a state.
@@ -135,6 +139,15 @@ export interface SupervisorConfig {
   readonly localAddress?: string;
   readonly readinessPollMs?: number;
   /**
+   * Player counts without a plugin: how often RUNNING instances are pinged, how many pings at once,
+   * and each ping's timeout. Absent: 5 s, 8, 2 s. `intervalMs: 0` turns polling off.
+   */
+  readonly playerCountPoll?: {
+    readonly intervalMs: number;
+    readonly concurrency: number;
+    readonly timeoutMs: number;
+  };
+  /**
    * Recompute planHash from the plan's content and refuse a mismatch (default true). Only possible
    * when the plan arrives with every hashed field; a link that rebuilds plans from a wire format that
    * drops some of them must turn this off and rely on the hash as an identifier.
@@ -154,6 +167,7 @@ export function supervisorConfigFromDaemon(config: DaemonConfig, baseDir: string
     killTimeoutSeconds: config.instances.killTimeoutSeconds,
     logRingBufferLines: config.instances.logRingBufferLines,
     maxConsoleOutputLinesPerSecond: config.instances.maxConsoleOutputLinesPerSecond,
+    playerCountPoll: config.instances.playerCountPoll,
   };
 }
 

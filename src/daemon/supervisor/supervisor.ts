@@ -11,7 +11,9 @@ import { ManagedInstance, type RunSettings } from "./managed-instance.ts";
 import { readMonitorRecord, settingsFromRecord, writeMonitorRecord } from "./monitor-record.ts";
 import { MonitoredProcess } from "./monitored-process.ts";
 import { sweepOrphans } from "./orphan-sweep.ts";
+import { PlayerCountPoller } from "./player-count-poller.ts";
 import { defaultReadiness } from "./readiness.ts";
+import { serverListPing } from "./server-list-ping.ts";
 import { StartFailure } from "./start-failure.ts";
 import { prepareStart } from "./start-preparation.ts";
 import { realTimers } from "./stop-sequence.ts";
@@ -62,6 +64,7 @@ export class Supervisor {
   private readonly instances = new Map<string, ManagedInstance>();
   private readonly logger: SupervisorLogger;
   private readonly now: () => number;
+  private readonly players: PlayerCountPoller | undefined;
 
   private constructor(
     private readonly config: SupervisorConfig,
@@ -74,6 +77,30 @@ export class Supervisor {
     this.artifacts = new ArtifactCache(config.cacheDirectory);
     this.logger = deps.logger ?? silentLogger;
     this.now = deps.now ?? Date.now;
+    this.players = this.playerCountPoller();
+  }
+
+  /** Player counts for servers without the cloud plugin; the controller prefers the plugin's. */
+  private playerCountPoller(): PlayerCountPoller | undefined {
+    const poll = this.config.playerCountPoll ?? { intervalMs: 5000, concurrency: 8, timeoutMs: 2000 };
+    if (poll.intervalMs <= 0) return undefined;
+    const host = this.config.localAddress ?? "127.0.0.1";
+    return new PlayerCountPoller({
+      intervalMs: poll.intervalMs,
+      concurrency: poll.concurrency,
+      // Read every round, so re-adopted instances are polled exactly like the ones started here.
+      targets: () =>
+        [...this.instances.values()]
+          .filter((instance) => instance.lifecycle.state === "RUNNING" && instance.port > 0)
+          .map((instance) => ({ instanceId: instance.id, port: instance.port })),
+      ping: async (port) => {
+        const status = await serverListPing({ host, port, timeoutMs: poll.timeoutMs });
+        const online = status.players?.online;
+        if (typeof online !== "number") throw new Error("status carries no players.online");
+        return online;
+      },
+      onChange: (instanceId, playerCount) => this.emit({ type: "players", instanceId, playerCount }),
+    });
   }
 
   /**
@@ -88,6 +115,7 @@ export class Supervisor {
     const applied = await AppliedPlanStore.open(config.stateFile);
     const supervisor = new Supervisor(config, deps, applied, options.ports ?? new PortAllocator());
     await supervisor.adoptSurvivors();
+    supervisor.players?.start();
     return supervisor;
   }
 
@@ -159,6 +187,7 @@ export class Supervisor {
 
   /** Stops following every workload and leaves them running, for the next daemon to re-adopt. */
   detachAll(): void {
+    this.players?.stop();
     for (const instance of this.instances.values()) if (!instance.terminal) instance.detach();
   }
 
@@ -334,11 +363,19 @@ export class Supervisor {
   /** Every instance this daemon supervises, including recently ended ones (for adoption and heartbeats). */
   snapshot(): InstanceSnapshot[] {
     this.pruneEnded();
-    return [...this.instances.values()].map((instance) => instance.snapshot());
+    return [...this.instances.values()].map((instance) => this.describe(instance));
   }
 
   get(instanceId: string): InstanceSnapshot | undefined {
-    return this.instances.get(instanceId)?.snapshot();
+    const instance = this.instances.get(instanceId);
+    return instance && this.describe(instance);
+  }
+
+  /** The instance's snapshot with the player count the poller last saw while it was RUNNING. */
+  private describe(instance: ManagedInstance): InstanceSnapshot {
+    const snapshot = instance.snapshot();
+    const playerCount = snapshot.state === "RUNNING" ? this.players?.count(instance.id) : undefined;
+    return playerCount === undefined ? snapshot : { ...snapshot, playerCount };
   }
 
   /** Ports held by instances on this node (Heartbeat.used_ports). */
@@ -355,6 +392,7 @@ export class Supervisor {
 
   /** Stops every live instance (node shutdown, tests). */
   async stopAll(request: StopRequest = {}): Promise<StopOutcome[]> {
+    this.players?.stop();
     return Promise.all([...this.instances.values()].filter((i) => !i.terminal).map((i) => i.stop(request)));
   }
 

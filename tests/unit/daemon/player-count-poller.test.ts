@@ -1,0 +1,142 @@
+import { describe, expect, test } from "bun:test";
+import {
+  jitteredDelay,
+  PlayerCountPoller,
+  type PollTarget,
+} from "../../../src/daemon/supervisor/player-count-poller.ts";
+
+function poller(options: {
+  targets: () => readonly PollTarget[];
+  ping: (port: number) => Promise<number>;
+  concurrency?: number;
+}) {
+  const changes: [string, number][] = [];
+  const p = new PlayerCountPoller({
+    intervalMs: 60_000,
+    concurrency: options.concurrency ?? 8,
+    targets: options.targets,
+    ping: options.ping,
+    onChange: (id, count) => changes.push([id, count]),
+  });
+  return { p, changes };
+}
+
+describe("player count poller", () => {
+  test("reports a count when it changes and only then", async () => {
+    let online = 0;
+    const { p, changes } = poller({
+      targets: () => [{ instanceId: "a", port: 1 }],
+      ping: async () => online,
+    });
+    await p.pollOnce();
+    await p.pollOnce();
+    online = 2;
+    await p.pollOnce();
+    await p.pollOnce();
+    expect(changes).toEqual([
+      ["a", 0],
+      ["a", 2],
+    ]);
+    expect(p.count("a")).toBe(2);
+  });
+
+  test("a failed ping keeps the last count; a garbage answer is ignored", async () => {
+    let answer: () => Promise<number> = async () => 3;
+    const { p, changes } = poller({ targets: () => [{ instanceId: "a", port: 1 }], ping: () => answer() });
+    await p.pollOnce();
+    answer = async () => {
+      throw new Error("server list ping timed out");
+    };
+    await p.pollOnce();
+    answer = async () => -1;
+    await p.pollOnce();
+    expect(changes).toEqual([["a", 3]]);
+    expect(p.count("a")).toBe(3);
+  });
+
+  test("an instance that is no longer a target loses its count (and a later return reports again)", async () => {
+    let targets: PollTarget[] = [{ instanceId: "a", port: 1 }];
+    const { p, changes } = poller({ targets: () => targets, ping: async () => 1 });
+    await p.pollOnce();
+    targets = [];
+    await p.pollOnce();
+    expect(p.count("a")).toBeUndefined();
+    targets = [{ instanceId: "a", port: 1 }];
+    await p.pollOnce();
+    expect(changes).toEqual([
+      ["a", 1],
+      ["a", 1],
+    ]);
+  });
+
+  test("an instance that leaves RUNNING while its ping is in flight is not reported", async () => {
+    let targets: PollTarget[] = [{ instanceId: "a", port: 1 }];
+    const { p, changes } = poller({
+      targets: () => targets,
+      ping: async () => {
+        targets = [];
+        return 4;
+      },
+    });
+    await p.pollOnce();
+    expect(changes).toEqual([]);
+  });
+
+  test("never more pings in flight than the concurrency bound, and every target is asked", async () => {
+    const targets = Array.from({ length: 20 }, (_, i) => ({ instanceId: `i${i}`, port: 1000 + i }));
+    let inFlight = 0;
+    let peak = 0;
+    const asked: number[] = [];
+    const { p, changes } = poller({
+      targets: () => targets,
+      concurrency: 3,
+      ping: async (port) => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        asked.push(port);
+        await Promise.resolve();
+        await Promise.resolve();
+        inFlight--;
+        return port % 5;
+      },
+    });
+    await p.pollOnce();
+    expect(peak).toBe(3);
+    expect(asked.sort()).toEqual(targets.map((t) => t.port));
+    expect(changes).toHaveLength(20);
+  });
+
+  test("overlapping rounds share one round", async () => {
+    let pings = 0;
+    const { p } = poller({
+      targets: () => [{ instanceId: "a", port: 1 }],
+      ping: async () => {
+        pings++;
+        return 0;
+      },
+    });
+    await Promise.all([p.pollOnce(), p.pollOnce()]);
+    expect(pings).toBe(1);
+  });
+
+  test("after stop nothing more is reported", async () => {
+    let release: (n: number) => void = () => {};
+    const { p, changes } = poller({
+      targets: () => [{ instanceId: "a", port: 1 }],
+      ping: () => new Promise<number>((resolve) => (release = resolve)),
+    });
+    p.start();
+    const round = p.pollOnce();
+    p.stop();
+    release(1);
+    await round;
+    expect(changes).toEqual([]);
+  });
+
+  test("the delay is jittered ±20 % around the interval", () => {
+    expect(jitteredDelay(5000, 0)).toBe(4000);
+    expect(jitteredDelay(5000, 0.5)).toBe(5000);
+    expect(jitteredDelay(5000, 0.999999)).toBe(6000);
+    expect(jitteredDelay(0, 0)).toBe(1);
+  });
+});
