@@ -1,7 +1,8 @@
 /**
  * A group really runs a Minecraft server, end to end with the compiled binary: `prexor up` (controller
  * plus its local daemon), a CUSTOM group whose argvTemplate runs the flying-squid workload, `POST
- * /groups/{name}/start`, RUNNING over REST, a ping and an offline login on the instance port, a
+ * /groups/{name}/start`, RUNNING over REST, a ping and an offline login on the instance port (counted
+ * in `playerCount` by the daemon's Server List Ping, no plugin), a
  * console command round trip, a re-dispatch that starts nothing new, and a workload that exits 1
  * three times tripping the crash loop, classified in /crashes.
  */
@@ -28,6 +29,7 @@ interface InstanceView {
   state: string;
   port: number;
   planHash: string;
+  playerCount: number;
   lastCrashId: string | null;
 }
 
@@ -82,10 +84,19 @@ describe("instances end to end", () => {
         client.once("error", reject);
         client.once("end", (reason: string) => reject(new Error(`disconnected: ${reason}`)));
       });
+      // No plugin runs here: the count comes from the daemon's Server List Ping poller (default 5 s).
+      await waitFor(
+        async () => (await api.services("squid")).find((i) => i.id === instanceId)?.playerCount === 1,
+        { timeoutMs: 20_000, intervalMs: 200, what: "playerCount 1 over REST while the client is in" },
+      );
     } finally {
       client.end("bye");
     }
-    console.log("E2E: server list ping answered 1.21.4; offline login succeeded");
+    await waitFor(
+      async () => (await api.services("squid")).find((i) => i.id === instanceId)?.playerCount === 0,
+      { timeoutMs: 20_000, intervalMs: 200, what: "playerCount 0 over REST after the client left" },
+    );
+    console.log("E2E: server list ping answered 1.21.4; offline login counted 1 by the daemon, then 0");
 
     const composition = await api.call<{ planHash: string; templates: unknown[] }>(
       "GET",
