@@ -91,10 +91,13 @@ describe.skipIf(skip !== undefined)("daemon failover", () => {
 
   let api1: AdminApi;
   let api2: AdminApi;
+  let daemonLog: () => string = () => "";
+  const nodeId = "failover-1";
 
   beforeAll(async () => {
     const first = await startController();
     const second = await startController();
+    await startController();
     api1 = new AdminApi(`http://127.0.0.1:${first.http}`);
     await api1.login(PASSWORD);
     api2 = new AdminApi(`http://127.0.0.1:${second.http}`);
@@ -105,8 +108,7 @@ describe.skipIf(skip !== undefined)("daemon failover", () => {
     (await api.call<{ data: NodeView[] }>("GET", "/api/v1/nodes")).body.data.find((n) => n.id === id);
 
   test("kill -9 of the daemon's controller: the node moves to the survivor, which can start on it", async () => {
-    const [first, second] = controllers as [(typeof controllers)[0], (typeof controllers)[0]];
-    const nodeId = "failover-1";
+    const [first] = controllers as [(typeof controllers)[0]];
     const root = tempDir("prexor-e2e-failover-node-");
     mkdirSync(join(root, "config"));
     writeFileSync(
@@ -125,6 +127,7 @@ describe.skipIf(skip !== undefined)("daemon failover", () => {
       token.body.token,
     ]);
     running.push(daemon);
+    daemonLog = daemon.output;
     await waitFor(async () => (await node(api1, nodeId))?.controllerId === first.id, {
       timeoutMs: 20_000,
       what: "the node on controller 1",
@@ -135,15 +138,19 @@ describe.skipIf(skip !== undefined)("daemon failover", () => {
     const moved = await waitFor(
       async () => {
         const view = await node(api2, nodeId);
-        return view?.connected && view.controllerId === second.id ? view : null;
+        // Either survivor may win the node's lease.
+        return view?.connected && view.controllerId !== null && view.controllerId !== first.id ? view : null;
       },
-      { timeoutMs: SESSION_LEASE_MS + 20_000, intervalMs: 100, what: "the node to move to controller 2" },
-    ).catch((err: Error) => {
+      { timeoutMs: SESSION_LEASE_MS + 20_000, intervalMs: 100, what: "the node to move to a survivor" },
+    ).catch(async (err: Error) => {
       const log = daemon.output().split("\n");
       const learned = log.filter(
         (l) => l.includes("learned controller endpoints") || l.includes("connected to"),
       );
-      throw new Error(`${err.message}\ndaemon log:\n${[...learned, ...log.slice(-10)].join("\n")}`);
+      const view = JSON.stringify(await node(api2, nodeId));
+      throw new Error(
+        `${err.message}\nnode: ${view}\ndaemon log:\n${[...learned, ...log.slice(-10)].join("\n")}`,
+      );
     });
     const recoveryMs = Math.round(performance.now() - killedAt);
     console.log(
@@ -191,5 +198,70 @@ describe.skipIf(skip !== undefined)("daemon failover", () => {
         (await api2.call<{ state: string }>("GET", `/api/v1/services/${started}`)).body.state === "STOPPED",
       { timeoutMs: 30_000, what: "the instance to stop through controller 2" },
     );
+  }, 120_000);
+
+  test("SIGSTOP of the node's controller: the daemon gives up on the silent one and moves on", async () => {
+    const holderId = (await node(api2, nodeId))?.controllerId;
+    const second = controllers.find((c) => c.id === holderId)!;
+    const third = controllers.find((c) => c.id !== holderId && c !== controllers[0])!;
+    expect(second).toBeDefined();
+    expect(third).toBeDefined();
+    const api3 = new AdminApi(`http://127.0.0.1:${third.http}`);
+    await api3.login(PASSWORD);
+    const pausedAt = performance.now();
+    // A stopped process still completes TCP handshakes: only the link's silence limit notices.
+    second.proc.child.kill("SIGSTOP");
+    try {
+      const moved = await waitFor(
+        async () => {
+          const view = await node(api3, nodeId);
+          return view?.connected && view.controllerId === third.id ? view : null;
+        },
+        { timeoutMs: 45_000, intervalMs: 200, what: "the node to move to the other survivor" },
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}\ndaemon log:\n${daemonLog().split("\n").slice(-12).join("\n")}`);
+      });
+      console.log(
+        `failover: node on the other survivor ${Math.round(performance.now() - pausedAt)} ms after SIGSTOP of its controller`,
+      );
+      expect(moved.state).toBe("ONLINE");
+    } finally {
+      second.proc.child.kill("SIGCONT");
+    }
+    // The woken controller finds its node lease gone and lets the session go; the node stays put.
+    await waitFor(async () => healthy(second.http), { timeoutMs: 10_000, what: "controller 2 awake" });
+    const group = randomId("fs");
+    expect(
+      (
+        await api3.call("POST", "/api/v1/groups", {
+          name: group,
+          platform: "CUSTOM",
+          scalingMode: "MANUAL",
+          memoryMb: 64,
+          cpuReservation: 0.05,
+          spreadConstraint: "",
+          argvTemplate: ["sh", "-c", "echo 'Done (0.1s)! For help, type \"help\"'; read line; exit 0"],
+        })
+      ).status,
+    ).toBe(201);
+    const id = await waitFor(
+      async () => {
+        const res = await api3.call<{ instances: Array<{ id: string }> }>(
+          "POST",
+          `/api/v1/groups/${group}/start?count=1`,
+        );
+        if (res.status !== 202) throw new Error(`start: ${res.status} ${JSON.stringify(res.body)}`);
+        return res.body.instances[0]!.id;
+      },
+      { timeoutMs: 30_000, what: "a placement through controller 3" },
+    );
+    await waitFor(
+      async () => {
+        const res = await api3.call<{ state: string }>("GET", `/api/v1/services/${id}`);
+        return ["STARTING", "RUNNING"].includes(res.body.state) ? true : null;
+      },
+      { timeoutMs: 20_000, what: "the instance to start through controller 3" },
+    );
+    expect((await node(api3, nodeId))?.controllerId).toBe(third.id);
   }, 120_000);
 });

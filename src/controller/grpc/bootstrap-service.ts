@@ -26,6 +26,8 @@ export interface BootstrapDeps {
   coord: Coordination;
   log: Logger;
   controllerGrpcAddrs: string[];
+  /** every live controller's advertised gRPC addresses: a node learns them at enrolment already */
+  controllerDirectory?: () => Promise<string[]>;
   /** redeem attempts per minute per source address; slows token guessing to a crawl */
   attemptsPerMinute?: number;
   now?: () => Date;
@@ -140,10 +142,23 @@ export function bootstrapService(
         caCertificatePem: deps.ca.certificatePem,
         certificateNotAfterMs: issued.notAfter.getTime(),
         clusterId: deps.clusterId,
-        controllerGrpcAddrs: deps.controllerGrpcAddrs,
+        controllerGrpcAddrs: await enrolmentAddrs(deps),
       });
     },
   };
+}
+
+/**
+ * Handed to a node at enrolment and kept with its identity, so a daemon whose first controller dies
+ * before its first HelloAck still knows where the others are.
+ */
+async function enrolmentAddrs(deps: BootstrapDeps): Promise<string[]> {
+  if (!deps.controllerDirectory) return deps.controllerGrpcAddrs;
+  try {
+    return [...new Set([...deps.controllerGrpcAddrs, ...(await deps.controllerDirectory())])];
+  } catch {
+    return deps.controllerGrpcAddrs; // coordination down: the configured endpoints remain
+  }
 }
 
 function refusal(err: unknown, from: string, nodeId: string, log: Logger): ServerError {

@@ -106,6 +106,7 @@ export async function startGrpcServer(deps: GrpcServerDeps): Promise<RunningGrpc
       coord: deps.coord,
       log: grpcLog,
       controllerGrpcAddrs: [],
+      controllerDirectory: () => liveControllerAddrs(deps.coord),
     }),
   );
   const grpcAddrs: string[] = [];
