@@ -28,6 +28,42 @@ afterAll(async () => {
   for (const r of running.splice(0)) await r.stop("SIGKILL");
 });
 
+/** Creates a MANUAL group on the node and starts one instance through `api`; resolves with its id. */
+async function startOneInstance(api: AdminApi, prefix: string): Promise<string> {
+  const group = randomId(prefix);
+  const created = await api.call("POST", "/api/v1/groups", {
+    name: group,
+    platform: "CUSTOM",
+    scalingMode: "MANUAL",
+    memoryMb: 64,
+    cpuReservation: 0.05,
+    spreadConstraint: "",
+    // Ends on its console stop command, as a server would.
+    argvTemplate: ["sh", "-c", "echo 'Done (0.1s)! For help, type \"help\"'; read line; exit 0"],
+  });
+  expect(created.status).toBe(201);
+  const id = await waitFor(
+    async () => {
+      const res = await api.call<{ instances: Array<{ id: string }> }>(
+        "POST",
+        `/api/v1/groups/${group}/start?count=1`,
+      );
+      // The spec's CPU rule can refuse while this shared 2-core box is busy: retried to the deadline.
+      if (res.status !== 202) throw new Error(`start: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.instances[0]!.id;
+    },
+    { timeoutMs: 30_000, what: "a placement on the node" },
+  );
+  await waitFor(
+    async () => {
+      const res = await api.call<{ state: string }>("GET", `/api/v1/services/${id}`);
+      return ["STARTING", "RUNNING"].includes(res.body.state) ? true : null;
+    },
+    { timeoutMs: 20_000, what: `${id} to start on the node` },
+  );
+  return id;
+}
+
 interface NodeView {
   id: string;
   state: string;
@@ -158,40 +194,7 @@ describe.skipIf(skip !== undefined)("daemon failover", () => {
     );
     expect(moved.state).toBe("ONLINE");
 
-    const group = randomId("fo");
-    expect(
-      (
-        await api2.call("POST", "/api/v1/groups", {
-          name: group,
-          platform: "CUSTOM",
-          scalingMode: "MANUAL",
-          memoryMb: 64,
-          cpuReservation: 0.05,
-          spreadConstraint: "",
-          // Ends on its console stop command, as a server would.
-          argvTemplate: ["sh", "-c", "echo 'Done (0.1s)! For help, type \"help\"'; read line; exit 0"],
-        })
-      ).status,
-    ).toBe(201);
-    const started = await waitFor(
-      async () => {
-        const res = await api2.call<{ instances: Array<{ id: string }> }>(
-          "POST",
-          `/api/v1/groups/${group}/start?count=1`,
-        );
-        // The spec's CPU rule can refuse while this shared 2-core box is busy: retried to the deadline.
-        if (res.status !== 202) throw new Error(`start: ${res.status} ${JSON.stringify(res.body)}`);
-        return res.body.instances[0]!.id;
-      },
-      { timeoutMs: 30_000, what: "a placement on the moved node" },
-    );
-    await waitFor(
-      async () => {
-        const res = await api2.call<{ state: string }>("GET", `/api/v1/services/${started}`);
-        return ["STARTING", "RUNNING"].includes(res.body.state) ? true : null;
-      },
-      { timeoutMs: 20_000, what: "the instance to start on the node through controller 2" },
-    );
+    const started = await startOneInstance(api2, "fo");
     expect((await api2.call("POST", `/api/v1/services/${started}/stop`)).status).toBe(200);
     await waitFor(
       async () =>
@@ -230,38 +233,7 @@ describe.skipIf(skip !== undefined)("daemon failover", () => {
     }
     // The woken controller finds its node lease gone and lets the session go; the node stays put.
     await waitFor(async () => healthy(second.http), { timeoutMs: 10_000, what: "controller 2 awake" });
-    const group = randomId("fs");
-    expect(
-      (
-        await api3.call("POST", "/api/v1/groups", {
-          name: group,
-          platform: "CUSTOM",
-          scalingMode: "MANUAL",
-          memoryMb: 64,
-          cpuReservation: 0.05,
-          spreadConstraint: "",
-          argvTemplate: ["sh", "-c", "echo 'Done (0.1s)! For help, type \"help\"'; read line; exit 0"],
-        })
-      ).status,
-    ).toBe(201);
-    const id = await waitFor(
-      async () => {
-        const res = await api3.call<{ instances: Array<{ id: string }> }>(
-          "POST",
-          `/api/v1/groups/${group}/start?count=1`,
-        );
-        if (res.status !== 202) throw new Error(`start: ${res.status} ${JSON.stringify(res.body)}`);
-        return res.body.instances[0]!.id;
-      },
-      { timeoutMs: 30_000, what: "a placement through controller 3" },
-    );
-    await waitFor(
-      async () => {
-        const res = await api3.call<{ state: string }>("GET", `/api/v1/services/${id}`);
-        return ["STARTING", "RUNNING"].includes(res.body.state) ? true : null;
-      },
-      { timeoutMs: 20_000, what: "the instance to start through controller 3" },
-    );
+    await startOneInstance(api3, "fs");
     expect((await node(api3, nodeId))?.controllerId).toBe(third.id);
   }, 120_000);
 });
