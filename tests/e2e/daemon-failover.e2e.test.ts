@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { tempDir } from "../support/adapters.ts";
 import { AdminApi, healthy } from "../support/admin-api.ts";
 import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
+import { killNodeProcesses } from "../support/node-processes.ts";
 import { freePort } from "../support/ports.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
 import { randomId, waitFor } from "../support/wait.ts";
@@ -26,6 +27,7 @@ const SESSION_LEASE_MS = 2000;
 const running: Running[] = [];
 afterAll(async () => {
   for (const r of running.splice(0)) await r.stop("SIGKILL");
+  killNodeProcesses("failover-1");
 });
 
 /** Creates a MANUAL group on the node and starts one instance through `api`; resolves with its id. */

@@ -13,6 +13,7 @@ import { type Client, createClient } from "minecraft-protocol";
 import { tempDir } from "../support/adapters.ts";
 import { AdminApi, healthy, readInitialPassword } from "../support/admin-api.ts";
 import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
+import { killNodeProcesses } from "../support/node-processes.ts";
 import { freePort } from "../support/ports.ts";
 import { waitFor } from "../support/wait.ts";
 import { LAUNCHER } from "../support/workloads/harness.ts";
@@ -21,15 +22,7 @@ ensureBinary();
 const running: Running[] = [];
 afterAll(async () => {
   for (const r of running.splice(0)) await r.stop("SIGKILL");
-  // The workloads outlive a killed daemon by design: end them here.
-  for (const entry of readdirSync("/proc")) {
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, "latin1").split("\0").includes("CLOUD_NODE_ID=restart-1"))
-        process.kill(Number(entry), "SIGKILL");
-    } catch {
-      // gone, or not ours
-    }
-  }
+  killNodeProcesses("restart-1");
 });
 
 interface InstanceView {
