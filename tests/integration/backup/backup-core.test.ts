@@ -18,6 +18,7 @@ import { MemoryCoordination } from "../../../src/coord/memory/memory-coordinatio
 import { AppError } from "../../../src/core/errors.ts";
 import type { Collection, Doc, DurableStore } from "../../../src/store/port.ts";
 import { storeAdapters, tempDir } from "../../support/adapters.ts";
+import { waitFor } from "../../support/wait.ts";
 
 interface G extends Doc {
   n: number;
@@ -218,7 +219,11 @@ for (const adapter of await storeAdapters()) {
           acked.push({ id, at: performance.now() });
         }
       });
-      while (acked.length < 40) await Bun.sleep(1);
+      await waitFor(() => acked.length >= 40, {
+        timeoutMs: 30_000,
+        intervalMs: 1,
+        what: "writes acknowledged before the backup",
+      });
       let cutAt = 0;
       const m = await service.create("mongo", (p) => {
         if (cutAt === 0 && p.phase === "store") cutAt = performance.now();

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startTestController, type TestController } from "../../support/controller.ts";
+import { waitFor } from "../../support/wait.ts";
 
 describe("backup REST routes", () => {
   let ctl: TestController;
@@ -46,7 +47,11 @@ describe("backup REST routes", () => {
         else await res.body?.cancel();
       }
     });
-    while (acked.length < 16) await Bun.sleep(2);
+    await waitFor(() => acked.length >= 16, {
+      timeoutMs: 30_000,
+      intervalMs: 2,
+      what: "writes acknowledged before the backup",
+    });
     const before = performance.now();
     const created = await json(await ctl.call("POST", "/api/v1/backups", { token, body: { scope: "full" } }));
     const after = performance.now();
