@@ -20,14 +20,20 @@ export function guardOutages<T extends object>(
     }
     throw err;
   };
+  // One wrapper per method, made on first use: these adapters sit on every request's path.
+  const wrappers = new Map<PropertyKey, { method: unknown; wrapper: unknown }>();
   return new Proxy(target, {
     get(object, property, receiver) {
       const value = Reflect.get(object, property, receiver);
       if (typeof value !== "function") return value;
-      return function (this: unknown, ...args: unknown[]) {
+      const cached = wrappers.get(property);
+      if (cached?.method === value) return cached.wrapper;
+      const wrapper = function (this: unknown, ...args: unknown[]) {
         const result = value.apply(this === receiver ? object : this, args);
         return result instanceof Promise ? result.catch(translate) : result;
       };
+      wrappers.set(property, { method: value, wrapper });
+      return wrapper;
     },
   });
 }

@@ -252,7 +252,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
    */
   async resendStop(instanceId: string): Promise<boolean> {
     const doc = await this.deps.instances.get(instanceId);
-    if (!doc || doc.state !== "STOPPING" || !doc.stopFence) return false;
+    if (doc?.state !== "STOPPING" || !doc.stopFence) return false;
     await this.deps.instances.col.update(instanceId, { stopSentAt: this.now() });
     this.log.info({ instanceId, node: doc.node }, "StopInstance sent again: the node still runs it");
     return this.sendStop(
