@@ -25,7 +25,7 @@ import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { create as createTar } from "tar";
 import pkg from "../package.json" with { type: "json" };
-import { type Role, systemdUnit } from "../src/commands/setup-layout.ts";
+import { type Role, systemdUnit } from "../src/roles/setup-layout.ts";
 import { readPrivateKey, signFileKeyed } from "../src/signing/sign.ts";
 
 const root = resolve(import.meta.dir, "..");

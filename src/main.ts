@@ -1,9 +1,9 @@
 #!/usr/bin/env bun
 import { basename } from "node:path";
 import { defineCommand } from "citty";
-import { runStrict } from "./commands/strict-run.ts";
-import { versionCommand } from "./commands/version.ts";
 import { PRIVATE_UMASK } from "./core/fs/private-modes.ts";
+import { runStrict } from "./roles/strict-run.ts";
+import { versionCommand } from "./roles/version.ts";
 import { VERSION } from "./version.ts";
 
 // The framework's production mode before any role loads it (roles are imported lazily below):
@@ -25,17 +25,17 @@ const prexor = defineCommand({
     description: "PrexorCloud: controller, daemon and operator CLI in one binary",
   },
   subCommands: {
-    controller: () => import("./commands/controller.ts").then((m) => m.controllerCommand),
-    daemon: () => import("./commands/daemon.ts").then((m) => m.daemonCommand),
-    up: () => import("./commands/up.ts").then((m) => m.upCommand),
-    setup: () => import("./commands/setup.ts").then((m) => m.setupCommand),
-    config: () => import("./commands/config-check.ts").then((m) => m.configCommand),
-    admin: () => import("./commands/admin.ts").then((m) => m.adminCommand),
-    verify: () => import("./commands/verify.ts").then((m) => m.verifyCommand),
-    backup: () => import("./commands/backup-offline.ts").then((m) => m.backupCommand),
-    migrate: () => import("./commands/migrate.ts").then((m) => m.migrateCommand),
+    controller: () => import("./roles/controller.ts").then((m) => m.controllerCommand),
+    daemon: () => import("./roles/daemon.ts").then((m) => m.daemonCommand),
+    up: () => import("./roles/up.ts").then((m) => m.upCommand),
+    setup: () => import("./roles/setup.ts").then((m) => m.setupCommand),
+    config: () => import("./roles/config-check.ts").then((m) => m.configCommand),
+    admin: () => import("./roles/admin.ts").then((m) => m.adminCommand),
+    verify: () => import("./roles/verify.ts").then((m) => m.verifyCommand),
+    backup: () => import("./roles/backup-offline.ts").then((m) => m.backupCommand),
+    migrate: () => import("./roles/migrate.ts").then((m) => m.migrateCommand),
     version: versionCommand,
-    ctl: () => import("./commands/ctl.ts").then((m) => m.ctlCommand),
+    ctl: () => import("./roles/ctl.ts").then((m) => m.ctlCommand),
   },
 });
 
@@ -53,6 +53,6 @@ const code =
   ctlArgs?.[0] === "setup" // `prexorctl setup …` takes the same flags as `prexor setup …`
     ? await runStrict(prexor, ctlArgs)
     : asCtl || argv[0] === "ctl"
-      ? await (await import("./commands/ctl.ts")).runCtl(asCtl ? argv : argv.slice(1))
+      ? await (await import("./roles/ctl.ts")).runCtl(asCtl ? argv : argv.slice(1))
       : await runStrict(prexor, argv);
 process.exit(code);

@@ -1,12 +1,8 @@
 import { ClientError, createClient, Status } from "nice-grpc";
-import { x509 } from "../core/x509/x509.ts";
 import type { Logger } from "../log/logger.ts";
-import {
-  BootstrapServiceDefinition,
-  PROTOCOL_VERSION,
-  type RedeemJoinTokenResponse,
-} from "../proto/index.ts";
-import { caMatchesPin, parseJoinToken } from "../proto/join-token.ts";
+import { BootstrapServiceDefinition, PROTOCOL_VERSION, type RedeemJoinTokenResponse } from "../wire/index.ts";
+import { caMatchesPin, parseJoinToken } from "../wire/join-token.ts";
+import { x509 } from "../x509/x509.ts";
 import { type NodeIdentity, saveIdentity, saveKey } from "./identity-store.ts";
 import { enrolmentChannel, unverifiedChannel } from "./link/channel.ts";
 import { createNodeKeyAndCsr } from "./pki/csr.ts";

@@ -20,7 +20,7 @@ import { startController } from "../../src/controller/boot.ts";
 import { signNodeCsr } from "../../src/controller/pki/index.ts";
 import { createNodeKeyAndCsr } from "../../src/daemon/pki/csr.ts";
 import { silentLogger } from "../../src/log/logger.ts";
-import { FrameQueue } from "../../src/proto/frame-queue.ts";
+import { FrameQueue } from "../../src/wire/frame-queue.ts";
 import {
   BootstrapServiceDefinition,
   CONTROLLER_TLS_SERVER_NAME,
@@ -30,7 +30,7 @@ import {
   Hello,
   NodeCapacity,
   PROTOCOL_VERSION,
-} from "../../src/proto/index.ts";
+} from "../../src/wire/index.ts";
 import { fmtMs, percentile } from "./stats.ts";
 
 const WARMUP = 200;

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import { listCommands } from "../../src/cli/command-tree.ts";
-import { ctlCommand } from "../../src/commands/ctl.ts";
+import { ctlCommand } from "../../src/roles/ctl.ts";
 import { tempDir } from "../support/adapters.ts";
 import {
   ctlPath,

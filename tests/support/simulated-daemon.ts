@@ -8,7 +8,7 @@
 import { type Channel, ChannelCredentials, createChannel, createClient } from "nice-grpc";
 import { type ClusterCa, signNodeCsr } from "../../src/controller/pki/index.ts";
 import { createNodeKeyAndCsr } from "../../src/daemon/pki/csr.ts";
-import { FrameQueue } from "../../src/proto/frame-queue.ts";
+import { FrameQueue } from "../../src/wire/frame-queue.ts";
 import {
   CONTROLLER_TLS_SERVER_NAME,
   type ControllerMessage,
@@ -25,7 +25,7 @@ import {
   type StartInstance,
   StartInstanceAck,
   StopInstanceAck,
-} from "../../src/proto/index.ts";
+} from "../../src/wire/index.ts";
 
 export interface NodeCredentials {
   nodeId: string;

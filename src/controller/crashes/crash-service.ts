@@ -1,8 +1,8 @@
 import { classifyCrash } from "../../core/crash/index.ts";
 import { AppError, isAppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
-import type { CrashReport } from "../../proto/index.ts";
 import type { Doc, DurableStore, Filter } from "../../store/port.ts";
+import type { CrashReport } from "../../wire/index.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import type { InstanceService } from "../instances/instance-service.ts";
 import type { CrashLoopGuard } from "./crash-loop-guard.ts";

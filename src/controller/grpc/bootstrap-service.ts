@@ -8,7 +8,7 @@ import {
   PROTOCOL_VERSION,
   type RedeemJoinTokenRequest,
   RedeemJoinTokenResponse,
-} from "../../proto/index.ts";
+} from "../../wire/index.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import type { CertRevocations } from "../nodes/cert-revocations.ts";
 import { JoinTokenRefusal, type JoinTokenService } from "../nodes/join-tokens.ts";

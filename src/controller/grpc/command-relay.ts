@@ -1,6 +1,6 @@
 import type { Coordination, Unsubscribe } from "../../coord/port.ts";
 import type { Logger } from "../../log/logger.ts";
-import { ControllerMessage } from "../../proto/index.ts";
+import { ControllerMessage } from "../../wire/index.ts";
 import type { SessionRegistry } from "./session-registry.ts";
 
 const CHANNEL = "command";

@@ -6,7 +6,7 @@ import {
   type HostInfo,
   type InstanceReport,
   type NodeCapacity,
-} from "../../proto/index.ts";
+} from "../../wire/index.ts";
 import type { NodeCapacityDoc, NodeInstanceReport } from "../nodes/node-doc.ts";
 
 /** A decoded frame, or the reason it could not be decoded. */

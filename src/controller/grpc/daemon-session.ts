@@ -1,7 +1,7 @@
 import { ServerError, Status } from "nice-grpc";
 import type { Coordination, Lease } from "../../coord/port.ts";
 import type { Logger } from "../../log/logger.ts";
-import { FrameQueue, type PushOutcome } from "../../proto/frame-queue.ts";
+import { FrameQueue, type PushOutcome } from "../../wire/frame-queue.ts";
 import {
   ControllerMessage,
   type DaemonMessage,
@@ -10,7 +10,7 @@ import {
   HelloAck,
   MIN_SUPPORTED_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
-} from "../../proto/index.ts";
+} from "../../wire/index.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import type { CertRevocations } from "../nodes/cert-revocations.ts";
 import type { InstanceReconciler } from "../nodes/instance-reconciler.ts";

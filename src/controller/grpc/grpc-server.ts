@@ -2,11 +2,7 @@ import { createServer } from "nice-grpc";
 import type { ControllerConfig } from "../../config/controller-config.ts";
 import type { Coordination } from "../../coord/port.ts";
 import type { Logger } from "../../log/logger.ts";
-import {
-  BootstrapServiceDefinition,
-  BootstrapServiceFullName,
-  MAX_MESSAGE_BYTES,
-} from "../../proto/index.ts";
+import { BootstrapServiceDefinition, BootstrapServiceFullName, MAX_MESSAGE_BYTES } from "../../wire/index.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import type { CertRevocations } from "../nodes/cert-revocations.ts";
@@ -14,9 +10,9 @@ import type { InstanceReconciler } from "../nodes/instance-reconciler.ts";
 import type { JoinTokenService } from "../nodes/join-tokens.ts";
 import type { LivenessSweeper } from "../nodes/liveness-sweeper.ts";
 import type { NodeService } from "../nodes/node-service.ts";
+import { type ClusterPki, issueControllerCertificate } from "../pki/cluster-pki-store.ts";
 import { ControllerServerCredentials, createPeerIdentityInterceptor, needsRenewal } from "../pki/index.ts";
 import { bootstrapService } from "./bootstrap-service.ts";
-import { type ClusterPki, issueControllerCertificate } from "./cluster-pki-store.ts";
 import { announceController, liveControllerAddrs } from "./controller-directory.ts";
 import { ServedDaemonServiceDefinition } from "./daemon-frames.ts";
 import { daemonService } from "./daemon-service.ts";

@@ -1,5 +1,5 @@
-import type { PushOutcome } from "../../proto/frame-queue.ts";
-import type { ControllerMessage, DaemonMessage } from "../../proto/index.ts";
+import type { PushOutcome } from "../../wire/frame-queue.ts";
+import type { ControllerMessage, DaemonMessage } from "../../wire/index.ts";
 import type { RevocationChange } from "../nodes/cert-revocations.ts";
 
 /** What the registry needs from a live session. */

@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../../log/logger.ts";
-import { ARTIFACT_CHUNK_BYTES, ArtifactKind, type FetchArtifact, FrameErrorCode } from "../../proto/index.ts";
-import { encodeLayerBundle } from "../../proto/layer-bundle.ts";
+import { ARTIFACT_CHUNK_BYTES, ArtifactKind, type FetchArtifact, FrameErrorCode } from "../../wire/index.ts";
+import { encodeLayerBundle } from "../../wire/layer-bundle.ts";
 import type { SessionRegistry } from "../grpc/session-registry.ts";
 import type { TemplateFiles } from "../templates/template-files.ts";
 

@@ -1,5 +1,5 @@
 import type { Logger } from "../../log/logger.ts";
-import { FrameErrorCode } from "../../proto/index.ts";
+import { FrameErrorCode } from "../../wire/index.ts";
 import type { CrashService } from "../crashes/crash-service.ts";
 import type { SessionRegistry } from "../grpc/session-registry.ts";
 import type { ArtifactServer } from "./artifact-server.ts";

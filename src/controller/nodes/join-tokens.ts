@@ -1,6 +1,6 @@
 import { AppError, isAppError } from "../../core/errors.ts";
-import { joinTokenHash, mintJoinToken, parseJoinToken } from "../../proto/join-token.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
+import { joinTokenHash, mintJoinToken, parseJoinToken } from "../../wire/join-token.ts";
 import { assertValidNodeId } from "../pki/index.ts";
 
 export const JOIN_TOKENS = "join_tokens";

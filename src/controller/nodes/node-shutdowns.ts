@@ -1,6 +1,6 @@
 import { AppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
-import type { ControllerMessage } from "../../proto/index.ts";
+import type { ControllerMessage } from "../../wire/index.ts";
 import type { NodeDoc } from "./node-doc.ts";
 import type { NodeService } from "./node-service.ts";
 

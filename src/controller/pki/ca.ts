@@ -1,6 +1,6 @@
 import type { JsonName, X509Certificate } from "@peculiar/x509";
 import { AppError } from "../../core/errors.ts";
-import { EC_P256, generateEcKeyPair, x509 } from "../../core/x509/x509.ts";
+import { EC_P256, generateEcKeyPair, x509 } from "../../x509/x509.ts";
 import { sha256FingerprintHex, toArrayBuffer } from "./pem.ts";
 import { CA_VALIDITY_DAYS, DEFAULT_CA_COMMON_NAME, validityWindow } from "./policy.ts";
 import { randomSerialHex } from "./serial.ts";

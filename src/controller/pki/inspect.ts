@@ -1,5 +1,5 @@
 import type { X509Certificate } from "@peculiar/x509";
-import { x509 } from "../../core/x509/x509.ts";
+import { x509 } from "../../x509/x509.ts";
 import type { ClusterCa } from "./ca.ts";
 import { remainingDays } from "./policy.ts";
 

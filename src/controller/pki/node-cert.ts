@@ -1,6 +1,6 @@
 import type { Pkcs10CertificateRequest } from "@peculiar/x509";
 import { AppError } from "../../core/errors.ts";
-import { EC_P256, x509 } from "../../core/x509/x509.ts";
+import { EC_P256, x509 } from "../../x509/x509.ts";
 import type { ClusterCa } from "./ca.ts";
 import { assertValidNodeId } from "./node-id.ts";
 import { toArrayBuffer } from "./pem.ts";

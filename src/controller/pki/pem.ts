@@ -1,5 +1,5 @@
 import type { X509Certificate } from "@peculiar/x509";
-import { x509 } from "../../core/x509/x509.ts";
+import { x509 } from "../../x509/x509.ts";
 
 export function privateKeyToPem(pkcs8: Uint8Array): string {
   return x509.PemConverter.encode(toArrayBuffer(pkcs8), "PRIVATE KEY");

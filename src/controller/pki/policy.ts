@@ -4,7 +4,7 @@ export const SERVER_CERT_VALIDITY_DAYS = 825;
 export const NODE_CERT_VALIDITY_DAYS = 365;
 
 export const DEFAULT_CA_COMMON_NAME = "PrexorCloud Cluster CA";
-export { CONTROLLER_TLS_SERVER_NAME as SERVER_CERT_COMMON_NAME } from "../../proto/contract.ts";
+export { CONTROLLER_TLS_SERVER_NAME as SERVER_CERT_COMMON_NAME } from "../../wire/contract.ts";
 
 /**
  * notBefore is set this far in the past so that a peer whose clock runs a little behind still

@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { AppError } from "../../core/errors.ts";
-import { EC_P256, generateEcKeyPair, x509 } from "../../core/x509/x509.ts";
+import { EC_P256, generateEcKeyPair, x509 } from "../../x509/x509.ts";
 import type { ClusterCa } from "./ca.ts";
 import { privateKeyToPem } from "./pem.ts";
 import { SERVER_CERT_COMMON_NAME, SERVER_CERT_VALIDITY_DAYS, validityWindow } from "./policy.ts";

@@ -6,7 +6,7 @@ import {
   type ErrorReport,
   FetchArtifact,
   FrameErrorCode,
-} from "../../proto/index.ts";
+} from "../../wire/index.ts";
 
 const FETCH_TIMEOUT_MS = 120_000;
 

@@ -1,5 +1,5 @@
 import { type Channel, ChannelCredentials, createChannel } from "nice-grpc";
-import { CONTROLLER_TLS_SERVER_NAME, MAX_MESSAGE_BYTES } from "../../proto/index.ts";
+import { CONTROLLER_TLS_SERVER_NAME, MAX_MESSAGE_BYTES } from "../../wire/index.ts";
 
 export interface NodeTls {
   caCertificatePem: string;

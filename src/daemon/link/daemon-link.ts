@@ -1,7 +1,7 @@
 import { ClientError, createClient, Status } from "nice-grpc";
 import { INSTANCE_STATE_NUMBERS } from "../../core/lifecycle/index.ts";
 import type { Logger } from "../../log/logger.ts";
-import { FrameQueue } from "../../proto/frame-queue.ts";
+import { FrameQueue } from "../../wire/frame-queue.ts";
 import {
   type ControllerMessage,
   type CrashReport,
@@ -18,7 +18,7 @@ import {
   PROTOCOL_VERSION,
   StartInstanceAck,
   StopInstanceAck,
-} from "../../proto/index.ts";
+} from "../../wire/index.ts";
 import type { NodeIdentity } from "../identity-store.ts";
 import type { ArtifactFetcher } from "./artifact-fetcher.ts";
 import { Backoff, type BackoffSettings } from "./backoff.ts";

@@ -1,4 +1,4 @@
-import { type ControllerMessage, FrameErrorCode, type LeaseFence } from "../../proto/index.ts";
+import { type ControllerMessage, FrameErrorCode, type LeaseFence } from "../../wire/index.ts";
 
 export type FenceVerdict =
   | { readonly ok: true }

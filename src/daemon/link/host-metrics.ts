@@ -1,6 +1,6 @@
 import { statfsSync } from "node:fs";
 import os from "node:os";
-import { HostInfo, NodeCapacity } from "../../proto/index.ts";
+import { HostInfo, NodeCapacity } from "../../wire/index.ts";
 
 const MB = 1024 * 1024;
 

@@ -8,9 +8,9 @@ import {
   StartStage,
   type StopInstance,
   StopInstanceAck,
-} from "../../proto/index.ts";
-import { decodeLayerBundle } from "../../proto/layer-bundle.ts";
-import { planFromWire } from "../../proto/plan-wire.ts";
+} from "../../wire/index.ts";
+import { decodeLayerBundle } from "../../wire/layer-bundle.ts";
+import { planFromWire } from "../../wire/plan-wire.ts";
 import { type ArtifactSource, chunkedArtifactSource, httpArtifactSource } from "../artifacts/index.ts";
 import type { LayerRef } from "../materialize/index.ts";
 import type {

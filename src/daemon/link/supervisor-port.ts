@@ -5,7 +5,7 @@ import type {
   StartInstanceAck,
   StopInstance,
   StopInstanceAck,
-} from "../../proto/index.ts";
+} from "../../wire/index.ts";
 
 /** One supervised process as the link reports it (Hello, Heartbeat, instance_update). */
 export interface LinkInstance {

@@ -1,4 +1,4 @@
-import { EC_P256, x509 } from "../../core/x509/x509.ts";
+import { EC_P256, x509 } from "../../x509/x509.ts";
 
 export interface NodeKeyAndCsr {
   /** PKCS#8 PEM of the node's new private key; never leaves the daemon host. */

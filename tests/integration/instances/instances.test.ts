@@ -12,10 +12,10 @@ import { WorkloadTokens } from "../../../src/controller/workload/workload-tokens
 import { GroupCreateSchema } from "../../../src/core/groups/group-schema.ts";
 import { computePlanHash, createCompositionPlan } from "../../../src/core/plan/index.ts";
 import { hashTemplateFiles } from "../../../src/core/templates/index.ts";
-import { CompositionPlan } from "../../../src/proto/index.ts";
-import { decodeLayerBundle, encodeLayerBundle } from "../../../src/proto/layer-bundle.ts";
-import { planFromWire, planToWire } from "../../../src/proto/plan-wire.ts";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.ts";
+import { CompositionPlan } from "../../../src/wire/index.ts";
+import { decodeLayerBundle, encodeLayerBundle } from "../../../src/wire/layer-bundle.ts";
+import { planFromWire, planToWire } from "../../../src/wire/plan-wire.ts";
 import { tempDir } from "../../support/adapters.ts";
 
 const group = Value.Default(GroupCreateSchema, {

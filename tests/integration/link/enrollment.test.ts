@@ -5,7 +5,7 @@ import { parseDaemonConfig } from "../../../src/config/daemon-config.ts";
 import { startDaemon } from "../../../src/daemon/boot.ts";
 import { EnrollmentError, enroll } from "../../../src/daemon/enroll.ts";
 import { silentLogger } from "../../../src/log/logger.ts";
-import { mintJoinToken } from "../../../src/proto/join-token.ts";
+import { mintJoinToken } from "../../../src/wire/join-token.ts";
 import {
   nodeState,
   startCluster,

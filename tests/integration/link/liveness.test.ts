@@ -13,7 +13,7 @@ import {
   DaemonServiceDefinition,
   Hello,
   PROTOCOL_VERSION,
-} from "../../../src/proto/index.ts";
+} from "../../../src/wire/index.ts";
 import { freePort } from "../../support/ports.ts";
 import { waitFor } from "../../support/wait.ts";
 import {

@@ -11,7 +11,7 @@ import {
   type StartInstance,
   StartInstanceAck,
   StopInstanceAck,
-} from "../../../src/proto/index.ts";
+} from "../../../src/wire/index.ts";
 import { waitFor } from "../../support/wait.ts";
 import { nodeState, startCluster, startTestDaemon, type TestCluster, waitForState } from "./harness.ts";
 

@@ -27,7 +27,7 @@ import {
   Heartbeat,
   Hello,
   PROTOCOL_VERSION,
-} from "../../../src/proto/index.ts";
+} from "../../../src/wire/index.ts";
 import { waitFor } from "../../support/wait.ts";
 import { startCluster, startTestDaemon, type TestCluster, tempDir, waitForState } from "./harness.ts";
 

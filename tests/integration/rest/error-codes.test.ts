@@ -19,7 +19,7 @@ function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile() && e.name.endsWith(".ts"))
     .map((e) => join(e.parentPath, e.name))
-    .filter((p) => !p.includes("/proto/generated/"));
+    .filter((p) => !p.includes("/src/proto/"));
 }
 
 /** Every code an AppError is constructed with anywhere in src (one line or wrapped). */

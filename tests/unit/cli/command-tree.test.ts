@@ -6,7 +6,7 @@ import { examplesOf } from "../../../src/cli/command-kit.ts";
 import { hoistGlobalFlags, listCommands, locate, subCommandsOf } from "../../../src/cli/command-tree.ts";
 import { completionScript } from "../../../src/cli/completion.ts";
 import { renderHelp } from "../../../src/cli/help.ts";
-import { ctlCommand } from "../../../src/commands/ctl.ts";
+import { ctlCommand } from "../../../src/roles/ctl.ts";
 import { tempDir } from "../../support/adapters.ts";
 
 const all = listCommands(ctlCommand);

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { parse } from "yaml";
-import { runCtl } from "../../../src/commands/ctl.ts";
+import { runCtl } from "../../../src/roles/ctl.ts";
 import { tempDir } from "../../support/adapters.ts";
 
 const STEVE = "069a79f4-44e9-4726-a5be-fca90e38aaf5";

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Backoff } from "../../../src/daemon/link/backoff.ts";
 import { FenceGuard } from "../../../src/daemon/link/fence-guard.ts";
-import { ControllerMessage, FrameErrorCode, StartInstance, StopInstance } from "../../../src/proto/index.ts";
+import { ControllerMessage, FrameErrorCode, StartInstance, StopInstance } from "../../../src/wire/index.ts";
 
 describe("reconnect backoff", () => {
   const settings = { initialDelayMs: 1000, maxDelayMs: 60_000, multiplier: 2, jitter: 0 };

@@ -9,11 +9,11 @@ import {
   type ClusterCaDoc,
   issueControllerCertificate,
   loadOrCreateClusterCa,
-} from "../../../src/controller/grpc/cluster-pki-store.ts";
-import { clusterSecretFile, resolveClusterSecret } from "../../../src/controller/grpc/cluster-secret.ts";
+} from "../../../src/controller/pki/cluster-pki-store.ts";
+import { clusterSecretFile, resolveClusterSecret } from "../../../src/controller/pki/cluster-secret.ts";
 import { isIssuedBy } from "../../../src/controller/pki/index.ts";
-import { x509 } from "../../../src/core/x509/x509.ts";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.ts";
+import { x509 } from "../../../src/x509/x509.ts";
 import { tempDir } from "../../support/adapters.ts";
 
 const SECRET = "correct horse battery staple";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { FrameQueue, FrameQueueOverflowError } from "../../../src/proto/frame-queue.ts";
+import { FrameQueue, FrameQueueOverflowError } from "../../../src/wire/frame-queue.ts";
 
 interface F {
   kind: "console" | "status";

@@ -2,8 +2,8 @@ import { beforeEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { parseTtl } from "../../../src/controller/http/routes/token-routes.ts";
 import { JoinTokenRefusal, JoinTokenService, statusOf } from "../../../src/controller/nodes/join-tokens.ts";
-import { caMatchesPin, joinTokenHash, mintJoinToken, parseJoinToken } from "../../../src/proto/join-token.ts";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.ts";
+import { caMatchesPin, joinTokenHash, mintJoinToken, parseJoinToken } from "../../../src/wire/join-token.ts";
 import { tempDir } from "../../support/adapters.ts";
 
 const FINGERPRINT = "0f".repeat(32);

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { createClusterCa, loadClusterCa } from "../../../src/controller/pki/ca.ts";
 import { isIssuedBy } from "../../../src/controller/pki/inspect.ts";
 import { isAppError } from "../../../src/core/errors.ts";
-import { x509 } from "../../../src/core/x509/x509.ts";
+import { x509 } from "../../../src/x509/x509.ts";
 import { NOW } from "./fixtures.ts";
 
 const DAY = 86_400_000;

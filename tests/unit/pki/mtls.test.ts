@@ -43,7 +43,7 @@ import {
   Hello,
   HelloAck,
   PROTOCOL_VERSION,
-} from "../../../src/proto/index.ts";
+} from "../../../src/wire/index.ts";
 import { makeNode, type NodeCredentials } from "./fixtures.ts";
 
 /** Upper bound for any single call; a refused or broken call must fail well before it. */

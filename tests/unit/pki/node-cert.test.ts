@@ -4,8 +4,8 @@ import { isIssuedBy } from "../../../src/controller/pki/inspect.ts";
 import { signNodeCsr } from "../../../src/controller/pki/node-cert.ts";
 import { isValidNodeId } from "../../../src/controller/pki/node-id.ts";
 import { isAppError } from "../../../src/core/errors.ts";
-import { x509 } from "../../../src/core/x509/x509.ts";
 import { createNodeKeyAndCsr } from "../../../src/daemon/pki/csr.ts";
+import { x509 } from "../../../src/x509/x509.ts";
 import { NOW } from "./fixtures.ts";
 
 const DAY = 86_400_000;

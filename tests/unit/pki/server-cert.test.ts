@@ -2,8 +2,8 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { type ClusterCa, createClusterCa } from "../../../src/controller/pki/ca.ts";
 import { describeCertificate, isIssuedBy, needsRenewal } from "../../../src/controller/pki/inspect.ts";
 import { issueServerCertificate } from "../../../src/controller/pki/server-cert.ts";
-import { x509 } from "../../../src/core/x509/x509.ts";
-import { CONTROLLER_TLS_SERVER_NAME } from "../../../src/proto/index.ts";
+import { CONTROLLER_TLS_SERVER_NAME } from "../../../src/wire/index.ts";
+import { x509 } from "../../../src/x509/x509.ts";
 import { NOW } from "./fixtures.ts";
 
 describe("controller server certificate", () => {

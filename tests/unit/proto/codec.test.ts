@@ -10,7 +10,7 @@ import {
   InstanceState,
   Pong,
   StartInstance,
-} from "../../../src/proto/index.ts";
+} from "../../../src/wire/index.ts";
 
 /** protobufjs' own reflection codec over the same .proto files: the reference our codecs must match. */
 const reference = (() => {

@@ -31,8 +31,8 @@ describe("proto wire contract", () => {
           "The .proto files under proto/ changed (the controller <-> daemon wire contract).",
           "If the change is intended:",
           "  1. additions (new field, frame or enum value) are compatible; removing, renumbering or",
-          "     retyping anything is breaking: bump PROTOCOL_VERSION in src/proto/contract.ts;",
-          "  2. run `bun run gen:proto` and commit src/proto/generated;",
+          "     retyping anything is breaking: bump PROTOCOL_VERSION in src/wire/contract.ts;",
+          "  2. run `bun run gen:proto` and commit src/proto;",
           `  3. set PINNED_CONTRACT_SHA256 in tests/unit/proto/contract-hash.test.ts to "${actual}".`,
         ].join("\n"),
       );

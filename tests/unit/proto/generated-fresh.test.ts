@@ -5,7 +5,7 @@ import { join, relative } from "node:path";
 import { GENERATED_HEADER } from "../../../build/gen-proto.ts";
 
 const REPO = join(import.meta.dir, "../../..");
-const COMMITTED = join(REPO, "src/proto/generated");
+const COMMITTED = join(REPO, "src/proto");
 const scratch = mkdtempSync(join(tmpdir(), "prexor-gen-proto-"));
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -23,7 +23,7 @@ function listFiles(dir: string): string[] {
   return out;
 }
 
-describe("src/proto/generated", () => {
+describe("src/proto", () => {
   test("is what `bun run gen:proto` produces from the current .proto files", async () => {
     // Run the real script, as a developer would, into a scratch directory.
     const child = Bun.spawn([process.execPath, "run", "build/gen-proto.ts", "--out", scratch], {
@@ -37,7 +37,7 @@ describe("src/proto/generated", () => {
     expect(exitCode, await new Response(child.stderr).text()).toBe(0);
 
     const fresh = listFiles(scratch);
-    const stale = "src/proto/generated is out of date: run `bun run gen:proto` and commit the result";
+    const stale = "src/proto is out of date: run `bun run gen:proto` and commit the result";
     expect(listFiles(COMMITTED), stale).toEqual(fresh);
     for (const file of fresh) {
       const committed = readFileSync(join(COMMITTED, file), "utf8");

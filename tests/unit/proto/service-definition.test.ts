@@ -7,7 +7,7 @@ import {
   DaemonServiceDefinition,
   DaemonServiceFullName,
   RedeemJoinTokenRequest,
-} from "../../../src/proto/index.ts";
+} from "../../../src/wire/index.ts";
 
 describe("nice-grpc service definitions", () => {
   test("DaemonService.Connect is one bidirectional stream", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { parse } from "yaml";
-import { planSetup, type SetupInput, type Step } from "../../../src/commands/setup-plan.ts";
+import { planSetup, type SetupInput, type Step } from "../../../src/roles/setup-plan.ts";
 
 /** The setup planner is pure: the same input gives the same steps, and the production defaults hold. */
 const base: SetupInput = {

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { BackupService } from "../controller/backup/backup-service.ts";
-import { clusterSecretFile } from "../controller/grpc/cluster-secret.ts";
+import { clusterSecretFile } from "../controller/pki/cluster-secret.ts";
 import type { Coordination } from "../coord/port.ts";
 import { ValkeyCoordination } from "../coord/valkey/valkey-coordination.ts";
 import { AppError } from "../core/errors.ts";

@@ -10,7 +10,7 @@ import {
   loadClusterCa,
   sealPrivateKey,
   unsealPrivateKey,
-} from "../pki/index.ts";
+} from "./index.ts";
 
 /** The one cluster CA, shared by every controller through the durable store. */
 export interface ClusterCaDoc extends Doc {

@@ -11,7 +11,7 @@ import {
   ConfigPatchOp,
   InstanceCategory,
   RuntimeArtifact,
-} from "./generated/prexor/v1/daemon.ts";
+} from "../proto/prexor/v1/daemon.ts";
 
 /**
  * Composition plans between their core shape and the wire. Both ends use these two functions, so a

@@ -3,9 +3,9 @@
  *
  * @peculiar/x509 registers its algorithm providers through tsyringe, which refuses to load unless
  * `Reflect.getMetadata` exists. It only ever reads constructor parameter metadata (none is emitted
- * here) and its own injection-token map, so a WeakMap store is enough. Must be imported before
- * @peculiar/x509 (see ./x509.ts). When a real polyfill has already been loaded, this does nothing;
- * adding the `reflect-metadata` package (required before the library, as in ./x509.ts) would make the
+ * here) and its own injection-token map, so a WeakMap store is enough. Importing this module changes
+ * nothing; `installReflectMetadataShim()` must run before @peculiar/x509 is loaded (see ./x509.ts). When a real polyfill has already been loaded, installing does
+ * nothing; adding the `reflect-metadata` package (required before the library, as in ./x509.ts) would make the
  * shim unnecessary.
  */
 type MetadataMap = Map<unknown, unknown>;
@@ -47,8 +47,14 @@ function defineMetadata(key: unknown, value: unknown, target: object, property?:
   ownMap(target, property, true)?.set(key, value);
 }
 
-const reflect = Reflect as ReflectWithMetadata;
-if (typeof reflect.getMetadata !== "function") {
+/**
+ * Installs the shim on the global `Reflect` (a process-wide side effect, done once and on purpose:
+ * tsyringe looks for it there). Called by ./x509.ts before it loads the library; nothing happens on
+ * import. Leaves an existing real polyfill alone. Returns whether it installed anything.
+ */
+export function installReflectMetadataShim(): boolean {
+  const reflect = Reflect as ReflectWithMetadata;
+  if (typeof reflect.getMetadata === "function") return false;
   Object.assign(reflect, {
     getMetadata,
     getOwnMetadata,
@@ -60,6 +66,5 @@ if (typeof reflect.getMetadata !== "function") {
     metadata: (key: unknown, value: unknown) => (target: object, property?: PropertyKey) =>
       defineMetadata(key, value, target, property),
   });
+  return true;
 }
-
-export {};

@@ -3,7 +3,7 @@
 
 import type { MethodDefinition } from "nice-grpc";
 import { Reader, Writer } from "protobufjs/minimal.js";
-import { type MessageType, longToNumber } from "../../../runtime.ts";
+import { type MessageType, longToNumber } from "../../../wire/proto-runtime.ts";
 
 export interface RedeemJoinTokenRequest {
   /** The plaintext token as shown once to the operator (`pxr_...`); the controller stores only its hash. */

@@ -3,7 +3,7 @@
 
 import type { MethodDefinition } from "nice-grpc";
 import { Reader, Writer } from "protobufjs/minimal.js";
-import { type MessageType, longToNumber, setMapEntry } from "../../../runtime.ts";
+import { type MessageType, longToNumber, setMapEntry } from "../../../wire/proto-runtime.ts";
 
 export enum InstanceState {
   UNSPECIFIED = 0,
