@@ -218,6 +218,7 @@ function coerceEnvValue(schema: TSchema, raw: string): unknown {
       try {
         return JSON.parse(text);
       } catch {
+        // not JSON after all: keep the raw string so validation reports the key with what was expected
         return raw;
       }
     }

@@ -31,6 +31,7 @@ export async function withLease<T>(
       try {
         return await fn({ scope, token: lease.token });
       } finally {
+        // release is a courtesy: an unreleased lease expires after its TTL, and its token stays fenced
         await options.coord.releaseLease(lease).catch(() => false);
       }
     }

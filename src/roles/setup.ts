@@ -47,6 +47,7 @@ function systemdIsPid1(): boolean {
   try {
     return readFileSync("/proc/1/comm", "utf8").trim() === "systemd";
   } catch {
+    // no /proc/1/comm: not systemd
     return false;
   }
 }
@@ -131,6 +132,7 @@ function isLink(path: string): boolean {
   try {
     return lstatSync(path).isSymbolicLink();
   } catch {
+    // no such path: not a link
     return false;
   }
 }
@@ -138,6 +140,7 @@ function isLink(path: string): boolean {
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    // not ready yet: probe again until the deadline
     const value = await probe().catch(() => undefined);
     if (value !== undefined) return value;
     await Bun.sleep(500);

@@ -45,6 +45,7 @@ export async function checkArtifact(
       const v = streaming[i];
       return v ? v.verify(key, signature) : verifyOneShot(null, Buffer.concat(whole ?? []), key, signature);
     } catch {
+      // a key that cannot verify (wrong type or malformed) does not verify: fail closed
       return false;
     }
   });

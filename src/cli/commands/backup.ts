@@ -39,8 +39,10 @@ async function withProgress<T>(api: Api, out: Output, work: Promise<T>): Promise
     finished = true;
   });
   while (!finished) {
+    // progress is cosmetic: a failed poll skips one line and the next poll tries again
     const a = await api.backups.progress().catch(() => null);
     if (a && !finished) process.stderr.write(`\r${activityLine(a, Date.now() - started)}\u001b[K`);
+    // the wait only paces the poll; `work` itself is awaited (and its error reported) by the caller
     await Promise.race([work.catch(() => undefined), Bun.sleep(250)]);
   }
   process.stderr.write("\r\u001b[K");

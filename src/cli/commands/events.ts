@@ -48,6 +48,7 @@ export const eventsCommand = leaf({
       try {
         event = JSON.parse(message.data) as StreamEvent;
       } catch {
+        // a frame that is not JSON is not an event of ours; skip it rather than end the stream
         return undefined;
       }
       if (event.type === "RESYNC_REQUIRED")

@@ -71,6 +71,7 @@ async function lastTick(get: () => Promise<SchedulerView>): Promise<SchedulerVie
   try {
     return (await get()).lastTick;
   } catch {
+    // see above: without the scheduler view the list is still correct, only the status column is blank
     return null;
   }
 }

@@ -32,6 +32,7 @@ export function consoleText(data: string): string | undefined {
       if (typeof text === "string") return text;
     }
   } catch {
+    // not JSON: the line is shown as it came
     return data;
   }
   return undefined;

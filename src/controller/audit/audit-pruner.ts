@@ -20,13 +20,14 @@ export function startAuditPruner(opts: {
   const run = async () => {
     const lease = await opts.coord
       .acquireLease(LEASE_SCOPE, opts.controllerId, LEASE_TTL_MS)
+      // coordination down: skip this round; pruning is idempotent and the next interval retries
       .catch(() => null);
     if (!lease) return;
     try {
       const removed = await opts.audit.prune(opts.retentionDays);
       if (removed > 0) opts.log.info({ removed, retentionDays: opts.retentionDays }, "pruned audit records");
     } catch (err) {
-      opts.log.warn({ err: (err as Error).message }, "audit pruning failed; will retry");
+      opts.log.warn({ err }, "audit pruning failed; will retry");
     }
   };
   void run();

@@ -46,9 +46,11 @@ export class UserService {
     const user = await this.get(username);
     if (!user) {
       dummyHash ??= hashPassword(crypto.randomUUID());
+      // a verify error counts as a mismatch; the call is here only to spend the same time
       await Bun.password.verify(password, await dummyHash).catch(() => false);
       return null;
     }
+    // a malformed stored hash fails closed: no match
     return (await Bun.password.verify(password, user.passwordHash).catch(() => false)) ? user : null;
   }
 

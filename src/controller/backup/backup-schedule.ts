@@ -80,6 +80,7 @@ export function startBackupSchedule(deps: ScheduleLoopDeps): () => void {
     if (now() < slot) return arm();
     const lease = await deps.coord
       .acquireLease(`backup-slot:${slot}`, deps.holder, 6 * 3_600_000)
+      // coordination down: treated as "a peer has this slot"; the next slot is armed either way
       .catch(() => null);
     if (lease) {
       try {

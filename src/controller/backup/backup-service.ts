@@ -135,6 +135,7 @@ export class BackupService {
     const lease: Lease | null = await coord.acquireLease(BACKUP_LEASE, this.deps.holder, LEASE_TTL_MS);
     if (!lease) throw new AppError("CONFLICT", `another backup or restore is running; ${what} refused`);
     const renew = setInterval(
+      // a missed renewal is retried on the next tick; if the lease expires the next write is fenced out
       () => void coord.renewLease(lease, LEASE_TTL_MS).catch(() => false),
       LEASE_TTL_MS / 3,
     );
@@ -142,6 +143,7 @@ export class BackupService {
       return await fn();
     } finally {
       clearInterval(renew);
+      // release is a courtesy: an unreleased lease expires after its TTL
       await coord.releaseLease(lease).catch(() => false);
     }
   }

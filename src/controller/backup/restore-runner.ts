@@ -148,6 +148,7 @@ export async function applyRestore(options: ApplyRestoreOptions): Promise<Restor
     const file = JSON.parse(readFileSync(join(options.dir, COORDINATION_FILE), "utf8")) as CoordinationFile;
     await options.coord.importState(file.state);
     for (const c of file.cooldowns) {
+      // a cooldown that cannot be re-armed only lets a peer act sooner; the restore itself is complete
       if (c.ttlMs > 0) await options.coord.acquireLease(c.scope, c.holder, c.ttlMs).catch(() => null);
     }
     // Tokens the store accepted are above anything the coordination counter may hand out next.

@@ -74,12 +74,14 @@ export class CrashLoopGuard {
               windowStart: new Date(decision.windowStartMs).toISOString(),
             },
           })
+          // the event is informational; the pause is already stored and visible through the API
           .catch(() => undefined);
       }
     });
   }
 
   start(): void {
+    // a failed sweep changes nothing and the next interval runs it again
     this.sweeper ??= setInterval(() => void this.sweep().catch(() => undefined), UNPAUSE_SWEEP_MS);
   }
 
@@ -111,6 +113,7 @@ export class CrashLoopGuard {
 
   private serial<T>(group: string, work: () => Promise<T>): Promise<T> {
     const previous = this.chains.get(group) ?? Promise.resolve();
+    // only orders the chain: the earlier caller already received its own error
     const next = previous.catch(() => undefined).then(work);
     this.chains.set(group, next);
     void next.finally(() => {

@@ -61,10 +61,7 @@ export class EventBridge {
     try {
       await this.options.coord.publish(family ?? NOTICE_CHANNEL, JSON.stringify(envelope));
     } catch (err) {
-      this.options.log.warn(
-        { err: (err as Error).message, type: event.type },
-        "could not bridge event to other controllers",
-      );
+      this.options.log.warn({ err, type: event.type }, "could not bridge event to other controllers");
     }
   }
 
@@ -73,6 +70,7 @@ export class EventBridge {
     try {
       envelope = JSON.parse(message) as BridgeEnvelope;
     } catch {
+      // not an envelope of ours (another writer on the channel): ignore it
       return;
     }
     if (envelope.origin === this.options.controllerId) return;

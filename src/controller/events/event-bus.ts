@@ -188,7 +188,7 @@ export class EventBus implements EventPublisher, CustomEventPublisher {
       return;
     }
     this.options.log.warn(
-      { err: err.message, type, suppressed: this.suppressedAppendWarnings },
+      { err, type, suppressed: this.suppressedAppendWarnings },
       "replay buffer unreachable; event delivered in-process only",
     );
     this.lastAppendWarning = now;

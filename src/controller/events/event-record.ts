@@ -27,6 +27,7 @@ export function decodeStored(sequence: number, text: string): BusEvent | null {
       payload: raw.payload,
     } as BusEvent;
   } catch {
+    // an unreadable replay entry is skipped; the caller treats null as absent
     return null;
   }
 }

@@ -124,6 +124,7 @@ export class SseClient {
     try {
       this.controller.enqueue(frame);
     } catch {
+      // enqueue throws only once the stream is closed by the client: finish our side too
       this.close("stream closed");
     }
   }

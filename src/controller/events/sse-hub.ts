@@ -151,7 +151,7 @@ export class SseHub implements SequencedSink {
         await this.drain();
       } while (this.again && !this.stopped);
     } catch (err) {
-      this.options.log.warn({ err: (err as Error).message }, "cannot read the event replay buffer; retrying");
+      this.options.log.warn({ err }, "cannot read the event replay buffer; retrying");
       this.retryTimer ??= setTimeout(() => {
         this.retryTimer = undefined;
         this.poke();

@@ -78,7 +78,7 @@ export async function openEventStream(deps: EventStreamDeps, req: StreamRequest)
   void replay(deps, client, position, liveFrom).then(
     () => client.goLive(),
     (err: Error) => {
-      deps.log.warn({ err: err.message, user: holder.username }, "event replay failed; closing the stream");
+      deps.log.warn({ err, user: holder.username }, "event replay failed; closing the stream");
       // The client reconnects with its Last-Event-ID and gets another try.
       client.close("replay failed");
     },

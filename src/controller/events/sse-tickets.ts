@@ -56,6 +56,7 @@ export class SseTickets {
       if (typeof parsed.username !== "string" || typeof parsed.role !== "string") return null;
       return { username: parsed.username, role: parsed.role };
     } catch {
+      // a ticket value we cannot read is refused like an unknown ticket (fail closed)
       return null;
     }
   }

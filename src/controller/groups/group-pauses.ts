@@ -63,6 +63,7 @@ export class GroupPauses {
     );
     await this.events
       .publish({ type: "GROUP_PAUSED", group, payload: { group, code: failure.code, reason } })
+      // the event is informational; the pause is already stored and logged above
       .catch(() => undefined);
   }
 

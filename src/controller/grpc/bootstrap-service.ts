@@ -109,7 +109,7 @@ export function bootstrapService(
       try {
         issued = await signNodeCsr(deps.ca, { nodeId, csr: request.csrDer, now });
       } catch (err) {
-        log.warn({ peer: from, nodeId, err: (err as Error).message }, "enrolment refused: bad CSR");
+        log.warn({ peer: from, nodeId, err }, "enrolment refused: bad CSR");
         throw new ServerError(Status.INVALID_ARGUMENT, (err as Error).message);
       }
 
@@ -169,6 +169,6 @@ function refusal(err: unknown, from: string, nodeId: string, log: Logger): Serve
     );
     return new ServerError(Status.UNAUTHENTICATED, TOKEN_REFUSED);
   }
-  log.error({ peer: from, nodeId, err: (err as Error).message }, "enrolment failed");
+  log.error({ peer: from, nodeId, err }, "enrolment failed");
   return new ServerError(Status.INTERNAL, isAppError(err) ? err.message : "enrolment failed");
 }

@@ -32,6 +32,7 @@ export async function startCommandRelay(deps: {
     try {
       command = JSON.parse(message) as RelayedCommand;
     } catch {
+      // not a relayed command (another writer on the channel): ignore it
       return;
     }
     if (command.from === deps.controllerId || !deps.sessions.get(command.nodeId)) return;
@@ -44,10 +45,7 @@ export async function startCommandRelay(deps: {
         "relayed frame sent",
       );
     } catch (err) {
-      log.warn(
-        { nodeId: command.nodeId, from: command.from, err: (err as Error).message },
-        "bad relayed frame",
-      );
+      log.warn({ nodeId: command.nodeId, from: command.from, err }, "bad relayed frame");
     }
   });
   deps.sessions.setRelay((nodeId, frame) => {
@@ -58,7 +56,7 @@ export async function startCommandRelay(deps: {
       frame: Buffer.from(bytes).toString("base64"),
     };
     deps.coord.publish(CHANNEL, JSON.stringify(command)).catch((err: unknown) => {
-      log.warn({ nodeId, err: (err as Error).message }, "could not relay a frame to the node's controller");
+      log.warn({ nodeId, err }, "could not relay a frame to the node's controller");
     });
   });
   return async () => {

@@ -36,6 +36,7 @@ export async function announceController(
   return {
     async stop() {
       clearInterval(timer);
+      // shutting down: an entry left behind expires with its TTL
       await coord.deleteSnapshot("controller", controllerId).catch(() => undefined);
     },
   };

@@ -229,7 +229,7 @@ export class DaemonSession implements LiveSession {
     try {
       lease = await deps.coord.acquireLease(`node:${this.nodeId}`, deps.controllerId, this.sessionLeaseMs());
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, "daemon stream refused: coordination store unavailable");
+      this.log.warn({ err }, "daemon stream refused: coordination store unavailable");
       this.finish("coordination store unavailable; retry", false, Status.UNAVAILABLE);
       return;
     }
@@ -323,7 +323,7 @@ export class DaemonSession implements LiveSession {
         }
       } catch (err) {
         // A coordination blip is not a reason to drop a healthy daemon; the next tick retries.
-        this.log.warn({ err: (err as Error).message }, "could not renew the node lease");
+        this.log.warn({ err }, "could not renew the node lease");
       }
     }
     this.pingSequence++;
@@ -372,7 +372,7 @@ export class DaemonSession implements LiveSession {
       this.log.info({ reason, state: doc?.state ?? "unchanged" }, "daemon disconnected");
       if (doc) this.publish({ type: "NODE_DISCONNECTED", payload: { nodeId: this.nodeId, reason } });
     } catch (err) {
-      this.log.warn({ err: (err as Error).message, reason }, "could not record the disconnect");
+      this.log.warn({ err, reason }, "could not record the disconnect");
     }
     // A newer session of the same node on this controller shares the lease (same holder): keep it.
     if (this.lease && current && !deps.registry.get(this.nodeId)) {
@@ -382,7 +382,7 @@ export class DaemonSession implements LiveSession {
 
   private publish(event: Parameters<EventPublisher["publish"]>[0]): void {
     this.deps.events?.publish(event).catch((err: unknown) => {
-      this.log.debug({ err: (err as Error).message }, "could not publish a node event");
+      this.log.debug({ err }, "could not publish a node event");
     });
   }
 

@@ -141,7 +141,7 @@ export async function startGrpcServer(deps: GrpcServerDeps): Promise<RunningGrpc
       credentials.update(current);
       grpcLog.info("controller TLS certificate renewed");
     } catch (err) {
-      grpcLog.warn({ err: (err as Error).message }, "controller TLS certificate renewal failed");
+      grpcLog.warn({ err }, "controller TLS certificate renewal failed");
     }
   }, DAY_MS);
   renewal.unref?.();

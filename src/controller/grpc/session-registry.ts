@@ -120,6 +120,7 @@ export class SessionRegistry {
     for (const listener of this.frameListeners) {
       try {
         const work = listener(nodeId, frame);
+        // each listener reports its own failures; one must not stop the others
         if (work) pending.push(work.catch(() => undefined));
       } catch {
         // A listener's bug must not take the stream down.

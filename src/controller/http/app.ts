@@ -311,6 +311,7 @@ function mountRoute(
         s.caller = caller;
         const hit = await deps.coord
           .hitRateLimit("user", caller.username, limits.perUserPerMinute, 60_000)
+          // rate limiter unreachable: the per-user limit is skipped, as the per-IP limit above decided
           .catch(() => null);
         if (hit && !hit.allowed) {
           throw new AppError("RATE_LIMITED", "too many requests; slow down", {

@@ -30,6 +30,7 @@ export function parseAddress(address: string): ipaddr.IPv4 | ipaddr.IPv6 | null 
       ? (ip as ipaddr.IPv6).toIPv4Address()
       : ip;
   } catch {
+    // not an IP literal: no address (the caller treats it as unknown)
     return null;
   }
 }

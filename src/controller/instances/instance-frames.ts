@@ -27,7 +27,7 @@ export function routeInstanceFrames(deps: {
   const inOrder = (nodeId: string, work: () => Promise<unknown>): Promise<void> => {
     const next = (chains.get(nodeId) ?? Promise.resolve()).then(work).then(
       () => undefined,
-      (err: unknown) => deps.log.warn({ nodeId, err: (err as Error).message }, "instance frame failed"),
+      (err: unknown) => deps.log.warn({ nodeId, err }, "instance frame failed"),
     );
     chains.set(nodeId, next);
     // The map would otherwise hold every node's last promise forever.

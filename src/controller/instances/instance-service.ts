@@ -121,6 +121,7 @@ export class InstanceService {
           newState: to,
         },
       })
+      // events are notifications; the transition is already stored, and a lost event is recovered by listing
       .catch(() => undefined);
     if (isTerminalState(to)) {
       for (const listener of this.terminalListeners) listener(updated);
@@ -141,6 +142,7 @@ export class InstanceService {
         group: updated.group,
         payload: { instanceId: id, group: updated.group, nodeId: updated.node },
       })
+      // events are notifications; the draining state is already stored
       .catch(() => undefined);
     return updated;
   }

@@ -72,6 +72,7 @@ export class RecordPruner {
           this.crashesPrunedAt = this.now();
         }
       } finally {
+        // release is a courtesy: an unreleased lease expires after its TTL
         await this.deps.coord.releaseLease(lease).catch(() => false);
       }
     }
@@ -125,9 +126,7 @@ export class RecordPruner {
       if (this.running) return;
       this.running = true;
       this.prune()
-        .catch((err) =>
-          this.deps.log.warn({ err: (err as Error).message }, "record pruning failed; will retry"),
-        )
+        .catch((err) => this.deps.log.warn({ err }, "record pruning failed; will retry"))
         .finally(() => {
           this.running = false;
         });

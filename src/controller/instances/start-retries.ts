@@ -114,7 +114,7 @@ export class StartRetries {
           await this.col.delete(intent._id);
         }
       } catch (err) {
-        this.deps.log.warn({ instanceId: intent._id, err: (err as Error).message }, "start retry failed");
+        this.deps.log.warn({ instanceId: intent._id, err }, "start retry failed");
       }
     }
     return sent;
@@ -136,7 +136,7 @@ export class StartRetries {
       if (this.pumping) return;
       this.pumping = true;
       this.pump(dispatcher)
-        .catch((err) => this.deps.log.warn({ err: (err as Error).message }, "start-retry pump failed"))
+        .catch((err) => this.deps.log.warn({ err }, "start-retry pump failed"))
         .finally(() => {
           this.pumping = false;
         });

@@ -168,10 +168,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
       if (isAppError(err, "STALE_FENCING_TOKEN")) throw err;
       const message = (err as Error).message;
       const code = err instanceof PlanFailure ? err.code : "PLAN_FAILED";
-      this.log.warn(
-        { instanceId: request.instanceId, code, err: message },
-        "could not build the composition plan",
-      );
+      this.log.warn({ instanceId: request.instanceId, code, err }, "could not build the composition plan");
       await instances.transition(request.instanceId, "CRASHED", `plan failed: ${message}`, {
         startError: { code, message, disposition: "PERMANENT" },
       });

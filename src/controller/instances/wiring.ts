@@ -88,6 +88,7 @@ export function wireInstances(deps: {
   // A stopped or crashed instance's plugin has nothing left to say.
   const stopRevoking = instances.onTerminal((doc) => {
     void tokens.revoke(doc._id).catch(() => undefined);
+    // best effort: a token left behind dies with its instance's record, a retry finds the instance terminal
     void lifecycle.retries.clear(doc._id).catch(() => undefined);
   });
   lifecycle.startRetryPump();

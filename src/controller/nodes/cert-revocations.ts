@@ -71,7 +71,7 @@ export class CertRevocations {
     );
     revocations.timer = setInterval(() => {
       revocations.resync().catch((err: unknown) => {
-        deps.log.warn({ err: (err as Error).message }, "certificate revocation resync failed");
+        deps.log.warn({ err }, "certificate revocation resync failed");
       });
     }, deps.resyncMs ?? 60_000);
     revocations.timer.unref?.();
@@ -171,7 +171,7 @@ export class CertRevocations {
       await this.coord.revoke("nodecert-serial", input.serial, 1);
       await this.coord.revoke("nodecert-cn", input.cn, 1);
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, "could not clear revocation in the coordination store");
+      this.log.warn({ err }, "could not clear revocation in the coordination store");
     }
     this.announce({ op: "unrevoke", nodeId: input.nodeId, serial: input.serial, cn: input.cn });
   }
@@ -210,7 +210,7 @@ export class CertRevocations {
       for (const doc of docs) await this.coord.revoke(COORD_KIND[doc.kind], doc.value, doc.expiresAt - now);
     } catch (err) {
       // The durable record and memory already hold it; the next resync retries Valkey.
-      this.log.warn({ err: (err as Error).message }, "could not write revocation to the coordination store");
+      this.log.warn({ err }, "could not write revocation to the coordination store");
     }
   }
 
@@ -221,10 +221,7 @@ export class CertRevocations {
   private announce(change: RevocationChange): void {
     this.notify(change);
     this.coord.publish(CHANNEL, JSON.stringify(change)).catch((err: unknown) => {
-      this.log.warn(
-        { err: (err as Error).message },
-        "could not publish revocation; peers pick it up on resync",
-      );
+      this.log.warn({ err }, "could not publish revocation; peers pick it up on resync");
     });
   }
 
@@ -233,6 +230,7 @@ export class CertRevocations {
     try {
       change = JSON.parse(message) as RevocationChange;
     } catch {
+      // not a revocation change (another writer on the channel): ignore it; the periodic resync covers gaps
       return;
     }
     if (change.op === "revoke") {
@@ -256,7 +254,7 @@ export class CertRevocations {
       try {
         listener(change);
       } catch (err) {
-        this.log.warn({ err: (err as Error).message }, "revocation listener failed");
+        this.log.warn({ err }, "revocation listener failed");
       }
     }
   }

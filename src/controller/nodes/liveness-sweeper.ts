@@ -97,7 +97,7 @@ export class LivenessSweeper {
         await this.declareLost(node._id, node.disconnectedAt ?? 0);
       }
     } catch (err) {
-      log.warn({ err: (err as Error).message }, "node liveness sweep failed");
+      log.warn({ err }, "node liveness sweep failed");
     } finally {
       this.running = false;
     }
@@ -122,7 +122,7 @@ export class LivenessSweeper {
         "node still unreachable after the grace period: its instances are lost",
       );
     } catch (err) {
-      log.warn({ nodeId, err: (err as Error).message }, "could not declare the node's instances lost");
+      log.warn({ nodeId, err }, "could not declare the node's instances lost");
     }
   }
 

@@ -12,6 +12,7 @@ export async function isIssuedBy(certificatePem: string, ca: ClusterCa, now: Dat
   try {
     certificate = new x509.X509Certificate(certificatePem);
   } catch {
+    // an unreadable certificate is not issued by the CA: the caller re-issues it
     return false;
   }
   if (certificate.issuer !== ca.certificate.subject) return false;

@@ -131,7 +131,7 @@ export class PlayerJourney {
         .catch(() => undefined);
     } catch (err) {
       this.deps.log.warn(
-        { player: player.uuid, eventType: step.eventType, err: (err as Error).message },
+        { player: player.uuid, eventType: step.eventType, err },
         "journey step not recorded",
       );
     }

@@ -57,6 +57,7 @@ function parse(raw: string | null): PlayerInfo | null {
   try {
     return JSON.parse(raw) as PlayerInfo;
   } catch {
+    // an unreadable entry is treated as absent; the next report from the proxy rewrites it
     return null;
   }
 }

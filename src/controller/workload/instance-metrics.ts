@@ -34,6 +34,7 @@ export class InstanceMetrics {
     try {
       return JSON.parse(raw) as InstanceMetricsRecord;
     } catch {
+      // an unreadable snapshot is treated as none; the next report rewrites it
       return null;
     }
   }

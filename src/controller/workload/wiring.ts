@@ -39,7 +39,7 @@ export function wireWorkloadServices(deps: {
   // A stopped instance's plugin never reports its players leaving; its transfers can never happen.
   const stopForgetting = deps.instances.onTerminal((doc) => {
     const failed = (what: string) => (err: Error) =>
-      log.warn({ instanceId: doc._id, err: err.message }, `could not clear ${what} of a stopped instance`);
+      log.warn({ instanceId: doc._id, err }, `could not clear ${what} of a stopped instance`);
     void players.instanceGone(doc._id).catch(failed("the players"));
     void intents.dropFor(doc._id).catch(failed("the transfers"));
     void instanceMetrics.forget(doc._id).catch(failed("the metrics"));
@@ -54,7 +54,7 @@ export function wireWorkloadServices(deps: {
           log.info({ instanceId: doc._id, ...moved }, "draining instance's players queued for transfer");
       })
       .catch((err: Error) =>
-        log.warn({ instanceId: doc._id, err: err.message }, "could not queue a draining instance's players"),
+        log.warn({ instanceId: doc._id, err }, "could not queue a draining instance's players"),
       );
   });
   return {

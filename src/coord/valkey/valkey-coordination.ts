@@ -407,6 +407,7 @@ export class ValkeyCoordination implements Coordination {
       current?.delete(handler);
       if (current && current.size === 0) {
         this.handlers.delete(key);
+        // connection gone: there is nothing left to unsubscribe from
         await this.subscriber?.unsubscribe(key).catch(() => {});
       }
     };

@@ -36,6 +36,7 @@ export function isValidTemplatePath(raw: string): boolean {
     normalizeTemplatePath(raw);
     return true;
   } catch {
+    // the error is the answer here (see the doc comment)
     return false;
   }
 }

@@ -16,6 +16,7 @@ export function decodeText(bytes: Uint8Array): string | undefined {
   try {
     return strictUtf8.decode(bytes);
   } catch {
+    // not UTF-8: treated as binary, as documented
     return undefined;
   }
 }

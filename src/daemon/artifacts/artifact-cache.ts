@@ -94,6 +94,7 @@ export class ArtifactCache {
       await rename(staging, path);
       return path;
     } catch (err) {
+      // already failing: the original error is rethrown below; a close error adds nothing
       await file.close().catch(() => undefined);
       await rm(staging, { force: true });
       throw err;

@@ -65,6 +65,7 @@ function diskOf(path: string): { totalMb: number; freeMb: number } {
       freeMb: Math.floor((stats.bavail * stats.bsize) / MB),
     };
   } catch {
+    // no such mount (or not readable): reported as zero rather than failing the heartbeat
     return { totalMb: 0, freeMb: 0 };
   }
 }

@@ -166,6 +166,7 @@ export class SupervisorAdapter implements LinkCommands {
     }
     void supervisor
       .stop(command.instanceId, { force: command.force, reason: command.reason })
+      // the supervisor reports the stop's outcome as instance status frames, failures included
       .catch(() => undefined);
     return StopInstanceAck.create({ instanceId: command.instanceId, accepted: true });
   }

@@ -97,6 +97,7 @@ export class TemplateCache {
     const layers: CachedLayer[] = [];
     for (const hash of names.filter((name) => HASH.test(name))) {
       const dir = join(this.directory, hash);
+      // a layer that cannot be read is left out of the listing; the next use re-fetches it
       const files = await readTree(dir).catch(() => undefined);
       if (files === undefined) continue;
       const info = await stat(dir);
@@ -141,6 +142,7 @@ export class TemplateCache {
   private async quarantine(hash: string): Promise<void> {
     const aside = join(this.directory, ".quarantine", `${hash}-${Date.now()}`);
     await mkdir(join(this.directory, ".quarantine"), { recursive: true });
+    // gone already (a concurrent quarantine or removal): nothing left to set aside
     await rename(this.layerPath(hash), aside).catch(() => undefined);
   }
 }

@@ -65,6 +65,7 @@ export function readMonitorRecord(dir: string): MonitorRecord | undefined {
     if (record.version !== 1 || typeof record.plan?.instanceId !== "string") return undefined;
     return record;
   } catch {
+    // as documented: no record, or one we cannot read
     return undefined;
   }
 }

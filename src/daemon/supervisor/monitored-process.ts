@@ -276,6 +276,7 @@ function isExecutable(command: string, cwd: string, path: string): boolean {
       accessSync(full, constants.X_OK);
       return true;
     } catch {
+      // not accessible as executable: the caller reports the command as missing
       return false;
     }
   }
@@ -286,6 +287,7 @@ function readText(path: string): string {
   try {
     return existsSync(path) ? readFileSync(path, "utf8") : "";
   } catch {
+    // unreadable: an empty text, the caller treats it as no output
     return "";
   }
 }

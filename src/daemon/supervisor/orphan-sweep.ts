@@ -36,6 +36,7 @@ export function findOrphans(
   try {
     entries = readdirSync("/proc");
   } catch {
+    // no /proc (not Linux, or hidden): nothing can be identified, so nothing is swept
     return orphans;
   }
   for (const entry of entries) {

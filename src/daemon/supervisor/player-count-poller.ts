@@ -97,6 +97,7 @@ export class PlayerCountPoller {
     try {
       online = await this.options.ping(target.port);
     } catch {
+      // a failed ping keeps the last count; the next interval pings again
       return;
     }
     if (!Number.isInteger(online) || online < 0) return;

@@ -17,6 +17,7 @@ export function processStartTicks(pid: number): number | undefined {
   try {
     stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   } catch {
+    // no such process (or not readable): as documented
     return undefined;
   }
   // The command name is in parentheses and may itself contain spaces or parentheses.
@@ -43,6 +44,7 @@ export function signalPid(pid: number, signal: NodeJS.Signals): boolean {
     process.kill(pid, signal);
     return true;
   } catch {
+    // as documented: gone already, or not ours
     return false;
   }
 }

@@ -32,7 +32,9 @@ export class RconLink {
     const pending = this.connection;
     this.connection = undefined;
     if (pending === undefined) return;
+    // closing: a connection that never opened has nothing to end
     const rcon = await pending.catch(() => undefined);
+    // closing: the server may have hung up first
     await rcon?.end().catch(() => undefined);
   }
 

@@ -94,6 +94,7 @@ export class MongoStore implements DurableStore {
       await client.connect();
       await client.db(options.database).command({ ping: 1 });
     } catch (err) {
+      // already failing: the connect error is the one reported below
       await client.close().catch(() => {});
       throw new AppError(
         "STORE_UNAVAILABLE",

@@ -363,6 +363,7 @@ function readOwner(file: string): { pid: number; since: string } | undefined {
       ? { pid: owner.pid, since: owner.since }
       : undefined;
   } catch {
+    // no owner file, or one we cannot read: no owner
     return undefined;
   }
 }

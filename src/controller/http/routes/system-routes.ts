@@ -16,6 +16,7 @@ async function probe(fn: () => Promise<void>): Promise<"UP" | "DOWN"> {
     await fn();
     return "UP";
   } catch {
+    // the probe's answer is the status; the failure itself is the store's or coordination's to log
     return "DOWN";
   }
 }

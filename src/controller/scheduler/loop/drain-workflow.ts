@@ -202,10 +202,7 @@ export class DrainWorkflow {
       try {
         await this.deps.lifecycle?.undrain({ instanceId: inst.id, reason: "node drain cancelled", fence });
       } catch (err) {
-        this.deps.log.warn(
-          { instanceId: inst.id, err: (err as Error).message },
-          "could not undrain instance",
-        );
+        this.deps.log.warn({ instanceId: inst.id, err }, "could not undrain instance");
       }
     }
     await this.deps.leases.release(lease.scope);

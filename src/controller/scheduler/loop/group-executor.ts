@@ -67,7 +67,7 @@ export class GroupExecutor {
         outcomes.push({ action, outcome: "applied" });
       } catch (err) {
         const detail = (err as Error).message;
-        this.deps.log.warn({ group, action: action.kind, err: detail }, "scheduler action failed");
+        this.deps.log.warn({ group, action: action.kind, err }, "scheduler action failed");
         outcomes.push({ action, outcome: "failed", detail });
       }
     }

@@ -106,6 +106,7 @@ export class SchedulerLoop {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    // the tick reports its own failures; stop only waits for it to end
     await this.running.catch(() => undefined);
     await this.leases.releaseAll();
   }
@@ -280,7 +281,7 @@ export class SchedulerLoop {
         } catch (err) {
           // A coordination hiccup for one group must not cost the others their tick.
           const reason = `group not evaluated: ${(err as Error).message}`;
-          this.options.log.warn({ group, err: (err as Error).message }, "scheduler group failed");
+          this.options.log.warn({ group, err }, "scheduler group failed");
           waits.push({ group, reason });
         }
       }
@@ -329,10 +330,7 @@ export class SchedulerLoop {
           token: run.lease.token,
         });
       } catch (err) {
-        this.options.log.warn(
-          { group, err: (err as Error).message },
-          "could not persist the scaling cooldown",
-        );
+        this.options.log.warn({ group, err }, "could not persist the scaling cooldown");
       }
     }
   }

@@ -44,6 +44,7 @@ export class ScopedLeases {
     const lease = this.held.get(scope);
     if (lease === undefined) return;
     this.held.delete(scope);
+    // release is a courtesy: an unreleased lease expires after its TTL
     await this.deps.coord.releaseLease(lease).catch(() => false);
   }
 

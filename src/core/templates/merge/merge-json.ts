@@ -20,6 +20,7 @@ function parseExact(text: string): { value: unknown } | undefined {
     });
     return lossy ? undefined : { value };
   } catch {
+    // not valid JSON: undefined tells the caller to fall back to replacing the file
     return undefined;
   }
 }

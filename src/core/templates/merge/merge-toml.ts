@@ -15,6 +15,7 @@ export function mergeToml(baseText: string, overlayText: string): string | undef
     base = parse(stripBom(baseText), { integersAsBigInt: "asNeeded" });
     overlay = parse(stripBom(overlayText), { integersAsBigInt: "asNeeded" });
   } catch {
+    // not valid TOML: undefined tells the caller to fall back to replacing the file
     return undefined;
   }
   const merged = deepMerge(base, overlay);
