@@ -440,6 +440,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       audit,
       httpPort,
       events,
+      metrics,
     });
     teardown.push(() => grpc.stop());
     // Once daemons can connect, so their reports open the convergence gate; stopped first on shutdown.

@@ -12,6 +12,7 @@ import {
   PROTOCOL_VERSION,
 } from "../../wire/index.ts";
 import type { EventPublisher } from "../events/event-types.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import type { CertRevocations } from "../nodes/cert-revocations.ts";
 import type { InstanceReconciler } from "../nodes/instance-reconciler.ts";
 import type { LivenessSweeper } from "../nodes/liveness-sweeper.ts";
@@ -45,6 +46,8 @@ export interface SessionDeps {
   controllerGrpcAddrs: string[];
   /** NODE_CONNECTED / NODE_DISCONNECTED for SSE clients and other controllers */
   events?: EventPublisher;
+  /** prexorcloud_grpc_daemon_messages_in_total / _out_total */
+  metrics?: Pick<Metrics, "daemonMessageIn" | "daemonMessageOut">;
   now?: () => number;
 }
 
@@ -130,6 +133,7 @@ export class DaemonSession implements LiveSession {
       for await (const message of requests) {
         if (this.phase === "ended") return;
         this.lastHeardAt = this.now();
+        this.deps.metrics?.daemonMessageIn(message.frame?.case ?? "unknown");
         if (message.undecodable !== undefined) {
           this.log.warn(
             { peer: this.peer, reason: message.undecodable },
@@ -332,6 +336,8 @@ export class DaemonSession implements LiveSession {
 
   private push(frame: NonNullable<ControllerMessage["frame"]>): PushOutcome {
     const outcome = this.outbound.push(ControllerMessage.create({ epoch: this.lease?.token ?? 0, frame }));
+    // Queued counts as delivered: the frame is on the session's stream unless the session ends.
+    this.deps.metrics?.daemonMessageOut(frame.case, outcome === "queued" ? "delivered" : "dropped");
     if (outcome === "overflow") {
       this.log.warn("outbound queue overflowed: the daemon is not reading; closing the session");
       this.finish("outbound queue overflow", false, Status.RESOURCE_EXHAUSTED);

@@ -5,6 +5,7 @@ import type { Logger } from "../../log/logger.ts";
 import { BootstrapServiceDefinition, BootstrapServiceFullName, MAX_MESSAGE_BYTES } from "../../wire/index.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import type { EventPublisher } from "../events/event-types.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import type { CertRevocations } from "../nodes/cert-revocations.ts";
 import type { InstanceReconciler } from "../nodes/instance-reconciler.ts";
 import type { JoinTokenService } from "../nodes/join-tokens.ts";
@@ -35,6 +36,7 @@ export interface GrpcServerDeps {
   /** the REST port actually bound, for HelloAck.controller_api_url */
   httpPort: number;
   events?: EventPublisher;
+  metrics?: Metrics;
 }
 
 export interface RunningGrpc {
@@ -124,6 +126,7 @@ export async function startGrpcServer(deps: GrpcServerDeps): Promise<RunningGrpc
       controllerApiUrl: apiHost === "" ? "" : `http://${bracket(apiHost)}:${deps.httpPort}`,
       controllerGrpcAddrs: grpcAddrs,
       events: deps.events,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
     }),
   );
 

@@ -57,6 +57,11 @@ interface InstanceDoc {
   adoptedAt?: number;
 }
 
+function metricValue(text: string, series: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
 const instances = () => cluster.running.store.collection<InstanceDoc>("instances");
 
 describe("liveness", () => {
@@ -71,6 +76,20 @@ describe("liveness", () => {
       { what: "a later heartbeat" },
     );
     expect(later.state).toBe("ONLINE");
+    // The session counts what crosses it: the Hello and heartbeats in, the HelloAck and pings out.
+    const metrics = (await cluster.running.metrics.render()).body;
+    expect(
+      metricValue(metrics, 'prexorcloud_grpc_daemon_messages_in_total{payload_case="hello"}'),
+    ).toBeGreaterThan(0);
+    expect(
+      metricValue(metrics, 'prexorcloud_grpc_daemon_messages_in_total{payload_case="heartbeat"}'),
+    ).toBeGreaterThan(0);
+    expect(
+      metricValue(
+        metrics,
+        'prexorcloud_grpc_daemon_messages_out_total{payload_case="helloack",outcome="delivered"}',
+      ),
+    ).toBeGreaterThan(0);
     await daemon.stop();
     const offline = await waitForState(cluster, "beat-1", "OFFLINE");
     expect(offline.disconnectReason).toBe("daemon closed the stream");
