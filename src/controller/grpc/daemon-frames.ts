@@ -56,6 +56,9 @@ export function capacityFromWire(capacity: NodeCapacity | undefined): NodeCapaci
   };
 }
 
+/** A list ping sample is for display; clients show about a dozen names. */
+const MAX_PLAYER_SAMPLE = 12;
+
 export function instanceFromWire(report: InstanceReport): NodeInstanceReport {
   return {
     instanceId: report.instanceId,
@@ -63,6 +66,9 @@ export function instanceFromWire(report: InstanceReport): NodeInstanceReport {
     state: instanceStateFromNumber(report.state) ?? "UNKNOWN",
     port: report.port,
     playerCount: report.playerCount,
+    maxPlayers: report.maxPlayers,
+    // Bounded here too: a daemon is trusted with its node, not with the controller's memory.
+    playerSample: report.playerSample.slice(0, MAX_PLAYER_SAMPLE).map((name) => name.slice(0, 64)),
     uptimeMs: report.uptimeMs,
     planHash: report.planHash,
   };

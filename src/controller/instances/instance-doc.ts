@@ -35,6 +35,10 @@ export interface InstanceDoc extends Doc {
   reportedAt?: number;
   /** the player count the node last reported (see LifecycleReconciler.apply) */
   reportedPlayers?: number;
+  /** `players.max` the node's list ping last saw (0 or absent: unknown) */
+  maxPlayers?: number;
+  /** names in the node's last list ping sample */
+  playerSample?: string[];
   adoptedAt?: number;
   lostAt?: number;
   lostReason?: string;
@@ -65,6 +69,9 @@ export function toInstanceView(doc: InstanceDoc) {
     state: doc.state,
     port: doc.port,
     playerCount: doc.players ?? 0,
+    // From the node's list ping while RUNNING; null / empty until a ping was answered.
+    maxPlayers: doc.maxPlayers ? doc.maxPlayers : null,
+    playerSample: doc.playerSample ?? [],
     planHash: doc.planHash,
     uptimeMs: doc.uptimeMs ?? 0,
     startedAt: iso(doc.startedAt),

@@ -98,6 +98,7 @@ export class LifecycleReconciler implements InstanceReconciler {
       uptimeMs: report.uptimeMs,
       reportedAt: now,
       reportedPlayers: report.playerCount,
+      ...pingFields(report),
       ...(report.port > 0 ? { port: report.port } : {}),
     };
     const doc = await this.instances.get(report.instanceId);
@@ -114,6 +115,7 @@ export class LifecycleReconciler implements InstanceReconciler {
         stateChangedAt: now,
         players: report.playerCount,
         reportedPlayers: report.playerCount,
+        ...pingFields(report),
         uptimeMs: report.uptimeMs,
         adoptedAt: now,
         reportedAt: now,
@@ -149,4 +151,9 @@ export class LifecycleReconciler implements InstanceReconciler {
     }
     await this.instances.transition(doc._id, target, `reported by node ${nodeId}`, fields);
   }
+}
+
+/** Slot limit and sample as the node's ping saw them; a node that sends neither clears them. */
+function pingFields(report: NodeInstanceReport): Pick<InstanceDoc, "maxPlayers" | "playerSample"> {
+  return { maxPlayers: report.maxPlayers ?? 0, playerSample: report.playerSample ?? [] };
 }

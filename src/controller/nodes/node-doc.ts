@@ -38,6 +38,10 @@ export interface NodeInstanceReport {
   state: string;
   port: number;
   playerCount: number;
+  /** `players.max` from the node's list ping; 0 when not known */
+  maxPlayers?: number;
+  /** names from the node's list ping sample */
+  playerSample?: string[];
   uptimeMs: number;
   planHash: string;
 }

@@ -456,6 +456,8 @@ function toReport(instance: LinkInstance): InstanceReport {
     state: INSTANCE_STATE_NUMBERS[instance.state],
     port: instance.port,
     playerCount: instance.playerCount ?? 0,
+    maxPlayers: instance.maxPlayers ?? 0,
+    playerSample: [...(instance.playerSample ?? [])],
     uptimeMs: instance.uptimeMs,
     planHash: instance.planHash,
     detail: instance.detail ?? "",

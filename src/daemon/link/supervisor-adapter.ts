@@ -93,7 +93,11 @@ export class SupervisorAdapter implements LinkCommands {
         uptimeMs: snapshot?.uptimeMs ?? 0,
         // Keeps the node's count on a state report, so the controller does not read it as "emptied".
         ...(event.to === "RUNNING" && snapshot?.playerCount !== undefined
-          ? { playerCount: snapshot.playerCount }
+          ? {
+              playerCount: snapshot.playerCount,
+              ...(snapshot.maxPlayers !== undefined ? { maxPlayers: snapshot.maxPlayers } : {}),
+              ...(snapshot.playerSample !== undefined ? { playerSample: snapshot.playerSample } : {}),
+            }
           : {}),
         detail: event.detail,
       });

@@ -16,6 +16,8 @@ export interface LinkInstance {
   readonly port: number;
   readonly uptimeMs: number;
   readonly playerCount?: number;
+  readonly maxPlayers?: number;
+  readonly playerSample?: readonly string[];
   readonly detail?: string;
   /** a refused start: the ack told the controller, so Hello leaves it out */
   readonly startRefused?: boolean;

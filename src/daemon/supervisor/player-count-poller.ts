@@ -4,6 +4,45 @@ export interface PollTarget {
   readonly port: number;
 }
 
+/** What a list ping says about players: the count, the slot limit and the names the server shows. */
+export interface PlayerStatus {
+  readonly online: number;
+  /** `players.max`; absent when the server did not say. */
+  readonly max?: number;
+  /** Names in `players.sample`, at most `MAX_SAMPLE_NAMES`. */
+  readonly sample?: readonly string[];
+}
+
+/** A sample is for display: a dozen names is what clients show, and it bounds every report. */
+export const MAX_SAMPLE_NAMES = 12;
+const MAX_NAME_LENGTH = 64;
+
+/** The ping answer's players block as a PlayerStatus, or undefined when it carries no valid count. */
+export function playerStatusOf(players: unknown): PlayerStatus | undefined {
+  if (typeof players !== "object" || players === null) return undefined;
+  const { online, max, sample } = players as { online?: unknown; max?: unknown; sample?: unknown };
+  if (typeof online !== "number" || !Number.isInteger(online) || online < 0) return undefined;
+  const names = Array.isArray(sample)
+    ? sample
+        .map((entry) => (entry as { name?: unknown } | null)?.name)
+        .filter((name): name is string => typeof name === "string" && name !== "")
+        .map((name) => name.slice(0, MAX_NAME_LENGTH))
+        .slice(0, MAX_SAMPLE_NAMES)
+    : [];
+  return {
+    online,
+    ...(typeof max === "number" && Number.isInteger(max) && max >= 0 ? { max } : {}),
+    ...(names.length > 0 ? { sample: names } : {}),
+  };
+}
+
+function sameStatus(a: PlayerStatus | undefined, b: PlayerStatus): boolean {
+  if (!a || a.online !== b.online || a.max !== b.max) return false;
+  const left = a.sample ?? [];
+  const right = b.sample ?? [];
+  return left.length === right.length && left.every((name, i) => name === right[i]);
+}
+
 export interface PlayerCountPollerOptions {
   /** Base period between rounds (daemon.yml `instances.playerCountPoll.intervalMs`). */
   readonly intervalMs: number;
@@ -11,10 +50,10 @@ export interface PlayerCountPollerOptions {
   readonly concurrency: number;
   /** The instances to ask this round (read fresh every round: starts, stops and re-adoptions show up). */
   readonly targets: () => readonly PollTarget[];
-  /** `players.online` from a Server List Ping; throws (or times out) when the server does not answer. */
-  readonly ping: (port: number) => Promise<number>;
-  /** Called only when an instance's count differs from the last one seen. */
-  readonly onChange: (instanceId: string, playerCount: number) => void;
+  /** The players block of a Server List Ping; throws (or times out) when the server does not answer. */
+  readonly ping: (port: number) => Promise<PlayerStatus>;
+  /** Called only when an instance's count, slot limit or sample differs from the last one seen. */
+  readonly onChange: (instanceId: string, status: PlayerStatus) => void;
   /** Uniform in [0, 1); tests pin it. */
   readonly random?: () => number;
 }
@@ -31,7 +70,7 @@ export function jitteredDelay(intervalMs: number, random: number): number {
  * an instance that is no longer a target loses its count.
  */
 export class PlayerCountPoller {
-  private readonly counts = new Map<string, number>();
+  private readonly counts = new Map<string, PlayerStatus>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running = false;
   private stopped = false;
@@ -41,6 +80,11 @@ export class PlayerCountPoller {
 
   /** The last count seen for the instance, if it answered a ping since it became a target. */
   count(instanceId: string): number | undefined {
+    return this.counts.get(instanceId)?.online;
+  }
+
+  /** The last players block seen for the instance (count, slot limit, sample). */
+  status(instanceId: string): PlayerStatus | undefined {
     return this.counts.get(instanceId);
   }
 
@@ -93,18 +137,18 @@ export class PlayerCountPoller {
   }
 
   private async pollTarget(target: PollTarget): Promise<void> {
-    let online: number;
+    let status: PlayerStatus;
     try {
-      online = await this.options.ping(target.port);
+      status = await this.options.ping(target.port);
     } catch {
       // a failed ping keeps the last count; the next interval pings again
       return;
     }
-    if (!Number.isInteger(online) || online < 0) return;
+    if (!Number.isInteger(status.online) || status.online < 0) return;
     // The instance may have left RUNNING while the ping was in flight.
     if (!this.options.targets().some((t) => t.instanceId === target.instanceId)) return;
-    if (this.counts.get(target.instanceId) === online) return;
-    this.counts.set(target.instanceId, online);
-    if (!this.stopped) this.options.onChange(target.instanceId, online);
+    if (sameStatus(this.counts.get(target.instanceId), status)) return;
+    this.counts.set(target.instanceId, status);
+    if (!this.stopped) this.options.onChange(target.instanceId, status);
   }
 }

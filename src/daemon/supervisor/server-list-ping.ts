@@ -3,7 +3,11 @@ import { connect } from "node:net";
 /** What a Minecraft server answers to a status request (the server list entry). */
 export interface ServerStatus {
   readonly version?: { readonly name?: string; readonly protocol?: number };
-  readonly players?: { readonly max?: number; readonly online?: number };
+  readonly players?: {
+    readonly max?: number;
+    readonly online?: number;
+    readonly sample?: readonly { readonly name?: string; readonly id?: string }[];
+  };
   readonly description?: unknown;
   readonly latencyMs: number;
 }

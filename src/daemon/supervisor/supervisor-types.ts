@@ -93,7 +93,7 @@ export type SupervisorEvent =
       readonly atMs: number;
     }
   | { readonly type: "crash"; readonly report: CrashReport }
-  /** A RUNNING instance's Server List Ping answered a different `players.online` than before. */
+  /** A RUNNING instance's Server List Ping answered a different players block than before. */
   | { readonly type: "players"; readonly instanceId: string; readonly playerCount: number };
 
 /** One supervised instance as it is right now (Hello.running_instances, Heartbeat.instances). */
@@ -113,6 +113,10 @@ export interface InstanceSnapshot {
   readonly exit?: ProcessExit;
   /** `players.online` from the last Server List Ping while RUNNING; absent before the first answer. */
   readonly playerCount?: number;
+  /** `players.max` from the same ping. */
+  readonly maxPlayers?: number;
+  /** Names in the same ping's player sample. */
+  readonly playerSample?: readonly string[];
   /**
    * The start was refused before a process ran; the refusal travels in StartInstanceAck, so this
    * record is the daemon's own bookkeeping and never reported to the controller as a state.

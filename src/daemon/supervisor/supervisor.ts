@@ -11,7 +11,7 @@ import { ManagedInstance, type RunSettings } from "./managed-instance.ts";
 import { readMonitorRecord, settingsFromRecord, writeMonitorRecord } from "./monitor-record.ts";
 import { MonitoredProcess } from "./monitored-process.ts";
 import { sweepOrphans } from "./orphan-sweep.ts";
-import { PlayerCountPoller } from "./player-count-poller.ts";
+import { PlayerCountPoller, playerStatusOf } from "./player-count-poller.ts";
 import { defaultReadiness } from "./readiness.ts";
 import { serverListPing } from "./server-list-ping.ts";
 import { StartFailure } from "./start-failure.ts";
@@ -94,12 +94,14 @@ export class Supervisor {
           .filter((instance) => instance.lifecycle.state === "RUNNING" && instance.port > 0)
           .map((instance) => ({ instanceId: instance.id, port: instance.port })),
       ping: async (port) => {
-        const status = await serverListPing({ host, port, timeoutMs: poll.timeoutMs });
-        const online = status.players?.online;
-        if (typeof online !== "number") throw new Error("status carries no players.online");
-        return online;
+        const status = playerStatusOf(
+          (await serverListPing({ host, port, timeoutMs: poll.timeoutMs })).players,
+        );
+        if (!status) throw new Error("status carries no players.online");
+        return status;
       },
-      onChange: (instanceId, playerCount) => this.emit({ type: "players", instanceId, playerCount }),
+      onChange: (instanceId, status) =>
+        this.emit({ type: "players", instanceId, playerCount: status.online }),
     });
   }
 
@@ -374,8 +376,14 @@ export class Supervisor {
   /** The instance's snapshot with the player count the poller last saw while it was RUNNING. */
   private describe(instance: ManagedInstance): InstanceSnapshot {
     const snapshot = instance.snapshot();
-    const playerCount = snapshot.state === "RUNNING" ? this.players?.count(instance.id) : undefined;
-    return playerCount === undefined ? snapshot : { ...snapshot, playerCount };
+    const status = snapshot.state === "RUNNING" ? this.players?.status(instance.id) : undefined;
+    if (status === undefined) return snapshot;
+    return {
+      ...snapshot,
+      playerCount: status.online,
+      ...(status.max !== undefined ? { maxPlayers: status.max } : {}),
+      ...(status.sample !== undefined ? { playerSample: status.sample } : {}),
+    };
   }
 
   /** Ports held by instances on this node (Heartbeat.used_ports). */

@@ -92,6 +92,8 @@ test("the count the link reports follows a real client joining and leaving, also
     state: "RUNNING",
     port: plan.port,
     planHash: plan.planHash,
+    // The slot limit comes from the same ping (the launcher sets max-players 10).
+    maxPlayers: 10,
   });
   // Heartbeats read the snapshot: it carries the same count.
   expect(first.harness.supervisor.snapshot().find((s) => s.instanceId === id)?.playerCount).toBe(1);

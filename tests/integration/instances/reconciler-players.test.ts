@@ -6,6 +6,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { EventInput } from "../../../src/controller/events/event-types.ts";
+import { toInstanceView } from "../../../src/controller/instances/instance-doc.ts";
 import { InstanceService } from "../../../src/controller/instances/instance-service.ts";
 import { LifecycleReconciler } from "../../../src/controller/instances/lifecycle-reconciler.ts";
 import { silentLogger } from "../../../src/log/logger.ts";
@@ -56,4 +57,55 @@ test("a node reporting an unchanged count leaves the plugin-reported one alone; 
   await reconciler.update("node-a", { ...report, playerCount: 2, state: "RUNNING", uptimeMs: 4_000 });
   expect((await instances.require("lobby-1")).players).toBe(4);
   expect(published.some((e) => e.type === "INSTANCE_STATE_CHANGED")).toBe(true);
+});
+
+test("the node's list ping slot limit and sample are stored and shown on the instance", async () => {
+  const instances = new InstanceService(store, { publish: async () => {} }, silentLogger());
+  const reconciler = new LifecycleReconciler(
+    instances,
+    { recover: async () => false, resendStop: async () => false },
+    silentLogger(),
+  );
+  const now = Date.now();
+  await instances.col.put({
+    _id: "lobby-2",
+    group: "lobby",
+    node: "node-a",
+    state: "RUNNING",
+    port: 30001,
+    planHash: "h",
+    createdAt: now,
+    stateChangedAt: now,
+    players: 0,
+  });
+  const report = { instanceId: "lobby-2", group: "lobby", port: 30001, planHash: "h", state: "RUNNING" };
+  expect(toInstanceView(await instances.require("lobby-2"))).toMatchObject({
+    maxPlayers: null,
+    playerSample: [],
+  });
+  await reconciler.update("node-a", {
+    ...report,
+    playerCount: 2,
+    maxPlayers: 20,
+    playerSample: ["Alex", "Steve"],
+    uptimeMs: 1_000,
+  });
+  expect(toInstanceView(await instances.require("lobby-2"))).toMatchObject({
+    playerCount: 2,
+    maxPlayers: 20,
+    playerSample: ["Alex", "Steve"],
+  });
+  // Everyone left: the next report has an empty sample, and the view follows.
+  await reconciler.update("node-a", {
+    ...report,
+    playerCount: 0,
+    maxPlayers: 20,
+    playerSample: [],
+    uptimeMs: 2_000,
+  });
+  expect(toInstanceView(await instances.require("lobby-2"))).toMatchObject({
+    playerCount: 0,
+    maxPlayers: 20,
+    playerSample: [],
+  });
 });

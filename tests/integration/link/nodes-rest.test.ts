@@ -190,6 +190,7 @@ describe("commands over the stream", () => {
           resolvedVariables: {},
           launchArgv: [],
           readiness: "",
+          forwardingSecret: "",
           fence: { scope: "group:lobby", token },
         },
       });
@@ -233,6 +234,7 @@ describe("commands over the stream", () => {
         resolvedVariables: {},
         launchArgv: [],
         readiness: "",
+        forwardingSecret: "",
       },
     });
     const ack = await waitFor(() => heard.find((f) => f.case === "startAck"), { what: "a start ack" });

@@ -1,8 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import {
   jitteredDelay,
+  MAX_SAMPLE_NAMES,
   PlayerCountPoller,
+  type PlayerStatus,
   type PollTarget,
+  playerStatusOf,
 } from "../../../src/daemon/supervisor/player-count-poller.ts";
 
 function poller(options: {
@@ -15,8 +18,8 @@ function poller(options: {
     intervalMs: 60_000,
     concurrency: options.concurrency ?? 8,
     targets: options.targets,
-    ping: options.ping,
-    onChange: (id, count) => changes.push([id, count]),
+    ping: async (port) => ({ online: await options.ping(port) }),
+    onChange: (id, status) => changes.push([id, status.online]),
   });
   return { p, changes };
 }
@@ -131,6 +134,42 @@ describe("player count poller", () => {
     release(1);
     await round;
     expect(changes).toEqual([]);
+  });
+
+  test("a change of the slot limit or the sample is reported too, with the same count", async () => {
+    let players: unknown = { online: 2, max: 20, sample: [{ name: "Alex" }, { name: "Steve" }] };
+    const seen: PlayerStatus[] = [];
+    const p = new PlayerCountPoller({
+      intervalMs: 60_000,
+      concurrency: 1,
+      targets: () => [{ instanceId: "a", port: 1 }],
+      ping: async () => playerStatusOf(players)!,
+      onChange: (_, status) => seen.push(status),
+    });
+    await p.pollOnce();
+    await p.pollOnce();
+    players = { online: 2, max: 40, sample: [{ name: "Alex" }, { name: "Steve" }] };
+    await p.pollOnce();
+    players = { online: 2, max: 40, sample: [{ name: "Steve" }, { name: "Zoe" }] };
+    await p.pollOnce();
+    expect(seen).toEqual([
+      { online: 2, max: 20, sample: ["Alex", "Steve"] },
+      { online: 2, max: 40, sample: ["Alex", "Steve"] },
+      { online: 2, max: 40, sample: ["Steve", "Zoe"] },
+    ]);
+    expect(p.status("a")).toEqual({ online: 2, max: 40, sample: ["Steve", "Zoe"] });
+  });
+
+  test("the players block is read defensively: bad counts refused, sample bounded and names only", () => {
+    expect(playerStatusOf(undefined)).toBeUndefined();
+    expect(playerStatusOf({ online: -1 })).toBeUndefined();
+    expect(playerStatusOf({ online: 1.5 })).toBeUndefined();
+    expect(playerStatusOf({ online: 0, max: "20" })).toEqual({ online: 0 });
+    const many = Array.from({ length: 40 }, (_, i) => ({ name: `p${i}`, id: "x" }));
+    const status = playerStatusOf({ online: 40, max: 100, sample: [null, { id: "no-name" }, ...many] })!;
+    expect(status.sample).toHaveLength(MAX_SAMPLE_NAMES);
+    expect(status.sample![0]).toBe("p0");
+    expect(playerStatusOf({ online: 1, sample: [{ name: "x".repeat(500) }] })!.sample![0]).toHaveLength(64);
   });
 
   test("the delay is jittered ±20 % around the interval", () => {

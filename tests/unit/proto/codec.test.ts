@@ -47,6 +47,8 @@ function sampleHello(): Hello {
         uptimeMs: 86_400_000_000,
         planHash: "ab12",
         detail: "",
+        maxPlayers: 20,
+        playerSample: ["Alex", "Steve"],
       },
     ],
     advertiseAddress: "10.0.0.5",

@@ -7,7 +7,7 @@ import { listProtoFiles } from "../../../build/gen-proto.ts";
  * The wire contract is pinned: any edit to proto/ fails this test until the pin is updated, so a
  * change to what controllers and daemons exchange is always a deliberate, reviewed act.
  */
-const PINNED_CONTRACT_SHA256 = "7c294eac7c9452a61d4c3f11e14261901b47b9e0529e97d047e02bc68af7d86a";
+const PINNED_CONTRACT_SHA256 = "1fc47f461c7f79a26cbf84c868f4f9eecac433465f8a7913358f91cc249fe44b";
 
 const PROTO_DIR = join(import.meta.dir, "../../../proto");
 

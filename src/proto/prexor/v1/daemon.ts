@@ -155,6 +155,7 @@ export interface DaemonMessage {
     | { case: "eventUnsubscribe"; value: EventSubscription }
     | { case: "fileTree"; value: InstanceFileTree }
     | { case: "fileContent"; value: InstanceFileContent }
+    | { case: "proxyRoutesAck"; value: ProxyRoutesAck }
     | undefined;
 }
 
@@ -223,6 +224,9 @@ export const DaemonMessage: MessageType<DaemonMessage> = {
         break;
       case "fileContent":
         InstanceFileContent.encode(frame.value, writer.uint32(218).fork()).ldelim();
+        break;
+      case "proxyRoutesAck":
+        ProxyRoutesAck.encode(frame.value, writer.uint32(226).fork()).ldelim();
         break;
     }
     return writer;
@@ -307,6 +311,10 @@ export const DaemonMessage: MessageType<DaemonMessage> = {
           if ((tag & 7) === 2) message.frame = { case: "fileContent", value: InstanceFileContent.decode(reader, reader.uint32()) };
           else reader.skipType(tag & 7);
           break;
+        case 28:
+          if ((tag & 7) === 2) message.frame = { case: "proxyRoutesAck", value: ProxyRoutesAck.decode(reader, reader.uint32()) };
+          else reader.skipType(tag & 7);
+          break;
         default:
           reader.skipType(tag & 7);
       }
@@ -343,6 +351,7 @@ export interface ControllerMessage {
     | { case: "readFile"; value: ReadInstanceFile }
     | { case: "consoleSubscribe"; value: ConsoleSubscription }
     | { case: "consoleUnsubscribe"; value: ConsoleSubscription }
+    | { case: "proxyRoutes"; value: ProxyRoutes }
     | undefined;
 }
 
@@ -419,6 +428,9 @@ export const ControllerMessage: MessageType<ControllerMessage> = {
         break;
       case "consoleUnsubscribe":
         ConsoleSubscription.encode(frame.value, writer.uint32(218).fork()).ldelim();
+        break;
+      case "proxyRoutes":
+        ProxyRoutes.encode(frame.value, writer.uint32(226).fork()).ldelim();
         break;
     }
     return writer;
@@ -511,6 +523,10 @@ export const ControllerMessage: MessageType<ControllerMessage> = {
           if ((tag & 7) === 2) message.frame = { case: "consoleUnsubscribe", value: ConsoleSubscription.decode(reader, reader.uint32()) };
           else reader.skipType(tag & 7);
           break;
+        case 28:
+          if ((tag & 7) === 2) message.frame = { case: "proxyRoutes", value: ProxyRoutes.decode(reader, reader.uint32()) };
+          else reader.skipType(tag & 7);
+          break;
         default:
           reader.skipType(tag & 7);
       }
@@ -590,6 +606,10 @@ export interface InstanceReport {
   planHash: string;
   /** Free-form reason for the last transition (for example "stop requested"); informational only. */
   detail: string;
+  /** players.max from the server's list ping; 0 when no ping has been answered. */
+  maxPlayers: number;
+  /** Names in the list ping's player sample (the server picks them; at most 12 are sent). */
+  playerSample: string[];
 }
 
 export const InstanceReport: MessageType<InstanceReport> = {
@@ -605,6 +625,8 @@ export const InstanceReport: MessageType<InstanceReport> = {
       uptimeMs: init?.uptimeMs ?? 0,
       planHash: init?.planHash ?? "",
       detail: init?.detail ?? "",
+      maxPlayers: init?.maxPlayers ?? 0,
+      playerSample: init?.playerSample ?? [],
     };
   },
 
@@ -632,6 +654,12 @@ export const InstanceReport: MessageType<InstanceReport> = {
     }
     if (message.detail !== undefined && message.detail !== "") {
       writer.uint32(66).string(message.detail);
+    }
+    if (message.maxPlayers !== undefined && message.maxPlayers !== 0) {
+      writer.uint32(72).uint32(message.maxPlayers);
+    }
+    if (message.playerSample !== undefined) {
+      for (const value of message.playerSample) writer.uint32(82).string(value);
     }
     return writer;
   },
@@ -673,6 +701,14 @@ export const InstanceReport: MessageType<InstanceReport> = {
           break;
         case 8:
           if ((tag & 7) === 2) message.detail = reader.string();
+          else reader.skipType(tag & 7);
+          break;
+        case 9:
+          if ((tag & 7) === 0) message.maxPlayers = reader.uint32();
+          else reader.skipType(tag & 7);
+          break;
+        case 10:
+          if ((tag & 7) === 2) message.playerSample.push(reader.string());
           else reader.skipType(tag & 7);
           break;
         default:
@@ -1934,6 +1970,12 @@ export interface StartInstance {
   launchArgv: string[];
   /** How the daemon tells the process is ready: AUTO, PLUGIN, CONSOLE or PING (empty = AUTO). */
   readiness: string;
+  /**
+   * Modern player-info forwarding secret shared by a network's Velocity proxies and its backends;
+   * the daemon writes it into forwarding.secret / paper-global.yml. Outside the plan, like the
+   * plugin token, so it never lands in plan_hash or in the stored plan. Empty: no forwarding.
+   */
+  forwardingSecret: string;
 }
 
 export const StartInstance: MessageType<StartInstance> = {
@@ -1954,6 +1996,7 @@ export const StartInstance: MessageType<StartInstance> = {
       fence: init?.fence,
       launchArgv: init?.launchArgv ?? [],
       readiness: init?.readiness ?? "",
+      forwardingSecret: init?.forwardingSecret ?? "",
     };
   },
 
@@ -1998,6 +2041,9 @@ export const StartInstance: MessageType<StartInstance> = {
     }
     if (message.readiness !== undefined && message.readiness !== "") {
       writer.uint32(106).string(message.readiness);
+    }
+    if (message.forwardingSecret !== undefined && message.forwardingSecret !== "") {
+      writer.uint32(114).string(message.forwardingSecret);
     }
     return writer;
   },
@@ -2071,6 +2117,10 @@ export const StartInstance: MessageType<StartInstance> = {
           break;
         case 13:
           if ((tag & 7) === 2) message.readiness = reader.string();
+          else reader.skipType(tag & 7);
+          break;
+        case 14:
+          if ((tag & 7) === 2) message.forwardingSecret = reader.string();
           else reader.skipType(tag & 7);
           break;
         default:
@@ -4192,6 +4242,266 @@ export const InstanceFileContent: MessageType<InstanceFileContent> = {
           break;
         case 5:
           if ((tag & 7) === 0) message.status = reader.int32();
+          else reader.skipType(tag & 7);
+          break;
+        default:
+          reader.skipType(tag & 7);
+      }
+    }
+    return message;
+  },
+};
+
+export interface ProxyServer {
+  /** Server name as the proxy knows it (the backend's instance id). */
+  name: string;
+  /** host:port the proxy connects to. */
+  address: string;
+}
+
+export const ProxyServer: MessageType<ProxyServer> = {
+  typeName: "prexor.v1.ProxyServer",
+
+  create(init?: Partial<ProxyServer>): ProxyServer {
+    return {
+      name: init?.name ?? "",
+      address: init?.address ?? "",
+    };
+  },
+
+  encode(message: ProxyServer, writer: Writer = Writer.create()): Writer {
+    if (message.name !== undefined && message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.address !== undefined && message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    return writer;
+  },
+
+  decode(input: Reader | Uint8Array, length?: number): ProxyServer {
+    const reader = input instanceof Reader ? input : Reader.create(input);
+    const end = length === undefined ? reader.len : reader.pos + length;
+    const message = ProxyServer.create();
+    while (reader.pos < end) {
+      const tag = reader.uint32();
+      switch (tag >>> 3) {
+        case 1:
+          if ((tag & 7) === 2) message.name = reader.string();
+          else reader.skipType(tag & 7);
+          break;
+        case 2:
+          if ((tag & 7) === 2) message.address = reader.string();
+          else reader.skipType(tag & 7);
+          break;
+        default:
+          reader.skipType(tag & 7);
+      }
+    }
+    return message;
+  },
+};
+
+export interface ProxyForcedHost {
+  /** Hostname players connect with. */
+  host: string;
+  /** Server names to try for that host, in order. */
+  servers: string[];
+}
+
+export const ProxyForcedHost: MessageType<ProxyForcedHost> = {
+  typeName: "prexor.v1.ProxyForcedHost",
+
+  create(init?: Partial<ProxyForcedHost>): ProxyForcedHost {
+    return {
+      host: init?.host ?? "",
+      servers: init?.servers ?? [],
+    };
+  },
+
+  encode(message: ProxyForcedHost, writer: Writer = Writer.create()): Writer {
+    if (message.host !== undefined && message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.servers !== undefined) {
+      for (const value of message.servers) writer.uint32(18).string(value);
+    }
+    return writer;
+  },
+
+  decode(input: Reader | Uint8Array, length?: number): ProxyForcedHost {
+    const reader = input instanceof Reader ? input : Reader.create(input);
+    const end = length === undefined ? reader.len : reader.pos + length;
+    const message = ProxyForcedHost.create();
+    while (reader.pos < end) {
+      const tag = reader.uint32();
+      switch (tag >>> 3) {
+        case 1:
+          if ((tag & 7) === 2) message.host = reader.string();
+          else reader.skipType(tag & 7);
+          break;
+        case 2:
+          if ((tag & 7) === 2) message.servers.push(reader.string());
+          else reader.skipType(tag & 7);
+          break;
+        default:
+          reader.skipType(tag & 7);
+      }
+    }
+    return message;
+  },
+};
+
+/**
+ * Controller -> daemon: the complete backend list of one proxy instance. The daemon rewrites the
+ * servers, try and forced-hosts sections of the proxy's config (velocity.toml, or config.yml for
+ * BungeeCord/Waterfall), leaves everything else in the file alone, and sends the proxy's reload
+ * command when the file changed. Level-triggered: the newest frame is the whole truth.
+ */
+export interface ProxyRoutes {
+  instanceId: string;
+  /** Identifies this content (a hash over it); echoed in the ack. */
+  revision: string;
+  servers: ProxyServer[];
+  /** Servers a joining (or kicked) player is sent to, in order. */
+  try: string[];
+  forcedHosts: ProxyForcedHost[];
+}
+
+export const ProxyRoutes: MessageType<ProxyRoutes> = {
+  typeName: "prexor.v1.ProxyRoutes",
+
+  create(init?: Partial<ProxyRoutes>): ProxyRoutes {
+    return {
+      instanceId: init?.instanceId ?? "",
+      revision: init?.revision ?? "",
+      servers: init?.servers ?? [],
+      try: init?.try ?? [],
+      forcedHosts: init?.forcedHosts ?? [],
+    };
+  },
+
+  encode(message: ProxyRoutes, writer: Writer = Writer.create()): Writer {
+    if (message.instanceId !== undefined && message.instanceId !== "") {
+      writer.uint32(10).string(message.instanceId);
+    }
+    if (message.revision !== undefined && message.revision !== "") {
+      writer.uint32(18).string(message.revision);
+    }
+    if (message.servers !== undefined) {
+      for (const value of message.servers) ProxyServer.encode(value, writer.uint32(26).fork()).ldelim();
+    }
+    if (message.try !== undefined) {
+      for (const value of message.try) writer.uint32(34).string(value);
+    }
+    if (message.forcedHosts !== undefined) {
+      for (const value of message.forcedHosts) ProxyForcedHost.encode(value, writer.uint32(42).fork()).ldelim();
+    }
+    return writer;
+  },
+
+  decode(input: Reader | Uint8Array, length?: number): ProxyRoutes {
+    const reader = input instanceof Reader ? input : Reader.create(input);
+    const end = length === undefined ? reader.len : reader.pos + length;
+    const message = ProxyRoutes.create();
+    while (reader.pos < end) {
+      const tag = reader.uint32();
+      switch (tag >>> 3) {
+        case 1:
+          if ((tag & 7) === 2) message.instanceId = reader.string();
+          else reader.skipType(tag & 7);
+          break;
+        case 2:
+          if ((tag & 7) === 2) message.revision = reader.string();
+          else reader.skipType(tag & 7);
+          break;
+        case 3:
+          if ((tag & 7) === 2) message.servers.push(ProxyServer.decode(reader, reader.uint32()));
+          else reader.skipType(tag & 7);
+          break;
+        case 4:
+          if ((tag & 7) === 2) message.try.push(reader.string());
+          else reader.skipType(tag & 7);
+          break;
+        case 5:
+          if ((tag & 7) === 2) message.forcedHosts.push(ProxyForcedHost.decode(reader, reader.uint32()));
+          else reader.skipType(tag & 7);
+          break;
+        default:
+          reader.skipType(tag & 7);
+      }
+    }
+    return message;
+  },
+};
+
+export interface ProxyRoutesAck {
+  instanceId: string;
+  revision: string;
+  /** False when the routes could not be applied (unknown instance, unreadable config); see error. */
+  ok: boolean;
+  /** True when the file changed and the reload command was sent; false when it already matched. */
+  changed: boolean;
+  error: string;
+}
+
+export const ProxyRoutesAck: MessageType<ProxyRoutesAck> = {
+  typeName: "prexor.v1.ProxyRoutesAck",
+
+  create(init?: Partial<ProxyRoutesAck>): ProxyRoutesAck {
+    return {
+      instanceId: init?.instanceId ?? "",
+      revision: init?.revision ?? "",
+      ok: init?.ok ?? false,
+      changed: init?.changed ?? false,
+      error: init?.error ?? "",
+    };
+  },
+
+  encode(message: ProxyRoutesAck, writer: Writer = Writer.create()): Writer {
+    if (message.instanceId !== undefined && message.instanceId !== "") {
+      writer.uint32(10).string(message.instanceId);
+    }
+    if (message.revision !== undefined && message.revision !== "") {
+      writer.uint32(18).string(message.revision);
+    }
+    if (message.ok === true) {
+      writer.uint32(24).bool(message.ok);
+    }
+    if (message.changed === true) {
+      writer.uint32(32).bool(message.changed);
+    }
+    if (message.error !== undefined && message.error !== "") {
+      writer.uint32(42).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: Reader | Uint8Array, length?: number): ProxyRoutesAck {
+    const reader = input instanceof Reader ? input : Reader.create(input);
+    const end = length === undefined ? reader.len : reader.pos + length;
+    const message = ProxyRoutesAck.create();
+    while (reader.pos < end) {
+      const tag = reader.uint32();
+      switch (tag >>> 3) {
+        case 1:
+          if ((tag & 7) === 2) message.instanceId = reader.string();
+          else reader.skipType(tag & 7);
+          break;
+        case 2:
+          if ((tag & 7) === 2) message.revision = reader.string();
+          else reader.skipType(tag & 7);
+          break;
+        case 3:
+          if ((tag & 7) === 0) message.ok = reader.bool();
+          else reader.skipType(tag & 7);
+          break;
+        case 4:
+          if ((tag & 7) === 0) message.changed = reader.bool();
+          else reader.skipType(tag & 7);
+          break;
+        case 5:
+          if ((tag & 7) === 2) message.error = reader.string();
           else reader.skipType(tag & 7);
           break;
         default:
