@@ -1,3 +1,4 @@
+import { systemClock } from "../core/clock.ts";
 import { CliError, EXIT } from "./errors.ts";
 
 /** Flag values arrive as strings; these turn them into values or a usage error naming the flag. */
@@ -45,7 +46,11 @@ export function parseDuration(value: string | undefined, flag: string): number |
 }
 
 /** An ISO time, or a duration meaning "that long ago" (`--since 1h`). */
-export function parseInstant(value: string | undefined, flag: string, now = Date.now()): string | undefined {
+export function parseInstant(
+  value: string | undefined,
+  flag: string,
+  now = systemClock.now(),
+): string | undefined {
   if (value === undefined || value === "") return undefined;
   if (/^\d{4}-\d{2}-\d{2}/.test(value.trim())) {
     const ms = Date.parse(value.trim());
@@ -65,7 +70,7 @@ export function parseSwitch(value: string, what: string): boolean {
 }
 
 /** "3m", "2h": ages read faster than timestamps in a table. Takes ISO text or epoch milliseconds. */
-export function age(when: string | number | null | undefined, now = Date.now()): string {
+export function age(when: string | number | null | undefined, now = systemClock.now()): string {
   if (when === null || when === undefined || when === "") return "-";
   const ms = now - (typeof when === "number" ? when : Date.parse(when));
   if (Number.isNaN(ms)) return "-";

@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
 import type { ControllerConfig } from "../config/controller-config.ts";
 import type { Coordination } from "../coord/port.ts";
+import { type Clock, systemClock } from "../core/clock.ts";
 import { tightenTree } from "../core/fs/private-modes.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DurableStore } from "../store/port.ts";
@@ -70,6 +71,8 @@ export interface ControllerOptions {
   root: string;
   config: ControllerConfig;
   log: Logger;
+  /** time and timers for everything wired here (the system clock unless a test passes its own) */
+  clock?: Clock;
 }
 
 export interface RunningController {
@@ -107,6 +110,7 @@ export function buildRouteTable(deps: {
   coord: Coordination;
   controllerId: string;
   startedAt: number;
+  clock: Clock;
   tokens: TokenService;
   users: UserService;
   roles: RoleService;
@@ -158,6 +162,7 @@ export function buildRouteTable(deps: {
     groups: deps.groups,
     events: deps.events.bus,
     tickets: deps.events.tickets,
+    clock: deps.clock,
   };
   pluginRoutes(table, workload);
   proxyRoutes(table, { ...workload, networks: deps.networks });
@@ -177,6 +182,8 @@ export function buildRouteTable(deps: {
  */
 export async function startController(options: ControllerOptions): Promise<RunningController> {
   const { root, config, log } = options;
+  const clock = options.clock ?? systemClock;
+  const now = () => clock.now();
   const teardown: Array<() => Promise<void> | void> = [];
   const stop = async () => {
     for (const step of teardown.splice(0).reverse()) {
@@ -216,7 +223,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     teardown.push(() => store.close());
     log.info({ store: store.kind, location: store.location }, "durable store open");
 
-    const metrics = createMetrics({ enabled: config.metrics.enabled });
+    const metrics = createMetrics({ enabled: config.metrics.enabled, now });
     const coord = instrumentCoordination(await openCoordination(config), metrics);
     teardown.push(() => coord.close());
     log.info({ coordination: coord.kind, location: coord.location }, "coordination store connected");
@@ -230,18 +237,19 @@ export async function startController(options: ControllerOptions): Promise<Runni
     teardown.push(stopUnlocks);
 
     const id = resolveControllerId(config.uuid, join(resolve(root, config.runtime.dataDir), "controller-id"));
-    const startedAt = Date.now();
+    const startedAt = clock.now();
     const clusterSecret = resolveClusterSecret(config, root);
-    const jwtSecret = await resolveJwtSecret(config.security.jwtSecret, store, clusterSecret, log);
+    const jwtSecret = await resolveJwtSecret(config.security.jwtSecret, store, clusterSecret, log, clock);
     const tokens = new TokenService(
       jwtSecret,
       config.security.jwtPreviousSecrets,
       config.security.jwtExpirationMinutes * 60,
       coord,
+      now,
     );
-    const roles = new RoleService(store);
-    const users = new UserService(store, roles, initialPasswordFile(root));
-    const audit = new AuditLog(store);
+    const roles = new RoleService(store, clock);
+    const users = new UserService(store, roles, initialPasswordFile(root), clock);
+    const audit = new AuditLog(store, now);
     teardown.push(
       startAuditPruner({
         audit,
@@ -255,27 +263,28 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const eventSystem = await startEventSystem({ coord, controllerId: id, log, metrics, sse: config.sse });
     teardown.push(() => eventSystem.stop());
     const events: EventPublisher = eventSystem.bus;
-    const lease = { coord, store, holder: id };
-    const groups = new GroupService(store, events, lease);
-    const networks = new NetworkService(store, events, lease);
+    const lease = { coord, store, holder: id, clock };
+    const groups = new GroupService(store, events, lease, clock);
+    const networks = new NetworkService(store, events, lease, clock);
     const seeded = await networks.seed(config.networks);
     if (seeded > 0) log.info({ seeded }, "seeded network compositions from controller.yml");
-    const maintenance = new MaintenanceService(store, config.maintenance, events, lease);
+    const maintenance = new MaintenanceService(store, config.maintenance, events, lease, clock);
     const templateFiles = new TemplateFiles(resolve(root, "templates"));
-    const templates = new TemplateService(store, templateFiles, events, lease);
-    const catalog = new CatalogService(store, resolve(root, "artifacts"), lease);
+    const templates = new TemplateService(store, templateFiles, events, lease, undefined, clock);
+    const catalog = new CatalogService(store, resolve(root, "artifacts"), lease, clock);
     // The cluster CA is shared through the store, sealed under the cluster secret.
     const pki = await loadOrCreateClusterCa(store, clusterSecret, {
       clusterId: config.cluster.id,
+      clock,
       log,
     });
     const revocations = await CertRevocations.start({ store, coord, log });
     teardown.push(() => revocations.stop());
-    const nodes = new NodeService(store);
+    const nodes = new NodeService(store, now);
     const joinTokens = new JoinTokenService(store, pki.ca.fingerprint, {
       isEnrolled: async (nodeId) => {
         const node = await nodes.get(nodeId);
-        return node !== null && !node.certRevoked && (node.connected || node.certNotAfter > Date.now());
+        return node !== null && !node.certRevoked && (node.connected || node.certNotAfter > clock.now());
       },
     });
     const sessions = new SessionRegistry();
@@ -299,6 +308,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       acceptEula: config.minecraft.acceptEula,
       metrics,
       controllerUrl: () => controllerUrlOf(config.http.host, httpPort),
+      clock,
     });
     teardown.push(() => instances.stop());
     const workload = wireWorkloadServices({
@@ -375,6 +385,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       coord,
       controllerId: id,
       startedAt,
+      clock,
       tokens,
       users,
       roles,
@@ -456,6 +467,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       initialPasswordFile(root),
       config.security.initialAdminPassword,
       log,
+      clock,
     );
     return {
       id,

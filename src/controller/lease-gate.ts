@@ -1,4 +1,5 @@
 import type { Coordination, Lease } from "../coord/port.ts";
+import { type Clock, systemClock } from "../core/clock.ts";
 import { AppError } from "../core/errors.ts";
 import type { DurableStore, Fence } from "../store/port.ts";
 
@@ -10,6 +11,8 @@ export interface LeaseGateOptions {
   ttlMs?: number;
   /** how long to wait for a lease another controller holds */
   waitMs?: number;
+  /** the wait's deadline and back-off sleeps (system clock when absent) */
+  clock?: Clock;
 }
 
 /**
@@ -23,7 +26,8 @@ export async function withLease<T>(
   fn: (fence: Fence) => Promise<T>,
 ): Promise<T> {
   const ttl = options.ttlMs ?? 15_000;
-  const deadline = Date.now() + (options.waitMs ?? 3000);
+  const clock = options.clock ?? systemClock;
+  const deadline = clock.now() + (options.waitMs ?? 3000);
   let delay = 10;
   for (;;) {
     const lease = await acquireAboveHighWater(options, scope, ttl);
@@ -35,12 +39,12 @@ export async function withLease<T>(
         await options.coord.releaseLease(lease).catch(() => false);
       }
     }
-    if (Date.now() >= deadline) {
+    if (clock.now() >= deadline) {
       throw new AppError("CONFLICT", `"${scope}" is being changed by another controller; retry shortly`, {
         scope,
       });
     }
-    await Bun.sleep(delay);
+    await clock.sleep(delay);
     delay = Math.min(delay * 2, 200);
   }
 }

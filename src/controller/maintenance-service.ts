@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../core/clock.ts";
 import type { Doc, DurableStore } from "../store/port.ts";
 import type { EventPublisher } from "./events/event-types.ts";
 import { type LeaseGateOptions, withLease } from "./lease-gate.ts";
@@ -18,6 +19,7 @@ export class MaintenanceService {
     private readonly initial: Maintenance,
     private readonly events: EventPublisher,
     private readonly lease: LeaseGateOptions,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   private get meta() {
@@ -32,7 +34,7 @@ export class MaintenanceService {
   async set(next: Maintenance): Promise<{ before: Maintenance; after: Maintenance }> {
     return withLease(this.lease, "maintenance", async (fence) => {
       const before = await this.get();
-      await this.meta.put({ _id: "maintenance", ...next, updatedAt: Date.now() }, { fence });
+      await this.meta.put({ _id: "maintenance", ...next, updatedAt: this.clock.now() }, { fence });
       await this.events.publish({
         type: "MAINTENANCE_UPDATED",
         payload: { globalEnabled: next.enabled, message: next.message },

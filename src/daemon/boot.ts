@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import type { DaemonConfig } from "../config/daemon-config.ts";
+import { type Clock, systemClock } from "../core/clock.ts";
 import type { Logger } from "../log/logger.ts";
 import { VERSION } from "../version.ts";
 import { EnrollmentError, enroll } from "./enroll.ts";
@@ -22,6 +23,8 @@ export interface DaemonOptions {
   joinToken?: string;
   supervisor?: LinkSupervisor;
   commands?: LinkCommands;
+  /** time and timers for the link and the supervisor (the system clock unless a test passes its own) */
+  clock?: Clock;
 }
 
 export interface RunningDaemon {
@@ -53,6 +56,7 @@ export function controllerAddressOf(config: DaemonConfig): string {
  */
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const { config, log } = options;
+  const clock = options.clock ?? systemClock;
   const root = resolve(options.root);
   const certificateDir = resolve(root, config.security.certificateDir);
   const address = options.controllerAddress ?? controllerAddressOf(config);
@@ -104,6 +108,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         runtimeSource: adapter.runtimeSource,
         onEvent: adapter.onEvent,
         logger: log.child({ component: "supervisor" }),
+        now: () => clock.now(),
+        timers: clock,
       },
     );
   }
@@ -118,6 +124,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     commands: options.commands ?? adapter,
     artifacts,
     log,
+    clock,
     settings: {
       reconnect: config.reconnect,
       labels: config.labels,

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { defineCommand } from "citty";
 import { loadControllerConfig } from "../config/controller-config.ts";
 import { requestUnlock, unlockInbox } from "../controller/auth/unlock-inbox.ts";
+import { systemClock } from "../core/clock.ts";
 import { report } from "./strict-run.ts";
 
 /** How long `unlock` waits for the running controller to apply the request. */
@@ -24,8 +25,8 @@ const unlockCommand = defineCommand({
       const file = resolve(args.config ?? `${root}/config/controller.yml`);
       const dataDir = existsSync(file) ? loadControllerConfig(file).runtime.dataDir : "data";
       const request = requestUnlock(unlockInbox(root, dataDir), String(args.user).toLowerCase());
-      const deadline = Date.now() + APPLY_TIMEOUT_MS;
-      while (existsSync(request) && Date.now() < deadline) await Bun.sleep(100);
+      const deadline = systemClock.now() + APPLY_TIMEOUT_MS;
+      while (existsSync(request) && systemClock.now() < deadline) await systemClock.sleep(100);
       if (existsSync(request)) {
         console.log(
           `queued: no running controller under ${root} applied it yet; it applies when the controller starts`,

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadDaemonConfig } from "../config/daemon-config.ts";
 import type { RunningController } from "../controller/boot.ts";
+import { systemClock } from "../core/clock.ts";
 import { isAppError } from "../core/errors.ts";
 import { type RunningDaemon, startDaemon } from "../daemon/boot.ts";
 import { identityExists } from "../daemon/identity-store.ts";
@@ -56,7 +57,7 @@ async function mintLocalToken(controller: RunningController, nodeId: string): Pr
       nodeId,
       serial: node.certSerial,
       cn: nodeId,
-      expiresAt: Math.max(node.certNotAfter, Date.now() + 86_400_000),
+      expiresAt: Math.max(node.certNotAfter, systemClock.now() + 86_400_000),
       by: "prexor-up",
     });
     await controller.nodes.setCertRevoked(nodeId, true);

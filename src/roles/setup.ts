@@ -15,6 +15,7 @@ import { dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { loadControllerConfig } from "../config/controller-config.ts";
 import { loadDaemonConfig } from "../config/daemon-config.ts";
+import { systemClock } from "../core/clock.ts";
 import { EMBEDDED_TRUSTED_ROOT } from "../signing/trust-material.ts";
 import { layout, type Role, SERVICE_USER } from "./setup-layout.ts";
 import { planSetup, type SetupInput, type Step } from "./setup-plan.ts";
@@ -138,8 +139,8 @@ function isLink(path: string): boolean {
 }
 
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  const deadline = systemClock.now() + timeoutMs;
+  while (systemClock.now() < deadline) {
     // not ready yet: probe again until the deadline
     const value = await probe().catch(() => undefined);
     if (value !== undefined) return value;

@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import { ApiError, CliError, EXIT } from "../errors.ts";
 
 export interface SseMessage {
@@ -127,8 +128,8 @@ export async function followSse(options: FollowOptions): Promise<void> {
       if (err instanceof ApiError && (err.status === 401 || err.status === 403 || err.noRoute)) throw err;
       reason = (err as Error).message;
     }
-    failingSince ??= Date.now();
-    if (options.giveUpAfterMs !== undefined && Date.now() - failingSince > options.giveUpAfterMs)
+    failingSince ??= systemClock.now();
+    if (options.giveUpAfterMs !== undefined && systemClock.now() - failingSince > options.giveUpAfterMs)
       throw new CliError(`gave up following the stream: ${reason}`);
     options.onReconnect?.(delay, reason);
     await sleep(delay);

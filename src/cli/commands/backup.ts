@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import type { Api, BackupActivity, BackupSummary } from "../client/api.ts";
 import { branch, leaf } from "../command-kit.ts";
 import { CliError, EXIT } from "../errors.ts";
@@ -33,7 +34,7 @@ export function activityLine(a: BackupActivity, elapsedMs: number): string {
 async function withProgress<T>(api: Api, out: Output, work: Promise<T>): Promise<T> {
   const tty = Boolean(process.stderr.isTTY) && !isMachine(out);
   if (!tty) return work;
-  const started = Date.now();
+  const started = systemClock.now();
   let finished = false;
   void work.finally(() => {
     finished = true;
@@ -41,9 +42,9 @@ async function withProgress<T>(api: Api, out: Output, work: Promise<T>): Promise
   while (!finished) {
     // progress is cosmetic: a failed poll skips one line and the next poll tries again
     const a = await api.backups.progress().catch(() => null);
-    if (a && !finished) process.stderr.write(`\r${activityLine(a, Date.now() - started)}\u001b[K`);
+    if (a && !finished) process.stderr.write(`\r${activityLine(a, systemClock.now() - started)}\u001b[K`);
     // the wait only paces the poll; `work` itself is awaited (and its error reported) by the caller
-    await Promise.race([work.catch(() => undefined), Bun.sleep(250)]);
+    await Promise.race([work.catch(() => undefined), systemClock.sleep(250)]);
   }
   process.stderr.write("\r\u001b[K");
   return work;

@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import { branch, leaf } from "../command-kit.ts";
 import { type ContextEntry, configPath, loadConfig, saveConfig } from "../config-store.ts";
 import { CliError, EXIT } from "../errors.ts";
@@ -17,7 +18,7 @@ function requireContext(name: string) {
 
 function tokenState(entry: ContextEntry): string {
   if (!entry.token) return "none";
-  if (entry.tokenExpiresAt && Date.parse(entry.tokenExpiresAt) < Date.now()) return "expired";
+  if (entry.tokenExpiresAt && Date.parse(entry.tokenExpiresAt) < systemClock.now()) return "expired";
   return "yes";
 }
 

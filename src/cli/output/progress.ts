@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 /** Below this, an upload is over before a bar could be read; no bar is drawn. */
 export const PROGRESS_THRESHOLD_BYTES = 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -30,7 +31,7 @@ export function progressLine(sent: number, total: number, elapsedMs: number): st
 export function uploadWithProgress(
   bytes: Uint8Array,
   stream: { isTTY?: boolean; write(text: string): unknown },
-  now: () => number = Date.now,
+  now: () => number = systemClock.now,
 ): ReadableStream<Uint8Array> | Uint8Array {
   if (!stream.isTTY || bytes.length < PROGRESS_THRESHOLD_BYTES) return bytes;
   const started = now();

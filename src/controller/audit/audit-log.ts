@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import { redactSecrets } from "../../log/redact.ts";
 import type { Doc, DurableStore, Filter } from "../../store/port.ts";
 
@@ -59,7 +60,7 @@ function auditId(now: number): string {
 export class AuditLog {
   constructor(
     private readonly store: DurableStore,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = systemClock.now,
   ) {}
 
   private get col() {

@@ -1,5 +1,6 @@
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { isAppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
@@ -50,6 +51,7 @@ export async function ensureBootstrapAdmin(
   passwordFile: string,
   configuredPassword: string,
   log: Logger,
+  clock: Pick<Clock, "now"> = systemClock,
 ): Promise<BootstrapResult> {
   const users = store.collection<UserDoc>("users");
   if ((await users.count()) > 0) return { created: false };
@@ -59,9 +61,9 @@ export async function ensureBootstrapAdmin(
       _id: "admin",
       passwordHash: await hashPassword(password),
       role: "ADMIN",
-      createdAt: Date.now(),
+      createdAt: clock.now(),
       lastLoginAt: null,
-      tokensValidAfter: Date.now() / 1000,
+      tokensValidAfter: clock.now() / 1000,
       mustChangePassword: configuredPassword === "",
     });
   } catch (err) {

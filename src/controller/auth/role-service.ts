@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import {
   BUILT_IN_ROLES,
@@ -23,7 +24,10 @@ export interface RoleView {
 
 /** Built-in roles live in code (immutable); custom roles in the store, validated at write. */
 export class RoleService {
-  constructor(private readonly store: DurableStore) {}
+  constructor(
+    private readonly store: DurableStore,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   private get roles() {
     return this.store.collection<RoleDoc>("roles");
@@ -69,7 +73,12 @@ export class RoleService {
     }
     if (isBuiltInRole(name)) throw new AppError("CONFLICT", `"${name}" is a built-in role`);
     const doc = await this.roles
-      .insert({ _id: name, permissions: checkPermissions(permissions), description, createdAt: Date.now() })
+      .insert({
+        _id: name,
+        permissions: checkPermissions(permissions),
+        description,
+        createdAt: this.clock.now(),
+      })
       .catch((err) => {
         if (err instanceof AppError && err.code === "DUPLICATE_KEY")
           throw new AppError("CONFLICT", `role "${name}" already exists`);

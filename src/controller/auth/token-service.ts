@@ -1,5 +1,6 @@
 import { jwt } from "@elysiajs/jwt";
 import type { Coordination } from "../../coord/port.ts";
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { isAppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
@@ -49,6 +50,7 @@ export async function resolveJwtSecret(
   store: DurableStore,
   clusterSecret: string,
   log?: Logger,
+  clock: Pick<Clock, "now"> = systemClock,
 ): Promise<string> {
   if (configured !== "") return configured;
   const meta = store.collection<SecretDoc>("cluster_meta");
@@ -71,12 +73,12 @@ export async function resolveJwtSecret(
   const raw = crypto.getRandomValues(new Uint8Array(32));
   const sealed = await sealPrivateKey(raw, clusterSecret, { purpose: JWT_SEAL_PURPOSE });
   try {
-    await meta.insert({ _id: JWT_SECRET_ID, sealed, createdAt: Date.now() });
+    await meta.insert({ _id: JWT_SECRET_ID, sealed, createdAt: clock.now() });
     return Buffer.from(raw).toString("base64");
   } catch (err) {
     if (!isAppError(err, "DUPLICATE_KEY")) throw err;
     // Another controller won the race: use its secret.
-    return resolveJwtSecret(configured, store, clusterSecret, log);
+    return resolveJwtSecret(configured, store, clusterSecret, log, clock);
   }
 }
 
@@ -112,7 +114,7 @@ export class TokenService {
     previousSecrets: string[],
     private readonly lifetimeSeconds: number,
     private readonly coord: Coordination,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = systemClock.now,
   ) {
     this.current = signer(secret);
     this.previous = previousSecrets.map(signer);

@@ -1,4 +1,5 @@
 import { unlinkSync } from "node:fs";
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import type { DurableStore } from "../../store/port.ts";
 import { hashPassword, type UserDoc } from "./bootstrap-admin.ts";
@@ -25,6 +26,7 @@ export class UserService {
     private readonly store: DurableStore,
     private readonly roles: RoleService,
     private readonly initialPasswordFile: string,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   private get users() {
@@ -55,7 +57,7 @@ export class UserService {
   }
 
   async recordLogin(username: string): Promise<void> {
-    await this.users.update(username, { lastLoginAt: Date.now() });
+    await this.users.update(username, { lastLoginAt: this.clock.now() });
   }
 
   async list(page: number, pageSize: number): Promise<{ data: UserView[]; total: number }> {
@@ -90,11 +92,11 @@ export class UserService {
         passwordHash: await hashPassword(input.password),
         role: input.role,
         ...(input.email ? { email: input.email.toLowerCase() } : {}),
-        createdAt: Date.now(),
+        createdAt: this.clock.now(),
         lastLoginAt: null,
         // A token minted for an earlier user of the same name (deleted, then re-created) must
         // not work for this one.
-        tokensValidAfter: Date.now() / 1000,
+        tokensValidAfter: this.clock.now() / 1000,
       })
       .catch((err) => {
         if (err instanceof AppError && err.code === "DUPLICATE_KEY") {
@@ -118,7 +120,7 @@ export class UserService {
     if (patch.password !== undefined) {
       checkPassword(patch.password);
       set.passwordHash = await hashPassword(patch.password);
-      set.tokensValidAfter = Date.now() / 1000;
+      set.tokensValidAfter = this.clock.now() / 1000;
     }
     const after = await this.users
       .update(username, set, patch.email === null ? { unset: ["email"] } : {})
@@ -150,7 +152,7 @@ export class UserService {
       throw new AppError("INVALID_ARGUMENT", "the new password must differ from the current one");
     await this.users.update(username, {
       passwordHash: await hashPassword(next),
-      tokensValidAfter: Date.now() / 1000,
+      tokensValidAfter: this.clock.now() / 1000,
       mustChangePassword: false,
     });
     if (username === "admin") {

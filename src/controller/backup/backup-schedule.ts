@@ -1,5 +1,6 @@
 import { Cron } from "croner";
 import type { Coordination } from "../../coord/port.ts";
+import { systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { BackupScope } from "./bundle-format.ts";
@@ -66,7 +67,7 @@ export interface ScheduleLoopDeps {
  * controller that dies mid-run leaves the slot to expire (the next slot runs normally).
  */
 export function startBackupSchedule(deps: ScheduleLoopDeps): () => void {
-  const now = deps.now ?? Date.now;
+  const now = deps.now ?? systemClock.now;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   const arm = () => {

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Coordination, Lease } from "../../coord/port.ts";
+import { systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import type { DurableStore } from "../../store/port.ts";
 import {
@@ -117,7 +118,7 @@ export class BackupService {
   }
 
   private now(): number {
-    return (this.deps.now ?? Date.now)();
+    return (this.deps.now ?? systemClock.now)();
   }
 
   private dirOf(id: string): string {

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Coordination } from "../../coord/port.ts";
+import { systemClock } from "../../core/clock.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import { VERSION } from "../../version.ts";
 import {
@@ -68,7 +69,7 @@ function freeId(backupDir: string, base: string): string {
  * partial directory is removed.
  */
 export async function createBundle(options: CreateBundleOptions): Promise<Manifest> {
-  const now = options.now ?? Date.now;
+  const now = options.now ?? systemClock.now;
   mkdirSync(options.backupDir, { recursive: true, mode: 0o700 });
   const id = freeId(options.backupDir, bundleIdAt(now()));
   const partial = join(options.backupDir, id + PARTIAL_SUFFIX);

@@ -10,6 +10,7 @@ import {
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Coordination } from "../../coord/port.ts";
+import { systemClock } from "../../core/clock.ts";
 import type { Doc, DurableStore, StoreInternals } from "../../store/port.ts";
 import {
   COORDINATION_FILE,
@@ -93,7 +94,7 @@ export interface ApplyRestoreOptions {
  * says so (`unfinishedRestore`). Fences and counters are only raised, never lowered.
  */
 export async function applyRestore(options: ApplyRestoreOptions): Promise<RestoreReport> {
-  const now = options.now ?? Date.now;
+  const now = options.now ?? systemClock.now;
   const { store, plan } = options;
   const startedAt = now();
   const validAfter = startedAt / 1000;

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import { PLATFORMS } from "../../core/groups/group-schema.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
@@ -52,6 +53,7 @@ export class CatalogService {
     private readonly store: DurableStore,
     private readonly artifactDir: string,
     private readonly lease: LeaseGateOptions,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   private get col() {
@@ -91,7 +93,7 @@ export class CatalogService {
     input: { version: string; sha256: string; url?: string; recommended?: boolean },
   ) {
     const platform = normalizePlatform(platformRaw);
-    const now = Date.now();
+    const now = this.clock.now();
     const doc = await withLease(this.lease, `catalog:${platform}`, async (fence) => {
       if (input.recommended) await this.clearRecommended(platform, fence);
       return this.col.insert(
@@ -119,7 +121,7 @@ export class CatalogService {
     const platform = normalizePlatform(platformRaw);
     return withLease(this.lease, `catalog:${platform}`, async (fence) => {
       const before = await this.require(platform, version);
-      const set: Partial<CatalogDoc> = { updatedAt: Date.now() };
+      const set: Partial<CatalogDoc> = { updatedAt: this.clock.now() };
       if (patch.sha256 && patch.sha256.toLowerCase() !== before.sha256) {
         set.sha256 = patch.sha256.toLowerCase();
         // An uploaded file no longer matches a changed checksum.
@@ -136,7 +138,9 @@ export class CatalogService {
     return withLease(this.lease, `catalog:${platform}`, async (fence) => {
       const doc = await this.require(platform, version);
       await this.clearRecommended(platform, fence);
-      return view((await this.col.update(doc._id, { recommended: true, updatedAt: Date.now() }, { fence }))!);
+      return view(
+        (await this.col.update(doc._id, { recommended: true, updatedAt: this.clock.now() }, { fence }))!,
+      );
     });
   }
 
@@ -182,7 +186,7 @@ export class CatalogService {
       view(
         (await this.col.update(
           doc._id,
-          { source: { kind: "controller", file: actual }, updatedAt: Date.now() },
+          { source: { kind: "controller", file: actual }, updatedAt: this.clock.now() },
           { fence },
         ))!,
       ),

@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import {
   type CrashLoopConfig,
   type CrashLoopState,
@@ -35,7 +36,7 @@ export class CrashLoopGuard {
     private readonly events: EventPublisher,
     private readonly config: CrashLoopConfig,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = systemClock.now,
     private readonly onPause: () => void = () => {},
   ) {}
 

@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import { classifyCrash } from "../../core/crash/index.ts";
 import { AppError, isAppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
@@ -44,7 +45,7 @@ export class CrashService {
     private readonly loops: CrashLoopGuard,
     private readonly events: EventPublisher,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = systemClock.now,
   ) {}
 
   private get col() {

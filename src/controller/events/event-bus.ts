@@ -1,4 +1,5 @@
 import type { Coordination } from "../../coord/port.ts";
+import { systemClock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
 import { EventBridge } from "./event-bridge.ts";
 import { encodeStored } from "./event-record.ts";
@@ -66,7 +67,7 @@ export class EventBus implements EventPublisher, CustomEventPublisher {
 
   constructor(private readonly options: EventBusOptions) {
     this.bufferSize = options.replayBufferSize ?? DEFAULT_REPLAY_BUFFER_SIZE;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? systemClock.now;
     if (options.bridge !== false) {
       this.bridge = new EventBridge({
         coord: options.coord,

@@ -1,4 +1,5 @@
 import type { Coordination, ReplayWindow } from "../../coord/port.ts";
+import { systemClock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { SequencedSink } from "./event-bus.ts";
 import { decodeStored } from "./event-record.ts";
@@ -63,7 +64,7 @@ export class SseHub implements SequencedSink {
     this.keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
     this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
     this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? systemClock.now;
   }
 
   /** Starts at the buffer's live edge: history is for clients that ask for it. */

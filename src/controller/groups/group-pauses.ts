@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import { CRASH_LOOPS, type CrashLoopDoc } from "../crashes/crash-loop-guard.ts";
@@ -38,7 +39,7 @@ export class GroupPauses {
     private readonly events: EventPublisher,
     private readonly log: Logger,
     private readonly metrics: PauseMetrics = { groupPaused() {} },
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = systemClock.now,
   ) {}
 
   private get col() {

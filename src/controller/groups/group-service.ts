@@ -1,4 +1,5 @@
 import { Value } from "@sinclair/typebox/value";
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import { checkGroup, referencesTo } from "../../core/groups/group-rules.ts";
 import { GroupCreateSchema, type GroupPatch, type GroupSpec } from "../../core/groups/group-schema.ts";
@@ -38,6 +39,7 @@ export class GroupService {
     private readonly store: DurableStore,
     private readonly events: EventPublisher,
     private readonly lease: LeaseGateOptions,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   private get groups() {
@@ -92,7 +94,7 @@ export class GroupService {
     checkGroup(spec, await this.refs());
     await this.checkTemplates(spec.templates);
     const { name, ...fields } = spec;
-    const now = Date.now();
+    const now = this.clock.now();
     const doc = await withLease(this.lease, `group-config:${name}`, (fence) =>
       this.groups.insert({ _id: name, ...fields, createdAt: now, updatedAt: now }, { fence }),
     ).catch((err) => {
@@ -116,7 +118,7 @@ export class GroupService {
       const { name: _n, ...fields } = merged;
       const updated = await this.groups.update(
         name,
-        { ...fields, updatedAt: Date.now() },
+        { ...fields, updatedAt: this.clock.now() },
         { fence, ifRev: current._rev },
       );
       if (!updated) throw new AppError("NOT_FOUND", `group "${name}" not found`);

@@ -1,4 +1,5 @@
 import type { Coordination } from "../../coord/port.ts";
+import { type Clock, systemClock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
 
 /** A controller's entry lives this long unless renewed; renewed at a third of it. */
@@ -19,10 +20,11 @@ export async function announceController(
   controllerId: string,
   grpcAddrs: readonly string[],
   log: Logger,
+  clock: Clock = systemClock,
 ): Promise<{ stop(): Promise<void> }> {
   const put = async () => {
     if (grpcAddrs.length === 0) return;
-    const entry: DirectoryEntry = { grpc: [...grpcAddrs], at: Date.now() };
+    const entry: DirectoryEntry = { grpc: [...grpcAddrs], at: clock.now() };
     try {
       await coord.putSnapshot("controller", controllerId, JSON.stringify(entry), ENTRY_TTL_MS);
     } catch (err) {
@@ -31,11 +33,10 @@ export async function announceController(
     }
   };
   await put();
-  const timer = setInterval(() => void put(), ENTRY_TTL_MS / 3);
-  timer.unref?.();
+  const timer = clock.setInterval(() => void put(), ENTRY_TTL_MS / 3, { unref: true });
   return {
     async stop() {
-      clearInterval(timer);
+      clock.clearInterval(timer);
       // shutting down: an entry left behind expires with its TTL
       await coord.deleteSnapshot("controller", controllerId).catch(() => undefined);
     },

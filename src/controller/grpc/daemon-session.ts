@@ -1,5 +1,6 @@
 import { ServerError, Status } from "nice-grpc";
 import type { Coordination, Lease } from "../../coord/port.ts";
+import { systemClock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
 import { FrameQueue, type PushOutcome } from "../../wire/frame-queue.ts";
 import {
@@ -400,7 +401,7 @@ export class DaemonSession implements LiveSession {
   }
 
   private now(): number {
-    return (this.deps.now ?? Date.now)();
+    return (this.deps.now ?? systemClock.now)();
   }
 
   /**

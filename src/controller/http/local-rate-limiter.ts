@@ -1,3 +1,5 @@
+import { systemClock } from "../../core/clock.ts";
+
 /** Keys tracked at most; the oldest window is dropped past this, so a flood of IPs cannot grow it. */
 const MAX_KEYS = 10_000;
 
@@ -9,7 +11,7 @@ const MAX_KEYS = 10_000;
 export class LocalRateLimiter {
   private readonly windows = new Map<string, { start: number; count: number }>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly now: () => number = systemClock.now) {}
 
   hit(key: string, limit: number, windowMs: number): { allowed: boolean; retryAfterMs: number } {
     const at = this.now();

@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import { isTerminalState } from "../../core/lifecycle/index.ts";
 import type { DurableStore } from "../../store/port.ts";
@@ -48,7 +49,7 @@ export class GroupStarter {
       const nodes = await deps.store.collection<NodeDoc>(NODES).find({ connected: true });
       const live = (await deps.instances.col.find({})).filter((i) => !isTerminalState(i.state));
       const result = scheduleTick({
-        now: (deps.now ?? Date.now)(),
+        now: (deps.now ?? systemClock.now)(),
         groups: [
           schedGroup({
             name,

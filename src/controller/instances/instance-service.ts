@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import {
   type InstanceState,
@@ -35,7 +36,7 @@ export class InstanceService {
     private readonly store: DurableStore,
     private readonly events: EventPublisher,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = systemClock.now,
   ) {}
 
   get col() {

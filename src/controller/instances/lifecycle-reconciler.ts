@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import { type InstanceState, isInstanceState, stateOnReadopt } from "../../core/lifecycle/index.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { InstanceReconciler } from "../nodes/instance-reconciler.ts";
@@ -38,7 +39,7 @@ export class LifecycleReconciler implements InstanceReconciler {
     private readonly instances: InstanceService,
     private readonly starts: Redispatcher,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = systemClock.now,
   ) {}
 
   async reconcile(nodeId: string, reported: readonly NodeInstanceReport[]): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Coordination } from "../../coord/port.ts";
+import { systemClock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { DurableStore } from "../../store/port.ts";
 import { CRASHES, type CrashDoc } from "../crashes/crash-service.ts";
@@ -53,7 +54,7 @@ export class RecordPruner {
   ) {}
 
   private now(): number {
-    return (this.deps.now ?? Date.now)();
+    return (this.deps.now ?? systemClock.now)();
   }
 
   async prune(): Promise<PruneCounts> {

@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import { isAppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
@@ -56,7 +57,7 @@ export class StartRetries {
   }
 
   private now(): number {
-    return (this.deps.now ?? Date.now)();
+    return (this.deps.now ?? systemClock.now)();
   }
 
   /** Records one refusal; says whether another attempt follows and when. */

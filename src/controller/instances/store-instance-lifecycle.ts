@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import { AppError, isAppError } from "../../core/errors.ts";
 import { isTerminalState } from "../../core/lifecycle/index.ts";
 import { createCompositionPlan } from "../../core/plan/index.ts";
@@ -95,7 +96,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
   }
 
   private now(): number {
-    return (this.deps.now ?? Date.now)();
+    return (this.deps.now ?? systemClock.now)();
   }
 
   async place(request: PlaceRequest): Promise<void> {

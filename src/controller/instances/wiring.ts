@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { DEFAULT_CRASH_LOOP_CONFIG } from "../../core/crash/index.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { DurableStore } from "../../store/port.ts";
@@ -55,8 +56,11 @@ export function wireInstances(deps: {
   controllerUrl: () => string;
   acceptEula?: boolean;
   metrics?: PauseMetrics & { compositionPlanningFailed(): void; crashLoopPaused(): void };
+  clock?: Clock;
 }): InstanceWiring {
   const log = deps.log.child({ component: "instances" });
+  const clock = deps.clock ?? systemClock;
+  const now = () => clock.now();
   const instances = new InstanceService(deps.store, deps.events, log);
   const tokens = new WorkloadTokens(deps.store);
   const console = new ConsoleBuffer();
@@ -70,7 +74,7 @@ export function wireInstances(deps: {
       windowSeconds: deps.crashLoop.crashLoopWindowSeconds,
     },
     log,
-    undefined,
+    now,
     () => deps.metrics?.crashLoopPaused(),
   );
   const lifecycle = new StoreInstanceLifecycle({
@@ -80,7 +84,7 @@ export function wireInstances(deps: {
     console,
     log,
     onStartFailure: (group, failure) =>
-      failure.permanent ? pauses.pause(group, failure) : crashLoops.record(group, Date.now()),
+      failure.permanent ? pauses.pause(group, failure) : crashLoops.record(group, now()),
   });
   const reconciler = new LifecycleReconciler(instances, lifecycle, log);
   crashLoops.start();

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry, Summary } from "prom-client";
+import { systemClock } from "../../core/clock.ts";
 
 /** Gauges whose value lives elsewhere and is read when Prometheus scrapes. */
 export type SampledGauge =
@@ -337,5 +338,5 @@ class DisabledMetrics implements Metrics {
 
 /** Each call builds its own registry, so several controllers in one process never share series. */
 export function createMetrics(options: { enabled: boolean; now?: () => number }): Metrics {
-  return options.enabled ? new PromMetrics(options.now ?? Date.now) : new DisabledMetrics();
+  return options.enabled ? new PromMetrics(options.now ?? systemClock.now) : new DisabledMetrics();
 }

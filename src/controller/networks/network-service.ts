@@ -1,6 +1,7 @@
 import type { Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { t as T } from "elysia";
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
@@ -41,6 +42,7 @@ export class NetworkService {
     private readonly store: DurableStore,
     private readonly events: EventPublisher,
     private readonly lease: LeaseGateOptions,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   private get networks() {
@@ -77,7 +79,7 @@ export class NetworkService {
     const spec = Value.Default(NetworkSchema, structuredClone(input)) as NetworkSpec;
     await this.checkReferences(spec);
     const { name, ...fields } = spec;
-    const now = Date.now();
+    const now = this.clock.now();
     const doc = await withLease(this.lease, `network:${name}`, (fence) =>
       this.networks.insert({ _id: name, ...fields, createdAt: now, updatedAt: now }, { fence }),
     ).catch((err) => {
@@ -102,7 +104,7 @@ export class NetworkService {
       if (!current) throw new AppError("NOT_FOUND", `network "${name}" not found`);
       const { name: _n, ...fields } = spec;
       const updated = await this.networks.put(
-        { _id: name, ...fields, createdAt: current.createdAt, updatedAt: Date.now() },
+        { _id: name, ...fields, createdAt: current.createdAt, updatedAt: this.clock.now() },
         { fence },
       );
       await this.events.publish({ type: "NETWORK_UPDATED", payload: { networkName: name } });
@@ -138,10 +140,15 @@ export class NetworkService {
       const spec = Value.Default(NetworkSchema, structuredClone(entry)) as NetworkSpec;
       if (await this.networks.get(spec.name)) continue;
       const { name, ...fields } = spec;
-      await this.networks.insert({ _id: name, ...fields, createdAt: Date.now(), updatedAt: Date.now() });
+      await this.networks.insert({
+        _id: name,
+        ...fields,
+        createdAt: this.clock.now(),
+        updatedAt: this.clock.now(),
+      });
       created++;
     }
-    await meta.put({ _id: "networks-seeded", at: Date.now() });
+    await meta.put({ _id: "networks-seeded", at: this.clock.now() });
     return created;
   }
 }

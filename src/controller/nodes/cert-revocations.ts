@@ -1,4 +1,5 @@
 import type { Coordination, RevocationKind, Unsubscribe } from "../../coord/port.ts";
+import { systemClock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import type { PeerIdentity } from "../pki/index.ts";
@@ -64,7 +65,7 @@ export class CertRevocations {
     resyncMs?: number;
     now?: () => number;
   }): Promise<CertRevocations> {
-    const revocations = new CertRevocations(deps.store, deps.coord, deps.log, deps.now ?? Date.now);
+    const revocations = new CertRevocations(deps.store, deps.coord, deps.log, deps.now ?? systemClock.now);
     await revocations.resync();
     revocations.unsubscribe = await deps.coord.subscribe(CHANNEL, (message) =>
       revocations.onMessage(message),

@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import { AppError, isAppError } from "../../core/errors.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import { joinTokenHash, mintJoinToken, parseJoinToken } from "../../wire/join-token.ts";
@@ -76,7 +77,7 @@ export class JoinTokenService {
     private readonly store: DurableStore,
     private readonly caFingerprint: string,
     private readonly nodes: NodeLookup,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = systemClock.now,
   ) {}
 
   private get col() {

@@ -1,4 +1,5 @@
 import type { Coordination } from "../../coord/port.ts";
+import { systemClock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { InstanceReconciler } from "./instance-reconciler.ts";
 import type { NodeService } from "./node-service.ts";
@@ -127,6 +128,6 @@ export class LivenessSweeper {
   }
 
   private now(): number {
-    return (this.deps.now ?? Date.now)();
+    return (this.deps.now ?? systemClock.now)();
   }
 }

@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import { AppError, isAppError } from "../../core/errors.ts";
 import type { DurableStore, Filter, Patch } from "../../store/port.ts";
 import {
@@ -47,7 +48,7 @@ const MAX_ATTEMPTS = 8;
 export class NodeService {
   constructor(
     private readonly store: DurableStore,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = systemClock.now,
   ) {}
 
   private get col() {

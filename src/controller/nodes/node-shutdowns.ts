@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { ControllerMessage } from "../../wire/index.ts";
@@ -32,7 +33,7 @@ export class NodeShutdowns {
     const node = await this.deps.nodes.require(nodeId);
     if (!node.connected) throw new AppError("ILLEGAL_STATE", `node "${nodeId}" is not connected`);
     if (this.send(nodeId, reason)) return "sent";
-    const now = (this.deps.now ?? Date.now)();
+    const now = (this.deps.now ?? systemClock.now)();
     await this.deps.nodes.requestShutdown(nodeId, { requestedAt: now, reason, requestedBy });
     return "queued";
   }

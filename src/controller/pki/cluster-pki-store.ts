@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { AppError, isAppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
@@ -38,14 +39,21 @@ export interface ClusterPki {
 export async function loadOrCreateClusterCa(
   store: DurableStore,
   clusterSecret: string,
-  options: { now?: Date; clusterId?: string | null; log?: Logger; scryptLogN?: number } = {},
+  options: {
+    now?: Date;
+    clock?: Pick<Clock, "now">;
+    clusterId?: string | null;
+    log?: Logger;
+    scryptLogN?: number;
+  } = {},
 ): Promise<ClusterPki> {
   const files = store.collection<ClusterCaDoc>(CLUSTER_FILES);
   const existing = await files.get(CLUSTER_CA_ID);
   if (existing) return openStoredCa(existing, clusterSecret);
 
   const clusterId = options.clusterId ?? crypto.randomUUID();
-  const created = await createClusterCa({ now: options.now ?? new Date(), clusterId });
+  const now = options.now ?? new Date((options.clock ?? systemClock).now());
+  const created = await createClusterCa({ now, clusterId });
   const sealedKey = await sealPrivateKey(created.privateKeyPkcs8, clusterSecret, {
     scryptLogN: options.scryptLogN,
   });
@@ -57,7 +65,7 @@ export async function loadOrCreateClusterCa(
       sealedKey,
       fingerprint: created.ca.fingerprint,
       clusterId,
-      createdAt: Date.now(),
+      createdAt: now.getTime(),
     });
   } catch (err) {
     if (!isAppError(err, "DUPLICATE_KEY")) throw err;

@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { Doc, DurableStore, Filter } from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
@@ -118,7 +119,7 @@ export class PlayerJourney {
         playerUuid: player.uuid,
         playerName: player.name,
         ...step,
-        timestamp: (this.deps.now ?? Date.now)(),
+        timestamp: (this.deps.now ?? systemClock.now)(),
         seq,
       });
       await this.deps.events

@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import { AppError, isAppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { EventPublisher } from "../events/event-types.ts";
@@ -45,7 +46,7 @@ export class PlayerSessions {
   }
 
   async join(source: WorkloadSource, report: JoinReport): Promise<PlayerInfo> {
-    const now = (this.deps.now ?? Date.now)();
+    const now = (this.deps.now ?? systemClock.now)();
     const change = await this.deps.registry.edit(report.uuid, (current) => {
       const base: PlayerInfo = current ?? {
         uuid: report.uuid,

@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import type { GroupService } from "../groups/group-service.ts";
@@ -133,7 +134,7 @@ export class PlayerTransfers {
       playerUuid: player.uuid,
       targetInstanceId: target._id,
       proxyInstanceId: player.proxyInstanceId,
-      createdAt: (this.deps.now ?? Date.now)(),
+      createdAt: (this.deps.now ?? systemClock.now)(),
     });
     await this.deps.events
       .publish({

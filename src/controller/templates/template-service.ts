@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import { hashTemplateFiles, templateSizeBytes } from "../../core/templates/template-hash.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
@@ -58,6 +59,7 @@ export class TemplateService {
     private readonly events: EventPublisher,
     private readonly lease: LeaseGateOptions,
     private readonly limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   private get templates() {
@@ -87,7 +89,7 @@ export class TemplateService {
     description?: string;
     platform?: string | null;
   }): Promise<TemplateView> {
-    const now = Date.now();
+    const now = this.clock.now();
     const doc = await withLease(this.lease, `template:${input.name}`, (fence) =>
       this.templates.insert(
         {
@@ -114,7 +116,7 @@ export class TemplateService {
       const before = await this.require(name);
       const after = await this.templates.update(
         name,
-        { ...patch, updatedAt: Date.now() },
+        { ...patch, updatedAt: this.clock.now() },
         { fence, ifRev: before._rev },
       );
       return { before: view(before), after: view(after!) };
@@ -141,13 +143,13 @@ export class TemplateService {
         hash,
         sizeBytes: templateSizeBytes(entries),
         fileCount: entries.length,
-        createdAt: Date.now(),
+        createdAt: this.clock.now(),
         createdBy: actor,
       };
       const versions = existing ? doc.versions : [...doc.versions, version];
       await this.templates.update(
         name,
-        { versions, currentHash: hash, updatedAt: Date.now() },
+        { versions, currentHash: hash, updatedAt: this.clock.now() },
         { fence, ifRev: doc._rev },
       );
       if (doc.currentHash !== hash) {
@@ -174,7 +176,7 @@ export class TemplateService {
         throw new AppError("ILLEGAL_STATE", `the files of version ${target} are missing on disk`);
       await this.templates.update(
         name,
-        { currentHash: target, updatedAt: Date.now() },
+        { currentHash: target, updatedAt: this.clock.now() },
         { fence, ifRev: doc._rev },
       );
       await this.events.publish({

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { systemClock } from "../../core/clock.ts";
 import { isAppError } from "../../core/errors.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 
@@ -33,7 +34,7 @@ function hashOf(token: string): string {
 export class WorkloadTokens {
   constructor(
     private readonly store: DurableStore,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = systemClock.now,
     private readonly ttlMs = WORKLOAD_TOKEN_TTL_MS,
   ) {}
 

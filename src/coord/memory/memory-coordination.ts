@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { systemClock } from "../../core/clock.ts";
 import { checkHolder } from "../keys.ts";
 import type {
   Coordination,
@@ -42,7 +43,7 @@ export class MemoryCoordination implements Coordination {
   private readonly bus = new EventEmitter();
   private closed = false;
 
-  constructor(private readonly now: () => number = Date.now) {
+  constructor(private readonly now: () => number = systemClock.now) {
     this.bus.setMaxListeners(0);
   }
 

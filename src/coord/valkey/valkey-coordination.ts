@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from "ioredis";
+import { systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import { guardOutages } from "../../core/outage-guard.ts";
 import { redactUri } from "../../log/redact.ts";
@@ -153,7 +154,7 @@ export class ValkeyCoordination implements Coordination {
   }
 
   private now(): number {
-    return (this.options.now ?? Date.now)();
+    return (this.options.now ?? systemClock.now)();
   }
 
   async acquireLease(scope: string, holder: string, ttlMs: number): Promise<Lease | null> {

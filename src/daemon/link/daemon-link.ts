@@ -1,4 +1,5 @@
 import { ClientError, createClient, Status } from "nice-grpc";
+import { type Clock, systemClock, type TimerHandle } from "../../core/clock.ts";
 import { INSTANCE_STATE_NUMBERS } from "../../core/lifecycle/index.ts";
 import type { Logger } from "../../log/logger.ts";
 import { FrameQueue } from "../../wire/frame-queue.ts";
@@ -66,6 +67,8 @@ export interface LinkDeps {
   log: Logger;
   settings: LinkSettings;
   random?: () => number;
+  /** time, the hello/heartbeat/watchdog timers and the redial sleep (system clock when absent) */
+  clock?: Clock;
   /** the controller sent ShutdownNode (a finished drain, or `POST /nodes/{id}/shutdown`) */
   onShutdown?: (reason: string) => void;
 }
@@ -93,7 +96,8 @@ export class DaemonLink {
   private outbound: FrameQueue<DaemonMessage> | undefined;
   private abortSession: AbortController | undefined;
   private sessionDone: Promise<SessionOutcome> | undefined;
-  private wakeSleeper: (() => void) | undefined;
+  private wakeSleeper: AbortController | undefined;
+  private readonly clock: Clock;
   private readonly fence = new FenceGuard();
   private readonly pendingCrashes: CrashReport[] = [];
   private readonly backoff: Backoff;
@@ -107,6 +111,7 @@ export class DaemonLink {
   lastFailure: string | undefined;
 
   constructor(private readonly deps: LinkDeps) {
+    this.clock = deps.clock ?? systemClock;
     this.backoff = new Backoff(deps.settings.reconnect, deps.random);
     this.metrics = new HostMetrics({
       maxMemoryMb: deps.settings.maxMemoryMb,
@@ -127,12 +132,10 @@ export class DaemonLink {
   /** Says goodbye (the controller marks the node OFFLINE, not UNREACHABLE) and stops redialling. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wakeSleeper?.();
+    this.wakeSleeper?.abort();
     if (this.outbound && this.sessionDone) {
       this.outbound.close();
-      const timeout = new Promise<"timeout">((resolve) =>
-        setTimeout(() => resolve("timeout"), STOP_GRACE_MS),
-      );
+      const timeout = this.clock.sleep(STOP_GRACE_MS).then(() => "timeout" as const);
       if ((await Promise.race([this.sessionDone, timeout])) === "timeout") this.abortSession?.abort();
     }
     await this.loop;
@@ -209,13 +212,14 @@ export class DaemonLink {
     this.outbound = outbound;
     this.abortSession = abort;
     let established = false;
-    let heartbeat: ReturnType<typeof setInterval> | undefined;
-    let watchdog: ReturnType<typeof setInterval> | undefined;
-    let lastHeard = Date.now();
+    const clock = this.clock;
+    let heartbeat: TimerHandle | undefined;
+    let watchdog: TimerHandle | undefined;
+    let lastHeard = clock.now();
     let endReason = "controller closed the stream";
     // A paused or wedged controller still completes TCP handshakes: no HelloAck in time, next one.
     const helloTimeoutMs = this.deps.settings.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
-    const helloTimer = setTimeout(() => {
+    const helloTimer = clock.setTimeout(() => {
       if (established) return;
       endReason = `no HelloAck within ${helloTimeoutMs} ms`;
       abort.abort();
@@ -225,7 +229,7 @@ export class DaemonLink {
     try {
       const client = createClient(DaemonServiceDefinition, channel);
       for await (const message of client.connect(outbound, { signal: abort.signal })) {
-        lastHeard = Date.now();
+        lastHeard = clock.now();
         const frame = message.frame;
         if (frame?.case === "helloAck") {
           if (!this.accept(frame.value)) {
@@ -239,14 +243,14 @@ export class DaemonLink {
           for (const report of this.pendingCrashes.splice(0))
             this.push({ case: "crashReport", value: report });
           const interval = frame.value.heartbeatIntervalMs > 0 ? frame.value.heartbeatIntervalMs : 30_000;
-          heartbeat = setInterval(() => outbound.push(this.heartbeat()), interval);
+          heartbeat = clock.setInterval(() => outbound.push(this.heartbeat()), interval);
           const silenceLimitMs = Math.min(
             interval * CONTROLLER_SILENCE_INTERVALS,
             this.deps.settings.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS,
           );
-          watchdog = setInterval(
+          watchdog = clock.setInterval(
             () => {
-              if (Date.now() - lastHeard > silenceLimitMs) {
+              if (clock.now() - lastHeard > silenceLimitMs) {
                 endReason = `no frame from the controller for ${silenceLimitMs} ms`;
                 abort.abort();
               }
@@ -269,9 +273,9 @@ export class DaemonLink {
       }
       return { established, reason: (err as Error).message ?? String(err) };
     } finally {
-      clearTimeout(helloTimer);
-      clearInterval(heartbeat);
-      clearInterval(watchdog);
+      clock.clearTimeout(helloTimer);
+      clock.clearInterval(heartbeat);
+      clock.clearInterval(watchdog);
       this.deps.artifacts?.abortAll("the controller link went down");
       outbound.close();
       if (this.outbound === outbound) this.outbound = undefined;
@@ -431,21 +435,17 @@ export class DaemonLink {
           capacity: this.metrics.capacity(),
           instances: supervisor.snapshot().map(toReport),
           usedPorts: [...supervisor.usedPorts()],
-          sentAtMs: Date.now(),
+          sentAtMs: this.clock.now(),
         }),
       },
     });
   }
 
+  /** The redial wait; stop() ends it early. */
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeSleeper = done;
-    });
+    const wake = new AbortController();
+    this.wakeSleeper = wake;
+    return this.clock.sleep(ms, wake.signal);
   }
 }
 

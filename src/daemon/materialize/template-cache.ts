@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, readdir, rename, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
+import { type Clock, systemClock } from "../../core/clock.ts";
 import type { TemplateFile } from "../../core/templates/index.ts";
 import { hashTemplateFiles } from "../../core/templates/index.ts";
 import { LayerIntegrityError, LayerUnavailableError } from "./layer-errors.ts";
@@ -33,7 +34,10 @@ export class TemplateCache {
   readonly directory: string;
   private readonly inFlight = new Map<string, Promise<boolean>>();
 
-  constructor(cacheRoot: string) {
+  constructor(
+    cacheRoot: string,
+    private readonly clock: Pick<Clock, "now"> = systemClock,
+  ) {
     this.directory = join(cacheRoot, "templates");
   }
 
@@ -140,7 +144,7 @@ export class TemplateCache {
   }
 
   private async quarantine(hash: string): Promise<void> {
-    const aside = join(this.directory, ".quarantine", `${hash}-${Date.now()}`);
+    const aside = join(this.directory, ".quarantine", `${hash}-${this.clock.now()}`);
     await mkdir(join(this.directory, ".quarantine"), { recursive: true });
     // gone already (a concurrent quarantine or removal): nothing left to set aside
     await rename(this.layerPath(hash), aside).catch(() => undefined);

@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import { cleanConsoleLine } from "./console-line.ts";
 import { FloodGate } from "./flood-gate.ts";
 import { RingBuffer } from "./ring-buffer.ts";
@@ -47,7 +48,7 @@ export class InstanceConsole {
   constructor(private readonly options: InstanceConsoleOptions) {
     this.ring = new RingBuffer(options.capacity);
     this.gate = new FloodGate(options.maxLinesPerSecond);
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? systemClock.now;
   }
 
   /** Records one raw line read from the process; noise-only lines are dropped. */

@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock.ts";
 import type { InstanceState } from "../../core/lifecycle/index.ts";
 import { canTransition } from "../../core/lifecycle/index.ts";
 
@@ -21,7 +22,7 @@ export class LifecycleRecord {
     initial: InstanceState,
     private readonly onChange: (change: StateChange) => void,
     private readonly onIllegal: (from: InstanceState, to: InstanceState, detail: string) => void,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = systemClock.now,
   ) {
     this.current = initial;
   }

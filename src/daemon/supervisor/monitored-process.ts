@@ -11,6 +11,7 @@ import {
 } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
+import { type Clock, systemClock } from "../../core/clock.ts";
 import type { ProcessExit } from "../../core/crash/index.ts";
 import { ConsoleFileTail } from "./console-file-tail.ts";
 import { identify, isSameProcess, type ProcIdentity, signalPid } from "./proc-identity.ts";
@@ -60,6 +61,8 @@ export interface MonitoredSpawnOptions {
   /** This workload's monitor directory (created fresh; 0700). */
   readonly dir: string;
   readonly now?: () => number;
+  /** paces the wait for the monitor's pid file (system clock when absent) */
+  readonly clock?: Clock;
   /** How long to wait for the monitor to start the workload. */
   readonly spawnTimeoutMs?: number;
 }
@@ -122,7 +125,12 @@ export class MonitoredProcess implements StoppableProcess {
     // A workload that exits at once (`true`) is gone before we look: it did start, and its exit is
     // what the monitor records. Start time 0 never matches a live process.
     const monitorIdentity = identify(monitor.pid) ?? { pid: monitor.pid, startTicks: 0 };
-    const workloadPid = await waitForPidFile(options.dir, monitor, options.spawnTimeoutMs ?? 5000);
+    const workloadPid = await waitForPidFile(
+      options.dir,
+      monitor,
+      options.spawnTimeoutMs ?? 5000,
+      options.clock ?? systemClock,
+    );
     const workload =
       workloadPid === undefined ? undefined : (identify(workloadPid) ?? { pid: workloadPid, startTicks: 0 });
     if (!workload) {
@@ -135,7 +143,7 @@ export class MonitoredProcess implements StoppableProcess {
     return new MonitoredProcess(
       options.dir,
       { monitor: monitorIdentity, workload },
-      (options.now ?? Date.now)(),
+      (options.now ?? systemClock.now)(),
       0,
       gone,
     );
@@ -248,14 +256,15 @@ async function waitForPidFile(
   dir: string,
   monitor: Bun.Subprocess,
   timeoutMs: number,
+  clock: Clock,
 ): Promise<number | undefined> {
   const file = join(dir, MONITOR_FILES.pid);
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  const deadline = clock.now() + timeoutMs;
+  while (clock.now() < deadline) {
     const text = readText(file).trim();
     if (/^\d+$/.test(text)) return Number(text);
     if (monitor.exitCode !== null || monitor.signalCode !== null) return undefined;
-    await Bun.sleep(5);
+    await clock.sleep(5);
   }
   return undefined;
 }

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { sep } from "node:path";
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { isSameProcess, processStartTicks, signalPid } from "./proc-identity.ts";
 
 export interface OrphanSweepOptions {
@@ -9,6 +10,8 @@ export interface OrphanSweepOptions {
   readonly managed: ReadonlySet<number>;
   /** SIGTERM grace before SIGKILL. */
   readonly graceMs: number;
+  /** paces the grace wait (system clock when absent) */
+  readonly clock?: Clock;
   readonly log?: (fields: Record<string, unknown>, message: string) => void;
 }
 
@@ -75,8 +78,9 @@ export async function sweepOrphans(options: OrphanSweepOptions): Promise<OrphanP
     );
     signalPid(orphan.pid, "SIGTERM");
   }
-  const deadline = Date.now() + options.graceMs;
-  while (Date.now() < deadline && identities.some(isSameProcess)) await Bun.sleep(50);
+  const clock = options.clock ?? systemClock;
+  const deadline = clock.now() + options.graceMs;
+  while (clock.now() < deadline && identities.some(isSameProcess)) await clock.sleep(50);
   for (const identity of identities) if (isSameProcess(identity)) signalPid(identity.pid, "SIGKILL");
   return orphans;
 }

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../../core/clock.ts";
 /** What the stop sequence needs from a running process. */
 export interface StoppableProcess {
   /** Writes one console line; false when the console can no longer be written. */
@@ -7,15 +8,10 @@ export interface StoppableProcess {
   readonly exited: Promise<unknown>;
 }
 
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+/** The part of the clock the stop sequence uses. */
+export type Timers = Pick<Clock, "setTimeout" | "clearTimeout">;
 
-export const realTimers: Timers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+export const realTimers: Timers = systemClock;
 
 export interface StopSequenceOptions {
   /** The platform's console stop command (`stop`, `end`). */

@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { systemClock } from "../../core/clock.ts";
 import { type InstanceState, TERMINAL_RETENTION_SECONDS } from "../../core/lifecycle/index.ts";
 import { computePlanHash } from "../../core/plan/index.ts";
 import { ArtifactCache } from "../artifacts/index.ts";
@@ -76,7 +77,7 @@ export class Supervisor {
     this.templates = new TemplateCache(config.cacheDirectory);
     this.artifacts = new ArtifactCache(config.cacheDirectory);
     this.logger = deps.logger ?? silentLogger;
-    this.now = deps.now ?? Date.now;
+    this.now = deps.now ?? systemClock.now;
     this.players = this.playerCountPoller();
   }
 

@@ -1,6 +1,7 @@
 import { t as T } from "elysia";
 import type { ControllerConfig } from "../../../config/controller-config.ts";
 import type { Coordination } from "../../../coord/port.ts";
+import { type Clock, systemClock } from "../../../core/clock.ts";
 import { AppError } from "../../../core/errors.ts";
 import { LoginLockout } from "../../auth/login-lockout.ts";
 import type { TokenService } from "../../auth/token-service.ts";
@@ -12,6 +13,7 @@ export interface AuthRouteDeps {
   coord: Coordination;
   tokens: TokenService;
   users: UserService;
+  clock?: Pick<Clock, "now">;
 }
 
 const Credentials = T.Object(
@@ -24,9 +26,10 @@ const Credentials = T.Object(
 
 export function authRoutes(table: RouteTable, deps: AuthRouteDeps): void {
   const lockout = new LoginLockout(deps.coord, deps.config.security.lockout);
+  const clock = deps.clock ?? systemClock;
 
   const locked = (until: number) => {
-    const retryAfterSeconds = Math.max(1, Math.ceil((until - Date.now()) / 1000));
+    const retryAfterSeconds = Math.max(1, Math.ceil((until - clock.now()) / 1000));
     return new AppError("ACCOUNT_LOCKED", "too many failed logins; the account is locked for now", {
       lockedUntil: new Date(until).toISOString(),
       retryAfterSeconds,
@@ -60,7 +63,7 @@ export function authRoutes(table: RouteTable, deps: AuthRouteDeps): void {
         await deps.users.recordLogin(username);
         return {
           ...(await tokenResponse(user._id, user.role)),
-          user: toUserView({ ...user, lastLoginAt: Date.now() }),
+          user: toUserView({ ...user, lastLoginAt: clock.now() }),
         };
       },
     })

@@ -1,4 +1,5 @@
 import { t as T } from "elysia";
+import { systemClock } from "../../../core/clock.ts";
 import { AppError } from "../../../core/errors.ts";
 import type { EventPublisher } from "../../events/event-types.ts";
 import type { CertRevocations, RevocationDoc } from "../../nodes/cert-revocations.ts";
@@ -37,7 +38,7 @@ function revocationView(doc: RevocationDoc) {
 
 export function nodeRoutes(table: RouteTable, deps: NodeRouteDeps): void {
   const { nodes, revocations } = deps;
-  const now = deps.now ?? Date.now;
+  const now = deps.now ?? systemClock.now;
   const viewPair = (pair: { before: NodeDoc; after: NodeDoc }) => ({
     before: toNodeView(pair.before),
     after: toNodeView(pair.after),

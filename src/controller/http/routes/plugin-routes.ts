@@ -1,3 +1,4 @@
+import type { Clock } from "../../../core/clock.ts";
 import { isActiveState } from "../../../core/lifecycle/index.ts";
 import type { CustomEventPublisher, EventPublisher } from "../../events/event-types.ts";
 import type { SseTickets } from "../../events/sse-tickets.ts";
@@ -24,6 +25,7 @@ export interface WorkloadRouteDeps {
   instanceMetrics: InstanceMetrics;
   /** absent when the event system is not running */
   tickets?: SseTickets;
+  clock?: Pick<Clock, "now">;
 }
 
 const PROXY_PLATFORMS = new Set(["VELOCITY", "BUNGEECORD", "WATERFALL"]);

@@ -1,4 +1,5 @@
 import type { Coordination } from "../../../coord/port.ts";
+import { type Clock, systemClock } from "../../../core/clock.ts";
 import type { DurableStore } from "../../../store/port.ts";
 import { versionInfo } from "../../../version.ts";
 import type { RouteTable } from "../route-table.ts";
@@ -9,6 +10,7 @@ export interface SystemDeps {
   controllerId: string;
   profile: string;
   startedAt: number;
+  clock?: Pick<Clock, "now">;
 }
 
 async function probe(fn: () => Promise<void>): Promise<"UP" | "DOWN"> {
@@ -26,12 +28,13 @@ async function probe(fn: () => Promise<void>): Promise<"UP" | "DOWN"> {
  * reachable). Load balancers route on readiness; supervisors restart on liveness.
  */
 export function systemRoutes(table: RouteTable, deps: SystemDeps): void {
+  const clock = deps.clock ?? systemClock;
   const health = () => ({
     status: "UP" as const,
     controllerId: deps.controllerId,
     profile: deps.profile,
     version: versionInfo().version,
-    uptimeSeconds: Math.floor((Date.now() - deps.startedAt) / 1000),
+    uptimeSeconds: Math.floor((clock.now() - deps.startedAt) / 1000),
   });
   const ready = async ({ set }: { set: { status?: number | string } }) => {
     // Bounded: a paused dependency answers DOWN within the probe deadline instead of holding the

@@ -1,4 +1,5 @@
 import { t as T } from "elysia";
+import { systemClock } from "../../../core/clock.ts";
 import { AppError } from "../../../core/errors.ts";
 import { type JoinTokenService, MAX_JOIN_TOKEN_TTL_SECONDS, toTokenView } from "../../nodes/join-tokens.ts";
 import { listEnvelope, pageParams, pagingQuery } from "../paging.ts";
@@ -18,7 +19,7 @@ export function tokenRoutes(
   deps: { joinTokens: JoinTokenService; caFingerprint: string; now?: () => number },
 ): void {
   const { joinTokens } = deps;
-  const now = deps.now ?? Date.now;
+  const now = deps.now ?? systemClock.now;
   table
     .add({
       method: "POST",

@@ -1,5 +1,6 @@
 import type { TObject } from "@sinclair/typebox";
 import { t as T } from "elysia";
+import { type Clock, systemClock } from "../../../core/clock.ts";
 import type { EventPublisher } from "../../events/event-types.ts";
 import type { InstanceMetrics, MetricsKind } from "../../workload/instance-metrics.ts";
 import type { WorkloadAuth } from "../../workload/workload-auth.ts";
@@ -9,6 +10,7 @@ export interface WorkloadMetricsDeps {
   auth: WorkloadAuth;
   instanceMetrics: InstanceMetrics;
   events: EventPublisher;
+  clock?: Pick<Clock, "now">;
 }
 
 // TypeBox numbers are finite: a 1e999 in the JSON (Infinity) fails validation.
@@ -100,7 +102,13 @@ export function workloadMetricsRoutes(
     handler: async ({ request, body }) => {
       const { instanceId, group } = auth.identity(request);
       const values = body as Record<string, unknown>;
-      await deps.instanceMetrics.record({ instanceId, group, kind, receivedAt: Date.now(), values });
+      await deps.instanceMetrics.record({
+        instanceId,
+        group,
+        kind,
+        receivedAt: (deps.clock ?? systemClock).now(),
+        values,
+      });
       await deps.events
         .publish({ type: "INSTANCE_METRICS", group, payload: { ...values, instanceId, group } })
         // Events are best effort: the bus logs a failed append, and the sample is recorded.

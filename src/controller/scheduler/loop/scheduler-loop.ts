@@ -1,4 +1,5 @@
 import type { Coordination } from "../../../coord/port.ts";
+import { systemClock } from "../../../core/clock.ts";
 import type { Logger } from "../../../log/logger.ts";
 import type { EventPublisher } from "../../events/event-types.ts";
 import type { InstanceLifecycle } from "../../instances/instance-lifecycle.ts";
@@ -68,7 +69,7 @@ export class SchedulerLoop {
   private last: TickReport | undefined;
 
   constructor(private readonly options: SchedulerLoopOptions) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? systemClock.now;
     this.reader = new WorldReader(options);
     this.leases = new ScopedLeases(
       { coord: options.coord, store: options.store, holder: options.controllerId },
