@@ -2,6 +2,7 @@ import { join, resolve } from "node:path";
 import type { ControllerConfig } from "../config/controller-config.ts";
 import type { Coordination } from "../coord/port.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
+import { AppError } from "../core/errors.ts";
 import { tightenTree } from "../core/fs/private-modes.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DurableStore } from "../store/port.ts";
@@ -15,6 +16,8 @@ import { startUnlockInbox, unlockInbox } from "./auth/unlock-inbox.ts";
 import { UserService } from "./auth/user-service.ts";
 import { parseSchedule, startBackupSchedule } from "./backup/backup-schedule.ts";
 import { BackupService } from "./backup/backup-service.ts";
+import { ClusterWriteHold, interruptedReason } from "./backup/cluster-hold.ts";
+import { unfinishedRestore } from "./backup/restore-runner.ts";
 import { gatedStore, WriteHold } from "./backup/write-hold.ts";
 import { CatalogService } from "./catalog/catalog-service.ts";
 import { resolveControllerId } from "./controller-id.ts";
@@ -99,6 +102,34 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
+/**
+ * A restore that died half-way (its journal is still in the store) is finished before any service
+ * reads or writes the store: this controller started it, so it holds the bundle and runs it again
+ * (a restore is idempotent). Otherwise the controller does not start, and says why: serving a store
+ * that never existed is worse than not serving.
+ */
+async function finishInterruptedRestore(backups: BackupService, gate: WriteHold, log: Logger): Promise<void> {
+  const unfinished = await backups.unfinishedRestore();
+  if (!unfinished) return;
+  gate.markInterrupted(interruptedReason(unfinished));
+  log.warn(
+    { bundle: unfinished.bundle, startedAt: unfinished.startedAt, phase: unfinished.phase },
+    "a restore started and did not finish; running it again before serving",
+  );
+  const report = await backups.resumeUnfinished();
+  if (!report) {
+    throw new AppError(
+      "UNAVAILABLE",
+      `${interruptedReason(unfinished)}; controller ${unfinished.by ?? "(offline)"} started it and holds the bundle`,
+      { bundle: unfinished.bundle },
+    );
+  }
+  log.info(
+    { bundle: report.bundle, documents: report.datastores.documents },
+    "the interrupted restore was run again and finished",
+  );
+}
+
 export function initialPasswordFile(root: string): string {
   return join(resolve(root), "config", ".initial-admin-password");
 }
@@ -131,6 +162,8 @@ export function buildRouteTable(deps: {
   instances: InstanceWiring;
   workload: WorkloadServices;
   backups: BackupService;
+  /** why the store must not be served (a restore running or interrupted), else null */
+  restoreReason?: () => string | null;
   /** lifts the HTTP idle timeout for one long-lived response (SSE) */
   keepOpen(request: Request): void;
 }): RouteTable {
@@ -240,6 +273,28 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const startedAt = clock.now();
     const clusterSecret = resolveClusterSecret(config, root);
     const jwtSecret = await resolveJwtSecret(config.security.jwtSecret, store, clusterSecret, log, clock);
+    // The backup hold spans the cluster: this controller joins before any service of it writes.
+    const clusterHold = new ClusterWriteHold({
+      coord,
+      local: writeGate,
+      self: id,
+      cluster: rawStore.location,
+      unfinishedRestore: () => unfinishedRestore(rawStore),
+      log,
+    });
+    await clusterHold.start();
+    teardown.push(() => clusterHold.stop());
+    const backups = new BackupService({
+      store: rawStore,
+      coord,
+      root,
+      backupDir: resolve(root, config.backup.directory),
+      retentionCount: config.backup.retentionCount,
+      holder: id,
+      gate: clusterHold,
+      metrics,
+    });
+    await finishInterruptedRestore(backups, writeGate, log);
     const tokens = new TokenService(
       jwtSecret,
       config.security.jwtPreviousSecrets,
@@ -352,23 +407,6 @@ export async function startController(options: ControllerOptions): Promise<Runni
       scalingCooldownSeconds: config.scheduler.scalingCooldownSeconds,
     });
 
-    const backups = new BackupService({
-      store: rawStore,
-      coord,
-      root,
-      backupDir: resolve(root, config.backup.directory),
-      retentionCount: config.backup.retentionCount,
-      holder: id,
-      gate: writeGate,
-      metrics,
-    });
-    const unfinished = await backups.unfinishedRestore();
-    if (unfinished) {
-      log.warn(
-        { bundle: unfinished.bundle, startedAt: unfinished.startedAt, phase: unfinished.phase },
-        "a restore started and did not finish; run it again (POST /api/v1/restore or prexor backup restore)",
-      );
-    }
     teardown.push(
       startBackupSchedule({
         schedule: backupSchedule,
@@ -380,6 +418,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       }),
     );
     const routes = buildRouteTable({
+      restoreReason: () => writeGate.restoreReason,
       config,
       store,
       coord,
@@ -418,7 +457,18 @@ export async function startController(options: ControllerOptions): Promise<Runni
     metrics.sample("pendingTransfers", () => workload.intents.count());
     metrics.sample("startRetries", () => instances.lifecycle.retries.count());
     metrics.sample("nodeDrains", () => countOpenDrains(store));
-    const app = createHttpApp({ config, coord, log, tokens, users, roles, audit, routes, metrics });
+    const app = createHttpApp({
+      config,
+      coord,
+      log,
+      tokens,
+      users,
+      roles,
+      audit,
+      routes,
+      metrics,
+      restoreReason: () => writeGate.restoreReason,
+    });
     app.listen({
       hostname: config.http.host,
       port: config.http.port,

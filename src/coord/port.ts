@@ -63,7 +63,7 @@ export type Unsubscribe = () => Promise<void>;
  * Families of live runtime snapshots (JSON text keyed `<family>:<id>`): state every controller
  * must see but nobody needs after a full restart, so it is kept out of the durable store.
  */
-export type SnapshotFamily = "player" | "instance-metrics" | "controller";
+export type SnapshotFamily = "player" | "instance-metrics" | "controller" | "write-hold";
 
 export interface Snapshot {
   id: string;

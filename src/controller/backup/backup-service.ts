@@ -13,6 +13,7 @@ import {
 } from "./bundle-format.ts";
 import { readManifest, type VerifyResult, verifyBundle } from "./bundle-verifier.ts";
 import { type BackupProgress, createBundle } from "./bundle-writer.ts";
+import type { HoldGate } from "./cluster-hold.ts";
 import { type PrunePlan, planPrune } from "./prune-plan.ts";
 import { planRestore, type RestoreOptions } from "./restore-plan.ts";
 import {
@@ -21,7 +22,6 @@ import {
   type RestoreReport,
   unfinishedRestore,
 } from "./restore-runner.ts";
-import type { WriteHold } from "./write-hold.ts";
 
 /** One lease for backups and restores cluster-wide: never two at once, never one during the other. */
 export const BACKUP_LEASE = "backup";
@@ -46,8 +46,8 @@ export interface BackupServiceDeps {
   backupDir: string;
   retentionCount: number;
   holder: string;
-  /** the controller's write gate; null offline */
-  gate: WriteHold | null;
+  /** the cluster's write gate (every controller's mutations); null offline */
+  gate: HoldGate | null;
   /** every backup run, scheduled or requested, is counted here */
   metrics?: { backupRun(run: { seconds: number; ok: boolean }): void };
   now?: () => number;
@@ -84,6 +84,11 @@ export class BackupService {
   private active: ActiveProgress | null = null;
 
   constructor(private readonly deps: BackupServiceDeps) {}
+
+  /** where this controller keeps its bundles */
+  get backupDirectory(): string {
+    return this.deps.backupDir;
+  }
 
   progress(): ActiveProgress | null {
     return this.active ? { ...this.active } : null;
@@ -241,6 +246,21 @@ export class BackupService {
   }
 
   /**
+   * Runs again a restore this controller started and did not finish (it died half-way): the
+   * journal names the bundle and what was asked, and a restore is idempotent. A restore another
+   * controller started is left to it (the bundle is on its disk); null when there is nothing to do.
+   */
+  async resumeUnfinished(onProgress?: (p: RestoreProgress) => void): Promise<RestoreReport | null> {
+    const journal = await this.unfinishedRestore();
+    if (!journal || journal.by !== this.deps.holder) return null;
+    return this.restore(
+      journal.bundle,
+      { dryRun: false, filesystem: journal.filesystem ?? true, datastores: journal.datastores ?? true },
+      onProgress,
+    );
+  }
+
+  /**
    * Verify first (a bad bundle is refused before anything is touched), then refuse while a node
    * drain or deployment is running, then close the write gate and apply under the backup lease.
    */
@@ -296,7 +316,9 @@ export class BackupService {
         ? await this.deps.gate.close("a restore is running; retry when it has finished")
         : () => {};
       try {
-        return await applyRestore({
+        const report = await applyRestore({
+          by: this.deps.holder,
+          requested: { filesystem: options.filesystem, datastores: options.datastores },
           store: this.deps.store,
           coord: this.deps.coord,
           root: this.deps.root,
@@ -310,7 +332,11 @@ export class BackupService {
             onProgress?.(p);
           },
         });
+        return report;
       } finally {
+        // Whole again (journal gone) or still half-restored (journal left by a failure): the gate
+        // reads which before it opens, so a failed restore never leaves the store served silently.
+        await this.deps.gate?.settle?.().catch(() => undefined);
         reopen();
       }
     }).finally(tracker.done);

@@ -20,9 +20,9 @@ import {
   STORE_DIR,
   UNBACKED_COLLECTIONS,
 } from "./bundle-format.ts";
+import type { HoldGate } from "./cluster-hold.ts";
 import { listRootFiles, REDACTED_CONFIG, redactedConfig } from "./filesystem-state.ts";
 import { copyBuffer, HashingWriter } from "./hashing-writer.ts";
-import type { WriteHold } from "./write-hold.ts";
 
 export interface BackupProgress {
   phase: "store" | "coordination" | "filesystem" | "done";
@@ -40,7 +40,7 @@ export interface CreateBundleOptions {
   scope: BackupScope;
   createdBy: string;
   /** held while the durable store is read; null when nothing else writes (offline) */
-  hold: WriteHold | null;
+  hold: HoldGate | null;
   holdDrainMs?: number;
   scanBatch?: number;
   onProgress?: (p: BackupProgress) => void;

@@ -30,6 +30,11 @@ export interface RestoreJournal extends Doc {
   bundle: string;
   startedAt: number;
   phase: string;
+  /** the controller running it (it holds the bundle on its disk); absent offline */
+  by?: string;
+  /** what was asked, so the restore can be run again the same way */
+  filesystem?: boolean;
+  datastores?: boolean;
 }
 
 export interface RestoreProgress {
@@ -86,6 +91,9 @@ export interface ApplyRestoreOptions {
   batchSize?: number;
   now?: () => number;
   onProgress?: (p: RestoreProgress) => void;
+  /** recorded in the journal: who runs it and what was asked */
+  by?: string;
+  requested?: { filesystem: boolean; datastores: boolean };
 }
 
 /**
@@ -100,7 +108,15 @@ export async function applyRestore(options: ApplyRestoreOptions): Promise<Restor
   const validAfter = startedAt / 1000;
   const progress: RestoreProgress = { phase: "store", documents: 0, bytes: 0 };
   const journal = store.collection<RestoreJournal>(RESTORE_JOURNAL);
-  const mark = (phase: string) => journal.put({ _id: JOURNAL_ID, bundle: plan.bundle, startedAt, phase });
+  const mark = (phase: string) =>
+    journal.put({
+      _id: JOURNAL_ID,
+      bundle: plan.bundle,
+      startedAt,
+      phase,
+      ...(options.by ? { by: options.by } : {}),
+      ...options.requested,
+    });
   const report: RestoreReport = {
     bundle: plan.bundle,
     dryRun: false,

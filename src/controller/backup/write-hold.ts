@@ -14,11 +14,13 @@ export class WriteHold {
   private inflight = 0;
   private held: { promise: Promise<void>; release: () => void } | null = null;
   private closedReason: string | null = null;
+  private interrupted: string | null = null;
   private drained: Array<() => void> = [];
 
   /** Waits while a hold is on, then counts one mutation in; call the returned function when done. */
   async admit(): Promise<() => void> {
     for (;;) {
+      if (this.interrupted !== null) throw new AppError("UNAVAILABLE", this.interrupted);
       if (this.closedReason !== null) throw new AppError("UNAVAILABLE", this.closedReason);
       if (!this.held) break;
       await this.held.promise;
@@ -34,7 +36,27 @@ export class WriteHold {
   }
 
   get isHeld(): boolean {
-    return this.held !== null || this.closedReason !== null;
+    return this.held !== null || this.closedReason !== null || this.interrupted !== null;
+  }
+
+  /**
+   * Why the store must not be served right now: a restore is running (the gate is closed) or one
+   * died half-way (its journal is still in the store). Null when the store is whole.
+   */
+  get restoreReason(): string | null {
+    return this.interrupted ?? this.closedReason;
+  }
+
+  /**
+   * A restore stopped half-way: mutations are refused (and the HTTP layer refuses reads) until a
+   * restore of the bundle finishes. A restore itself still closes the gate and writes past it.
+   */
+  markInterrupted(reason: string): void {
+    this.interrupted = reason;
+  }
+
+  clearInterrupted(): void {
+    this.interrupted = null;
   }
 
   private async drain(drainMs: number): Promise<void> {

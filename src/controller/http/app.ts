@@ -26,7 +26,15 @@ export interface HttpDeps extends AuthDeps {
   routes: RouteTable;
   /** counts and times every answer, early guard refusals included */
   metrics?: Metrics;
+  /** why the store must not be served (a restore running or interrupted), else null */
+  restoreReason?: () => string | null;
 }
+
+/**
+ * What still answers while a restore runs or after one died half-way: probes, logging in, the
+ * backup and restore routes (to finish it) and the API description.
+ */
+const SERVED_WHILE_RESTORING = /^\/api\/v1\/(auth\/|backups(\/|$)|restore$|system\/|openapi\.json$|docs)/;
 
 /** Probes and scrapes: never subnet-guarded or rate-limited (a load balancer must always reach them). */
 const PROBE_PATHS = new Set([
@@ -158,6 +166,10 @@ export function createHttpApp(deps: HttpDeps) {
         );
       }
       if (PROBE_PATHS.has(path)) return;
+      const restoring = deps.restoreReason?.() ?? null;
+      if (restoring !== null && !SERVED_WHILE_RESTORING.test(path)) {
+        return errorResponse(new AppError("UNAVAILABLE", restoring, { restore: true }), requestId);
+      }
       if (!allowed.contains(ip)) {
         return errorResponse(
           new AppError("FORBIDDEN", "your address is not in network.allowedSubnets"),

@@ -11,6 +11,8 @@ export interface SystemDeps {
   profile: string;
   startedAt: number;
   clock?: Pick<Clock, "now">;
+  /** why the store must not be served (a restore running or interrupted), else null */
+  restoreReason?: () => string | null;
 }
 
 async function probe(fn: () => Promise<void>): Promise<"UP" | "DOWN"> {
@@ -43,11 +45,13 @@ export function systemRoutes(table: RouteTable, deps: SystemDeps): void {
       probe(() => withDeadline(deps.store.ping(), READY_PROBE_MS)),
       probe(() => withDeadline(deps.coord.ping(), READY_PROBE_MS)),
     ]);
-    const up = store === "UP" && coordination === "UP";
+    const restoring = deps.restoreReason?.() ?? null;
+    const up = store === "UP" && coordination === "UP" && restoring === null;
     set.status = up ? 200 : 503;
     return {
       status: up ? "UP" : "DOWN",
-      checks: { store, coordination },
+      checks: { store, coordination, restore: restoring === null ? "UP" : "DOWN" },
+      ...(restoring !== null ? { reason: restoring } : {}),
       store: deps.store.kind,
       coordinationKind: deps.coord.kind,
     };
