@@ -281,6 +281,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       cluster: rawStore.location,
       unfinishedRestore: () => unfinishedRestore(rawStore),
       log,
+      clock,
     });
     await clusterHold.start();
     teardown.push(() => clusterHold.stop());

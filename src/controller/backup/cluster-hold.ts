@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Coordination } from "../../coord/port.ts";
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { WriteHold } from "./write-hold.ts";
@@ -38,6 +39,7 @@ export interface ClusterHoldOptions {
   /** the journal of a restore that has not finished, or null (read from the durable store) */
   unfinishedRestore: () => Promise<{ bundle: string; phase: string } | null>;
   log: Logger;
+  clock?: Clock;
   pollMs?: number;
   flagTtlMs?: number;
   memberTtlMs?: number;
@@ -49,8 +51,6 @@ export function interruptedReason(journal: { bundle: string; phase: string }): s
     `only partly restored; run it again (POST /api/v1/restore or prexor backup restore) before using it`
   );
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * The backup write hold, cluster-wide. Every controller is a *member* (a TTL entry in the
@@ -74,10 +74,12 @@ export class ClusterWriteHold implements HoldGate {
   private following: { id: string; kind: HoldFlag["kind"]; release: () => void } | null = null;
   private mine: string | null = null;
   private syncing: Promise<void> | null = null;
-  private timers: Array<ReturnType<typeof setInterval>> = [];
+  private timers: unknown[] = [];
+  private readonly clock: Clock;
   private unsubscribe: (() => Promise<void>) | null = null;
 
   constructor(private readonly o: ClusterHoldOptions) {
+    this.clock = o.clock ?? systemClock;
     this.pollMs = o.pollMs ?? 500;
     this.flagTtlMs = o.flagTtlMs ?? FLAG_TTL_MS;
     this.memberTtlMs = o.memberTtlMs ?? MEMBER_TTL_MS;
@@ -101,18 +103,17 @@ export class ClusterWriteHold implements HoldGate {
   async start(): Promise<void> {
     const join = () =>
       this.o.coord
-        .putSnapshot(FAMILY, this.memberId(this.o.self), String(Date.now()), this.memberTtlMs)
+        .putSnapshot(FAMILY, this.memberId(this.o.self), String(this.clock.now()), this.memberTtlMs)
         .catch((err) => this.o.log.debug({ err }, "could not renew this controller's write-hold membership"));
     await join();
-    this.timers.push(setInterval(() => void join(), this.memberTtlMs / 3));
-    this.timers.push(setInterval(() => void this.sync(), this.pollMs));
-    for (const t of this.timers) t.unref?.();
+    this.timers.push(this.clock.setInterval(() => void join(), this.memberTtlMs / 3, { unref: true }));
+    this.timers.push(this.clock.setInterval(() => void this.sync(), this.pollMs, { unref: true }));
     this.unsubscribe = await this.o.coord.subscribe(this.channel, () => void this.sync()).catch(() => null);
     await this.sync();
   }
 
   async stop(): Promise<void> {
-    for (const t of this.timers.splice(0)) clearInterval(t);
+    for (const t of this.timers.splice(0)) this.clock.clearInterval(t);
     await this.unsubscribe?.().catch(() => undefined);
     await this.o.coord.deleteSnapshot(FAMILY, this.memberId(this.o.self)).catch(() => undefined);
     await this.o.coord.deleteSnapshot(FAMILY, this.ackId(this.o.self)).catch(() => undefined);
@@ -192,14 +193,14 @@ export class ClusterWriteHold implements HoldGate {
     await coord.putSnapshot(FAMILY, this.flagId, value, this.flagTtlMs);
     this.mine = flag.id;
     let renewing: Promise<unknown> = Promise.resolve();
-    const renew = setInterval(() => {
+    const renew = this.clock.setInterval(() => {
       renewing = coord.putSnapshot(FAMILY, this.flagId, value, this.flagTtlMs).catch(() => undefined);
     }, this.flagTtlMs / 3);
     // stop() ends the renewals too (the flag then lapses as if this process had died)
     this.timers.push(renew);
     let releaseLocal: (() => void) | null = null;
     const lift = async () => {
-      clearInterval(renew);
+      this.clock.clearInterval(renew);
       // A renewal still on the wire would bring the flag back after the delete below.
       await renewing;
       this.mine = null;
@@ -226,7 +227,7 @@ export class ClusterWriteHold implements HoldGate {
 
   /** Until every live member other than this one has acknowledged `id`, bounded by `drainMs`. */
   private async waitForAcks(id: string, drainMs: number): Promise<void> {
-    const deadline = Date.now() + drainMs;
+    const deadline = this.clock.now() + drainMs;
     const memberPrefix = `${this.prefix}:member:`;
     const ackPrefix = `${this.prefix}:ack:`;
     for (;;) {
@@ -241,14 +242,14 @@ export class ClusterWriteHold implements HoldGate {
         .map((e) => e.id.slice(memberPrefix.length))
         .filter((m) => m !== this.o.self && !acked.has(m));
       if (missing.length === 0) return;
-      if (Date.now() >= deadline) {
+      if (this.clock.now() >= deadline) {
         throw new AppError(
           "UNAVAILABLE",
           `controllers ${missing.join(", ")} did not hold their writes within ${drainMs} ms; no cut was taken`,
           { controllers: missing },
         );
       }
-      await sleep(Math.min(25, this.pollMs));
+      await this.clock.sleep(Math.min(25, this.pollMs));
     }
   }
 }
