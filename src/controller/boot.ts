@@ -55,6 +55,7 @@ import { type InstanceWiring, wireInstances } from "./instances/wiring.ts";
 import { MaintenanceService } from "./maintenance-service.ts";
 import { instrumentCoordination } from "./metrics/coordination-metrics.ts";
 import { createMetrics, type Metrics } from "./metrics/metrics.ts";
+import { resolveForwardingSecret } from "./networks/forwarding-secret.ts";
 import { NetworkService } from "./networks/network-service.ts";
 import { CertRevocations } from "./nodes/cert-revocations.ts";
 import { JoinTokenService } from "./nodes/join-tokens.ts";
@@ -334,6 +335,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
       clock,
       log,
     });
+    // One modern-forwarding secret per cluster, sealed in cluster_meta like the JWT secret.
+    const forwardingSecret = await resolveForwardingSecret(store, clusterSecret);
     const revocations = await CertRevocations.start({ store, coord, log });
     teardown.push(() => revocations.stop());
     const nodes = new NodeService(store, now);
@@ -362,6 +365,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
       lease,
       crashLoop: config.crashes,
       acceptEula: config.minecraft.acceptEula,
+      networks,
+      forwardingSecret: async () => forwardingSecret,
       metrics,
       controllerUrl: () => controllerUrlOf(config.http.host, httpPort),
       clock,

@@ -58,6 +58,8 @@ export interface DispatchExtras {
   shutdownGraceSeconds: number;
   maxLifetimeSeconds: number;
   maxPlayers: number;
+  /** the start carries the cluster's forwarding secret (a network's Velocity proxy or Paper backend) */
+  forwarding?: boolean;
 }
 
 export function toInstanceView(doc: InstanceDoc) {

@@ -5,6 +5,12 @@ import {
   type PlanRuntime,
   planEnvironment,
 } from "../../core/plan/index.ts";
+import {
+  conventionPatches,
+  type ForwardingRole,
+  jvmFlagsFor,
+  needsForwardingSecret,
+} from "../../core/plan/minecraft-conventions.ts";
 import { configFormatOf } from "../../core/templates/platform-format.ts";
 import { resolveTemplateChain } from "../../core/templates/template-chain.ts";
 import type { CatalogEntry } from "../catalog/catalog-service.ts";
@@ -24,6 +30,8 @@ export interface PlanInputs {
   controllerUrl: string;
   /** epoch ms of this placement; see `CLOUD_PLACED_AT` */
   placedAt: number;
+  /** where the group sits in the network compositions (forwarding conventions); none by default */
+  forwarding?: ForwardingRole;
 }
 
 /**
@@ -37,6 +45,7 @@ export function buildPlanContent(inputs: PlanInputs): {
   dispatch: DispatchExtras;
 } {
   const { group } = inputs;
+  const forwarding = inputs.forwarding ?? { kind: "none" };
   const chain = resolveTemplateChain({
     groupName: group.name,
     platform: group.platform,
@@ -62,7 +71,7 @@ export function buildPlanContent(inputs: PlanInputs): {
     port: inputs.port,
     memoryMb: group.memoryMb,
     isolation: { cpuReservation: group.cpuReservation, diskReservationMb: group.diskReservationMb },
-    jvmArgs: [...group.jvmArgs],
+    jvmArgs: jvmFlagsFor(group.platform, group.jvmArgs),
     // The placement time makes a re-placement of the same id (a static instance, a reused `-N`) a new
     // plan: the daemon refuses a hash it already applied, so identical content would never start again.
     // Re-dispatch re-sends the persisted plan, so it keeps its hash.
@@ -76,7 +85,11 @@ export function buildPlanContent(inputs: PlanInputs): {
     })),
     runtime,
     extensions: [],
-    configPatches: configPatchesOf(group.configPatches),
+    // Conventions first, so a group's own patch of the same key wins (SET is last-wins).
+    configPatches: [
+      ...conventionPatches(group.platform, forwarding),
+      ...configPatchesOf(group.configPatches),
+    ],
     variableOverrides: {},
   };
   return {
@@ -89,6 +102,7 @@ export function buildPlanContent(inputs: PlanInputs): {
       shutdownGraceSeconds: group.shutdownGraceSeconds,
       maxLifetimeSeconds: group.maxLifetimeSeconds,
       maxPlayers: group.maxPlayers,
+      forwarding: needsForwardingSecret(group.platform, forwarding),
     },
   };
 }

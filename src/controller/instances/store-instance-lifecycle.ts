@@ -9,6 +9,8 @@ import { planToWire } from "../../wire/plan-wire.ts";
 import type { CatalogEntry, CatalogService } from "../catalog/catalog-service.ts";
 import type { GroupService } from "../groups/group-service.ts";
 import type { SessionRegistry } from "../grpc/session-registry.ts";
+import { forwardingRoleOf } from "../networks/forwarding-role.ts";
+import type { NetworkSpec } from "../networks/network-service.ts";
 import type { NodeDoc } from "../nodes/node-doc.ts";
 import { NODES } from "../nodes/node-service.ts";
 import type { TemplateService } from "../templates/template-service.ts";
@@ -59,6 +61,10 @@ export interface LifecycleDeps {
   metrics?: { compositionPlanningFailed(): void };
   /** controller.yml `minecraft.acceptEula`: the operator accepted the EULA for every group */
   acceptEula?: boolean;
+  /** the network compositions, for each group's forwarding role */
+  networks?: { list(): Promise<NetworkSpec[]> };
+  /** the cluster's modern-forwarding secret (sealed in the store; see networks/forwarding-secret.ts) */
+  forwardingSecret?: () => Promise<string>;
   /**
    * A plan or start failure that ended the instance. PERMANENT: retrying cannot fix it, so the wiring
    * pauses the group; TRANSIENT (retries used up): it counts toward the crash-loop detector.
@@ -149,6 +155,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
         templates,
         controllerUrl: this.deps.controllerUrl(),
         placedAt: now,
+        forwarding: await this.forwardingRole(request.group),
       });
       // A template the operator named (not one of the optional fixed layers) must be there.
       const missingUser = built.skippedLayers.filter((name) => group.templates.includes(name));
@@ -194,6 +201,8 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     const doc = await this.deps.instances.get(instanceId);
     if (!plan || !doc || doc.state !== "SCHEDULED") return false;
     const token = await this.deps.tokens.mint({ instanceId, group: doc.group });
+    const forwardingSecret =
+      plan.dispatch.forwarding && this.deps.forwardingSecret ? await this.deps.forwardingSecret() : "";
     const frame = StartInstance.create({
       instanceId,
       group: doc.group,
@@ -206,6 +215,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
       fence: { scope: plan.fencing.scope, token: plan.fencing.token },
       launchArgv: plan.dispatch.launchArgv,
       readiness: plan.dispatch.readiness,
+      forwardingSecret,
     });
     const outcome = this.deps.sessions.deliver(doc.node, { case: "startInstance", value: frame });
     const sent = outcome !== "no-session" && outcome !== "closed" && outcome !== "overflow";
@@ -215,6 +225,21 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     });
     this.log.info({ instanceId, node: doc.node, planHash: plan.planHash, sent }, "StartInstance dispatched");
     return sent;
+  }
+
+  /** The group's place in the network compositions (the proxies' platforms decide the backends'). */
+  private async forwardingRole(group: string) {
+    if (!this.deps.networks) return { kind: "none" } as const;
+    const networks = await this.deps.networks.list();
+    const platforms = new Map<string, string>();
+    for (const network of networks) {
+      for (const proxy of network.proxyGroups) {
+        if (platforms.has(proxy)) continue;
+        const spec = await this.deps.groups.resolved(proxy).catch(() => null);
+        if (spec) platforms.set(proxy, spec.platform);
+      }
+    }
+    return forwardingRoleOf(group, networks, platforms);
   }
 
   /** A SCHEDULED start the node never saw; a pending retry owns its timing, so it is left alone. */

@@ -10,6 +10,7 @@ import { GroupPauses, type PauseMetrics } from "../groups/group-pauses.ts";
 import type { GroupService } from "../groups/group-service.ts";
 import type { SessionRegistry } from "../grpc/session-registry.ts";
 import type { LeaseGateOptions } from "../lease-gate.ts";
+import type { NetworkSpec } from "../networks/network-service.ts";
 import type { TemplateFiles } from "../templates/template-files.ts";
 import type { TemplateService } from "../templates/template-service.ts";
 import { WorkloadAuth } from "../workload/workload-auth.ts";
@@ -55,6 +56,8 @@ export function wireInstances(deps: {
   crashLoop: { crashLoopThreshold: number; crashLoopWindowSeconds: number };
   controllerUrl: () => string;
   acceptEula?: boolean;
+  networks?: { list(): Promise<NetworkSpec[]> };
+  forwardingSecret?: () => Promise<string>;
   metrics?: PauseMetrics & { compositionPlanningFailed(): void; crashLoopPaused(): void };
   clock?: Clock;
 }): InstanceWiring {

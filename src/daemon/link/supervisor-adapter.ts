@@ -208,6 +208,7 @@ function toStartRequest(command: StartInstance): StartRequest {
   return {
     plan,
     ...(command.pluginToken ? { pluginToken: command.pluginToken } : {}),
+    ...(command.forwardingSecret ? { forwardingSecret: command.forwardingSecret } : {}),
     launch: command.launchArgv.length > 0 ? { kind: "custom", argv: command.launchArgv } : { kind: "jvm" },
     ...readinessOf(command.readiness),
     startupTimeoutSeconds: command.startupTimeoutSeconds,

@@ -1,11 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { ConfigPatchError } from "../../core/templates/config-patch.ts";
 import { instanceVariables, normalizeTemplatePath } from "../../core/templates/index.ts";
+import { configFormatOf } from "../../core/templates/platform-format.ts";
 import type { ArtifactCache } from "../artifacts/index.ts";
 import { ArtifactDigestError } from "../artifacts/index.ts";
 import type { TemplateCache } from "../materialize/index.ts";
-import { LayerIntegrityError, LayerUnavailableError, materialize } from "../materialize/index.ts";
+import {
+  applyPlanConfigPatches,
+  LayerIntegrityError,
+  LayerUnavailableError,
+  materialize,
+} from "../materialize/index.ts";
 import type { PortAllocator, PortRange } from "../ports/index.ts";
 import { PortRangeExhaustedError, PortUnavailableError } from "../ports/index.ts";
 import { expandArgv, jvmArgv, launchPlaceholders, stopCommandFor } from "./launch-command.ts";
@@ -105,31 +112,47 @@ export async function prepareStart(
     return context.artifacts.ensure(runtime.sha256, deps.runtimeSource(runtime), { name: runtime.jarFile });
   });
 
+  const variables = instanceVariables({
+    instanceId: plan.instanceId,
+    group: plan.groupName,
+    port: instance.port,
+    nodeId: config.nodeId,
+    memoryMb: plan.memoryMb,
+    ...(request.maxPlayers !== undefined ? { maxPlayers: request.maxPlayers } : {}),
+    ...(request.motd !== undefined ? { motd: request.motd } : {}),
+    ...(request.forwardingSecret !== undefined ? { forwardingSecret: request.forwardingSecret } : {}),
+    resolved: {
+      ...request.resolvedVariables,
+      ...(instance.rcon
+        ? { RCON_PORT: String(instance.rcon.port), RCON_PASSWORD: instance.rcon.password }
+        : {}),
+    },
+  });
   await stage("TEMPLATE_APPLY", "TEMPLATE_APPLY_FAILED", () =>
     materialize(context.templates, {
       layers: plan.templates,
       instanceDir,
-      variables: instanceVariables({
-        instanceId: plan.instanceId,
-        group: plan.groupName,
-        port: instance.port,
-        nodeId: config.nodeId,
-        memoryMb: plan.memoryMb,
-        ...(request.maxPlayers !== undefined ? { maxPlayers: request.maxPlayers } : {}),
-        ...(request.motd !== undefined ? { motd: request.motd } : {}),
-        ...(request.forwardingSecret !== undefined ? { forwardingSecret: request.forwardingSecret } : {}),
-        resolved: {
-          ...request.resolvedVariables,
-          ...(instance.rcon
-            ? { RCON_PORT: String(instance.rcon.port), RCON_PASSWORD: instance.rcon.password }
-            : {}),
-        },
-      }),
+      variables,
       staticInstance: plan.staticInstance,
       protectedPaths: plan.protectedPaths,
       ...(runtimeSource && jarFile ? { runtime: { source: runtimeSource, fileName: jarFile } } : {}),
     }),
   );
+
+  // After the templates, so the listen port, the forwarding mode and the group's own keys always
+  // hold whatever a template shipped.
+  await stage("CONFIG_PATCH", "CONFIG_PATCH_FAILED", () =>
+    applyPlanConfigPatches(instanceDir, plan.configPatches, variables),
+  );
+
+  if (request.forwardingSecret && configFormatOf(runtime.platform) === "VELOCITY") {
+    await stage("CONFIG_PATCH", "CONFIG_PATCH_FAILED", async () => {
+      // velocity.toml names this file (forwarding-secret-file); owner-only, it is a credential.
+      const file = join(instanceDir, "forwarding.secret");
+      await writeFile(file, request.forwardingSecret!, { mode: 0o600 });
+      await chmod(file, 0o600);
+    });
+  }
 
   if (EULA_PLATFORMS.has(runtime.platform.toUpperCase())) {
     await stage("TEMPLATE_APPLY", "TEMPLATE_APPLY_FAILED", async () => {
@@ -202,6 +225,8 @@ export function toStartFailure(err: unknown, stage: StartStage, code: string): S
   if (err instanceof PortUnavailableError || err instanceof PortRangeExhaustedError) {
     return fail("PORT_UNAVAILABLE", "TRANSIENT", 5);
   }
+  // The plan's own patch does not fit the files: the same plan fails the same way.
+  if (err instanceof ConfigPatchError) return fail("CONFIG_PATCH_FAILED", "PERMANENT");
   // The bad copy was moved out of the cache, so the same plan fetches a fresh one on retry.
   if (err instanceof LayerIntegrityError) return fail("TEMPLATE_APPLY_FAILED", "TRANSIENT", 1);
   if (err instanceof LayerUnavailableError) return fail("TEMPLATE_APPLY_FAILED", "TRANSIENT", 10);

@@ -59,7 +59,12 @@ describe("composition plan on the wire", () => {
     const decoded = planFromWire(CompositionPlan.decode(bytes));
     expect(computePlanHash(decoded)).toBe(plan.planHash);
     expect(decoded.templates.map((t) => t.source)).toEqual(["base", "group"]);
+    // The group's own JVM flags replace the platform default.
+    expect(decoded.jvmArgs).toEqual(["-XX:+UseG1GC"]);
+    // The platform's conventions first (the port and listen address), then the group's own keys.
     expect(decoded.configPatches).toEqual([
+      { op: "SET", file: "server.properties", path: "server-port", value: "%PORT%" },
+      { op: "SET", file: "server.properties", path: "server-ip", value: "" },
       { op: "SET", file: "server.properties", path: "motd", value: "hi" },
       { op: "SET", file: "server.properties", path: "view-distance", value: "6" },
     ]);
