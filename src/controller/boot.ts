@@ -336,7 +336,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       log,
     });
     // One modern-forwarding secret per cluster, sealed in cluster_meta like the JWT secret.
-    const forwardingSecret = await resolveForwardingSecret(store, clusterSecret);
+    const forwardingSecret = await resolveForwardingSecret(store, clusterSecret, { clock });
     const revocations = await CertRevocations.start({ store, coord, log });
     teardown.push(() => revocations.stop());
     const nodes = new NodeService(store, now);

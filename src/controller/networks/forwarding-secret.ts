@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { isAppError } from "../../core/errors.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import { sealPrivateKey, unsealPrivateKey } from "../pki/key-seal.ts";
@@ -21,7 +22,7 @@ interface ForwardingSecretDoc extends Doc {
 export async function resolveForwardingSecret(
   store: DurableStore,
   clusterSecret: string,
-  options: { scryptLogN?: number } = {},
+  options: { scryptLogN?: number; clock?: Pick<Clock, "now"> } = {},
 ): Promise<string> {
   const meta = store.collection<ForwardingSecretDoc>("cluster_meta");
   const existing = await meta.get(FORWARDING_SECRET_ID);
@@ -37,7 +38,7 @@ export async function resolveForwardingSecret(
     ...(options.scryptLogN !== undefined ? { scryptLogN: options.scryptLogN } : {}),
   });
   try {
-    await meta.insert({ _id: FORWARDING_SECRET_ID, sealed, createdAt: Date.now() });
+    await meta.insert({ _id: FORWARDING_SECRET_ID, sealed, createdAt: (options.clock ?? systemClock).now() });
     return Buffer.from(raw).toString("base64url");
   } catch (err) {
     if (!isAppError(err, "DUPLICATE_KEY")) throw err;
