@@ -160,6 +160,46 @@ export const ControllerConfigSchema = T.Object(
       },
       { default: {} },
     ),
+    catalog: T.Object(
+      {
+        downloads: T.Object(
+          {
+            enabled: T.Boolean({
+              default: true,
+              description:
+                "resolve PAPER, FOLIA, VELOCITY and WATERFALL versions missing from the catalog from PaperMC's downloads API",
+            }),
+            api: T.Union([T.Literal("v3"), T.Literal("v2")], {
+              default: "v3",
+              description: "API shape: v3 (Fill, current) or v2 (the older projects/versions/builds API)",
+            }),
+            baseUrl: T.String({
+              pattern: "^https?://",
+              default: "https://fill.papermc.io",
+              description:
+                "the API's origin (v2: https://api.papermc.io); point it at a mirror or a test server",
+            }),
+            userAgent: T.String({
+              default: "",
+              description:
+                "User-Agent sent to the API, which asks for one naming the software and a contact (URL or e-mail); blank sends PrexorCloud/<version>",
+            }),
+            timeoutMs: T.Integer({
+              minimum: 100,
+              default: 10000,
+              description: "bound on one API request; past it the plan fails TRANSIENT and is retried",
+            }),
+            channels: T.Array(T.String({ minLength: 1 }), {
+              default: ["RECOMMENDED", "STABLE"],
+              description:
+                "build channels accepted, best first (v3: ALPHA, BETA, STABLE, RECOMMENDED; v2 maps default to STABLE and experimental to BETA)",
+            }),
+          },
+          { default: {} },
+        ),
+      },
+      { default: {} },
+    ),
     crashes: T.Object(
       {
         ringBufferSize: T.Integer({ minimum: 1, default: 500 }),

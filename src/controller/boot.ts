@@ -19,6 +19,7 @@ import { BackupService } from "./backup/backup-service.ts";
 import { ClusterWriteHold, interruptedReason } from "./backup/cluster-hold.ts";
 import { unfinishedRestore } from "./backup/restore-runner.ts";
 import { gatedStore, WriteHold } from "./backup/write-hold.ts";
+import { CatalogResolver } from "./catalog/catalog-resolver.ts";
 import { CatalogService } from "./catalog/catalog-service.ts";
 import { resolveControllerId } from "./controller-id.ts";
 import type { EventBus } from "./events/event-bus.ts";
@@ -152,6 +153,7 @@ export function buildRouteTable(deps: {
   maintenance: MaintenanceService;
   templates: TemplateService;
   catalog: CatalogService;
+  catalogResolver: CatalogResolver;
   events: EventSystem;
   metrics: Metrics;
   nodes: NodeService;
@@ -177,7 +179,7 @@ export function buildRouteTable(deps: {
   networkRoutes(table, deps.networks);
   settingsRoutes(table, deps.maintenance, deps.config);
   templateRoutes(table, deps.templates);
-  catalogRoutes(table, deps.catalog);
+  catalogRoutes(table, deps.catalog, deps.catalogResolver);
   eventRoutes(table, { ...deps.events, keepOpen: deps.keepOpen });
   metricsRoutes(table, deps.metrics);
   nodeRoutes(table, { ...deps, events: deps.events.bus });
@@ -329,6 +331,11 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const templateFiles = new TemplateFiles(resolve(root, "templates"));
     const templates = new TemplateService(store, templateFiles, events, lease, undefined, clock);
     const catalog = new CatalogService(store, resolve(root, "artifacts"), lease, clock);
+    const catalogResolver = new CatalogResolver(
+      catalog,
+      config.catalog.downloads,
+      log.child({ component: "catalog" }),
+    );
     // The cluster CA is shared through the store, sealed under the cluster secret.
     const pki = await loadOrCreateClusterCa(store, clusterSecret, {
       clusterId: config.cluster.id,
@@ -357,7 +364,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       events,
       log,
       groups,
-      catalog,
+      catalog: catalogResolver,
       templates,
       templateFiles,
       artifactDir: resolve(root, "artifacts"),
@@ -440,6 +447,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       maintenance,
       templates,
       catalog,
+      catalogResolver,
       events: eventSystem,
       metrics,
       nodes,

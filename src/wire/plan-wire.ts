@@ -73,6 +73,7 @@ function runtimeToWire(runtime: PlanRuntime): RuntimeArtifact {
     sha256: runtime.sha256,
     platform: runtime.platform,
     platformVersion: runtime.platformVersion,
+    build: runtime.build ?? 0,
     category: runtime.category === "PROXY" ? InstanceCategory.PROXY : InstanceCategory.SERVER,
     configFormat: runtime.configFormat ? ConfigFormat[runtime.configFormat] : ConfigFormat.UNSPECIFIED,
   });
@@ -112,6 +113,7 @@ export function planFromWire(wire: CompositionPlan): CompositionPlanContent & { 
       sha256: runtime.sha256,
       platform: runtime.platform,
       platformVersion: runtime.platformVersion,
+      ...(runtime.build > 0 ? { build: runtime.build } : {}),
       category: runtime.category === InstanceCategory.PROXY ? "PROXY" : "SERVER",
       ...(configFormat ? { configFormat } : {}),
     },

@@ -600,8 +600,8 @@ describe("resources other engineers are adding (skipped until their routes exist
   );
 
   routeTest("catalog: lists platform versions", ["GET /api/v1/catalog"], () => {
-    expect(Array.isArray(json<unknown[]>(ctl(home, ["catalog", "-o", "json"])))).toBe(true);
-    expect(ok(ctl(home, ["catalog"])).code).toBe(0);
+    expect(Array.isArray(json<unknown[]>(ctl(home, ["catalog", "list", "-o", "json"])))).toBe(true);
+    expect(ok(ctl(home, ["catalog", "list"])).code).toBe(0);
   });
 
   routeTest("crashes: list and a missing crash", ["GET /api/v1/crashes", "GET /api/v1/crashes/{id}"], () => {

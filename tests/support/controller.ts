@@ -37,6 +37,10 @@ export async function startTestController(
       "http:",
       "  host: 127.0.0.1",
       "  port: 1",
+      // Tests never reach the internet: a catalog miss stays a miss unless a test points this at its own server.
+      "catalog:",
+      "  downloads:",
+      "    enabled: false",
       "security:",
       `  initialAdminPassword: ${TEST_ADMIN_PASSWORD}`,
       "  rateLimiting:",

@@ -13,11 +13,14 @@ import { waitFor } from "./wait.ts";
 export async function startUpCloud<T extends AdminApi = AdminApi>(
   dir: string,
   makeApi: (base: string) => T = (base) => new AdminApi(base) as T,
+  /** top-level controller.yml sections; the default keeps the PaperMC downloads API off (no internet in tests) */
+  options: { yaml?: string } = {},
 ): Promise<{ api: T; up: Running }> {
   mkdirSync(join(dir, "config"), { recursive: true });
   writeFileSync(
     join(dir, "config/controller.yml"),
-    "security:\n  rateLimiting:\n    perIpPerMinute: 100000\n    perUserPerMinute: 100000\n",
+    "security:\n  rateLimiting:\n    perIpPerMinute: 100000\n    perUserPerMinute: 100000\n" +
+      (options.yaml ?? "catalog:\n  downloads:\n    enabled: false\n"),
   );
   const port = await freePort();
   const up = startBinary([

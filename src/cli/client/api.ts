@@ -244,6 +244,26 @@ export function createApi(http: HttpClient) {
     },
     catalog: {
       list: () => listAll<CatalogEntry>(http, `${V1}/catalog`, 100),
+      add: (
+        platform: string,
+        body: { version: string; sha256?: string; url?: string; recommended?: boolean },
+      ) =>
+        http.json<CatalogEntry>("POST", `${V1}/catalog/${seg(platform)}/versions`, {
+          body,
+          // resolving from PaperMC's downloads API can take the API's own timeout
+          timeoutMs: null,
+        }),
+      remove: (platform: string, version: string) =>
+        http.json<Status>("DELETE", `${V1}/catalog/${seg(platform)}/versions/${seg(version)}`),
+      recommend: (platform: string, version: string) =>
+        http.json<CatalogEntry>("PUT", `${V1}/catalog/${seg(platform)}/versions/${seg(version)}/recommended`),
+      upload: (platform: string, version: string, body: Bun.BodyInit, length: number) =>
+        http.json<CatalogEntry>("PUT", `${V1}/catalog/${seg(platform)}/versions/${seg(version)}/artifact`, {
+          query: { create: true },
+          rawBody: body,
+          headers: { "content-length": String(length) },
+          timeoutMs: null,
+        }),
     },
     maintenance: {
       get: () => http.json<Maintenance>("GET", `${V1}/maintenance`),

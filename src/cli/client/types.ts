@@ -181,8 +181,11 @@ export interface CatalogEntry {
   platform: string;
   version: string;
   recommended?: boolean;
-  downloadUrl?: string;
   sha256?: string;
+  source?: { kind: "url"; url: string } | { kind: "controller"; file: string } | null;
+  ready?: boolean;
+  build?: number | null;
+  origin?: string;
   [key: string]: unknown;
 }
 

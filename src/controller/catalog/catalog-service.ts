@@ -9,12 +9,18 @@ import { type LeaseGateOptions, withLease } from "../lease-gate.ts";
 /** Where a runtime artifact comes from: a URL daemons download, or a file the controller serves. */
 export type ArtifactSource = { kind: "url"; url: string } | { kind: "controller"; file: string };
 
+/** Who put the entry there: an operator (REST/CLI), an imported file, or the PaperMC downloads API. */
+export type CatalogOrigin = "manual" | "import" | "papermc";
+
 interface CatalogDoc extends Doc {
   platform: string;
   version: string;
   sha256: string;
   source: ArtifactSource | null;
   recommended: boolean;
+  /** the publisher's build number (PaperMC); absent for entries an operator wrote */
+  build?: number | null;
+  origin?: CatalogOrigin;
   createdAt: number;
   updatedAt: number;
 }
@@ -27,6 +33,8 @@ export interface CatalogEntry {
   recommended: boolean;
   /** false until the artifact is reachable: a URL is set, or the file was uploaded */
   ready: boolean;
+  build: number | null;
+  origin: CatalogOrigin;
 }
 
 function view(doc: CatalogDoc): CatalogEntry {
@@ -37,6 +45,8 @@ function view(doc: CatalogDoc): CatalogEntry {
     source: doc.source,
     recommended: doc.recommended,
     ready: doc.source !== null,
+    build: doc.build ?? null,
+    origin: doc.origin ?? "manual",
   };
 }
 
@@ -90,7 +100,14 @@ export class CatalogService {
 
   async add(
     platformRaw: string,
-    input: { version: string; sha256: string; url?: string; recommended?: boolean },
+    input: {
+      version: string;
+      sha256: string;
+      url?: string;
+      recommended?: boolean;
+      build?: number;
+      origin?: CatalogOrigin;
+    },
   ) {
     const platform = normalizePlatform(platformRaw);
     const now = this.clock.now();
@@ -104,6 +121,8 @@ export class CatalogService {
           sha256: input.sha256.toLowerCase(),
           source: input.url ? { kind: "url", url: input.url } : null,
           recommended: input.recommended ?? false,
+          build: input.build ?? null,
+          origin: input.origin ?? "manual",
           createdAt: now,
           updatedAt: now,
         },
@@ -159,11 +178,27 @@ export class CatalogService {
     });
   }
 
-  /** Stores an uploaded artifact; its SHA-256 must be the one the entry declares. */
-  async storeArtifact(platformRaw: string, version: string, bytes: Uint8Array): Promise<CatalogEntry> {
+  /**
+   * Stores an uploaded artifact; its SHA-256 must be the one the entry declares. With `create`
+   * (`catalog import`), a missing entry is made from the bytes' own hash.
+   */
+  async storeArtifact(
+    platformRaw: string,
+    version: string,
+    bytes: Uint8Array,
+    options: { create?: boolean } = {},
+  ): Promise<CatalogEntry> {
     const platform = normalizePlatform(platformRaw);
-    const doc = await this.require(platform, version);
     const actual = new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
+    let doc = await this.col.get(`${platform}:${version}`);
+    if (!doc && options.create) {
+      await this.add(platform, { version, sha256: actual, origin: "import" }).catch((err) => {
+        // Another request imported it first; the hash comparison below decides.
+        if (!(err instanceof AppError && err.code === "CONFLICT")) throw err;
+      });
+      doc = await this.col.get(`${platform}:${version}`);
+    }
+    if (!doc) throw new AppError("NOT_FOUND", `no catalog entry ${platform} ${version}`);
     if (actual !== doc.sha256) {
       throw new AppError(
         "INVALID_ARGUMENT",

@@ -61,6 +61,7 @@ export function buildPlanContent(inputs: PlanInputs): {
     sha256: inputs.artifact?.sha256 ?? "",
     platform: group.platform,
     platformVersion: inputs.artifact?.version ?? group.platformVersion,
+    ...(inputs.artifact?.build ? { build: inputs.artifact.build } : {}),
     category,
     ...(configFormat ? { configFormat } : {}),
   };

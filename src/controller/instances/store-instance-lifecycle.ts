@@ -6,7 +6,8 @@ import type { Logger } from "../../log/logger.ts";
 import type { DurableStore } from "../../store/port.ts";
 import { FailureDisposition, StartInstance, type StartInstanceAck } from "../../wire/index.ts";
 import { planToWire } from "../../wire/plan-wire.ts";
-import type { CatalogEntry, CatalogService } from "../catalog/catalog-service.ts";
+import type { CatalogEntry } from "../catalog/catalog-service.ts";
+import { DownloadsApiError } from "../catalog/papermc-downloads.ts";
 import type { GroupService } from "../groups/group-service.ts";
 import type { SessionRegistry } from "../grpc/session-registry.ts";
 import { forwardingRoleOf } from "../networks/forwarding-role.ts";
@@ -49,7 +50,8 @@ export interface LifecycleDeps {
   store: DurableStore;
   instances: InstanceService;
   groups: GroupService;
-  catalog: CatalogService;
+  /** the catalog, falling back to the PaperMC downloads API (CatalogResolver) */
+  catalog: { resolve(platform: string, version: string): Promise<CatalogEntry> };
   templates: TemplateService;
   sessions: SessionRegistry;
   tokens: WorkloadTokens;
@@ -175,17 +177,30 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     } catch (err) {
       if (isAppError(err, "STALE_FENCING_TOKEN")) throw err;
       const message = (err as Error).message;
-      const code = err instanceof PlanFailure ? err.code : "PLAN_FAILED";
-      this.log.warn({ instanceId: request.instanceId, code, err }, "could not build the composition plan");
+      // An unreachable downloads API may come back: that counts toward the crash-loop detector
+      // instead of pausing the group for good.
+      const permanent = !(err instanceof DownloadsApiError && !err.permanent);
+      const code =
+        err instanceof PlanFailure
+          ? err.code
+          : err instanceof DownloadsApiError
+            ? permanent
+              ? "CATALOG_NO_BUILD"
+              : "CATALOG_UNAVAILABLE"
+            : "PLAN_FAILED";
+      this.log.warn(
+        { instanceId: request.instanceId, code, permanent, err },
+        "could not build the composition plan",
+      );
       await instances.transition(request.instanceId, "CRASHED", `plan failed: ${message}`, {
-        startError: { code, message, disposition: "PERMANENT" },
+        startError: { code, message, disposition: permanent ? "PERMANENT" : "TRANSIENT" },
       });
       this.deps.metrics?.compositionPlanningFailed();
       await this.deps.onStartFailure?.(request.group, {
         code,
         message,
         instanceId: request.instanceId,
-        permanent: true,
+        permanent,
       });
       return;
     }

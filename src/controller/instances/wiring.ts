@@ -2,7 +2,7 @@ import { type Clock, systemClock } from "../../core/clock.ts";
 import { DEFAULT_CRASH_LOOP_CONFIG } from "../../core/crash/index.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { DurableStore } from "../../store/port.ts";
-import type { CatalogService } from "../catalog/catalog-service.ts";
+import type { CatalogEntry } from "../catalog/catalog-service.ts";
 import { CrashLoopGuard } from "../crashes/crash-loop-guard.ts";
 import { CrashService } from "../crashes/crash-service.ts";
 import type { EventPublisher } from "../events/event-types.ts";
@@ -47,7 +47,7 @@ export function wireInstances(deps: {
   events: EventPublisher;
   log: Logger;
   groups: GroupService;
-  catalog: CatalogService;
+  catalog: { resolve(platform: string, version: string): Promise<CatalogEntry> };
   templates: TemplateService;
   templateFiles: TemplateFiles;
   artifactDir: string;

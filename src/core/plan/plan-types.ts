@@ -33,6 +33,8 @@ export interface PlanRuntime {
   readonly sha256: string;
   readonly platform: string;
   readonly platformVersion: string;
+  /** The publisher's build number (PaperMC) the digest belongs to; absent for operator-added jars. */
+  readonly build?: number;
   readonly category: InstanceCategory;
   readonly configFormat?: ConfigFormat;
   readonly runtimeTarget?: RuntimeTarget;

@@ -1,5 +1,6 @@
-import { randomBytes } from "node:crypto";
-import { chmod, writeFile } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { chmod, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigPatchError } from "../../core/templates/config-patch.ts";
 import { instanceVariables, normalizeTemplatePath } from "../../core/templates/index.ts";
@@ -139,6 +140,22 @@ export async function prepareStart(
     }),
   );
 
+  if (runtimeSource && jarFile) {
+    // The jar about to run, not just the cached copy: a cache file changed after it was stored must
+    // not run under the plan's name. Its copy is evicted, so the retry downloads a clean one.
+    await stage("RUNTIME_PROVISION", "RUNTIME_HASH_MISMATCH", async () => {
+      const actual = await sha256OfFile(join(instanceDir, jarFile));
+      if (actual === runtime.sha256.toLowerCase()) return;
+      await rm(runtimeSource, { force: true });
+      throw new StartFailure(
+        "RUNTIME_PROVISION",
+        "RUNTIME_HASH_MISMATCH",
+        `runtime ${jarFile} hashes to sha256 ${actual}, the plan pins ${runtime.sha256}; the cached copy was evicted`,
+        { disposition: "TRANSIENT", retryAfterSeconds: 1 },
+      );
+    });
+  }
+
   // After the templates, so the listen port, the forwarding mode and the group's own keys always
   // hold whatever a template shipped.
   await stage("CONFIG_PATCH", "CONFIG_PATCH_FAILED", () =>
@@ -205,6 +222,12 @@ export async function prepareStart(
       stopCommandFor(runtime.category, runtime.platform);
     return { argv, env, cwd: instanceDir, stopCommand };
   });
+}
+
+async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
 }
 
 /** Runs one stage and turns whatever it throws into a `StartFailure` for that stage. */

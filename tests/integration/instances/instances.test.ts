@@ -43,6 +43,8 @@ describe("composition plan on the wire", () => {
         source: { kind: "controller", file: "x" },
         recommended: true,
         ready: true,
+        build: 123,
+        origin: "papermc",
       },
       templates: new Map([
         ["base", ""],

@@ -76,6 +76,10 @@ export function fleetConfig(
       "  host: 127.0.0.1",
       "scheduler:",
       `  evaluationIntervalSeconds: ${intervalSeconds}`,
+      // Tests never reach the internet: a catalog miss stays a miss unless a test points this at its own server.
+      "catalog:",
+      "  downloads:",
+      "    enabled: false",
       "security:",
       `  initialAdminPassword: ${FLEET_ADMIN_PASSWORD}`,
       "  rateLimiting:",

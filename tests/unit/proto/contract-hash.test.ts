@@ -7,7 +7,7 @@ import { listProtoFiles } from "../../../build/gen-proto.ts";
  * The wire contract is pinned: any edit to proto/ fails this test until the pin is updated, so a
  * change to what controllers and daemons exchange is always a deliberate, reviewed act.
  */
-const PINNED_CONTRACT_SHA256 = "1fc47f461c7f79a26cbf84c868f4f9eecac433465f8a7913358f91cc249fe44b";
+const PINNED_CONTRACT_SHA256 = "bd08586778e7f6e28aac312068eff1d6ecab1009640eebed6f527f68d7ec38eb";
 
 const PROTO_DIR = join(import.meta.dir, "../../../proto");
 

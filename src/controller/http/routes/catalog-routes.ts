@@ -1,5 +1,8 @@
 import { t as T } from "elysia";
-import type { CatalogService } from "../../catalog/catalog-service.ts";
+import { AppError } from "../../../core/errors.ts";
+import type { CatalogResolver } from "../../catalog/catalog-resolver.ts";
+import type { CatalogEntry, CatalogService } from "../../catalog/catalog-service.ts";
+import { DownloadsApiError } from "../../catalog/papermc-downloads.ts";
 import { readBodyCapped } from "../body-reader.ts";
 import { pageOf } from "../paging.ts";
 import type { RouteTable } from "../route-table.ts";
@@ -11,7 +14,19 @@ const Url = T.String({ pattern: "^https?://[^\\s]{1,2000}$" });
 const EntryParams = T.Object({ platform: Platform, version: Version });
 const MAX_ARTIFACT_BYTES = 512 * 1024 * 1024;
 
-export function catalogRoutes(table: RouteTable, catalog: CatalogService): void {
+/** The downloads API's failures as wire errors: nothing published → 422, unreachable → 503. */
+async function fromDownloads(work: () => Promise<CatalogEntry>): Promise<CatalogEntry> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!(err instanceof DownloadsApiError)) throw err;
+    throw new AppError(err.permanent ? "INVALID_ARGUMENT" : "UNAVAILABLE", err.message, {
+      reason: err.permanent ? "NO_PUBLISHED_BUILD" : "DOWNLOADS_API_UNAVAILABLE",
+    });
+  }
+}
+
+export function catalogRoutes(table: RouteTable, catalog: CatalogService, resolver: CatalogResolver): void {
   table
     .add({
       method: "GET",
@@ -33,14 +48,30 @@ export function catalogRoutes(table: RouteTable, catalog: CatalogService): void 
       path: "/api/v1/catalog/:platform/versions",
       access: "catalog.manage",
       tag: "catalog",
-      summary: "Add a version: its SHA-256 and, unless you upload the file, a download URL",
+      summary:
+        "Add a version: its SHA-256 and, unless you upload the file, a download URL; with the version alone (PAPER, FOLIA, VELOCITY, WATERFALL) the newest build is resolved from PaperMC's downloads API",
       params: T.Object({ platform: Platform }),
       body: T.Object(
-        { version: Version, sha256: Sha256, url: T.Optional(Url), recommended: T.Optional(T.Boolean()) },
+        {
+          version: Version,
+          sha256: T.Optional(Sha256),
+          url: T.Optional(Url),
+          recommended: T.Optional(T.Boolean()),
+        },
         { additionalProperties: false },
       ),
       handler: async ({ params, body, set, audit }) => {
-        const entry = await catalog.add(params.platform, body);
+        const { sha256 } = body;
+        if (sha256 === undefined && body.url !== undefined)
+          throw new AppError("INVALID_ARGUMENT", "a url needs its sha256");
+        const entry =
+          sha256 === undefined
+            ? await fromDownloads(() =>
+                resolver.fetchInto(params.platform, body.version, {
+                  ...(body.recommended ? { recommended: true } : {}),
+                }),
+              )
+            : await catalog.add(params.platform, { ...body, sha256 });
         await audit({
           action: "catalog.add",
           resourceType: "catalog",
@@ -115,14 +146,17 @@ export function catalogRoutes(table: RouteTable, catalog: CatalogService): void 
       path: "/api/v1/catalog/:platform/versions/:version/artifact",
       access: "catalog.manage",
       tag: "catalog",
-      summary: "Upload the artifact (raw body); the controller serves it to daemons",
+      summary:
+        "Upload the artifact (raw body); the controller stores it by content hash and serves it to daemons. With create=true a missing entry is made from the upload's SHA-256 (prexorctl catalog import)",
       params: EntryParams,
+      query: T.Object({ create: T.Optional(T.Boolean({ default: false })) }),
       rawBody: { maxBytes: MAX_ARTIFACT_BYTES },
-      handler: async ({ params, request, audit }) => {
+      handler: async ({ params, query, request, audit }) => {
         const entry = await catalog.storeArtifact(
           params.platform,
           params.version,
           await readBodyCapped(request, MAX_ARTIFACT_BYTES),
+          { create: query.create === true },
         );
         await audit({
           action: "catalog.update",

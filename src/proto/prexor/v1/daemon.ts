@@ -1437,6 +1437,8 @@ export interface RuntimeArtifact {
   platformVersion: string;
   category: InstanceCategory;
   configFormat: ConfigFormat;
+  /** The publisher's build number (PaperMC) the digest belongs to; 0 when the jar has none. */
+  build: number;
 }
 
 export const RuntimeArtifact: MessageType<RuntimeArtifact> = {
@@ -1451,6 +1453,7 @@ export const RuntimeArtifact: MessageType<RuntimeArtifact> = {
       platformVersion: init?.platformVersion ?? "",
       category: init?.category ?? 0,
       configFormat: init?.configFormat ?? 0,
+      build: init?.build ?? 0,
     };
   },
 
@@ -1475,6 +1478,9 @@ export const RuntimeArtifact: MessageType<RuntimeArtifact> = {
     }
     if (message.configFormat !== undefined && message.configFormat !== 0) {
       writer.uint32(56).int32(message.configFormat);
+    }
+    if (message.build !== undefined && message.build !== 0) {
+      writer.uint32(64).uint32(message.build);
     }
     return writer;
   },
@@ -1512,6 +1518,10 @@ export const RuntimeArtifact: MessageType<RuntimeArtifact> = {
           break;
         case 7:
           if ((tag & 7) === 0) message.configFormat = reader.int32();
+          else reader.skipType(tag & 7);
+          break;
+        case 8:
+          if ((tag & 7) === 0) message.build = reader.uint32();
           else reader.skipType(tag & 7);
           break;
         default:
