@@ -30,6 +30,10 @@ writeFileSync(
     "    loginPerIpPerMinute: 10000000",
     "  lockout:",
     "    enabled: false",
+    // No internet here: a catalog POST without a sha256 answers 422 instead of asking PaperMC.
+    "catalog:",
+    "  downloads:",
+    "    enabled: false",
     "",
   ].join("\n"),
 );

@@ -110,7 +110,9 @@ export async function prepareStart(
       }
       return undefined;
     }
-    return context.artifacts.ensure(runtime.sha256, deps.runtimeSource(runtime), { name: runtime.jarFile });
+    return context.artifacts.ensure(runtime.sha256, deps.runtimeSource(runtime), {
+      name: runtime.downloadUrl ? `${runtime.jarFile} from ${runtime.downloadUrl}` : runtime.jarFile,
+    });
   });
 
   const variables = instanceVariables({
