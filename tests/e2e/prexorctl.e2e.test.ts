@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
@@ -603,6 +604,55 @@ describe("resources other engineers are adding (skipped until their routes exist
     expect(Array.isArray(json<unknown[]>(ctl(home, ["catalog", "list", "-o", "json"])))).toBe(true);
     expect(ok(ctl(home, ["catalog", "list"])).code).toBe(0);
   });
+
+  routeTest(
+    "catalog: add by hand, import a file (hash computed), remove; bad input exits non-zero",
+    [
+      "POST /api/v1/catalog/{platform}/versions",
+      "PUT /api/v1/catalog/{platform}/versions/{version}/artifact",
+      "DELETE /api/v1/catalog/{platform}/versions/{version}",
+    ],
+    () => {
+      const sha = "ab".repeat(32);
+      ok(
+        ctl(home, [
+          "catalog",
+          "add",
+          "--platform",
+          "purpur",
+          "--version",
+          "e2e-1",
+          "--sha256",
+          sha,
+          "--url",
+          "https://mirror.invalid/p.jar",
+        ]),
+      );
+      expect(
+        ctl(home, ["catalog", "add", "--platform", "purpur", "--version", "e2e-1", "--sha256", sha]).code,
+      ).toBe(5);
+      const file = join(newHome(), "server.jar");
+      writeFileSync(file, "jar bytes for the catalog test\n");
+      const digest = createHash("sha256").update("jar bytes for the catalog test\n").digest("hex");
+      const imported = json<{ sha256: string; origin: string; ready: boolean }>(
+        ctl(home, ["catalog", "import", file, "--platform", "spigot", "--version", "e2e-2", "-o", "json"]),
+      );
+      expect(imported).toMatchObject({ sha256: digest, origin: "import", ready: true });
+      const listed = json<Array<{ platform: string; version: string }>>(
+        ctl(home, ["catalog", "list", "-o", "json"]),
+      );
+      expect(listed.map((c) => `${c.platform}/${c.version}`)).toEqual(
+        expect.arrayContaining(["PURPUR/e2e-1", "SPIGOT/e2e-2"]),
+      );
+      ok(ctl(home, ["catalog", "remove", "--platform", "purpur", "--version", "e2e-1"]));
+      ok(ctl(home, ["catalog", "remove", "--platform", "spigot", "--version", "e2e-2"]));
+      expect(ctl(home, ["catalog", "remove", "--platform", "spigot", "--version", "e2e-2"]).code).toBe(4);
+      expect(
+        ctl(home, ["catalog", "import", "/no/such/file.jar", "--platform", "paper", "--version", "x"]).code,
+      ).toBe(4);
+      expect(ctl(home, ["catalog", "add", "--version", "1"]).code).toBe(2);
+    },
+  );
 
   routeTest("crashes: list and a missing crash", ["GET /api/v1/crashes", "GET /api/v1/crashes/{id}"], () => {
     expect(Array.isArray(json<unknown[]>(ctl(home, ["crash", "list", "--since", "1h", "-o", "json"])))).toBe(
