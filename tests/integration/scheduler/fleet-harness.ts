@@ -76,10 +76,8 @@ export function fleetConfig(
       "  host: 127.0.0.1",
       "scheduler:",
       `  evaluationIntervalSeconds: ${intervalSeconds}`,
-      // Tests never reach the internet: a catalog miss stays a miss unless a test points this at its own server.
-      "catalog:",
-      "  downloads:",
-      "    enabled: false",
+      // Tests never reach the internet: a catalog miss stays a miss unless a test configures `catalog:` itself.
+      ...(yaml.includes("catalog:") ? [] : ["catalog:", "  downloads:", "    enabled: false"]),
       "security:",
       `  initialAdminPassword: ${FLEET_ADMIN_PASSWORD}`,
       "  rateLimiting:",
