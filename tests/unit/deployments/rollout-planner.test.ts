@@ -1,0 +1,229 @@
+import { describe, expect, test } from "bun:test";
+import { resolveKnobs } from "../../../src/controller/deployments/rollout-knobs.ts";
+import type { AppError } from "../../../src/core/errors.ts";
+import { seededRandom } from "../scheduler/fleet.ts";
+import { knobs, RolloutSim } from "./rollout-harness.ts";
+
+describe("rollout planner", () => {
+  test("surge rolling, batch 1: every old instance stops only after its replacement RUNS", () => {
+    const sim = new RolloutSim({ seed: 1, total: 4, knobs: knobs({ batchSize: 1, maxSurge: 1 }) });
+    const end = sim.runToEnd();
+    expect(end.verdict).toBe("completed");
+    expect(sim.violations).toEqual([]);
+    expect(sim.minRunning).toBe(4);
+    expect(sim.maxExtra).toBe(1);
+    expect(sim.liveAt(sim.revision).length).toBe(4);
+    expect(sim.liveAt(sim.revision - 1).length).toBe(0);
+  });
+
+  test("maxUnavailable 1 replaces without surge and never drops below total − 1", () => {
+    const sim = new RolloutSim({
+      seed: 2,
+      total: 5,
+      knobs: knobs({ batchSize: 2, maxUnavailable: 1, maxSurge: 0 }),
+    });
+    expect(sim.runToEnd().verdict).toBe("completed");
+    expect(sim.violations).toEqual([]);
+    expect(sim.minRunning).toBe(4);
+    expect(sim.liveAt(sim.revision).length).toBe(5);
+  });
+
+  test("a canary wave is held for the gate before the rest", () => {
+    const sim = new RolloutSim({
+      seed: 3,
+      total: 4,
+      bootMs: [1000, 1000],
+      knobs: knobs({
+        batchSize: 3,
+        maxSurge: 3,
+        canaryInstances: 1,
+        healthGateEnabled: true,
+        minHealthySeconds: 10,
+      }),
+    });
+    const first = sim.tick();
+    expect(first.waveStarted).toEqual(["g-1"]);
+    sim.advance(1000); // canary RUNNING
+    for (let k = 0; k < 10; k++) {
+      const d = sim.tick();
+      expect(d.waveStarted).toEqual([]);
+      expect(d.steps).toEqual([]);
+      sim.advance(1000);
+    }
+    const promoted = sim.tick();
+    expect(promoted.steps.some((s) => s.kind === "stop" && s.instance === "g-1")).toBe(true);
+    expect(promoted.waveStarted).toEqual(["g-2", "g-3", "g-4"]);
+    expect(sim.runToEnd().verdict).toBe("completed");
+    expect(sim.violations).toEqual([]);
+  });
+
+  test("a crashing canary fails the rollout: the canary is gone, the old set untouched", () => {
+    const sim = new RolloutSim({
+      seed: 4,
+      total: 3,
+      crashNew: true,
+      knobs: knobs({ canaryInstances: 1, healthGateEnabled: true, autoRollbackOnFailure: true }),
+    });
+    const end = sim.runToEnd();
+    expect(end.verdict).toBe("failed");
+    expect(end.reason).toContain("crashed");
+    expect(end.rollbackNeeded).toBe(false);
+    expect(sim.liveAt(sim.revision - 1).length).toBe(3);
+    expect(sim.stops).toEqual([]);
+    expect(sim.violations).toEqual([]);
+  });
+
+  test("a replacement that never RUNS fails after replacementTimeoutSeconds and is stopped", () => {
+    const sim = new RolloutSim({
+      seed: 5,
+      total: 2,
+      bootMs: [3_600_000, 3_600_001],
+      knobs: knobs({ replacementTimeoutSeconds: 20 }),
+    });
+    const end = sim.runToEnd();
+    expect(end.verdict).toBe("failed");
+    expect(end.reason).toContain("not RUNNING 20s");
+    expect(end.steps.map((s) => s.kind)).toEqual(["stop"]);
+  });
+
+  test("low TPS after stabilization fails the wave", () => {
+    const sim = new RolloutSim({
+      seed: 6,
+      total: 2,
+      newTps: 9.5,
+      knobs: knobs({ healthGateEnabled: true, minHealthySeconds: 5, minHealthyTps: 18 }),
+    });
+    const end = sim.runToEnd();
+    expect(end.verdict).toBe("failed");
+    expect(end.reason).toContain("TPS 9.5 below 18");
+  });
+
+  test("pause holds at the wave boundary: no new wave and no new stop; resume completes", () => {
+    const sim = new RolloutSim({ seed: 7, total: 4, bootMs: [1000, 1000], knobs: knobs() });
+    sim.tick();
+    sim.state = "PAUSED";
+    sim.advance(1000);
+    const finishing = sim.tick(); // the open wave finishes: its old instance stops
+    expect(finishing.steps.map((s) => s.kind)).toEqual(["stop"]);
+    const stopsAtBoundary = sim.stops.length;
+    for (let k = 0; k < 5; k++) {
+      sim.advance(1000);
+      const d = sim.tick();
+      expect(d.verdict).toBe("paused");
+      expect(d.steps).toEqual([]);
+    }
+    expect(sim.stops.length).toBe(stopsAtBoundary);
+    sim.state = "IN_PROGRESS";
+    expect(sim.runToEnd().verdict).toBe("completed");
+  });
+
+  test("instances a node drain owns are left to it", () => {
+    const sim = new RolloutSim({ seed: 8, total: 3, knobs: knobs() });
+    sim.instances[0]!.onDrainingNode = true;
+    const end = sim.runToEnd();
+    expect(end.verdict).toBe("completed");
+    expect(sim.stops).not.toContain("g-1");
+    expect(sim.instances.filter((i) => i.replaces === "g-1")).toEqual([]);
+  });
+
+  test("a controller taking over mid-wave decides the same from the records alone", () => {
+    const sim = new RolloutSim({ seed: 9, total: 4, knobs: knobs({ batchSize: 2, maxSurge: 2 }) });
+    sim.tick();
+    sim.advance(2500);
+    const snapshot = structuredClone(sim.instances);
+    const a = sim.tick();
+    // Same records, same clock: a fresh planner (another controller) answers identically.
+    const b = new RolloutSim({ seed: 9, total: 4, knobs: knobs({ batchSize: 2, maxSurge: 2 }) });
+    b.instances.splice(0, b.instances.length, ...snapshot);
+    b.now = sim.now;
+    const again = b.tick();
+    expect(again.steps).toEqual(a.steps);
+    expect(again.progress).toEqual(a.progress);
+  });
+
+  test("seeded property: invariants hold over random knobs, timings and pauses", () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const r = seededRandom(seed * 7919);
+      const pick = (n: number) => Math.floor(r() * n);
+      const total = 1 + pick(12);
+      const maxUnavailable = pick(3);
+      const k = knobs({
+        batchSize: 1 + pick(4),
+        maxUnavailable,
+        maxSurge: maxUnavailable === 0 ? 1 + pick(3) : pick(3),
+        canaryInstances: pick(3),
+        healthGateEnabled: r() < 0.5,
+        minHealthySeconds: pick(20),
+      });
+      const sim = new RolloutSim({ seed, total, knobs: k, bootMs: [200, 1000 + pick(8000)] });
+      let ended = undefined as ReturnType<RolloutSim["tick"]> | undefined;
+      for (let t = 0; t < 5000 && ended === undefined; t++) {
+        if (r() < 0.05) sim.state = sim.state === "PAUSED" ? "IN_PROGRESS" : "PAUSED";
+        const d = sim.tick();
+        if (d.verdict === "completed" || d.verdict === "failed") ended = d;
+        else sim.advance(100 + pick(2000));
+        if (t > 4000) sim.state = "IN_PROGRESS";
+      }
+      const context = `seed ${seed} total ${total} knobs ${JSON.stringify(k)}`;
+      expect({ context, verdict: ended?.verdict }).toEqual({ context, verdict: "completed" });
+      expect({ context, violations: sim.violations }).toEqual({ context, violations: [] });
+      expect(sim.liveAt(sim.revision).length).toBe(total);
+      expect(sim.liveAt(sim.revision - 1).length).toBe(0);
+      // Progress is read from the instances: the last decision counts every live one updated.
+      expect(ended?.progress.updated).toBe(total);
+    }
+  });
+});
+
+describe("rollout knobs", () => {
+  const ctx = {
+    strategy: "ROLLING" as const,
+    total: 4,
+    evaluationIntervalSeconds: 15,
+    startupTimeoutSeconds: 120,
+  };
+  const code = (f: () => unknown) => {
+    try {
+      f();
+    } catch (err) {
+      return (err as AppError).code;
+    }
+    return "ok";
+  };
+
+  test("the spec's trigger checks answer BAD_REQUEST", () => {
+    expect(code(() => resolveKnobs({ batchSize: 0 }, ctx))).toBe("BAD_REQUEST");
+    expect(code(() => resolveKnobs({ canaryInstances: -1 }, ctx))).toBe("BAD_REQUEST");
+    expect(code(() => resolveKnobs({ canaryPercent: 101 }, ctx))).toBe("BAD_REQUEST");
+    expect(code(() => resolveKnobs({ canaryPercent: 10, canaryInstances: 1 }, ctx))).toBe("BAD_REQUEST");
+    expect(code(() => resolveKnobs({ promotionTimeoutSeconds: 0 }, ctx))).toBe("BAD_REQUEST");
+    expect(code(() => resolveKnobs({ minHealthySeconds: -1 }, ctx))).toBe("BAD_REQUEST");
+  });
+
+  test("combinations that can never progress answer VALIDATION_ERROR", () => {
+    expect(code(() => resolveKnobs({ maxUnavailable: 0, maxSurge: 0 }, ctx))).toBe("VALIDATION_ERROR");
+    expect(code(() => resolveKnobs({ canaryInstances: 0 }, { ...ctx, strategy: "CANARY" }))).toBe(
+      "VALIDATION_ERROR",
+    );
+  });
+
+  test("defaults: surge of one batch; CANARY turns the gate and auto-rollback on", () => {
+    const rolling = resolveKnobs({}, ctx);
+    expect(rolling).toMatchObject({
+      batchSize: 1,
+      maxUnavailable: 0,
+      maxSurge: 1,
+      promotionTimeoutSeconds: 30,
+    });
+    expect(rolling.replacementTimeoutSeconds).toBe(120);
+    const canary = resolveKnobs({}, { ...ctx, strategy: "CANARY" });
+    expect(canary).toMatchObject({
+      canaryInstances: 1,
+      healthGateEnabled: true,
+      autoRollbackOnFailure: true,
+      minHealthySeconds: 30,
+      minHealthyTps: 18,
+    });
+    expect(resolveKnobs({ canaryPercent: 30 }, ctx).canaryInstances).toBe(2);
+  });
+});
