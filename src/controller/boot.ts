@@ -22,6 +22,7 @@ import { gatedStore, WriteHold } from "./backup/write-hold.ts";
 import { CatalogResolver } from "./catalog/catalog-resolver.ts";
 import { CatalogService } from "./catalog/catalog-service.ts";
 import { resolveControllerId } from "./controller-id.ts";
+import { DeploymentService } from "./deployments/deployment-service.ts";
 import type { EventBus } from "./events/event-bus.ts";
 import { type EventSystem, startEventSystem } from "./events/event-system.ts";
 import type { EventPublisher } from "./events/event-types.ts";
@@ -36,6 +37,7 @@ import { authRoutes } from "./http/routes/auth-routes.ts";
 import { backupRoutes } from "./http/routes/backup-routes.ts";
 import { catalogRoutes } from "./http/routes/catalog-routes.ts";
 import { crashRoutes } from "./http/routes/crash-routes.ts";
+import { deploymentRoutes } from "./http/routes/deployment-routes.ts";
 import { eventRoutes } from "./http/routes/event-routes.ts";
 import { groupRoutes } from "./http/routes/group-routes.ts";
 import { instanceMetricsRoutes } from "./http/routes/instance-metrics-routes.ts";
@@ -149,6 +151,7 @@ export function buildRouteTable(deps: {
   roles: RoleService;
   audit: AuditLog;
   groups: GroupService;
+  deployments: DeploymentService;
   networks: NetworkService;
   maintenance: MaintenanceService;
   templates: TemplateService;
@@ -176,6 +179,7 @@ export function buildRouteTable(deps: {
   userRoutes(table, deps.users, deps.roles);
   auditRoutes(table, deps.audit);
   groupRoutes(table, deps.groups, deps.instances.pauses);
+  deploymentRoutes(table, deps.deployments, deps.templates);
   networkRoutes(table, deps.networks);
   settingsRoutes(table, deps.maintenance, deps.config);
   templateRoutes(table, deps.templates);
@@ -406,7 +410,31 @@ export async function startController(options: ControllerOptions): Promise<Runni
 
     // ShutdownNode goes out on this controller's session to the node, or waits for the one holding it.
     const shutdowns = new NodeShutdowns({ nodes, sessions, log });
+    let nudgeScheduler = () => {};
+    const deployments = new DeploymentService({
+      store,
+      groups,
+      templates,
+      events,
+      lease,
+      evaluationIntervalSeconds: config.scheduler.evaluationIntervalSeconds,
+      metrics,
+      nudge: () => nudgeScheduler(),
+    });
     const scheduler = new SchedulerLoop({
+      deployments: {
+        autoRollback: (failed) => deployments.autoRollback(failed),
+        audit: (entry) =>
+          audit.record({
+            actor: "system",
+            action: entry.action,
+            resourceType: "deployment",
+            resourceId: entry.resourceId,
+            details: entry.details,
+            ip: "",
+            requestId: "",
+          }),
+      },
       store,
       coord,
       controllerId: id,
@@ -419,6 +447,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       intervalMs: config.scheduler.evaluationIntervalSeconds * 1000,
       scalingCooldownSeconds: config.scheduler.scalingCooldownSeconds,
     });
+    nudgeScheduler = () => scheduler.nudge();
 
     teardown.push(
       startBackupSchedule({
@@ -443,6 +472,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       roles,
       audit,
       groups,
+      deployments,
       networks,
       maintenance,
       templates,

@@ -90,9 +90,13 @@ export function planRollout(input: RolloutInput): RolloutDecision {
   };
 
   // Replacements of the target revision, by the instance they take over from (latest placement wins).
+  const createdAt = new Map(live.map((i) => [i.id, i.createdAt]));
   const replacementOf = new Map<string, RolloutInstance>();
   for (const i of live) {
     if (i.replaces === undefined || !upToDate(i) || isLeaving(i)) continue;
+    // A link to an ID that was reused after the instance it named had gone is stale.
+    const target = createdAt.get(i.replaces);
+    if (target !== undefined && target > i.createdAt) continue;
     const prior = replacementOf.get(i.replaces);
     if (prior === undefined || prior.createdAt < i.createdAt) replacementOf.set(i.replaces, i);
   }

@@ -52,6 +52,13 @@ export interface EventPayloads {
   GROUP_CRASH_LOOP: { group: string; crashCount: number; windowStart: string };
   GROUP_PAUSED: { group: string; code: string; reason: string };
   DEPLOYMENT_CREATED: { groupName: string; revision: number; strategy: string };
+  DEPLOYMENT_WAVE_COMPLETED: {
+    groupName: string;
+    revision: number;
+    wave: number;
+    verdict: string;
+    reason: string;
+  };
   DEPLOYMENT_COMPLETED: { groupName: string; revision: number; outcome: string };
   PLAYER_CONNECTED: { uuid: string; name: string; instanceId: string; group: string };
   PLAYER_DISCONNECTED: { uuid: string; name: string; instanceId: string; group: string };
@@ -104,6 +111,7 @@ export const EVENT_TYPES = Object.keys({
   GROUP_CRASH_LOOP: 1,
   GROUP_PAUSED: 1,
   DEPLOYMENT_CREATED: 1,
+  DEPLOYMENT_WAVE_COMPLETED: 1,
   DEPLOYMENT_COMPLETED: 1,
   PLAYER_CONNECTED: 1,
   PLAYER_DISCONNECTED: 1,

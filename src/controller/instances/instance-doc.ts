@@ -42,6 +42,10 @@ export interface InstanceDoc extends Doc {
   adoptedAt?: number;
   lostAt?: number;
   lostReason?: string;
+  /** the deployment revision it was placed at (0: before any deployment) */
+  deploymentRevision?: number;
+  /** the instance it was placed to take over from (rolling deploy or node drain) */
+  replaces?: string;
 }
 
 /** `instance_composition_plans`, keyed by instance id: the plan exactly as sealed before dispatch. */
@@ -82,5 +86,6 @@ export function toInstanceView(doc: InstanceDoc) {
     reason: doc.reason ?? null,
     lastCrashId: doc.lastCrashId ?? null,
     startError: doc.startError ?? null,
+    deploymentRevision: doc.deploymentRevision ?? 0,
   };
 }

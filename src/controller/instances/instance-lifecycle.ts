@@ -13,6 +13,10 @@ export interface PlaceRequest {
   fence: Fence;
   /** why the scheduler placed it, for events and diagnostics */
   reason: string;
+  /** the group's deployment revision it is placed at (0: none); its plan uses that revision's pins */
+  deploymentRevision?: number;
+  /** the instance this one takes over from (written with the record, so no tick sees it unlinked) */
+  replaces?: string;
 }
 
 export interface StopRequest {

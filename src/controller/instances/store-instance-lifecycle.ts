@@ -8,6 +8,7 @@ import { FailureDisposition, StartInstance, type StartInstanceAck } from "../../
 import { planToWire } from "../../wire/plan-wire.ts";
 import type { CatalogEntry } from "../catalog/catalog-service.ts";
 import { DownloadsApiError } from "../catalog/papermc-downloads.ts";
+import { DEPLOYMENTS, type DeploymentDoc, deploymentId } from "../deployments/deployment-doc.ts";
 import type { GroupService } from "../groups/group-service.ts";
 import type { SessionRegistry } from "../grpc/session-registry.ts";
 import { forwardingRoleOf } from "../networks/forwarding-role.ts";
@@ -132,6 +133,8 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
         lastCrashId: null,
         startError: null,
         awaitPluginReady: group.readiness === "PLUGIN",
+        deploymentRevision: request.deploymentRevision ?? 0,
+        ...(request.replaces !== undefined ? { replaces: request.replaces } : {}),
       },
       { fence: request.fence },
     );
@@ -148,6 +151,9 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
       const templates = new Map(
         (await this.deps.templates.list()).map((t) => [t.name, t.currentHash ?? ""] as const),
       );
+      // A revision's instances run the template versions it pinned, whatever is current now.
+      for (const [name, hash] of await this.pinsOf(request.group, request.deploymentRevision ?? 0))
+        if (templates.has(name)) templates.set(name, hash);
       const built = buildPlanContent({
         instanceId: request.instanceId,
         nodeId: request.node,
@@ -406,6 +412,14 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
 
   close(): void {
     this.retries.stop();
+  }
+
+  private async pinsOf(group: string, revision: number): Promise<Array<[string, string]>> {
+    if (revision <= 0) return [];
+    const doc = await this.deps.store
+      .collection<DeploymentDoc>(DEPLOYMENTS)
+      .get(deploymentId(group, revision));
+    return Object.entries(doc?.templateSnapshot ?? {}).map(([name, pin]) => [name, pin.hash]);
   }
 
   /** Connected here or to another controller: a start sent there may have reached it. */

@@ -42,6 +42,8 @@ export interface Metrics {
   groupPaused(code: string): void;
   /** the crash-loop detector paused a group */
   crashLoopPaused(): void;
+  /** a deployment ended (COMPLETED, ROLLED_BACK or FAILED) after `seconds` */
+  deploymentEnded(outcome: string, seconds: number): void;
   /** Registers the reader of a sampled gauge (last registration wins). */
   sample(gauge: SampledGauge, read: () => number | Promise<number>): void;
   /** The exposition, text format 0.0.4. */
@@ -113,6 +115,8 @@ class PromMetrics implements Metrics {
   private readonly leaseContentions: Counter;
   private readonly jwtRevocations: Counter;
   private readonly backupDuration: Histogram;
+  private readonly deploymentsTotal: Counter<"outcome">;
+  private readonly deploymentDuration: Histogram<"outcome">;
   private readonly backupFailures: Counter;
   private readonly backupLastSuccess: Gauge;
   private readonly daemonIn: Counter<"payload_case">;
@@ -236,6 +240,19 @@ class PromMetrics implements Metrics {
       help: "Automatic group pauses (crash loops and PERMANENT failures)",
       registers,
     });
+    this.deploymentsTotal = new Counter({
+      name: "prexorcloud_deployments_total",
+      help: "Deployments ended, by outcome (COMPLETED, ROLLED_BACK, FAILED)",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.deploymentDuration = new Histogram({
+      name: "prexorcloud_deployment_duration_seconds",
+      help: "Time from a deployment's trigger to its end, by outcome",
+      labelNames: ["outcome"],
+      buckets: [5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
+      registers,
+    });
     for (const [key, def] of Object.entries(SAMPLED) as Array<
       [SampledGauge, (typeof SAMPLED)[SampledGauge]]
     >) {
@@ -305,6 +322,10 @@ class PromMetrics implements Metrics {
   crashLoopPaused(): void {
     this.crashLoops.inc();
   }
+  deploymentEnded(outcome: string, seconds: number): void {
+    this.deploymentsTotal.inc({ outcome });
+    this.deploymentDuration.observe({ outcome }, Math.max(0, seconds));
+  }
 
   sample(gauge: SampledGauge, read: () => number | Promise<number>): void {
     this.readers.set(gauge, read);
@@ -330,6 +351,7 @@ class DisabledMetrics implements Metrics {
   daemonMessageOut(): void {}
   groupPaused(): void {}
   crashLoopPaused(): void {}
+  deploymentEnded(): void {}
   sample(): void {}
   async render(): Promise<{ contentType: string; body: string }> {
     throw new Error("metrics are disabled (metrics.enabled: false)");

@@ -2,6 +2,7 @@ import { planDrain } from "./drain.ts";
 import { GroupRun, Load } from "./group-run.ts";
 import type { Hold } from "./holds.ts";
 import { staticNames } from "./instance-ids.ts";
+import { stepRollout } from "./rollout-step.ts";
 import { decideScaling, type ScaleDecision, type ScalingContext } from "./scaling.ts";
 import type { TickState } from "./tick-state.ts";
 import type { GroupDiagnostic, GroupStatus, NodeRejection, SchedGroup, SchedInstance } from "./types.ts";
@@ -157,6 +158,19 @@ function diagnosticOf(
 }
 
 /**
+ * A live replacement stands in for `inst` unless it is being stopped now, or the link is stale: an ID
+ * reused after the instance it named was gone (a replacement is always placed after what it replaces).
+ */
+function standsIn(
+  replacement: SchedInstance | undefined,
+  inst: SchedInstance,
+  stopping: ReadonlySet<string>,
+): boolean {
+  if (replacement === undefined || stopping.has(replacement.id)) return false;
+  return (replacement.createdAt ?? replacement.startedAt) >= (inst.createdAt ?? inst.startedAt);
+}
+
+/**
  * One group's share of a tick: instances on draining nodes first (they may need new homes before the
  * group's size is judged), then the hold if any, then the scaling decision for its mode.
  */
@@ -166,11 +180,22 @@ export function evaluateGroup(
   tier: number,
   hold: Hold | undefined,
 ): GroupDiagnostic {
-  const { settled, onDraining } = state.index.instancesOf(group.name);
-  const run = new GroupRun(state, group, settled);
-  const load = new Load(state.index, state.settings.tpsDegradedFloor);
-  for (const inst of settled) load.count(inst);
-  if (onDraining.length > 0) moveOffDrainingNodes(state, run, load, group, onDraining, settled.length, hold);
+  const { index } = state;
+  const { live, settled: all, onDraining } = index.instancesOf(group.name);
+  const run = new GroupRun(state, group, all);
+  const load = new Load(index, state.settings.tpsDegradedFloor);
+  // A deployment's step comes first. An old instance whose replacement is live no longer counts (the
+  // replacement does), unless that replacement is being stopped now; one stopped now is gone.
+  const rollout = stepRollout(state, run, group.name, live, hold !== undefined);
+  const settled: SchedInstance[] = [];
+  for (const inst of all) {
+    if (rollout.stopped.has(inst.id) || rollout.replaced.has(inst.id)) continue;
+    if (standsIn(index.replacements.get(inst.id), inst, rollout.stopped)) continue;
+    settled.push(inst);
+    load.count(inst);
+  }
+  load.active += rollout.replaced.size;
+  if (onDraining.length > 0) moveOffDrainingNodes(state, run, load, group, onDraining, load.active, hold);
 
   if (hold !== undefined) {
     state.actions.push({ kind: hold.kind, group: group.name, reason: hold.reason });

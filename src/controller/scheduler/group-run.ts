@@ -84,11 +84,12 @@ export class GroupRun {
     return done;
   }
 
-  replace(old: SchedInstance, reason: string): boolean {
+  /** Places a replacement for `old`; returns its ID, or undefined when no node can take it. */
+  replace(old: SchedInstance, reason: string): string | undefined {
     const slot = this.reserve();
     if (slot === undefined) {
       this.unplaced++;
-      return false;
+      return undefined;
     }
     const { name, memoryMb } = this.group;
     const instanceId = this.state.ids.next(this.group);
@@ -104,7 +105,7 @@ export class GroupRun {
       reason,
     });
     this.replaced++;
-    return true;
+    return instanceId;
   }
 
   /** The instance keeps its players, takes no new ones, and leaves once they are gone. */

@@ -7,6 +7,7 @@ import { InstanceIds } from "./instance-ids.ts";
 import { describeNodes } from "./node-diagnostics.ts";
 import { cycleReason, evaluationOrder } from "./order.ts";
 import { Placer } from "./placement.ts";
+import { rolloutsOf } from "./rollout-step.ts";
 import type { TickState } from "./tick-state.ts";
 import type { GroupDiagnostic, TickInput, TickResult } from "./types.ts";
 
@@ -30,6 +31,8 @@ export function scheduleTick(input: TickInput): TickResult {
     actions: [],
     cooldownStamps: [],
     requestsServed: {},
+    rollouts: rolloutsOf(input, index),
+    rolloutOutcomes: [],
   };
   const globalMaintenance = input.globalMaintenance === true;
 
@@ -61,5 +64,6 @@ export function scheduleTick(input: TickInput): TickResult {
     nodes: describeNodes(capacity, settings),
     cooldownStamps: state.cooldownStamps,
     requestsServed: state.requestsServed,
+    rollouts: state.rolloutOutcomes,
   };
 }

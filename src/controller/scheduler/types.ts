@@ -1,3 +1,5 @@
+import type { RolloutDecision, RolloutDeployment } from "../deployments/rollout-types.ts";
+
 /**
  * Plain-data contract of one scheduler tick. The shell (controller loop) builds a `TickInput` from the
  * store and the live node/player views, calls `scheduleTick`, and turns the returned actions into
@@ -92,6 +94,18 @@ export interface SchedInstance {
   readonly tps1m?: number;
   /** Set on an instance created by a `replace` action: the instance it takes over from. */
   readonly replaces?: string;
+  /** The deployment revision it was placed at (0 or absent: before any deployment). */
+  readonly revision?: number;
+  /** Epoch ms it was placed. */
+  readonly createdAt?: number;
+  /** Epoch ms it became RUNNING, while RUNNING (the health gate's clock). */
+  readonly runningSince?: number;
+}
+
+/** An active (IN_PROGRESS or PAUSED) deployment of a group: the tick plans its next rollout step. */
+export interface TickRollout {
+  readonly group: string;
+  readonly deployment: RolloutDeployment;
 }
 
 export interface StartRequest {
@@ -133,6 +147,7 @@ export interface TickInput {
   readonly playerCounts?: Readonly<Record<string, number>>;
   readonly globalMaintenance?: boolean;
   readonly settings?: Partial<SchedulerSettings>;
+  readonly rollouts?: readonly TickRollout[];
 }
 
 export interface PlaceAction {
@@ -277,4 +292,14 @@ export interface TickResult {
   readonly cooldownStamps: readonly string[];
   /** Instances placed per group on behalf of start or scale requests, so the shell can settle them. */
   readonly requestsServed: Readonly<Record<string, number>>;
+  /** The rollout planner's decision per group with an active deployment. */
+  readonly rollouts: readonly RolloutOutcome[];
+}
+
+export interface RolloutOutcome {
+  readonly group: string;
+  readonly revision: number;
+  readonly decision: RolloutDecision;
+  /** Replacement placed this tick per old instance ID (a replace step that found no node is absent). */
+  readonly placed: Readonly<Record<string, string>>;
 }

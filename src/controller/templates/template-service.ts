@@ -80,6 +80,51 @@ export class TemplateService {
     return view(await this.require(name));
   }
 
+  /** Every template's versions oldest first and its current one: what deployment pins resolve against. */
+  async histories(): Promise<Array<{ name: string; currentHash: string | null; hashes: string[] }>> {
+    return (await this.templates.find({}, { sort: [["_id", 1]] })).map((d) => ({
+      name: d._id,
+      currentHash: d.currentHash,
+      hashes: d.versions.map((v) => v.hash),
+    }));
+  }
+
+  /** One version (default: current) as a tar.gz, the format `push` uploads. */
+  async exportArchive(name: string, hash?: string): Promise<{ hash: string; bytes: Uint8Array }> {
+    const doc = await this.require(name);
+    const version = hash ?? doc.currentHash;
+    if (!version) throw new AppError("NOT_FOUND", `template "${name}" has no version yet`);
+    const match = doc.versions.filter(
+      (v) => v.hash === version || (version.length >= 6 && v.hash.startsWith(version)),
+    );
+    if (match.length !== 1) throw new AppError("NOT_FOUND", `template "${name}" has no version ${version}`);
+    const full = match[0]!.hash;
+    if (!this.files.has(name, full))
+      throw new AppError("ILLEGAL_STATE", `the files of version ${full} are missing on disk`);
+    const files: Record<string, Uint8Array> = {};
+    for (const f of this.files.read(name, full)) files[f.path] = f.bytes;
+    const archive = new Bun.Archive(files, { compress: "gzip" });
+    return { hash: full, bytes: new Uint8Array(await (await archive.blob()).arrayBuffer()) };
+  }
+
+  /**
+   * A new version made of the current one with `files` laid over it (deploy-back: an instance's
+   * edited config files). Becomes current, like an upload.
+   */
+  async saveFiles(
+    name: string,
+    files: ReadonlyArray<{ path: string; bytes: Uint8Array }>,
+    actor: string,
+  ): Promise<{ version: TemplateVersion; created: boolean }> {
+    const doc = await this.require(name);
+    const merged = new Map<string, Uint8Array>();
+    if (doc.currentHash && this.files.has(name, doc.currentHash))
+      for (const f of this.files.read(name, doc.currentHash)) merged.set(f.path, f.bytes);
+    for (const f of files) merged.set(f.path, f.bytes);
+    const archive = new Bun.Archive(Object.fromEntries(merged), { compress: "gzip" });
+    return this.upload(name, new Uint8Array(await (await archive.blob()).arrayBuffer()), actor);
+  }
+
   async versions(name: string): Promise<TemplateVersion[]> {
     return [...(await this.require(name)).versions].reverse();
   }

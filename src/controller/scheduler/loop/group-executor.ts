@@ -46,7 +46,8 @@ export class GroupExecutor {
     },
   ) {}
 
-  async run(group: string, actions: readonly SideEffect[]): Promise<GroupRun> {
+  /** `revision`: the deployment revision every placement of this run is stamped with. */
+  async run(group: string, actions: readonly SideEffect[], revision = 0): Promise<GroupRun> {
     const lease = await this.deps.leases.hold(`group:${group}`);
     if (lease === null) return { group, outcomes: [], wait: "leased by another controller" };
     const outcomes: ActionOutcome[] = [];
@@ -63,7 +64,7 @@ export class GroupExecutor {
         return { group, outcomes, wait: "group lease lost before the next step; left to its new owner" };
       }
       try {
-        await this.apply(action, lease);
+        await this.apply(action, lease, revision);
         outcomes.push({ action, outcome: "applied" });
       } catch (err) {
         const detail = (err as Error).message;
@@ -74,7 +75,7 @@ export class GroupExecutor {
     return { group, outcomes, lease };
   }
 
-  private async apply(action: SideEffect, lease: Lease): Promise<void> {
+  private async apply(action: SideEffect, lease: Lease, revision: number): Promise<void> {
     const fence = fenceOf(lease);
     const { lifecycle } = this.deps;
     switch (action.kind) {
@@ -86,6 +87,7 @@ export class GroupExecutor {
           port: action.port,
           fence,
           reason: action.reason,
+          deploymentRevision: revision,
         });
         return;
       case "replace": {
@@ -96,6 +98,8 @@ export class GroupExecutor {
           port: action.port,
           fence,
           reason: `${action.reason} (replaces ${action.instance})`,
+          deploymentRevision: revision,
+          replaces: action.instance,
         });
         // The link between the two is what lets the next tick stop the old instance once the new one
         // RUNS rather than replace it again; it lives on the record so it survives a restart.

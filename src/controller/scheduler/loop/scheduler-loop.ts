@@ -1,6 +1,7 @@
 import type { Coordination } from "../../../coord/port.ts";
 import { systemClock } from "../../../core/clock.ts";
 import type { Logger } from "../../../log/logger.ts";
+import { DeploymentProgress, type ProgressDeps } from "../../deployments/deployment-progress.ts";
 import type { EventPublisher } from "../../events/event-types.ts";
 import type { InstanceLifecycle } from "../../instances/instance-lifecycle.ts";
 import type { Metrics } from "../../metrics/metrics.ts";
@@ -8,7 +9,7 @@ import { NodeService } from "../../nodes/node-service.ts";
 import type { NodeShutdowns } from "../../nodes/node-shutdowns.ts";
 import { explainPlacement } from "../explain.ts";
 import { scheduleTick } from "../tick.ts";
-import type { PlacementExplanation, TickInput } from "../types.ts";
+import type { PlacementExplanation, RolloutOutcome, TickInput } from "../types.ts";
 import { ConvergenceGate, type GateVerdict } from "./convergence-gate.ts";
 import { CooldownBook } from "./cooldown-book.ts";
 import { DrainWorkflow } from "./drain-workflow.ts";
@@ -21,7 +22,7 @@ import {
 } from "./group-executor.ts";
 import { ScopedLeases } from "./scoped-leases.ts";
 import { type GroupWait, REPORTED_ACTIONS_MAX, type TickReport } from "./tick-report.ts";
-import { type World, WorldReader, type WorldSources } from "./world-reader.ts";
+import { rolloutsOf, type World, WorldReader, type WorldSources } from "./world-reader.ts";
 
 export interface SchedulerLoopOptions extends WorldSources {
   coord: Coordination;
@@ -41,11 +42,15 @@ export interface SchedulerLoopOptions extends WorldSources {
   /** Groups carried out at once; the pure core already split ports and memory between them. */
   concurrency?: number;
   now?: () => number;
+  /** deployment bookkeeping: auto-rollback and audit of what the loop decides on its own */
+  deployments?: Pick<ProgressDeps, "autoRollback" | "audit">;
 }
 
 const DEFAULT_CONVERGENCE_WINDOW_MS = 15_000;
 /** While a node drains, ticks come at least this often, so instances leave soon after their players. */
 const DRAIN_RECONCILE_MS = 5_000;
+/** While a deployment is active, ticks come at least this often: a wave waits on the next tick. */
+const ROLLOUT_RECONCILE_MS = 1_000;
 
 /**
  * The imperative shell around `scheduleTick`: every interval it reads the world, asks the pure core what
@@ -59,6 +64,8 @@ export class SchedulerLoop {
   private readonly cooldowns: CooldownBook;
   private readonly drains: DrainWorkflow;
   private readonly executor: GroupExecutor | undefined;
+  private readonly progress: DeploymentProgress;
+  private rolloutsActive = false;
   private readonly now: () => number;
   private gate: ConvergenceGate;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -85,6 +92,14 @@ export class SchedulerLoop {
       ? new GroupExecutor({ ...options, lifecycle: options.lifecycle, leases: this.leases })
       : undefined;
     this.gate = new ConvergenceGate(this.now(), options.convergenceWindowMs ?? DEFAULT_CONVERGENCE_WINDOW_MS);
+    this.progress = new DeploymentProgress({
+      store: options.store,
+      leases: this.leases,
+      events: options.events,
+      log: options.log,
+      metrics: options.metrics,
+      ...options.deployments,
+    });
   }
 
   /** Starts ticking; the first tick runs at once. The convergence window counts from here. */
@@ -156,9 +171,10 @@ export class SchedulerLoop {
       const began = this.now();
       void this.tickOnce().finally(() => {
         const draining = this.last?.drains.some((d) => d.state === "IN_PROGRESS") ?? false;
-        const interval = draining
+        let interval = draining
           ? Math.min(this.options.intervalMs, DRAIN_RECONCILE_MS)
           : this.options.intervalMs;
+        if (this.rolloutsActive) interval = Math.min(interval, ROLLOUT_RECONCILE_MS);
         const delay = this.nudged ? 0 : Math.max(0, interval - (this.now() - began));
         this.nudged = false;
         this.schedule(delay);
@@ -173,6 +189,7 @@ export class SchedulerLoop {
       nodes: world.nodes,
       instances: world.instances,
       globalMaintenance: world.globalMaintenance,
+      rollouts: rolloutsOf(world),
       lastScaleAt,
       settings: { scalingCooldownSeconds: this.options.scalingCooldownSeconds },
     };
@@ -242,8 +259,11 @@ export class SchedulerLoop {
       else list.push(action);
     }
 
-    const runs = await this.execute(work, waits);
+    const runs = await this.execute(work, waits, revisionsOf(world, result.rollouts));
     await this.renewIdle(world, work);
+    if (this.executor !== undefined && convergence.open)
+      await this.progress.record(result.rollouts, world.deployments, runs, at);
+    this.rolloutsActive = world.deployments.length > 0;
     if (convergence.open) await this.stampCooldowns(world, result.cooldownStamps, runs, at);
 
     const outcomes: ActionOutcome[] = runs.flatMap((r) => r.outcomes);
@@ -263,7 +283,11 @@ export class SchedulerLoop {
     };
   }
 
-  private async execute(work: Map<string, SideEffect[]>, waits: GroupWait[]): Promise<GroupRun[]> {
+  private async execute(
+    work: Map<string, SideEffect[]>,
+    waits: GroupWait[],
+    revisions: ReadonlyMap<string, number>,
+  ): Promise<GroupRun[]> {
     const executor = this.executor;
     if (executor === undefined) {
       for (const group of work.keys())
@@ -276,7 +300,7 @@ export class SchedulerLoop {
       for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
         const [group, actions] = next;
         try {
-          const run = await executor.run(group, actions);
+          const run = await executor.run(group, actions, revisions.get(group) ?? 0);
           runs.push(run);
           if (run.wait !== undefined) waits.push({ group, reason: run.wait });
         } catch (err) {
@@ -335,6 +359,20 @@ export class SchedulerLoop {
       }
     }
   }
+}
+
+/**
+ * The revision each group's placements are stamped with: its head (the active deployment's target, or
+ * the last completed one); a deployment failing in this very tick already hands back the previous one.
+ */
+function revisionsOf(world: World, outcomes: readonly RolloutOutcome[]): Map<string, number> {
+  const revisions = new Map(world.heads);
+  for (const o of outcomes) {
+    if (o.decision.verdict !== "failed") continue;
+    const doc = world.deployments.find((d) => d.groupName === o.group);
+    if (doc !== undefined) revisions.set(o.group, doc.previousHead);
+  }
+  return revisions;
 }
 
 export type { GateVerdict };

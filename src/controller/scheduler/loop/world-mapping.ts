@@ -16,6 +16,9 @@ export interface SchedulerInstanceDoc extends LinkInstanceDoc {
   createdAt?: number;
   /** the instance a drain replacement takes over from; written by the loop after placing it */
   replaces?: string;
+  /** the deployment revision the instance was placed at (absent: before any deployment) */
+  deploymentRevision?: number;
+  stateChangedAt?: number;
 }
 
 /** The raw group document fields the loop reads that are not part of the operator's spec. */
@@ -107,5 +110,10 @@ export function toSchedInstance(
     memoryMb: doc.memoryMb ?? groupMemoryMb ?? 0,
     startedAt,
     ...(doc.replaces !== undefined ? { replaces: doc.replaces } : {}),
+    ...(doc.deploymentRevision !== undefined ? { revision: doc.deploymentRevision } : {}),
+    ...(doc.createdAt !== undefined ? { createdAt: doc.createdAt } : {}),
+    ...(doc.state === "RUNNING" && doc.stateChangedAt !== undefined
+      ? { runningSince: doc.stateChangedAt }
+      : {}),
   };
 }

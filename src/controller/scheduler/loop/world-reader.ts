@@ -1,8 +1,15 @@
 import type { Doc, DurableStore } from "../../../store/port.ts";
+import {
+  ACTIVE_STATES,
+  DEPLOYMENT_HEADS,
+  DEPLOYMENTS,
+  type DeploymentDoc,
+  type DeploymentHeadDoc,
+} from "../../deployments/deployment-doc.ts";
 import { resolveAll } from "../../groups/group-inheritance.ts";
 import type { GroupDoc } from "../../groups/group-service.ts";
 import type { NodeDoc, NodeInstanceReport } from "../../nodes/node-doc.ts";
-import type { SchedGroup, SchedInstance, SchedNode } from "../types.ts";
+import type { SchedGroup, SchedInstance, SchedNode, TickRollout } from "../types.ts";
 import {
   type GroupRuntimeFields,
   type SchedulerInstanceDoc,
@@ -25,6 +32,27 @@ export interface World {
   readonly instances: readonly SchedInstance[];
   readonly nodeDocs: readonly NodeDoc[];
   readonly globalMaintenance: boolean;
+  /** IN_PROGRESS and PAUSED deployments, one per group at most */
+  readonly deployments: readonly DeploymentDoc[];
+  /** per group, the revision new placements are stamped with */
+  readonly heads: ReadonlyMap<string, number>;
+}
+
+/** One active deployment per group is the rule; a scan bound keeps a corrupt store from flooding a tick. */
+export const ACTIVE_DEPLOYMENT_SCAN = 1000;
+
+export function rolloutsOf(world: World): TickRollout[] {
+  return world.deployments.map((d) => ({
+    group: d.groupName,
+    deployment: {
+      revision: d.revision,
+      strategy: d.strategy,
+      state: d.state,
+      knobs: d.knobs,
+      totalInstances: d.totalInstances,
+      sameAs: d.sameAs,
+    },
+  }));
 }
 
 /**
@@ -54,16 +82,24 @@ export class WorldReader {
 
   async read(now: number): Promise<World> {
     const { store } = this.sources;
-    const [groupDocs, nodeDocs, instanceDocs, maintenance, crashLoops, failurePauses] = await Promise.all([
-      store.collection<GroupDoc & GroupRuntimeFields>("groups").find({}, { limit: READ_LIMIT }),
-      store.collection<NodeDoc>("nodes").find({}, { limit: READ_LIMIT }),
-      store.collection<SchedulerInstanceDoc>("instances").find({}, { limit: READ_LIMIT }),
-      this.sources.maintenance.get(),
-      store
-        .collection<CrashLoopPause>("crash_loops")
-        .find({ pausedUntilMs: { $gt: now } }, { limit: READ_LIMIT }),
-      store.collection<FailurePause>("group_pauses").find({}, { limit: READ_LIMIT }),
-    ]);
+    const [groupDocs, nodeDocs, instanceDocs, maintenance, crashLoops, failurePauses, deployments, heads] =
+      await Promise.all([
+        store.collection<GroupDoc & GroupRuntimeFields>("groups").find({}, { limit: READ_LIMIT }),
+        store.collection<NodeDoc>("nodes").find({}, { limit: READ_LIMIT }),
+        store.collection<SchedulerInstanceDoc>("instances").find({}, { limit: READ_LIMIT }),
+        this.sources.maintenance.get(),
+        store
+          .collection<CrashLoopPause>("crash_loops")
+          .find({ pausedUntilMs: { $gt: now } }, { limit: READ_LIMIT }),
+        store.collection<FailurePause>("group_pauses").find({}, { limit: READ_LIMIT }),
+        store
+          .collection<DeploymentDoc>(DEPLOYMENTS)
+          .find(
+            { state: { $in: [...ACTIVE_STATES] } },
+            { sort: [["createdAt", 1]], limit: ACTIVE_DEPLOYMENT_SCAN },
+          ),
+        store.collection<DeploymentHeadDoc>(DEPLOYMENT_HEADS).find({}, { limit: READ_LIMIT }),
+      ]);
     const failed = new Map(failurePauses.map((d) => [d._id, d.reason]));
     const pausedUntil = new Map(crashLoops.map((d) => [d._id, d.pausedUntilMs ?? 0]));
 
@@ -102,6 +138,14 @@ export class WorldReader {
       instances,
       nodeDocs,
       globalMaintenance: maintenance.enabled,
+      deployments: firstPerGroup(deployments),
+      heads: new Map(heads.map((h) => [h._id, h.revision])),
     };
   }
+}
+
+/** Should two ever be active for one group (a restore, a hand edit), the older one is driven. */
+function firstPerGroup(docs: readonly DeploymentDoc[]): DeploymentDoc[] {
+  const seen = new Set<string>();
+  return docs.filter((d) => !seen.has(d.groupName) && seen.add(d.groupName) !== undefined);
 }

@@ -140,6 +140,7 @@ export class RecordingMetrics implements Metrics {
   daemonMessageOut(): void {}
   groupPaused(): void {}
   crashLoopPaused(): void {}
+  deploymentEnded(): void {}
   sample(): void {}
   async render() {
     return { contentType: "text/plain", body: "" };
