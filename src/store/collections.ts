@@ -27,6 +27,7 @@ export const COLLECTIONS: Record<string, IndexSpec[]> = {
       unique: true,
     },
   ],
+  deployment_heads: [],
   instances: [
     { name: "by_group", fields: [["group", 1]] },
     { name: "by_node", fields: [["node", 1]] },

@@ -88,6 +88,58 @@ for (const adapter of await storeAdapters()) {
       expect(await users.count()).toBe(4);
     });
 
+    test("deployments: one record per (group, revision), newest revision first, active ones by state", async () => {
+      const store = await fresh();
+      interface Dep extends Doc {
+        seqId: number;
+        groupName: string;
+        revision: number;
+        state: string;
+        createdAt: number;
+      }
+      const deps = store.collection<Dep>("deployments");
+      for (const [group, revision, state] of [
+        ["lobby", 1, "COMPLETED"],
+        ["lobby", 2, "ROLLED_BACK"],
+        ["lobby", 3, "IN_PROGRESS"],
+        ["bedwars", 1, "PAUSED"],
+      ] as const) {
+        const seqId = await store.nextSequence("deployment_id");
+        await deps.insert({
+          _id: `${group}:${revision}`,
+          seqId,
+          groupName: group,
+          revision,
+          state,
+          createdAt: seqId,
+        });
+      }
+      // The same revision under another _id still collides on the (groupName, revision) index.
+      await expectCode(
+        deps.insert({
+          _id: "lobby:3b",
+          seqId: 99,
+          groupName: "lobby",
+          revision: 3,
+          state: "IN_PROGRESS",
+          createdAt: 9,
+        }),
+        "DUPLICATE_KEY",
+      );
+      const newest = await deps.find({ groupName: "lobby" }, { sort: [["revision", -1]], limit: 1 });
+      expect(newest.map((d) => d.revision)).toEqual([3]);
+      const active = await deps.find(
+        { state: { $in: ["IN_PROGRESS", "PAUSED"] } },
+        { sort: [["createdAt", 1]], limit: 50 },
+      );
+      expect(active.map((d) => d._id)).toEqual(["lobby:3", "bedwars:1"]);
+      expect(await deps.count({ groupName: "lobby", revision: { $lt: 3 }, state: "COMPLETED" })).toBe(1);
+      const heads = store.collection<Doc & { revision: number }>("deployment_heads");
+      await heads.put({ _id: "lobby", revision: 3 });
+      expect((await heads.get("lobby"))?.revision).toBe(3);
+      expect(await store.listCollections()).toContain("deployment_heads");
+    });
+
     test("queries by group, node and state with operators, sorting and paging", async () => {
       const items = (await fresh()).collection<Item>("instances");
       const states = ["RUNNING", "STARTING", "STOPPED"];
