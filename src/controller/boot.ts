@@ -419,6 +419,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       lease,
       evaluationIntervalSeconds: config.scheduler.evaluationIntervalSeconds,
       metrics,
+      clock,
       nudge: () => nudgeScheduler(),
     });
     const scheduler = new SchedulerLoop({

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import type { GroupPatch, GroupSpec } from "../../core/groups/group-schema.ts";
 import type { DurableStore, Fence } from "../../store/port.ts";
@@ -36,7 +37,7 @@ export interface DeploymentDeps {
   events: EventPublisher;
   lease: LeaseGateOptions;
   evaluationIntervalSeconds: number;
-  now?: () => number;
+  clock?: Clock;
   /** asks the scheduler for a tick now, so a new or resumed rollout does not wait an interval */
   nudge?: () => void;
   metrics?: { deploymentEnded(outcome: string, seconds: number): void };
@@ -66,7 +67,7 @@ export class DeploymentService {
   }
 
   private now(): number {
-    return (this.deps.now ?? Date.now)();
+    return (this.deps.clock ?? systemClock).now();
   }
 
   private lease<T>(group: string, fn: (fence: Fence) => Promise<T>): Promise<T> {
