@@ -10,7 +10,12 @@ import type { AuditLog } from "../audit/audit-log.ts";
 import { requestMetrics } from "../metrics/http-metrics.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { CidrSet, clientAddress } from "./client-address.ts";
-import { ERROR_ENVELOPE_SCHEMA, errorResponsesFor, successResponsesFor } from "./error-docs.ts";
+import {
+  documentRequestBodies,
+  ERROR_ENVELOPE_SCHEMA,
+  errorResponsesFor,
+  successResponsesFor,
+} from "./error-docs.ts";
 import { errorResponse, toAppError, toEnvelope } from "./error-envelope.ts";
 import { type AuthDeps, checkAccess, checkPasswordChange, requiresCaller, resolveCaller } from "./guards.ts";
 import { DEFAULT_JSON_LIMITS, readJsonBody } from "./json-body.ts";
@@ -45,6 +50,7 @@ const PROBE_PATHS = new Set([
   "/api/v1/system/ready",
 ]);
 const LOGIN_PATH = "/api/v1/auth/login";
+const OPENAPI_PATH = "/api/v1/openapi.json";
 
 interface RequestState {
   requestId: string;
@@ -203,10 +209,15 @@ export function createHttpApp(deps: HttpDeps) {
         exposeHeaders: ["x-request-id", "retry-after"],
       }),
     )
+    // The generated document lacks what Elysia cannot see (our own body parser hides the request
+    // bodies); documentRequestBodies adds them, once, to the cached document.
+    .onAfterHandle(({ request, response }) => {
+      if (new URL(request.url).pathname === OPENAPI_PATH) documentRequestBodies(response, deps.routes);
+    })
     .use(
       openapi({
         path: "/api/v1/docs",
-        specPath: "/api/v1/openapi.json",
+        specPath: OPENAPI_PATH,
         documentation: {
           info: { title: "PrexorCloud controller API", version: VERSION },
           components: {
@@ -310,7 +321,8 @@ function mountRoute(
         tags: [route.tag],
         ...(requiresCaller(route.access) ? { security: [{ bearer: [] }] } : {}),
         description: `Access: ${route.access}`,
-        responses: { ...successResponsesFor(route), ...errorResponsesFor(route) },
+        // A route's own success statuses win (readiness answers its body with 503 too).
+        responses: { ...errorResponsesFor(route), ...successResponsesFor(route) },
         ...(route.query ? { parameters: queryParametersDoc(route.query) } : {}),
       },
       // transform runs before validation, so an anonymous or forbidden caller learns nothing

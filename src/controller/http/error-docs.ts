@@ -1,6 +1,6 @@
 import { type WireCode, WireCodes } from "../../core/errors.ts";
 import { requiresCaller } from "./guards.ts";
-import type { RouteDef } from "./route-table.ts";
+import type { RouteDef, RouteTable } from "./route-table.ts";
 
 /** The envelope every error answer carries, published once in the OpenAPI components. */
 export const ERROR_ENVELOPE_SCHEMA = {
@@ -62,31 +62,62 @@ export function errorResponsesFor(route: RouteDef): Record<string, unknown> {
   return out;
 }
 
-/** `{data, page, pageSize, total}`: what every paged list route answers (spec §4 "Lists"). */
-export const LIST_ENVELOPE_SCHEMA = {
-  type: "object",
-  required: ["data", "page", "pageSize", "total"],
-  properties: {
-    data: { type: "array" },
-    page: { type: "integer", minimum: 1 },
-    pageSize: { type: "integer", minimum: 1 },
-    total: { type: "integer", minimum: 0 },
-  },
-} as const;
-
 /**
- * The success answer a route documents, where one shape holds for the route's kind: paged list
- * routes (a `page` and `pageSize` query) answer the list envelope, which the fuzz run then checks.
+ * The success answers a route documents: its declared response schema under each success
+ * status (the fuzz run checks answers against it), or a raw route's media type.
  */
 export function successResponsesFor(route: RouteDef): Record<string, unknown> {
-  const query = route.query as { properties?: Record<string, unknown> } | undefined;
-  if (route.method === "GET" && query?.properties?.page && query.properties.pageSize) {
-    return {
-      "200": {
-        description: "One page of the list",
-        content: { "application/json": { schema: LIST_ENVELOPE_SCHEMA } },
-      },
-    };
+  const statuses =
+    route.status === undefined ? [200] : typeof route.status === "number" ? [route.status] : route.status;
+  const out: Record<string, unknown> = {};
+  for (const status of statuses) {
+    if (route.raw) {
+      out[String(status)] = {
+        description: route.summary,
+        content: { [route.rawType ?? "application/octet-stream"]: { schema: { type: "string" } } },
+      };
+    } else if (route.response && route.response !== "none") {
+      out[String(status)] = {
+        description: route.summary,
+        content: { "application/json": { schema: route.response } },
+      };
+    }
   }
-  return {};
+  return out;
+}
+
+/**
+ * A JSON body's documentation. A property with a default is filled in when absent, so the client
+ * need not send it: the document lists as required only what has no default (the validator keeps
+ * its own schema).
+ */
+function requestBodyDoc(body: unknown): Record<string, unknown> {
+  return { required: true, content: { "application/json": { schema: withDefaultsOptional(body) } } };
+}
+
+function withDefaultsOptional(schema: unknown): unknown {
+  const s = schema as {
+    type?: string;
+    required?: string[];
+    properties?: Record<string, { default?: unknown }>;
+  };
+  if (s?.type !== "object" || !s.properties || !s.required) return schema;
+  const properties = s.properties;
+  const required = s.required.filter((key) => properties[key]?.default === undefined);
+  const { required: _all, ...rest } = s;
+  return required.length > 0 ? { ...rest, required } : rest;
+}
+
+const documented = new WeakSet<object>();
+
+/** Puts every JSON route's request body into the generated document (idempotent per document). */
+export function documentRequestBodies(doc: unknown, routes: RouteTable): void {
+  if (typeof doc !== "object" || doc === null || documented.has(doc)) return;
+  documented.add(doc);
+  const paths = (doc as { paths?: Record<string, Record<string, Record<string, unknown>>> }).paths ?? {};
+  for (const route of routes.routes) {
+    if (!route.body) continue;
+    const operation = paths[route.path.replace(/:([^/]+)/g, "{$1}")]?.[route.method.toLowerCase()];
+    if (operation) operation.requestBody = requestBodyDoc(route.body);
+  }
 }

@@ -65,6 +65,16 @@ export interface RouteDef<
   params?: P;
   /** answers that are not JSON (SSE, Prometheus text) */
   raw?: boolean;
+  /**
+   * The success answer's body, documented in the OpenAPI document (the CI fuzz run checks every
+   * answer against it); "none" for a route that always refuses (a feature not in this build).
+   * Raw routes declare their media type instead (`rawType`).
+   */
+  response?: TSchema | "none";
+  /** the success status(es) the answer comes with; default 200 */
+  status?: number | readonly number[];
+  /** media type of a raw route's answer, e.g. text/event-stream */
+  rawType?: string;
   /** runs before validation, like operator authentication; throws AppError to refuse (workload routes) */
   guard?: (request: Request) => Promise<void>;
   /** the body is not parsed: the handler reads it (uploads); its size cap replaces http.maxBodyBytes */

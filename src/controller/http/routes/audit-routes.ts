@@ -1,7 +1,22 @@
 import { t as T } from "elysia";
 import type { AuditDoc, AuditLog } from "../../audit/audit-log.ts";
 import { listEnvelope, pageParams } from "../paging.ts";
+import { Iso, Paged } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+
+const AuditView = T.Object({
+  id: T.String(),
+  username: T.String(),
+  action: T.String(),
+  resourceType: T.String(),
+  resourceId: T.String(),
+  details: T.Unknown(),
+  before: T.Optional(T.Unknown()),
+  after: T.Optional(T.Unknown()),
+  ipAddress: T.String(),
+  requestId: T.String(),
+  createdAt: Iso,
+});
 
 const Filter = T.String({ minLength: 1, maxLength: 128 });
 const Instant = T.String({ format: "date-time" });
@@ -34,6 +49,7 @@ export function auditRoutes(table: RouteTable, audit: AuditLog): void {
   table.add({
     method: "GET",
     path: "/api/v1/audit",
+    response: Paged(AuditView),
     access: "audit.view",
     tag: "audit",
     summary: "Audit log, newest first, filtered by actor, action, resource and time",

@@ -6,7 +6,11 @@ import { AppError } from "../../../core/errors.ts";
 import { LoginLockout } from "../../auth/login-lockout.ts";
 import type { TokenService } from "../../auth/token-service.ts";
 import { toUserView, type UserService } from "../../auth/user-service.ts";
+import { Iso, StatusAnswer } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+import { UserView } from "./user-routes.ts";
+
+const TokenAnswer = T.Object({ token: T.String(), expiresAt: Iso });
 
 export interface AuthRouteDeps {
   config: ControllerConfig;
@@ -45,6 +49,7 @@ export function authRoutes(table: RouteTable, deps: AuthRouteDeps): void {
     .add({
       method: "POST",
       path: "/api/v1/auth/login",
+      response: T.Object({ token: T.String(), expiresAt: Iso, user: UserView }),
       access: "public",
       tag: "auth",
       summary: "Log in with username and password; returns a JWT",
@@ -70,6 +75,7 @@ export function authRoutes(table: RouteTable, deps: AuthRouteDeps): void {
     .add({
       method: "POST",
       path: "/api/v1/auth/refresh",
+      response: TokenAnswer,
       access: "authenticated",
       tag: "auth",
       summary: "A fresh token carrying the user's current role",
@@ -78,6 +84,7 @@ export function authRoutes(table: RouteTable, deps: AuthRouteDeps): void {
     .add({
       method: "POST",
       path: "/api/v1/auth/logout",
+      response: StatusAnswer("LOGGED_OUT"),
       access: "authenticated",
       tag: "auth",
       summary: "Revoke the token used for this call",
@@ -89,6 +96,7 @@ export function authRoutes(table: RouteTable, deps: AuthRouteDeps): void {
     .add({
       method: "GET",
       path: "/api/v1/auth/me",
+      response: T.Composite([UserView, T.Object({ permissions: T.Array(T.String()) })]),
       access: "authenticated",
       tag: "auth",
       summary: "The calling user and its permissions",
@@ -100,6 +108,7 @@ export function authRoutes(table: RouteTable, deps: AuthRouteDeps): void {
     .add({
       method: "POST",
       path: "/api/v1/auth/change-password",
+      response: StatusAnswer("PASSWORD_CHANGED"),
       access: "authenticated",
       tag: "auth",
       summary: "Change the caller's password; revokes every token issued before",
@@ -126,6 +135,7 @@ export function authRoutes(table: RouteTable, deps: AuthRouteDeps): void {
       access: "public",
       tag: "auth",
       summary: `Password reset (${step}); disabled in this build`,
+      response: "none",
       handler: () => {
         throw new AppError("NOT_FOUND", "password reset is not enabled", { reason: "NOT_ENABLED" });
       },

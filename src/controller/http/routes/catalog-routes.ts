@@ -5,7 +5,22 @@ import type { CatalogEntry, CatalogService } from "../../catalog/catalog-service
 import { DownloadsApiError } from "../../catalog/papermc-downloads.ts";
 import { readBodyCapped } from "../body-reader.ts";
 import { pageOf } from "../paging.ts";
+import { Nullable, Paged, StatusAnswer } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+
+const CatalogView = T.Object({
+  platform: T.String(),
+  version: T.String(),
+  sha256: T.String(),
+  source: Nullable(
+    T.Union([
+      T.Object({ kind: T.Literal("url"), url: T.String() }),
+      T.Object({ kind: T.Literal("controller"), file: T.String() }),
+    ]),
+  ),
+  recommended: T.Boolean(),
+  ready: T.Boolean(),
+});
 
 const Platform = T.String({ pattern: "^[A-Za-z]{2,16}$" });
 const Version = T.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$" });
@@ -31,6 +46,7 @@ export function catalogRoutes(table: RouteTable, catalog: CatalogService, resolv
     .add({
       method: "GET",
       path: "/api/v1/catalog",
+      response: Paged(CatalogView),
       access: "catalog.view",
       tag: "catalog",
       summary: "Runtime catalog: platform versions and their artifacts",
@@ -46,6 +62,8 @@ export function catalogRoutes(table: RouteTable, catalog: CatalogService, resolv
     .add({
       method: "POST",
       path: "/api/v1/catalog/:platform/versions",
+      response: CatalogView,
+      status: 201,
       access: "catalog.manage",
       tag: "catalog",
       summary:
@@ -85,6 +103,7 @@ export function catalogRoutes(table: RouteTable, catalog: CatalogService, resolv
     .add({
       method: "PATCH",
       path: "/api/v1/catalog/:platform/versions/:version",
+      response: CatalogView,
       access: "catalog.manage",
       tag: "catalog",
       summary: "Change a version's checksum or URL",
@@ -108,6 +127,7 @@ export function catalogRoutes(table: RouteTable, catalog: CatalogService, resolv
     .add({
       method: "DELETE",
       path: "/api/v1/catalog/:platform/versions/:version",
+      response: StatusAnswer("DELETED"),
       access: "catalog.manage",
       tag: "catalog",
       summary: "Remove a version",
@@ -126,6 +146,7 @@ export function catalogRoutes(table: RouteTable, catalog: CatalogService, resolv
     .add({
       method: "PUT",
       path: "/api/v1/catalog/:platform/versions/:version/recommended",
+      response: CatalogView,
       access: "catalog.manage",
       tag: "catalog",
       summary: "Make this the platform's recommended version",
@@ -144,6 +165,7 @@ export function catalogRoutes(table: RouteTable, catalog: CatalogService, resolv
     .add({
       method: "PUT",
       path: "/api/v1/catalog/:platform/versions/:version/artifact",
+      response: CatalogView,
       access: "catalog.manage",
       tag: "catalog",
       summary:

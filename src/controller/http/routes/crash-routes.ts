@@ -1,7 +1,24 @@
 import { t as T } from "elysia";
 import { type CrashService, toCrashView } from "../../crashes/crash-service.ts";
 import { listEnvelope } from "../paging.ts";
+import { Iso, Nullable, Paged } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+
+const CrashView = T.Object({
+  id: T.String(),
+  instanceId: T.String(),
+  group: T.String(),
+  node: T.String(),
+  exitCode: Nullable(T.Integer()),
+  signal: Nullable(T.String()),
+  classification: T.String(),
+  causeSummary: T.String(),
+  signature: T.String(),
+  uptimeMs: T.Number({ minimum: 0 }),
+  planHash: T.String(),
+  crashedAt: Iso,
+  logTail: T.Array(T.String()),
+});
 
 /** `/api/v1/crashes`: stored crash reports, newest first. */
 export function crashRoutes(table: RouteTable, crashes: CrashService): void {
@@ -9,6 +26,7 @@ export function crashRoutes(table: RouteTable, crashes: CrashService): void {
     .add({
       method: "GET",
       path: "/api/v1/crashes",
+      response: Paged(CrashView),
       access: "crashes.view",
       tag: "crashes",
       summary: "Crash reports, newest first; filter by group and node (limit/offset accepted too)",
@@ -34,6 +52,7 @@ export function crashRoutes(table: RouteTable, crashes: CrashService): void {
     .add({
       method: "GET",
       path: "/api/v1/crashes/:id",
+      response: CrashView,
       access: "crashes.view",
       tag: "crashes",
       summary: "One crash report with its log tail",

@@ -8,6 +8,7 @@ import type { SseHub } from "../../events/sse-hub.ts";
 import { openEventStream, parseFilter } from "../../events/sse-stream.ts";
 import type { SseTickets } from "../../events/sse-tickets.ts";
 import { listEnvelope, pageParams } from "../paging.ts";
+import { Paged } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
 
 export interface EventRouteDeps {
@@ -32,6 +33,7 @@ export function eventRoutes(table: RouteTable, deps: EventRouteDeps): void {
     .add({
       method: "POST",
       path: "/api/v1/events/ticket",
+      response: T.Object({ ticket: T.String() }),
       access: "events.stream",
       tag: "events",
       summary: "Trade the bearer token for a single-use, 30-second SSE ticket",
@@ -42,6 +44,7 @@ export function eventRoutes(table: RouteTable, deps: EventRouteDeps): void {
     .add({
       method: "GET",
       path: "/api/v1/events/stream",
+      rawType: "text/event-stream",
       access: "ticket",
       tag: "events",
       summary:
@@ -69,6 +72,7 @@ export function eventRoutes(table: RouteTable, deps: EventRouteDeps): void {
     .add({
       method: "GET",
       path: "/api/v1/events/recent",
+      response: Paged(T.Object({ type: T.String(), sequence: T.Integer({ minimum: 0 }) })),
       access: "events.view",
       tag: "events",
       summary: "Events still in the replay buffer, newest first",

@@ -1,10 +1,34 @@
+import type { TSchema } from "@sinclair/typebox";
 import { t as T } from "elysia";
 import { AppError } from "../../../core/errors.ts";
-import { GroupCreateSchema, GroupPatchSchema } from "../../../core/groups/group-schema.ts";
+import { GroupCreateSchema, GroupFields, GroupPatchSchema } from "../../../core/groups/group-schema.ts";
 import type { GroupPauses } from "../../groups/group-pauses.ts";
 import { type GroupService, toGroupView } from "../../groups/group-service.ts";
 import { listEnvelope, pageParams, pagingQuery } from "../paging.ts";
+import { Iso, Nullable, Paged, StatusAnswer } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+
+/** Fields every stored group has whatever release wrote it; the rest are typed but optional. */
+const ALWAYS = new Set(["platform", "scalingMode", "minInstances", "maxInstances", "maxPlayers", "memoryMb"]);
+/** A group as the API shows it: its fields (defaults filled in at write), name and timestamps. */
+export const GroupView = T.Object({
+  name: T.String(),
+  ...(Object.fromEntries(
+    Object.entries(GroupFields).map(([key, schema]) => [key, ALWAYS.has(key) ? schema : T.Optional(schema)]),
+  ) as Record<string, TSchema>),
+  createdAt: Iso,
+  updatedAt: Iso,
+});
+const PauseView = T.Object({
+  kind: T.Union([T.Literal("failure"), T.Literal("crash-loop")]),
+  code: T.String(),
+  reason: T.String(),
+  since: T.String(),
+  instanceId: T.Optional(T.String()),
+  until: T.Optional(T.String()),
+});
+/** What lists and the one-group read add: why the group is held, or null. */
+const GroupWithPause = T.Object({ ...GroupView.properties, pause: Nullable(PauseView) });
 
 const GroupName = T.Object({ name: T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" }) });
 
@@ -13,6 +37,7 @@ export function groupRoutes(table: RouteTable, groups: GroupService, pauses: Gro
     .add({
       method: "GET",
       path: "/api/v1/groups",
+      response: Paged(GroupWithPause),
       access: "groups.view",
       tag: "groups",
       summary: "List groups",
@@ -29,6 +54,8 @@ export function groupRoutes(table: RouteTable, groups: GroupService, pauses: Gro
     .add({
       method: "POST",
       path: "/api/v1/groups",
+      response: GroupView,
+      status: 201,
       access: "groups.create",
       tag: "groups",
       summary: "Create a group; unknown dependencies and dependency cycles are refused",
@@ -43,6 +70,7 @@ export function groupRoutes(table: RouteTable, groups: GroupService, pauses: Gro
     .add({
       method: "GET",
       path: "/api/v1/groups/:name",
+      response: GroupWithPause,
       access: "groups.view",
       tag: "groups",
       summary: "One group as stored",
@@ -55,6 +83,7 @@ export function groupRoutes(table: RouteTable, groups: GroupService, pauses: Gro
     .add({
       method: "POST",
       path: "/api/v1/groups/:name/resume",
+      response: StatusAnswer("RESUMED"),
       access: "groups.update",
       tag: "groups",
       summary: "Lift a pause (PERMANENT start failure or crash loop); the scheduler places again next tick",
@@ -70,6 +99,7 @@ export function groupRoutes(table: RouteTable, groups: GroupService, pauses: Gro
     .add({
       method: "GET",
       path: "/api/v1/groups/:name/resolved",
+      response: T.Object({ name: T.String() }),
       access: "groups.view",
       tag: "groups",
       summary: "The group with its parent chain merged",
@@ -79,6 +109,7 @@ export function groupRoutes(table: RouteTable, groups: GroupService, pauses: Gro
     .add({
       method: "PATCH",
       path: "/api/v1/groups/:name",
+      response: GroupView,
       access: "groups.update",
       tag: "groups",
       summary: "Change the fields given; the result is validated as a whole",
@@ -99,6 +130,7 @@ export function groupRoutes(table: RouteTable, groups: GroupService, pauses: Gro
     .add({
       method: "DELETE",
       path: "/api/v1/groups/:name",
+      response: StatusAnswer("DELETED"),
       access: "groups.delete",
       tag: "groups",
       summary: "Delete a group no other group references",

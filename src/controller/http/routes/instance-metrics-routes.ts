@@ -1,7 +1,16 @@
 import { t as T } from "elysia";
 import { AppError } from "../../../core/errors.ts";
 import { type InstanceMetrics, toMetricsView } from "../../workload/instance-metrics.ts";
+import { Iso } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+
+/** The plugin's last report (its own fields) plus who sent it and when. */
+const MetricsView = T.Object({
+  instanceId: T.String(),
+  group: T.String(),
+  kind: T.Union([T.Literal("server"), T.Literal("proxy")]),
+  receivedAt: Iso,
+});
 
 const Id = T.Object({ id: T.String({ pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$" }) });
 
@@ -18,6 +27,7 @@ export function instanceMetricsRoutes(table: RouteTable, deps: { instanceMetrics
     .add({
       method: "GET",
       path: "/api/v1/services/:id/metrics",
+      response: MetricsView,
       access: "instances.view",
       tag: "instances",
       summary: "The latest metrics the instance's plugin reported (404 when none in the last 5 minutes)",
@@ -27,6 +37,7 @@ export function instanceMetricsRoutes(table: RouteTable, deps: { instanceMetrics
     .add({
       method: "GET",
       path: "/api/v1/services/:id/proxy-metrics",
+      response: MetricsView,
       access: "instances.view",
       tag: "instances",
       summary: "The latest metrics a proxy instance reported",

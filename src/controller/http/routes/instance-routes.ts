@@ -11,7 +11,28 @@ import type { InstanceService } from "../../instances/instance-service.ts";
 import type { StoreInstanceLifecycle } from "../../instances/store-instance-lifecycle.ts";
 import { type LeaseGateOptions, withLease } from "../../lease-gate.ts";
 import { listEnvelope, pageParams } from "../paging.ts";
+import { AnyObject, DataOf, Nullable, NullableIso, Paged, StatusAnswer } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+
+/** An instance record as the API shows it (toInstanceView). */
+export const InstanceView = T.Object({
+  id: T.String(),
+  group: T.String(),
+  nodeId: T.String(),
+  state: T.Union(INSTANCE_STATES.map((s) => T.Literal(s))),
+  port: T.Integer(),
+  playerCount: T.Integer({ minimum: 0 }),
+  maxPlayers: Nullable(T.Integer()),
+  playerSample: T.Array(T.String()),
+  planHash: T.String(),
+  uptimeMs: T.Number({ minimum: 0 }),
+  startedAt: NullableIso,
+  createdAt: NullableIso,
+  stateChangedAt: NullableIso,
+  reason: Nullable(T.String()),
+  lastCrashId: Nullable(T.String()),
+  startError: Nullable(T.Object({ code: T.String(), message: T.String(), disposition: T.String() })),
+});
 
 const Id = T.Object({ id: T.String({ pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$" }) });
 const GroupName = T.Object({ name: T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" }) });
@@ -43,6 +64,7 @@ export function instanceRoutes(table: RouteTable, deps: InstanceRouteDeps): void
     .add({
       method: "GET",
       path: "/api/v1/services",
+      response: Paged(InstanceView),
       access: "instances.view",
       tag: "instances",
       summary: "List instances; filter by group, node and state",
@@ -65,6 +87,7 @@ export function instanceRoutes(table: RouteTable, deps: InstanceRouteDeps): void
     .add({
       method: "GET",
       path: "/api/v1/services/:id",
+      response: InstanceView,
       access: "instances.view",
       tag: "instances",
       summary: "One instance",
@@ -74,6 +97,7 @@ export function instanceRoutes(table: RouteTable, deps: InstanceRouteDeps): void
     .add({
       method: "DELETE",
       path: "/api/v1/services/:id",
+      response: StatusAnswer("deleted"),
       access: "instances.delete",
       tag: "instances",
       summary: "Remove the record of a STOPPED, CRASHED or SCHEDULED instance",
@@ -91,6 +115,7 @@ export function instanceRoutes(table: RouteTable, deps: InstanceRouteDeps): void
     .add({
       method: "GET",
       path: "/api/v1/services/:id/composition",
+      response: AnyObject,
       access: "instances.view",
       tag: "instances",
       summary: "The composition plan the instance was started from",
@@ -103,6 +128,7 @@ export function instanceRoutes(table: RouteTable, deps: InstanceRouteDeps): void
     .add({
       method: "POST",
       path: "/api/v1/services/:id/stop",
+      response: StatusAnswer("stopping"),
       access: "instances.stop",
       tag: "instances",
       summary: "Graceful stop: stop command, then SIGTERM and SIGKILL after the grace period",
@@ -116,6 +142,7 @@ export function instanceRoutes(table: RouteTable, deps: InstanceRouteDeps): void
     .add({
       method: "POST",
       path: "/api/v1/services/:id/force-stop",
+      response: StatusAnswer("stopping"),
       access: "instances.stop",
       tag: "instances",
       summary: "Kill the instance at once (SIGKILL)",
@@ -129,6 +156,7 @@ export function instanceRoutes(table: RouteTable, deps: InstanceRouteDeps): void
     .add({
       method: "POST",
       path: "/api/v1/services/:id/command",
+      response: StatusAnswer("sent"),
       access: "instances.command",
       tag: "instances",
       summary: "Write a console command to the instance's stdin",
@@ -154,6 +182,7 @@ export function instanceRoutes(table: RouteTable, deps: InstanceRouteDeps): void
     .add({
       method: "GET",
       path: "/api/v1/services/:id/console/history",
+      response: DataOf(T.Object({ line: T.String(), timestampMs: T.Number() })),
       access: "instances.console",
       tag: "instances",
       summary: "Console lines this controller received, oldest first",
@@ -171,6 +200,7 @@ export function instanceRoutes(table: RouteTable, deps: InstanceRouteDeps): void
     .add({
       method: "GET",
       path: "/api/v1/services/:id/console",
+      rawType: "text/event-stream",
       access: "ticket",
       tag: "instances",
       summary: "Server-sent console lines (buffered history first); authenticate with ?ticket=",
@@ -207,6 +237,11 @@ export function instanceRoutes(table: RouteTable, deps: InstanceRouteDeps): void
     .add({
       method: "POST",
       path: "/api/v1/groups/:name/start",
+      response: T.Object({
+        status: T.Literal("placed"),
+        instances: T.Array(T.Object({ id: T.String(), node: T.String(), port: T.Integer() })),
+      }),
+      status: 202,
       access: "groups.start",
       tag: "groups",
       summary: "Place ?count instances of the group now (best node by the scheduler's placement)",

@@ -15,6 +15,7 @@ export function metricsRoutes(table: RouteTable, metrics: Metrics): void {
     tag: "system",
     summary: "Prometheus metrics (text format 0.0.4)",
     raw: true,
+    rawType: "text/plain",
     handler: async () => {
       const { contentType, body } = await metrics.render();
       return new Response(body, { headers: { "content-type": contentType } });

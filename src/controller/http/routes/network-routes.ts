@@ -1,7 +1,11 @@
 import { t as T } from "elysia";
 import { NetworkSchema, type NetworkService } from "../../networks/network-service.ts";
 import { pageOf, pagingQuery } from "../paging.ts";
+import { Paged, StatusAnswer } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+
+/** A network as stored: the body's fields with their defaults filled in. */
+export const NetworkView = T.Object(NetworkSchema.properties);
 
 const NetworkName = T.Object({ name: T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" }) });
 
@@ -10,6 +14,7 @@ export function networkRoutes(table: RouteTable, networks: NetworkService): void
     .add({
       method: "GET",
       path: "/api/v1/networks",
+      response: Paged(NetworkView),
       access: "networks.view",
       tag: "networks",
       summary: "List network compositions",
@@ -21,6 +26,8 @@ export function networkRoutes(table: RouteTable, networks: NetworkService): void
     .add({
       method: "POST",
       path: "/api/v1/networks",
+      response: NetworkView,
+      status: 201,
       access: "networks.create",
       tag: "networks",
       summary: "Create a network composition",
@@ -40,6 +47,7 @@ export function networkRoutes(table: RouteTable, networks: NetworkService): void
     .add({
       method: "GET",
       path: "/api/v1/networks/:name",
+      response: NetworkView,
       access: "networks.view",
       tag: "networks",
       summary: "One network composition",
@@ -49,6 +57,7 @@ export function networkRoutes(table: RouteTable, networks: NetworkService): void
     .add({
       method: "PUT",
       path: "/api/v1/networks/:name",
+      response: NetworkView,
       access: "networks.update",
       tag: "networks",
       summary: "Replace a network composition",
@@ -69,6 +78,7 @@ export function networkRoutes(table: RouteTable, networks: NetworkService): void
     .add({
       method: "DELETE",
       path: "/api/v1/networks/:name",
+      response: StatusAnswer("DELETED"),
       access: "networks.delete",
       tag: "networks",
       summary: "Delete a network composition",

@@ -7,7 +7,50 @@ import { NODE_STATES, type NodeDoc, toNodeView } from "../../nodes/node-doc.ts";
 import type { NodeService } from "../../nodes/node-service.ts";
 import type { NodeShutdowns } from "../../nodes/node-shutdowns.ts";
 import { listEnvelope, pageParams } from "../paging.ts";
+import { Iso, Nullable, NullableIso, Paged, StatusAnswer } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+
+const NodeView = T.Object({
+  id: T.String(),
+  state: T.Union(NODE_STATES.map((s) => T.Literal(s))),
+  connected: T.Boolean(),
+  cordoned: T.Boolean(),
+  drain: Nullable(
+    T.Object({
+      requestedAt: NullableIso,
+      deadlineAt: NullableIso,
+      shutdown: T.Boolean(),
+      kickMessage: T.String(),
+      requestedBy: T.String(),
+    }),
+  ),
+  shutdownRequestedAt: NullableIso,
+  labels: T.Record(T.String(), T.String()),
+  capacity: T.Object({
+    cpuUsage: T.Number(),
+    availableCpus: T.Number(),
+    totalMemoryMb: T.Number(),
+    usedMemoryMb: T.Number(),
+    totalDiskMb: T.Number(),
+    freeDiskMb: T.Number(),
+  }),
+  usedPorts: T.Array(T.Integer()),
+  instanceCount: T.Integer({ minimum: 0 }),
+  instances: T.Array(
+    T.Object({ instanceId: T.String(), group: T.String(), state: T.String(), port: T.Integer() }),
+  ),
+  address: T.String(),
+  lastSeen: NullableIso,
+  connectedAt: NullableIso,
+  disconnectedAt: NullableIso,
+  disconnectReason: Nullable(T.String()),
+  controllerId: Nullable(T.String()),
+  daemonVersion: T.String(),
+  protocolVersion: T.Integer(),
+  host: T.Record(T.String(), T.Union([T.String(), T.Number()])),
+  enrolledAt: NullableIso,
+  certificate: T.Object({ serial: T.String(), notAfter: NullableIso, revoked: T.Boolean() }),
+});
 
 const NodeId = T.Object({ id: T.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$" }) });
 const DAY_MS = 86_400_000;
@@ -48,6 +91,7 @@ export function nodeRoutes(table: RouteTable, deps: NodeRouteDeps): void {
     .add({
       method: "GET",
       path: "/api/v1/nodes",
+      response: Paged(NodeView),
       access: "nodes.view",
       tag: "nodes",
       summary: "List nodes with state, capacity and last heartbeat",
@@ -68,6 +112,19 @@ export function nodeRoutes(table: RouteTable, deps: NodeRouteDeps): void {
     .add({
       method: "GET",
       path: "/api/v1/nodes/revoked-certs",
+      response: T.Object({
+        data: T.Array(
+          T.Object({
+            nodeId: T.String(),
+            kind: T.String(),
+            value: T.String(),
+            revokedAt: Iso,
+            revokedBy: T.String(),
+            expiresAt: Iso,
+          }),
+        ),
+        total: T.Integer({ minimum: 0 }),
+      }),
       access: "nodes.revoke-cert",
       tag: "nodes",
       summary: "Node certificates currently revoked (by serial and by node id)",
@@ -79,6 +136,7 @@ export function nodeRoutes(table: RouteTable, deps: NodeRouteDeps): void {
     .add({
       method: "GET",
       path: "/api/v1/nodes/:id",
+      response: NodeView,
       access: "nodes.view",
       tag: "nodes",
       summary: "One node",
@@ -88,6 +146,7 @@ export function nodeRoutes(table: RouteTable, deps: NodeRouteDeps): void {
     .add({
       method: "POST",
       path: "/api/v1/nodes/:id/cordon",
+      response: NodeView,
       access: "nodes.drain",
       tag: "nodes",
       summary: "Stop placing new instances on the node (running ones stay)",
@@ -101,6 +160,7 @@ export function nodeRoutes(table: RouteTable, deps: NodeRouteDeps): void {
     .add({
       method: "POST",
       path: "/api/v1/nodes/:id/uncordon",
+      response: NodeView,
       access: "nodes.drain",
       tag: "nodes",
       summary: "Allow placement on the node again",
@@ -114,6 +174,7 @@ export function nodeRoutes(table: RouteTable, deps: NodeRouteDeps): void {
     .add({
       method: "POST",
       path: "/api/v1/nodes/:id/drain",
+      response: NodeView,
       access: "nodes.drain",
       tag: "nodes",
       summary:
@@ -161,6 +222,7 @@ export function nodeRoutes(table: RouteTable, deps: NodeRouteDeps): void {
     .add({
       method: "POST",
       path: "/api/v1/nodes/:id/undrain",
+      response: NodeView,
       access: "nodes.drain",
       tag: "nodes",
       summary: "Call off a drain in progress; the node takes placements again (409 once it completed)",
@@ -175,6 +237,8 @@ export function nodeRoutes(table: RouteTable, deps: NodeRouteDeps): void {
     .add({
       method: "POST",
       path: "/api/v1/nodes/:id/shutdown",
+      response: T.Object({ status: T.Literal("SHUTDOWN_REQUESTED"), delivery: T.Unknown() }),
+      status: 202,
       access: "nodes.shutdown",
       tag: "nodes",
       summary: "Tell the node's daemon to shut down now, without draining (409 when not connected)",
@@ -198,6 +262,7 @@ export function nodeRoutes(table: RouteTable, deps: NodeRouteDeps): void {
     .add({
       method: "DELETE",
       path: "/api/v1/nodes/:id",
+      response: StatusAnswer("DELETED"),
       access: "nodes.drain",
       tag: "nodes",
       summary: "Forget a disconnected node (409 while connected; revoke its certificate to keep it out)",
@@ -211,6 +276,7 @@ export function nodeRoutes(table: RouteTable, deps: NodeRouteDeps): void {
     .add({
       method: "POST",
       path: "/api/v1/nodes/:id/revoke-cert",
+      response: NodeView,
       access: "nodes.revoke-cert",
       tag: "nodes",
       summary: "Revoke the node's certificate: its stream closes now and reconnects are refused",
@@ -252,6 +318,7 @@ export function nodeRoutes(table: RouteTable, deps: NodeRouteDeps): void {
     .add({
       method: "POST",
       path: "/api/v1/nodes/:id/unrevoke-cert",
+      response: NodeView,
       access: "nodes.revoke-cert",
       tag: "nodes",
       summary: "Lift a certificate revocation",

@@ -6,7 +6,27 @@ import type { PlayerRegistry } from "../../players/player-registry.ts";
 import type { PlayerTransfers } from "../../players/player-transfers.ts";
 import { toTransferView } from "../../players/transfer-intents.ts";
 import { pageOf, pagingQuery } from "../paging.ts";
+import { DataOf, Iso, Nullable, Paged } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+
+/** An online player as the API shows it (toPlayerView). */
+export const PlayerView = T.Object({
+  id: T.String(),
+  name: T.String(),
+  currentInstance: Nullable(T.String()),
+  currentGroup: Nullable(T.String()),
+  proxyInstance: Nullable(T.String()),
+  connectedSince: Iso,
+  edition: T.String(),
+});
+export const TransferView = T.Object({
+  playerUuid: T.String(),
+  targetInstanceId: T.String(),
+  proxyInstanceId: T.String(),
+  createdAt: Iso,
+});
+/** A transfer accepted (202): the player's proxy carries it out. */
+export const PendingTransfer = T.Object({ status: T.Literal("pending"), transfer: TransferView });
 
 export interface PlayerRouteDeps {
   players: { registry: PlayerRegistry };
@@ -58,6 +78,7 @@ export function playerRoutes(table: RouteTable, deps: PlayerRouteDeps): void {
     .add({
       method: "GET",
       path: "/api/v1/players",
+      response: Paged(PlayerView),
       access: "players.view",
       tag: "players",
       summary: "Online players, longest connected first",
@@ -67,6 +88,7 @@ export function playerRoutes(table: RouteTable, deps: PlayerRouteDeps): void {
     .add({
       method: "GET",
       path: "/api/v1/players/:id",
+      response: PlayerView,
       access: "players.view",
       tag: "players",
       summary: "One online player (400 for a malformed UUID, 404 when not online)",
@@ -80,6 +102,17 @@ export function playerRoutes(table: RouteTable, deps: PlayerRouteDeps): void {
     .add({
       method: "GET",
       path: "/api/v1/players/:id/journey",
+      response: DataOf(
+        T.Object({
+          playerUuid: T.String(),
+          playerName: T.String(),
+          eventType: T.String(),
+          fromInstanceId: Nullable(T.String()),
+          toInstanceId: Nullable(T.String()),
+          group: Nullable(T.String()),
+          timestamp: Iso,
+        }),
+      ),
       access: "players.view",
       tag: "players",
       summary: "A player's journey (joins, switches, transfers, leaves), newest first",
@@ -105,6 +138,8 @@ export function playerRoutes(table: RouteTable, deps: PlayerRouteDeps): void {
     .add({
       method: "POST",
       path: "/api/v1/players/:id/transfer",
+      response: PendingTransfer,
+      status: 202,
       access: "players.transfer",
       tag: "players",
       summary: "Move a player to a RUNNING instance; their proxy carries it out (202)",

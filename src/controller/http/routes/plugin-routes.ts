@@ -1,3 +1,4 @@
+import { Type as T } from "@sinclair/typebox";
 import type { Clock } from "../../../core/clock.ts";
 import { isActiveState } from "../../../core/lifecycle/index.ts";
 import type { CustomEventPublisher, EventPublisher } from "../../events/event-types.ts";
@@ -9,7 +10,9 @@ import type { PlayerSessions } from "../../players/player-sessions.ts";
 import type { PlayerTransfers } from "../../players/player-transfers.ts";
 import type { InstanceMetrics } from "../../workload/instance-metrics.ts";
 import type { WorkloadAuth } from "../../workload/workload-auth.ts";
+import { DataOf, Iso, Nullable, StatusAnswer } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+import { InstanceView } from "./instance-routes.ts";
 import { workloadEventRoutes } from "./workload-event-routes.ts";
 import { pluginMessageRoutes } from "./workload-message-routes.ts";
 import { workloadMetricsRoutes } from "./workload-metrics-routes.ts";
@@ -47,6 +50,7 @@ export function sharedWorkloadRoutes(table: RouteTable, prefix: string, deps: Wo
     .add({
       method: "POST",
       path: `${prefix}/auth/refresh`,
+      response: T.Object({ token: T.String(), expiresAt: Iso }),
       access: "workload",
       guard: auth.refreshGuard,
       tag,
@@ -56,6 +60,7 @@ export function sharedWorkloadRoutes(table: RouteTable, prefix: string, deps: Wo
     .add({
       method: "POST",
       path: `${prefix}/ready`,
+      response: StatusAnswer("ok"),
       access: "workload",
       guard: sequenced,
       tag,
@@ -78,6 +83,7 @@ export function sharedWorkloadRoutes(table: RouteTable, prefix: string, deps: Wo
     .add({
       method: "GET",
       path: `${prefix}/instances`,
+      response: DataOf(InstanceView),
       access: "workload",
       guard: plain,
       tag,
@@ -95,6 +101,19 @@ export function sharedWorkloadRoutes(table: RouteTable, prefix: string, deps: Wo
     .add({
       method: "GET",
       path: `${prefix}/groups`,
+      response: DataOf(
+        T.Object({
+          name: T.String(),
+          platform: T.String(),
+          maxPlayers: T.Integer(),
+          maintenance: T.Boolean(),
+          maintenanceMessage: T.String(),
+          maintenanceBypass: T.Array(T.String()),
+          fallbackGroup: Nullable(T.String()),
+          onlineInstances: T.Integer({ minimum: 0 }),
+          onlinePlayers: T.Integer({ minimum: 0 }),
+        }),
+      ),
       access: "workload",
       guard: plain,
       tag,

@@ -1,5 +1,7 @@
 import type { NetworkService } from "../../networks/network-service.ts";
+import { DataOf } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+import { NetworkView } from "./network-routes.ts";
 import { sharedWorkloadRoutes, type WorkloadRouteDeps } from "./plugin-routes.ts";
 import { proxyMessageRoutes } from "./workload-message-routes.ts";
 import { proxyTransferRoutes } from "./workload-player-routes.ts";
@@ -15,6 +17,7 @@ export function proxyRoutes(table: RouteTable, deps: WorkloadRouteDeps & { netwo
   table.add({
     method: "GET",
     path: "/api/proxy/networks",
+    response: DataOf(NetworkView),
     access: "workload",
     guard: deps.auth.guard({ sequenced: false }),
     tag: "proxy",

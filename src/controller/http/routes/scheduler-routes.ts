@@ -2,6 +2,7 @@ import { t as T } from "elysia";
 import type { SchedulerLoop } from "../../scheduler/loop/index.ts";
 import { toTickView } from "../../scheduler/loop/index.ts";
 import type { PlacementExplanation } from "../../scheduler/types.ts";
+import { Iso, Nullable } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
 
 const GroupName = T.Object({ name: T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" }) });
@@ -46,6 +47,22 @@ export function schedulerRoutes(
     .add({
       method: "GET",
       path: "/api/v1/groups/:name/placement",
+      response: T.Object({
+        group: T.String(),
+        skip: Nullable(T.String()),
+        chosen: Nullable(T.String()),
+        nodes: T.Array(
+          T.Object({
+            node: T.String(),
+            eligible: T.Boolean(),
+            chosen: T.Boolean(),
+            reason: T.String(),
+            port: T.Optional(T.Integer()),
+            score: T.Optional(T.Number()),
+            code: T.Optional(T.String()),
+          }),
+        ),
+      }),
       access: "groups.view",
       tag: "groups",
       summary: "Why each node would or would not take the group's next instance",
@@ -55,6 +72,11 @@ export function schedulerRoutes(
     .add({
       method: "GET",
       path: "/api/v1/scheduler",
+      response: T.Object({
+        intervalSeconds: T.Number(),
+        lastTick: Nullable(T.Object({ at: Iso, durationMs: T.Number(), ok: T.Boolean() })),
+        leases: T.Array(T.String()),
+      }),
       access: "groups.view",
       tag: "groups",
       summary: "The last scheduler tick: when, how long, what it did and which groups wait (and why)",

@@ -2,7 +2,10 @@ import { t as T } from "elysia";
 import type { ControllerConfig } from "../../../config/controller-config.ts";
 import { redactSecrets, redactUri } from "../../../log/redact.ts";
 import type { MaintenanceService } from "../../maintenance-service.ts";
+import { AnyObject } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+
+const MaintenanceView = T.Object({ enabled: T.Boolean(), message: T.String() });
 
 export function settingsRoutes(
   table: RouteTable,
@@ -13,6 +16,7 @@ export function settingsRoutes(
     .add({
       method: "GET",
       path: "/api/v1/maintenance",
+      response: MaintenanceView,
       access: "groups.view",
       tag: "maintenance",
       summary: "Global maintenance switch",
@@ -21,6 +25,7 @@ export function settingsRoutes(
     .add({
       method: "PUT",
       path: "/api/v1/maintenance",
+      response: MaintenanceView,
       access: "groups.update",
       tag: "maintenance",
       summary: "Turn global maintenance on or off",
@@ -47,6 +52,7 @@ export function settingsRoutes(
     .add({
       method: "GET",
       path: "/api/v1/system/settings",
+      response: AnyObject,
       access: "system.settings",
       tag: "system",
       summary: "The effective controller configuration, secrets masked",

@@ -1,8 +1,26 @@
+import { Type as T } from "@sinclair/typebox";
 import type { Coordination } from "../../../coord/port.ts";
 import { type Clock, systemClock } from "../../../core/clock.ts";
 import type { DurableStore } from "../../../store/port.ts";
 import { versionInfo } from "../../../version.ts";
 import type { RouteTable } from "../route-table.ts";
+
+const UpDown = T.Union([T.Literal("UP"), T.Literal("DOWN")]);
+const Health = T.Object({
+  status: T.Literal("UP"),
+  controllerId: T.String(),
+  profile: T.String(),
+  version: T.String(),
+  uptimeSeconds: T.Integer({ minimum: 0 }),
+});
+/** Readiness answers this body with 200 (UP) and with 503 (DOWN), never the error envelope. */
+const Ready = T.Object({
+  status: UpDown,
+  checks: T.Object({ store: UpDown, coordination: UpDown, restore: UpDown }),
+  reason: T.Optional(T.String()),
+  store: T.String(),
+  coordinationKind: T.String(),
+});
 
 export interface SystemDeps {
   store: DurableStore;
@@ -60,6 +78,7 @@ export function systemRoutes(table: RouteTable, deps: SystemDeps): void {
     .add({
       method: "GET",
       path: "/api/v1/system/health",
+      response: Health,
       access: "public",
       tag: "system",
       summary: "Liveness",
@@ -68,6 +87,7 @@ export function systemRoutes(table: RouteTable, deps: SystemDeps): void {
     .add({
       method: "GET",
       path: "/health",
+      response: Health,
       access: "public",
       tag: "system",
       summary: "Liveness (probe path)",
@@ -76,6 +96,8 @@ export function systemRoutes(table: RouteTable, deps: SystemDeps): void {
     .add({
       method: "GET",
       path: "/api/v1/system/ready",
+      response: Ready,
+      status: [200, 503],
       access: "public",
       tag: "system",
       summary: "Readiness",
@@ -84,6 +106,8 @@ export function systemRoutes(table: RouteTable, deps: SystemDeps): void {
     .add({
       method: "GET",
       path: "/ready",
+      response: Ready,
+      status: [200, 503],
       access: "public",
       tag: "system",
       summary: "Readiness (probe path)",
@@ -92,6 +116,15 @@ export function systemRoutes(table: RouteTable, deps: SystemDeps): void {
     .add({
       method: "GET",
       path: "/api/v1/system/version",
+      response: T.Object({
+        version: T.String(),
+        gitCommit: T.String(),
+        buildDate: T.String(),
+        protocolVersion: T.Integer(),
+        runtime: T.String(),
+        os: T.String(),
+        arch: T.String(),
+      }),
       access: "public",
       tag: "system",
       summary: "Software and protocol version",

@@ -2,11 +2,30 @@ import { t as T } from "elysia";
 import type { TemplateService } from "../../templates/template-service.ts";
 import { readBodyCapped } from "../body-reader.ts";
 import { pageOf, pagingQuery } from "../paging.ts";
+import { DataOf, Iso, Nullable, Paged, StatusAnswer } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
 
 const NamePattern = "^[a-z0-9_][a-z0-9_-]{0,31}$";
 const TemplateName = T.Object({ name: T.String({ pattern: NamePattern }) });
 const Hash = T.String({ pattern: "^[0-9a-f]{64}$" });
+const TemplateView = T.Object({
+  name: T.String(),
+  description: T.String(),
+  platform: Nullable(T.String()),
+  currentHash: Nullable(Hash),
+  sizeBytes: T.Integer({ minimum: 0 }),
+  fileCount: T.Integer({ minimum: 0 }),
+  versionCount: T.Integer({ minimum: 0 }),
+  createdAt: Iso,
+  updatedAt: Iso,
+});
+const VersionView = T.Object({
+  hash: Hash,
+  sizeBytes: T.Integer({ minimum: 0 }),
+  fileCount: T.Integer({ minimum: 0 }),
+  createdAt: T.Integer(),
+  createdBy: T.String(),
+});
 /** Compressed upload cap; the unpacked size is capped separately (512 MiB). */
 export const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
 
@@ -15,6 +34,7 @@ export function templateRoutes(table: RouteTable, templates: TemplateService): v
     .add({
       method: "GET",
       path: "/api/v1/templates",
+      response: Paged(TemplateView),
       access: "templates.view",
       tag: "templates",
       summary: "List templates",
@@ -26,6 +46,8 @@ export function templateRoutes(table: RouteTable, templates: TemplateService): v
     .add({
       method: "POST",
       path: "/api/v1/templates",
+      response: TemplateView,
+      status: 201,
       access: "templates.create",
       tag: "templates",
       summary: "Create an (empty) template; upload versions to it",
@@ -52,6 +74,7 @@ export function templateRoutes(table: RouteTable, templates: TemplateService): v
     .add({
       method: "GET",
       path: "/api/v1/templates/:name",
+      response: TemplateView,
       access: "templates.view",
       tag: "templates",
       summary: "One template",
@@ -61,6 +84,7 @@ export function templateRoutes(table: RouteTable, templates: TemplateService): v
     .add({
       method: "PATCH",
       path: "/api/v1/templates/:name",
+      response: TemplateView,
       access: "templates.update",
       tag: "templates",
       summary: "Change a template's description or platform",
@@ -87,6 +111,7 @@ export function templateRoutes(table: RouteTable, templates: TemplateService): v
     .add({
       method: "DELETE",
       path: "/api/v1/templates/:name",
+      response: StatusAnswer("DELETED"),
       access: "templates.delete",
       tag: "templates",
       summary: "Delete a template no group uses, with all its versions",
@@ -100,6 +125,7 @@ export function templateRoutes(table: RouteTable, templates: TemplateService): v
     .add({
       method: "GET",
       path: "/api/v1/templates/:name/versions",
+      response: DataOf(VersionView),
       access: "templates.view",
       tag: "templates",
       summary: "Versions, newest first",
@@ -109,6 +135,8 @@ export function templateRoutes(table: RouteTable, templates: TemplateService): v
     .add({
       method: "POST",
       path: "/api/v1/templates/:name/versions",
+      response: VersionView,
+      status: [200, 201],
       access: "templates.update",
       tag: "templates",
       summary: "Upload a version (tar.gz or zip body); it becomes current",
@@ -130,6 +158,7 @@ export function templateRoutes(table: RouteTable, templates: TemplateService): v
     .add({
       method: "POST",
       path: "/api/v1/templates/:name/rollback",
+      response: T.Object({ from: Nullable(Hash), to: Hash }),
       access: "templates.update",
       tag: "templates",
       summary: "Make an earlier version current (default: the previous one)",
@@ -149,6 +178,7 @@ export function templateRoutes(table: RouteTable, templates: TemplateService): v
     .add({
       method: "DELETE",
       path: "/api/v1/templates/:name/versions/:hash",
+      response: StatusAnswer("DELETED"),
       access: "templates.delete",
       tag: "templates",
       summary: "Delete a version that is not current",
@@ -167,6 +197,7 @@ export function templateRoutes(table: RouteTable, templates: TemplateService): v
     .add({
       method: "GET",
       path: "/api/v1/templates/:name/files",
+      response: DataOf(T.Object({ path: T.String(), sizeBytes: T.Integer({ minimum: 0 }) })),
       access: "templates.view",
       tag: "templates",
       summary: "Files of a version (default: current)",

@@ -3,7 +3,20 @@ import { systemClock } from "../../../core/clock.ts";
 import { AppError } from "../../../core/errors.ts";
 import { type JoinTokenService, MAX_JOIN_TOKEN_TTL_SECONDS, toTokenView } from "../../nodes/join-tokens.ts";
 import { listEnvelope, pageParams, pagingQuery } from "../paging.ts";
+import { Nullable, NullableIso, Paged, StatusAnswer } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+
+const TokenView = T.Object({
+  tokenId: T.String(),
+  nodeId: Nullable(T.String()),
+  status: T.Union(["PENDING", "CONSUMED", "EXPIRED", "REVOKED"].map((s) => T.Literal(s))),
+  createdAt: NullableIso,
+  expiresAt: NullableIso,
+  createdBy: T.String(),
+  consumedAt: NullableIso,
+  consumedByNode: Nullable(T.String()),
+  revokedAt: NullableIso,
+});
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
@@ -24,6 +37,14 @@ export function tokenRoutes(
     .add({
       method: "POST",
       path: "/api/v1/admin/tokens",
+      response: T.Object({
+        tokenId: T.String(),
+        token: T.String(),
+        nodeId: Nullable(T.String()),
+        expiresAt: NullableIso,
+        caFingerprint: T.String(),
+      }),
+      status: 201,
       access: "tokens.create",
       tag: "tokens",
       summary: "Create a single-use daemon join token (shown once)",
@@ -57,6 +78,7 @@ export function tokenRoutes(
     .add({
       method: "GET",
       path: "/api/v1/admin/tokens",
+      response: Paged(TokenView),
       access: "tokens.view",
       tag: "tokens",
       summary: "List join tokens (never the token itself)",
@@ -76,6 +98,7 @@ export function tokenRoutes(
     .add({
       method: "DELETE",
       path: "/api/v1/admin/tokens/:id",
+      response: StatusAnswer("REVOKED"),
       access: "tokens.revoke",
       tag: "tokens",
       summary: "Revoke an unused join token",

@@ -3,7 +3,24 @@ import { AppError } from "../../../core/errors.ts";
 import type { RoleService } from "../../auth/role-service.ts";
 import { toUserView, type UserService } from "../../auth/user-service.ts";
 import { listEnvelope, pageOf, pageParams, pagingQuery } from "../paging.ts";
+import { Iso, Nullable, NullableIso, Paged, StatusAnswer } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+
+/** A user as the API shows it (never the password hash). */
+export const UserView = T.Object({
+  username: T.String(),
+  role: T.String(),
+  email: Nullable(T.String()),
+  createdAt: Iso,
+  lastLoginAt: NullableIso,
+  mustChangePassword: T.Boolean(),
+});
+const RoleView = T.Object({
+  name: T.String(),
+  permissions: T.Array(T.String()),
+  builtIn: T.Boolean(),
+  description: T.Optional(T.String()),
+});
 
 const Username = T.Object({ username: T.String({ pattern: "^[a-z0-9][a-z0-9._-]{1,31}$" }) });
 const RoleName = T.Object({ name: T.String({ pattern: "^[A-Z][A-Z0-9_]{0,31}$" }) });
@@ -15,6 +32,7 @@ export function userRoutes(table: RouteTable, users: UserService, roles: RoleSer
     .add({
       method: "GET",
       path: "/api/v1/users",
+      response: Paged(UserView),
       access: "users.view",
       tag: "users",
       summary: "List users",
@@ -28,6 +46,8 @@ export function userRoutes(table: RouteTable, users: UserService, roles: RoleSer
     .add({
       method: "POST",
       path: "/api/v1/users",
+      response: UserView,
+      status: 201,
       access: "users.create",
       tag: "users",
       summary: "Create a user",
@@ -50,6 +70,7 @@ export function userRoutes(table: RouteTable, users: UserService, roles: RoleSer
     .add({
       method: "GET",
       path: "/api/v1/users/:username",
+      response: UserView,
       access: "users.view",
       tag: "users",
       summary: "One user",
@@ -59,6 +80,7 @@ export function userRoutes(table: RouteTable, users: UserService, roles: RoleSer
     .add({
       method: "PATCH",
       path: "/api/v1/users/:username",
+      response: UserView,
       access: "users.update",
       tag: "users",
       summary: "Change a user's role, email or password",
@@ -86,6 +108,7 @@ export function userRoutes(table: RouteTable, users: UserService, roles: RoleSer
     .add({
       method: "DELETE",
       path: "/api/v1/users/:username",
+      response: StatusAnswer("DELETED"),
       access: "users.delete",
       tag: "users",
       summary: "Delete a user",
@@ -101,6 +124,7 @@ export function userRoutes(table: RouteTable, users: UserService, roles: RoleSer
     .add({
       method: "GET",
       path: "/api/v1/roles",
+      response: Paged(RoleView),
       access: "roles.view",
       tag: "roles",
       summary: "List roles (built-in and custom)",
@@ -112,6 +136,8 @@ export function userRoutes(table: RouteTable, users: UserService, roles: RoleSer
     .add({
       method: "POST",
       path: "/api/v1/roles",
+      response: RoleView,
+      status: 201,
       access: "roles.manage",
       tag: "roles",
       summary: "Create a custom role",
@@ -133,6 +159,7 @@ export function userRoutes(table: RouteTable, users: UserService, roles: RoleSer
     .add({
       method: "GET",
       path: "/api/v1/roles/:name",
+      response: RoleView,
       access: "roles.view",
       tag: "roles",
       summary: "One role",
@@ -142,6 +169,7 @@ export function userRoutes(table: RouteTable, users: UserService, roles: RoleSer
     .add({
       method: "PATCH",
       path: "/api/v1/roles/:name",
+      response: RoleView,
       access: "roles.manage",
       tag: "roles",
       summary: "Change a custom role; applies to its users at once",
@@ -159,6 +187,7 @@ export function userRoutes(table: RouteTable, users: UserService, roles: RoleSer
     .add({
       method: "DELETE",
       path: "/api/v1/roles/:name",
+      response: StatusAnswer("DELETED"),
       access: "roles.manage",
       tag: "roles",
       summary: "Delete a custom role no user holds",

@@ -3,6 +3,7 @@ import { AppError } from "../../../core/errors.ts";
 import { type CustomEventPublisher, isReservedEventType } from "../../events/event-types.ts";
 import type { SseTickets } from "../../events/sse-tickets.ts";
 import type { WorkloadAuth } from "../../workload/workload-auth.ts";
+import { StatusAnswer } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
 
 export interface WorkloadEventDeps {
@@ -35,6 +36,7 @@ export function workloadEventRoutes(table: RouteTable, prefix: string, deps: Wor
     .add({
       method: "POST",
       path: `${prefix}/events/ticket`,
+      response: T.Object({ ticket: T.String() }),
       access: "workload",
       guard: auth.guard({ sequenced: true }),
       tag,
@@ -64,6 +66,7 @@ export function workloadEventRoutes(table: RouteTable, prefix: string, deps: Wor
     .add({
       method: "POST",
       path: `${prefix}/events`,
+      response: StatusAnswer("published"),
       access: "workload",
       guard: auth.guard({ sequenced: true }),
       tag,

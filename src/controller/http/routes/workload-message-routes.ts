@@ -38,6 +38,7 @@ export function pluginMessageRoutes(table: RouteTable, deps: { auth: WorkloadAut
       },
       { additionalProperties: false },
     ),
+    response: "none",
     handler: notLoaded,
   });
 }
@@ -51,6 +52,7 @@ export function proxyMessageRoutes(table: RouteTable, deps: { auth: WorkloadAuth
       guard: deps.auth.guard({ sequenced: false }),
       tag: "proxy",
       summary: "Messages waiting for players on this proxy (message module; 503 when not loaded)",
+      response: "none",
       handler: notLoaded,
     })
     .add({
@@ -61,6 +63,7 @@ export function proxyMessageRoutes(table: RouteTable, deps: { auth: WorkloadAuth
       tag: "proxy",
       summary: "A pending message was delivered (message module; 503 when not loaded)",
       params: T.Object({ id: Id }),
+      response: "none",
       handler: notLoaded,
     });
 }

@@ -4,6 +4,7 @@ import { type Clock, systemClock } from "../../../core/clock.ts";
 import type { EventPublisher } from "../../events/event-types.ts";
 import type { InstanceMetrics, MetricsKind } from "../../workload/instance-metrics.ts";
 import type { WorkloadAuth } from "../../workload/workload-auth.ts";
+import { StatusAnswer } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
 
 export interface WorkloadMetricsDeps {
@@ -99,6 +100,7 @@ export function workloadMetricsRoutes(
     tag: prefix.slice(5),
     summary: kind === "proxy" ? "Report proxy metrics" : "Report server metrics (TPS, heap, worlds, …)",
     body: schema,
+    response: StatusAnswer("ok"),
     handler: async ({ request, body }) => {
       const { instanceId, group } = auth.identity(request);
       const values = body as Record<string, unknown>;

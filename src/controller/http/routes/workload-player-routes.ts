@@ -5,7 +5,9 @@ import type { PlayerSessions, WorkloadSource } from "../../players/player-sessio
 import type { PlayerTransfers } from "../../players/player-transfers.ts";
 import { type TransferIntent, toTransferView } from "../../players/transfer-intents.ts";
 import type { WorkloadAuth } from "../../workload/workload-auth.ts";
+import { DataOf, StatusAnswer } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+import { PendingTransfer, PlayerView, TransferView } from "./player-routes.ts";
 
 export interface WorkloadPlayerDeps {
   auth: WorkloadAuth;
@@ -44,6 +46,7 @@ export function workloadPlayerRoutes(
     .add({
       method: "POST",
       path: `${prefix}/player-join`,
+      response: T.Object({ status: T.Literal("ok"), player: PlayerView }),
       access: "workload",
       guard: auth.guard({ sequenced: true }),
       tag,
@@ -61,6 +64,7 @@ export function workloadPlayerRoutes(
     .add({
       method: "POST",
       path: `${prefix}/player-leave`,
+      response: StatusAnswer("ok", "unchanged"),
       access: "workload",
       guard: auth.guard({ sequenced: true }),
       tag,
@@ -77,6 +81,7 @@ export function workloadPlayerRoutes(
     .add({
       method: "GET",
       path: `${prefix}/players`,
+      response: DataOf(PlayerView),
       access: "workload",
       guard: auth.guard({ sequenced: false }),
       tag,
@@ -96,6 +101,8 @@ export function pluginTransferRoutes(table: RouteTable, deps: WorkloadPlayerDeps
     .add({
       method: "POST",
       path: "/api/plugin/transfer",
+      response: PendingTransfer,
+      status: 202,
       access: "workload",
       guard: auth.guard({ sequenced: true }),
       tag: "plugin",
@@ -117,6 +124,8 @@ export function pluginTransferRoutes(table: RouteTable, deps: WorkloadPlayerDeps
     .add({
       method: "POST",
       path: "/api/plugin/transfer-to-group",
+      response: PendingTransfer,
+      status: 202,
       access: "workload",
       guard: auth.guard({ sequenced: true }),
       tag: "plugin",
@@ -140,6 +149,7 @@ export function proxyTransferRoutes(table: RouteTable, deps: WorkloadPlayerDeps)
     .add({
       method: "GET",
       path: "/api/proxy/pending-transfers",
+      response: DataOf(TransferView),
       access: "workload",
       guard: auth.guard({ sequenced: false }),
       tag: "proxy",
@@ -159,6 +169,7 @@ export function proxyTransferRoutes(table: RouteTable, deps: WorkloadPlayerDeps)
     .add({
       method: "POST",
       path: "/api/proxy/transfer-ack/:uuid",
+      response: StatusAnswer("acknowledged"),
       access: "workload",
       guard: auth.guard({ sequenced: true }),
       tag: "proxy",
