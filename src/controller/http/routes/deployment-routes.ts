@@ -4,7 +4,29 @@ import { toDeploymentView } from "../../deployments/deployment-doc.ts";
 import type { DeploymentService } from "../../deployments/deployment-service.ts";
 import type { TemplateService } from "../../templates/template-service.ts";
 import { listEnvelope, pageParams, pagingQuery } from "../paging.ts";
+import { Iso, Nullable, NullableIso, Paged } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+
+/** A deployment as the API shows it (toDeploymentView). */
+const DeploymentView = T.Object({
+  id: T.Integer(),
+  groupName: T.String(),
+  revision: T.Integer({ minimum: 1 }),
+  trigger: T.String(),
+  strategy: T.String(),
+  state: T.String(),
+  templateSnapshot: T.Record(T.String(), T.Object({})),
+  configSnapshot: T.Object({}),
+  totalInstances: T.Integer({ minimum: 0 }),
+  updatedInstances: T.Integer({ minimum: 0 }),
+  waves: T.Array(T.Object({ startedAt: NullableIso, completedAt: NullableIso })),
+  reason: T.String(),
+  gates: T.Array(T.Object({})),
+  createdAt: Iso,
+  completedAt: NullableIso,
+  rollbackOf: Nullable(T.Integer()),
+  createdBy: T.String(),
+});
 
 const GroupName = T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" });
 const ByGroup = T.Object({ name: GroupName });
@@ -68,6 +90,8 @@ export function deploymentRoutes(
     .add({
       method: "POST",
       path: "/api/v1/groups/:name/deploy",
+      response: DeploymentView,
+      status: 202,
       access: "groups.update",
       tag: "deployments",
       summary:
@@ -98,6 +122,8 @@ export function deploymentRoutes(
     .add({
       method: "POST",
       path: "/api/v1/groups/:name/restart",
+      response: DeploymentView,
+      status: 202,
       access: "groups.update",
       tag: "deployments",
       summary: "Rolling restart: a new revision with the same content, through the deployment path (202)",
@@ -125,6 +151,7 @@ export function deploymentRoutes(
     .add({
       method: "GET",
       path: "/api/v1/groups/:name/deployments",
+      response: Paged(DeploymentView),
       access: "groups.view",
       tag: "deployments",
       summary: "The group's deployments, newest first",
@@ -139,6 +166,7 @@ export function deploymentRoutes(
     .add({
       method: "GET",
       path: "/api/v1/groups/:name/deployments/:rev",
+      response: DeploymentView,
       access: "groups.view",
       tag: "deployments",
       summary: "One deployment with its waves and gate verdicts",
@@ -161,6 +189,8 @@ export function deploymentRoutes(
       tag: "deployments",
       summary,
       params: ByRevision,
+      response: DeploymentView,
+      status: verb === "rollback" ? 202 : 200,
       handler: async ({ params, audit, caller, set }) => {
         const doc =
           verb === "pause"
@@ -183,6 +213,7 @@ export function deploymentRoutes(
   table.add({
     method: "GET",
     path: "/api/v1/templates/:name/export",
+    rawType: "application/gzip",
     access: "templates.view",
     tag: "templates",
     summary: "A template version (default: current) as tar.gz, what `template pull` unpacks",
