@@ -99,6 +99,8 @@ export interface RunningController {
   /** live daemon sessions on this controller: send commands, hear daemon frames */
   sessions: SessionRegistry;
   revocations: CertRevocations;
+  /** node liveness and the lost-instance grace periods */
+  sweeper: LivenessSweeper;
   scheduler: SchedulerLoop;
   instances: InstanceWiring;
   workload: WorkloadServices;
@@ -579,6 +581,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       joinTokens,
       sessions,
       revocations,
+      sweeper,
       scheduler,
       instances,
       workload,

@@ -209,12 +209,15 @@ for (const adapter of await coordAdapters()) {
       await publisher.publish("group", "one");
       await waitFor(() => received.includes("one"), { what: "delivery" });
       await unsubscribe();
+      // A subscriber that stays: messages on one channel arrive in order, so once it has "two",
+      // the unsubscribed handler would have had "two" as well.
+      const fence: string[] = [];
+      const unsubscribeFence = await publisher.subscribe("group", (m) => fence.push(m));
       await publisher.publish("group", "two");
       await publisher.publish("other", "x");
-      // A ping is a round trip after the publishes: anything still deliverable would have arrived.
-      await publisher.ping();
-      await Bun.sleep(0);
+      await waitFor(() => fence.includes("two"), { what: "the fence subscriber's delivery" });
       expect(received).toEqual(["one"]);
+      await unsubscribeFence();
     });
 
     test("snapshots are shared values per family; compare-and-set refuses a stale expectation", async () => {

@@ -20,8 +20,8 @@ import { randomId, waitFor } from "../support/wait.ts";
 /**
  * prexorctl end to end: the compiled binary, invoked as `prexorctl`, against a real controller
  * (`prexor up` in its own process: an in-process controller could not answer while spawnSync
- * blocks this process). Tests for routes the controller does not serve yet are skipped, naming
- * the missing routes (read from the controller's own /api/v1/openapi.json).
+ * blocks this process). A test whose commands call a route the controller does not serve fails,
+ * naming the missing routes (read from the controller's own /api/v1/openapi.json).
  */
 ensureBinary();
 // Each test runs the binary a few times; on a loaded 2-core box that is seconds, not milliseconds.
@@ -74,13 +74,9 @@ const served = new Set(
   ),
 );
 
-/** The test name, plus why it is skipped when the controller lacks one of `routes`. */
-function needs(name: string, ...routes: string[]): [string, boolean] {
-  const missing = routes.filter((r) => !served.has(r));
-  if (missing.length === 0) return [name, false];
-  const reason = `skipped: the controller does not serve ${missing.join(", ")} yet`;
-  console.warn(`prexorctl e2e: "${name}" ${reason}`);
-  return [`${name} (${reason})`, true];
+/** The routes among `routes` the controller does not serve (per its own OpenAPI document). */
+function missingRoutes(routes: string[]): string[] {
+  return routes.filter((r) => !served.has(r));
 }
 
 /** A fresh operator: own config dir, no PREXOR_* variables leaking in from the environment. */
@@ -444,13 +440,21 @@ describe("users, roles and networks", () => {
   });
 });
 
-/** A test that needs routes the controller may not serve yet; skipped (and says why) without them. */
+/** A test of commands that call `routes`: a route the controller does not serve fails it. */
 function routeTest(name: string, routes: string[], fn: () => void | Promise<void>, timeoutMs?: number): void {
-  const [title, skip] = needs(name, ...routes);
-  test.skipIf(skip)(title, fn, timeoutMs);
+  test(
+    name,
+    async () => {
+      expect(missingRoutes(routes), "routes these commands call that the controller does not serve").toEqual(
+        [],
+      );
+      await fn();
+    },
+    timeoutMs,
+  );
 }
 
-describe("resources other engineers are adding (skipped until their routes exist)", () => {
+describe("commands per resource, each checking the routes it calls exist", () => {
   const home = loggedIn();
 
   routeTest(
@@ -572,6 +576,12 @@ describe("resources other engineers are adding (skipped until their routes exist
       );
       expect(JSON.parse(replayed.stdout.trim().split("\n")[0]!)).toMatchObject({ type: "GROUP_CREATED" });
       // live: start following, then cause the event (async spawn: this process must stay free)
+      const sseClients = async () => {
+        const text = await (await fetch(`${server}/metrics`)).text();
+        return Number(text.match(/^prexorcloud_sse_clients_connected (\d+)$/m)?.[1] ?? Number.NaN);
+      };
+      const before = await sseClients();
+      expect(Number.isInteger(before)).toBe(true);
       const follower = Bun.spawn(
         [ctlPath, "events", "--type", "GROUP_DELETED", "--count", "1", "-o", "json"],
         {
@@ -588,7 +598,12 @@ describe("resources other engineers are adding (skipped until their routes exist
         },
       );
       const timer = setTimeout(() => follower.kill(), 20_000);
-      await Bun.sleep(700); // let it connect; events published before that are not replayed without --since
+      // Connected once the controller counts one more stream client: an event published before that
+      // would not be replayed to it (no --since).
+      await waitFor(async () => (await sseClients()) > before, {
+        timeoutMs: 15_000,
+        what: "the follower connected",
+      });
       ok(ctl(home, ["group", "delete", group]));
       const code = await follower.exited;
       clearTimeout(timer);

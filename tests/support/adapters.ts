@@ -1,5 +1,3 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MemoryCoordination } from "../../src/coord/memory/memory-coordination.ts";
 import type { Coordination } from "../../src/coord/port.ts";
@@ -8,6 +6,7 @@ import { MongoStore } from "../../src/store/mongo/mongo-store.ts";
 import type { DurableStore } from "../../src/store/port.ts";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import { mongoServer, redisServer } from "./servers.ts";
+import { tempDir } from "./temp-dirs.ts";
 import { randomId } from "./wait.ts";
 
 /** One entry per adapter; each `open()` gives a fresh, isolated instance. */
@@ -17,9 +16,7 @@ export interface AdapterCase<T> {
   open: () => Promise<T>;
 }
 
-export function tempDir(prefix = "prexor-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
+export { tempDir };
 
 export async function storeAdapters(): Promise<AdapterCase<DurableStore>[]> {
   const mongo = await mongoServer();

@@ -1,5 +1,5 @@
 import type { Coordination, ReplayWindow } from "../../coord/port.ts";
-import { systemClock } from "../../core/clock.ts";
+import { type Clock, systemClock, type TimerHandle } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { SequencedSink } from "./event-bus.ts";
 import { decodeStored } from "./event-record.ts";
@@ -27,6 +27,8 @@ export interface SseHubOptions {
   pollMs?: number;
   maxQueuedBytes?: number;
   now?: () => number;
+  /** keep-alive, poll and retry timers (system clock when absent; `now` defaults to it too) */
+  clock?: Clock;
 }
 
 export interface Admission {
@@ -49,22 +51,24 @@ export class SseHub implements SequencedSink {
   private readonly clients = new Set<SseClient>();
   private pumping = false;
   private again = false;
-  private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
-  private pollTimer: ReturnType<typeof setInterval> | undefined;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private keepAliveTimer: TimerHandle | undefined;
+  private pollTimer: TimerHandle | undefined;
+  private retryTimer: TimerHandle | undefined;
   private stopped = false;
   private readonly maxClients: number;
   private readonly keepAliveMs: number;
   private readonly pollMs: number;
   private readonly maxQueuedBytes: number;
   private readonly now: () => number;
+  private readonly clock: Clock;
 
   constructor(private readonly options: SseHubOptions) {
     this.maxClients = options.maxClients ?? DEFAULT_MAX_CLIENTS;
     this.keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
     this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
     this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
-    this.now = options.now ?? systemClock.now;
+    this.clock = options.clock ?? systemClock;
+    this.now = options.now ?? this.clock.now;
   }
 
   /** Starts at the buffer's live edge: history is for clients that ask for it. */
@@ -128,7 +132,7 @@ export class SseHub implements SequencedSink {
     this.stopped = true;
     for (const client of [...this.clients]) client.close("controller shutting down");
     this.stopTimers();
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.clock.clearTimeout(this.retryTimer);
   }
 
   private detach(client: SseClient, reason: string): void {
@@ -153,7 +157,7 @@ export class SseHub implements SequencedSink {
       } while (this.again && !this.stopped);
     } catch (err) {
       this.options.log.warn({ err }, "cannot read the event replay buffer; retrying");
-      this.retryTimer ??= setTimeout(() => {
+      this.retryTimer ??= this.clock.setTimeout(() => {
         this.retryTimer = undefined;
         this.poke();
       }, RETRY_MS);
@@ -206,15 +210,15 @@ export class SseHub implements SequencedSink {
   }
 
   private startTimers(): void {
-    this.keepAliveTimer = setInterval(() => {
+    this.keepAliveTimer = this.clock.setInterval(() => {
       for (const client of this.clients) client.keepAlive();
     }, this.keepAliveMs);
-    this.pollTimer = setInterval(() => this.poke(), this.pollMs);
+    this.pollTimer = this.clock.setInterval(() => this.poke(), this.pollMs);
   }
 
   private stopTimers(): void {
-    clearInterval(this.keepAliveTimer);
-    clearInterval(this.pollTimer);
+    this.clock.clearInterval(this.keepAliveTimer);
+    this.clock.clearInterval(this.pollTimer);
     this.keepAliveTimer = undefined;
     this.pollTimer = undefined;
   }

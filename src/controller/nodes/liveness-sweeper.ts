@@ -62,6 +62,11 @@ export class LivenessSweeper {
     this.pending.set(nodeId, timer);
   }
 
+  /** Whether a grace period is running for `nodeId` (its instances may still be declared lost). */
+  awaitingLoss(nodeId: string): boolean {
+    return this.pending.has(nodeId);
+  }
+
   /** A session opened again: the grace period is over without loss. */
   cancelLostCheck(nodeId: string): void {
     clearTimeout(this.pending.get(nodeId));

@@ -79,16 +79,25 @@ describe.skipIf(skip)("event bridge (two buses, one Valkey)", () => {
         timeoutMs: 5000,
         what: "bridged events",
       });
-      await Bun.sleep(50); // anything extra (an echo of its own message) would show up by now
+      // Fences: one more bridged event each way. The bridge channel delivers in order, so an echo of
+      // either bus's own earlier messages would arrive before the other's fence does.
+      await b.bus.publish({ type: "NODE_CONNECTED", payload: { nodeId: "fence-b", sessionId: "s2" } });
+      await waitFor(() => a.seen.length >= 4, { timeoutMs: 5000, what: "B's fence on A" });
+      await a.bus.publish({ type: "NODE_CONNECTED", payload: { nodeId: "fence-a", sessionId: "s3" } });
+      await waitFor(() => b.seen.length >= 4, { timeoutMs: 5000, what: "A's fence on B" });
       expect(a.seen.map((e) => `${e.type}@${e.origin}#${e.sequence}`)).toEqual([
         "GROUP_CREATED@ctl-a#1",
         "INSTANCE_CRASHED@ctl-a#2",
         "NODE_CONNECTED@ctl-b#3",
+        "NODE_CONNECTED@ctl-b#4",
+        "NODE_CONNECTED@ctl-a#5",
       ]);
       // INSTANCE_CRASHED is not a bridged type: B's subscribers never hear of it.
       expect(b.seen.map((e) => `${e.type}@${e.origin}#${e.sequence}`)).toEqual([
         "GROUP_CREATED@ctl-a#1",
         "NODE_CONNECTED@ctl-b#3",
+        "NODE_CONNECTED@ctl-b#4",
+        "NODE_CONNECTED@ctl-a#5",
       ]);
     } finally {
       await a.close();

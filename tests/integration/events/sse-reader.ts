@@ -74,14 +74,6 @@ export class SseReader {
     return out;
   }
 
-  /** Frames that arrive within `ms` from now. */
-  async idle(ms: number): Promise<SseFrame[]> {
-    await Bun.sleep(ms);
-    const rest = this.frames.slice(this.cursor);
-    this.cursor = this.frames.length;
-    return rest;
-  }
-
   close(): void {
     this.abort.abort();
   }

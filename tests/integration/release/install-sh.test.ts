@@ -6,7 +6,6 @@ import {
   existsSync,
   linkSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -14,9 +13,9 @@ import {
   unlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type BuiltRelease, HOST_TARGET, RELEASE_VERSION, sharedRelease } from "../../support/release.ts";
+import { tempDir } from "../../support/temp-dirs.ts";
 
 /**
  * install.sh against a release directory served on 127.0.0.1: a valid release installs and runs; every
@@ -116,7 +115,7 @@ let noOpenssl: string;
 
 beforeAll(() => {
   release = sharedRelease();
-  work = mkdtempSync(join(tmpdir(), "prexor-install-"));
+  work = tempDir("prexor-install-");
   server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { verifyArtifact } from "../../../src/signing/verify.ts";
 import { cosign, runCosign } from "../../support/cosign.ts";
@@ -12,6 +11,7 @@ import {
   RELEASE_VERSION,
   sharedRelease,
 } from "../../support/release.ts";
+import { tempDir } from "../../support/temp-dirs.ts";
 
 /**
  * `bun run release` for the host target: the archive holds what an operator needs, the same commit
@@ -24,7 +24,7 @@ let extract: string;
 
 beforeAll(() => {
   first = sharedRelease();
-  extract = mkdtempSync(join(tmpdir(), "prexor-release-x-"));
+  extract = tempDir("prexor-release-x-");
 }, 240_000);
 
 afterAll(() => rmSync(extract, { recursive: true, force: true }));

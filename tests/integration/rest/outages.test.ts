@@ -6,13 +6,11 @@
  * by themselves once the fault heals.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { type RunningController, startController } from "../../../src/controller/boot.ts";
 import { silentLogger } from "../../../src/log/logger.ts";
 import { FaultProxy } from "../../support/fault-proxy.ts";
 import { mongoServer, redisServer } from "../../support/servers.ts";
+import { tempDir } from "../../support/temp-dirs.ts";
 import { randomId, waitFor } from "../../support/wait.ts";
 import { adminApi, customGroup, fleetConfig } from "../scheduler/fleet-harness.ts";
 
@@ -32,7 +30,7 @@ describe.skipIf(skip !== undefined)("outages", () => {
   beforeAll(async () => {
     mongoProxy = await FaultProxy.start(portOf(mongo.server!.uri));
     redisProxy = await FaultProxy.start(portOf(redis.server!.uri));
-    const root = mkdtempSync(join(tmpdir(), "prexor-outage-"));
+    const root = tempDir("prexor-outage-");
     const yaml = [
       "runtime:",
       "  profile: production",

@@ -5,14 +5,13 @@
  * end to end: SCHEDULED record, sealed and persisted composition plan, StartInstance on the node's
  * session, the daemon's ack and RUNNING report back through the link and the reconciler.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseControllerConfig } from "../../../src/config/controller-config.ts";
 import type { ControllerConfig } from "../../../src/config/controller-schema.ts";
 import { type RunningController, startController } from "../../../src/controller/boot.ts";
 import { silentLogger } from "../../../src/log/logger.ts";
 import { issueNodeCredentials, SimulatedDaemon } from "../../support/simulated-daemon.ts";
+import { tempDir } from "../../support/temp-dirs.ts";
 
 export const FLEET_ADMIN_PASSWORD = "fleet-suite-password";
 
@@ -56,7 +55,7 @@ export async function startClusterMember(options: {
     "  signing:",
     "    required: false",
   ].join("\n");
-  const root = mkdtempSync(join(tmpdir(), "prexor-member-"));
+  const root = tempDir("prexor-member-");
   const config = fleetConfig(root, options.intervalSeconds, yaml, options.clusterSecret);
   return startController({ root, config, log: silentLogger() });
 }
@@ -122,7 +121,7 @@ export async function startFleet(options: {
   yaml?: string;
   root?: string;
 }): Promise<Fleet> {
-  const root = options.root ?? mkdtempSync(join(tmpdir(), "prexor-fleet-"));
+  const root = options.root ?? tempDir("prexor-fleet-");
   const config = fleetConfig(root, options.intervalSeconds ?? 1, options.yaml);
   const controller = await startController({ root, config, log: silentLogger() });
   const address = `127.0.0.1:${controller.grpcPort}`;

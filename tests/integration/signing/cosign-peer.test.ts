@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { SignatureRefused } from "../../../src/signing/refusal.ts";
 import { signFileKeyed } from "../../../src/signing/sign.ts";
 import { verifyArtifact } from "../../../src/signing/verify.ts";
 import { type CosignAvailability, cosign, runCosign } from "../../support/cosign.ts";
+import { tempDir } from "../../support/temp-dirs.ts";
 
 /**
  * Interop with the real cosign CLI, both directions: what `cosign sign-blob --key --tlog-upload=false`
@@ -19,7 +19,7 @@ let dir: string;
 
 beforeAll(() => {
   peer = cosign();
-  dir = mkdtempSync(join(tmpdir(), "prexor-cosign-"));
+  dir = tempDir("prexor-cosign-");
   writeFileSync(join(dir, "artifact.bin"), "module bytes\n".repeat(1000));
 }, 25 * 60_000);
 

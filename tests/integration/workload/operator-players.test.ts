@@ -191,8 +191,10 @@ describe("the journey log", () => {
     await lobby1.post("/player-join", { uuid: id, name }); // repeated: no step
     await lobby2.post("/player-join", { uuid: id, name });
     await lobby1.post("/player-leave", { uuid: id }); // late leave of the old server: no step
-    // A gap, so `since` can cut between the switch and the transfer.
-    await Bun.sleep(20);
+    // Strictly later steps from here on, so `since` can cut between the switch and the transfer:
+    // wait until the clock has moved past the newest step's (millisecond) timestamp.
+    const newest = Date.parse((await journey(id))[0]!.timestamp);
+    await waitFor(() => Date.now() > newest, { what: "the clock past the last step" });
     expect((await transfer(id, "game-1")).status).toBe(202);
     await game1.post("/player-join", { uuid: id, name });
     await proxy.post("/player-leave", { uuid: id });

@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { InstanceState } from "../../../src/core/lifecycle/index.ts";
 import {
@@ -20,6 +19,7 @@ import {
   type SupervisorDeps,
   type SupervisorEvent,
 } from "../../../src/daemon/supervisor/index.ts";
+import { tempDir } from "../temp-dirs.ts";
 import { waitFor } from "../wait.ts";
 
 export const LAUNCHER = join(import.meta.dir, "flying-squid-launcher.ts");
@@ -112,7 +112,7 @@ export interface TestSupervisorOptions {
 }
 
 export async function createTestSupervisor(options: TestSupervisorOptions = {}): Promise<TestSupervisor> {
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "prexor-daemon-"));
+  const dir = options.dir ?? tempDir("prexor-daemon-");
   const layers = new Map(
     [SERVER_LAYER, ...(options.layers ?? [])].map((entry) => [entry.ref.hash, entry.files] as const),
   );

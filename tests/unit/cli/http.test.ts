@@ -6,6 +6,10 @@ import { freePort } from "../../support/ports.ts";
 
 const seen: Array<{ method: string; path: string; auth: string | null; body: string }> = [];
 // A stand-in controller: answers like the real one for the few routes these tests need.
+let release: () => void = () => {};
+const hold = new Promise<void>((resolve) => {
+  release = resolve;
+});
 const server = Bun.serve({
   port: 0,
   hostname: "127.0.0.1",
@@ -42,13 +46,17 @@ const server = Bun.serve({
       return envelope(404, "NOT_FOUND", "no route for POST /api/v1/groups/x/start");
     if (url.pathname === "/proxy-error") return new Response("<html>Bad Gateway</html>", { status: 502 });
     if (url.pathname === "/slow") {
-      await Bun.sleep(2000);
+      // Never answers until the suite ends: the client's own timeout is what ends the request.
+      await hold;
       return new Response("{}");
     }
     return envelope(404, "NOT_FOUND", `no route for ${req.method} ${url.pathname}`);
   },
 });
-afterAll(() => server.stop(true));
+afterAll(() => {
+  release();
+  server.stop(true);
+});
 const base = `http://127.0.0.1:${server.port}`;
 
 describe("the REST client", () => {

@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import {
   ArtifactCache,
@@ -9,10 +8,11 @@ import {
   chunkedArtifactSource,
   httpArtifactSource,
 } from "../../../src/daemon/artifacts/index.ts";
+import { tempDir } from "../../support/temp-dirs.ts";
 
 const dirs: string[] = [];
 function cache(): ArtifactCache {
-  const dir = mkdtempSync(join(tmpdir(), "prexor-art-"));
+  const dir = tempDir("prexor-art-");
   dirs.push(dir);
   return new ArtifactCache(dir);
 }

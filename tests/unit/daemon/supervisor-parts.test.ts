@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { InstanceState } from "../../../src/core/lifecycle/index.ts";
 import type { LinkSupervisor } from "../../../src/daemon/link/supervisor-port.ts";
@@ -8,6 +7,7 @@ import type { Supervisor } from "../../../src/daemon/supervisor/index.ts";
 import { AppliedPlanStore, buildCrashReport, MAX_TAIL_LINES } from "../../../src/daemon/supervisor/index.ts";
 import { LifecycleRecord } from "../../../src/daemon/supervisor/lifecycle-record.ts";
 import { varInt } from "../../../src/daemon/supervisor/server-list-ping.ts";
+import { tempDir } from "../../support/temp-dirs.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -16,7 +16,7 @@ afterEach(() => {
 
 describe("AppliedPlanStore", () => {
   test("persists applied hashes across reopening, drops the oldest past the limit, can forget", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "prexor-applied-"));
+    const dir = tempDir("prexor-applied-");
     dirs.push(dir);
     const file = join(dir, "nested", "applied.json");
     const store = await AppliedPlanStore.open(file, 2);

@@ -1,14 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TemplateFile } from "../../../src/core/templates/index.ts";
 import { hashTemplateFiles } from "../../../src/core/templates/index.ts";
@@ -18,10 +9,11 @@ import {
   materialize,
   TemplateCache,
 } from "../../../src/daemon/materialize/index.ts";
+import { tempDir as makeTempDir } from "../../support/temp-dirs.ts";
 
 const dirs: string[] = [];
 function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "prexor-tpl-"));
+  const dir = makeTempDir("prexor-tpl-");
   dirs.push(dir);
   return dir;
 }

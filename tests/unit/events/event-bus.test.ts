@@ -5,6 +5,7 @@ import type { BusEvent } from "../../../src/controller/events/event-types.ts";
 import { MemoryCoordination } from "../../../src/coord/memory/memory-coordination.ts";
 import type { Coordination } from "../../../src/coord/port.ts";
 import { createLogger, type Logger } from "../../../src/log/logger.ts";
+import { waitFor } from "../../support/wait.ts";
 
 function capturingLogger(): { log: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
@@ -16,9 +17,6 @@ function capturingLogger(): { log: Logger; lines: Array<Record<string, unknown>>
   });
   return { log: createLogger({ level: "DEBUG", format: "JSON", destination }), lines };
 }
-
-/** Lets queued handler microtasks (and their rejections) run. */
-const settle = () => Bun.sleep(5);
 
 function bus(coord: Coordination = new MemoryCoordination(), log = capturingLogger().log) {
   return new EventBus({
@@ -40,7 +38,7 @@ describe("event bus", () => {
     });
     await b.publish({ type: "GROUP_CREATED", group: "lobby", payload: { groupName: "lobby" } });
     await b.publish({ type: "GROUP_DELETED", group: "lobby", payload: { groupName: "lobby" } });
-    await settle();
+    await waitFor(() => seen.length === 2, { what: "both events delivered" });
     expect(seen.map((e) => [e.type, e.sequence])).toEqual([
       ["GROUP_CREATED", 1],
       ["GROUP_DELETED", 2],
@@ -77,10 +75,12 @@ describe("event bus", () => {
     await b.publish({ type: "GROUP_CREATED", group: "a", payload: { groupName: "a" } });
     await b.publish({ type: "GROUP_UPDATED", group: "lobby", payload: { groupName: "lobby" } });
     await b.publish({ type: "GROUP_UPDATED", group: "survival", payload: { groupName: "survival" } });
-    await settle();
+    await waitFor(() => any.length === 3, { what: "three events delivered" });
     sub.unsubscribe();
     await b.publish({ type: "GROUP_CREATED", group: "b", payload: { groupName: "b" } });
-    await settle();
+    // Handlers run in the order they subscribed: once the catch-all (subscribed after `sub`) has the
+    // fourth event, `sub` would already have had it too.
+    await waitFor(() => any.length === 4, { what: "the fourth event delivered" });
     expect(created).toEqual(["a"]);
     expect(survival).toEqual(["survival"]);
     expect(any).toEqual(["GROUP_CREATED", "GROUP_UPDATED", "GROUP_UPDATED", "GROUP_CREATED"]);
@@ -100,9 +100,12 @@ describe("event bus", () => {
       got.push(e.sequence);
     });
     await b.publish({ type: "MAINTENANCE_UPDATED", payload: { globalEnabled: true, message: "x" } });
-    await settle();
+    const failed = () => lines.filter((l) => l.msg === "event handler failed");
+    await waitFor(() => got.length === 1 && failed().length === 2, {
+      what: "delivery and both failures logged",
+    });
     expect(got).toEqual([1]);
-    const failures = lines.filter((l) => l.msg === "event handler failed");
+    const failures = failed();
     expect(failures.map((l) => (l.err as { message: string }).message).sort()).toEqual([
       "async boom",
       "sync boom",
@@ -117,7 +120,7 @@ describe("event bus", () => {
       received = e;
     });
     await b.publish({ type: "GROUP_CREATED", payload });
-    await settle();
+    await waitFor(() => received, { what: "the event delivered" });
     expect(received?.payload).not.toBe(payload);
     expect(Object.isFrozen(received)).toBe(true);
     expect(Object.isFrozen(received?.payload)).toBe(true);
@@ -135,7 +138,7 @@ describe("event bus", () => {
       type: "INSTANCE_CONSOLE_OUTPUT",
       payload: { instanceId: "i", line: "Done", timestampMs: 1 },
     });
-    await settle();
+    await waitFor(() => seen.length === 1, { what: "the console line delivered" });
     expect(seen).toHaveLength(1);
     expect(seen[0]!.sequence).toBe(0);
     expect((await coord.eventsAfter(0, 10)).latestSeq).toBe(0);
@@ -152,7 +155,7 @@ describe("event bus", () => {
     });
     await b.publish({ type: "GROUP_CREATED", payload: { groupName: "a" } });
     await b.publish({ type: "GROUP_CREATED", payload: { groupName: "b" } });
-    await settle();
+    await waitFor(() => seen.length === 2, { what: "both events delivered" });
     expect(seen).toEqual([0, 0]);
     expect(lines.filter((l) => String(l.msg).startsWith("replay buffer unreachable"))).toHaveLength(1);
   });
@@ -177,7 +180,7 @@ describe("event bus", () => {
     await expect(
       b.publishCustom({ type: "GROUP_CREATED", source: "game-1", payload: { groupName: "x" } }),
     ).rejects.toThrow(/built-in/);
-    await settle();
+    await waitFor(() => any.length === 1, { what: "the custom event delivered" });
     expect(typed).toEqual([]);
     expect(any.map((e) => [e.type, e.sequence, e.group])).toEqual([["ARENA:STARTED", 1, "game"]]);
     expect(any[0]!.payload).toEqual({ source: "game-1", payload: { arena: "a1" } } as never);

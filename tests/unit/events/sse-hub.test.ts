@@ -5,6 +5,7 @@ import type { SseClient } from "../../../src/controller/events/sse-client.ts";
 import { SseHub } from "../../../src/controller/events/sse-hub.ts";
 import { MemoryCoordination } from "../../../src/coord/memory/memory-coordination.ts";
 import { silentLogger } from "../../../src/log/logger.ts";
+import { ManualClock } from "../../support/manual-clock.ts";
 
 /**
  * The hub on its own over in-memory coordination: ordering from the shared buffer, resync on
@@ -34,29 +35,56 @@ async function appendElsewhere(coord: MemoryCoordination, n: number, max = 2048)
   return { ...base, sequence } as unknown as BusEvent;
 }
 
-/** Reads whatever the client's stream has produced so far, as parsed frames. */
-async function drainFrames(
-  client: SseClient,
-  wait = 20,
-): Promise<Array<{ id?: string; data: Record<string, unknown> }>> {
-  await Bun.sleep(wait);
+type Frame = { id?: string; data: Record<string, unknown> };
+
+const FENCE = ": fence\n\n";
+
+/**
+ * Reads `count` data frames from the client's stream (failing after a deadline), then proves nothing
+ * else was queued behind them: it writes a fence comment into the same stream and reads up to it, so
+ * an extra frame shows up in the result instead of being missed by a read that stopped too early.
+ */
+async function drainFrames(client: SseClient, count: number, timeoutMs = 5000): Promise<Frame[]> {
   const reader = client.stream.getReader();
-  const chunks: string[] = [];
   const decoder = new TextDecoder();
-  for (;;) {
-    const next = await Promise.race([reader.read(), Bun.sleep(5).then(() => null)]);
-    if (!next || next.done) break;
-    chunks.push(decoder.decode(next.value));
+  const frames: Frame[] = [];
+  let text = "";
+  let fenced = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out: ${frames.length} of ${count} frames after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    for (;;) {
+      const end = text.indexOf("\n\n");
+      if (end >= 0) {
+        const raw = text.slice(0, end);
+        text = text.slice(end + 2);
+        if (`${raw}\n\n` === FENCE) break;
+        if (raw.includes("data: ")) {
+          frames.push({
+            id: raw.match(/^id: (.*)$/m)?.[1],
+            data: JSON.parse(raw.match(/^data: (.*)$/m)![1]!) as Record<string, unknown>,
+          });
+        }
+        continue;
+      }
+      if (frames.length >= count && !fenced) {
+        client.write(new TextEncoder().encode(FENCE));
+        fenced = true;
+      }
+      const next = await Promise.race([reader.read(), deadline]);
+      if (next.done) break;
+      text += decoder.decode(next.value, { stream: true });
+    }
+  } finally {
+    clearTimeout(timer);
+    reader.releaseLock();
   }
-  reader.releaseLock();
-  return chunks
-    .join("")
-    .split("\n\n")
-    .filter((f) => f.includes("data: "))
-    .map((f) => ({
-      id: f.match(/^id: (.*)$/m)?.[1],
-      data: JSON.parse(f.match(/^data: (.*)$/m)![1]!) as Record<string, unknown>,
-    }));
+  return frames;
 }
 
 describe("sse hub", () => {
@@ -77,7 +105,7 @@ describe("sse hub", () => {
     hub.offer(e4);
     hub.offer(e2);
     hub.offer(e3);
-    const frames = await drainFrames(client);
+    const frames = await drainFrames(client, 3);
     expect(frames.map((f) => f.data.sequence)).toEqual([2, 3, 4]);
     expect(frames.map((f) => f.id)).toEqual(["2", "3", "4"]);
   });
@@ -91,7 +119,7 @@ describe("sse hub", () => {
     await appendElsewhere(coord, 1);
     await appendElsewhere(coord, 2);
     hub.poke(2);
-    expect((await drainFrames(client)).map((f) => f.data.nodeId)).toEqual(["n1", "n2"]);
+    expect((await drainFrames(client, 2)).map((f) => f.data.nodeId)).toEqual(["n1", "n2"]);
     expect(hub.position).toBe(2);
   });
 
@@ -103,7 +131,7 @@ describe("sse hub", () => {
     client.goLive();
     for (let i = 1; i <= 10; i++) await appendElsewhere(coord, i, 4); // keeps 7..10
     hub.poke(10);
-    const frames = await drainFrames(client);
+    const frames = await drainFrames(client, 5);
     expect(frames[0]!.data).toMatchObject({
       type: "RESYNC_REQUIRED",
       lastSequence: 0,
@@ -133,11 +161,12 @@ describe("sse hub", () => {
     const fresh = await appendElsewhere(coord, 100);
     hub.offer(fresh); // sequence 1, below the cursor: ignored as old…
     hub.poke(1); // …but the read sees latest (1) < cursor (5)
-    await Bun.sleep(10);
+    const resync = await drainFrames(client, 1);
+    expect(resync.map((f) => f.data)).toMatchObject([
+      { type: "RESYNC_REQUIRED", lastSequence: 5, latestSequence: 1 },
+    ]);
     hub.offer(await appendElsewhere(coord, 101));
-    const frames = await drainFrames(client);
-    expect(frames[0]!.data).toMatchObject({ type: "RESYNC_REQUIRED", lastSequence: 5, latestSequence: 1 });
-    expect(frames.slice(1).map((f) => f.data.nodeId)).toEqual(["n101"]);
+    expect((await drainFrames(client, 1)).map((f) => f.data.nodeId)).toEqual(["n101"]);
   });
 
   test("holds live events during replay and never sends one twice", async () => {
@@ -149,7 +178,7 @@ describe("sse hub", () => {
     hub.offer(e1); // live while the client is still replaying: held
     client.replay(e1, new TextEncoder().encode(`event: message\nid: 1\ndata: {"sequence":1}\n\n`));
     client.goLive(); // releases the held copy of 1, which it already has
-    expect((await drainFrames(client)).map((f) => f.data.sequence)).toEqual([1]);
+    expect((await drainFrames(client, 1)).map((f) => f.data.sequence)).toEqual([1]);
   });
 
   test("the cap is enforced at admission and freed on close", async () => {
@@ -165,39 +194,23 @@ describe("sse hub", () => {
   });
 
   test("keep-alive and poll timers run only while clients are connected", async () => {
-    const realSet = globalThis.setInterval;
-    const realClear = globalThis.clearInterval;
-    const live = new Set<unknown>();
-    globalThis.setInterval = ((fn: () => void, ms: number) => {
-      const id = realSet(fn, ms);
-      live.add(id);
-      return id;
-    }) as typeof setInterval;
-    globalThis.clearInterval = ((id: ReturnType<typeof setInterval> | undefined) => {
-      live.delete(id);
-      realClear(id);
-    }) as typeof clearInterval;
-    try {
-      const hub = makeHub(new MemoryCoordination(), { keepAliveMs: 10 });
-      await hub.start();
-      expect(live.size).toBe(0);
-      const a = hub.admit({ holder, filter: {} })!;
-      const b = hub.admit({ holder, filter: {} })!;
-      a.client.goLive();
-      expect(live.size).toBe(2);
-      await Bun.sleep(35);
-      expect(new TextDecoder().decode((await a.client.stream.getReader().read()).value)).toBe(
-        ": keep-alive\n\n",
-      );
-      a.client.close("gone");
-      expect(live.size).toBe(2);
-      await b.client.stream.cancel(); // what Bun does when the peer disconnects
-      expect(hub.connected).toBe(0);
-      expect(live.size).toBe(0);
-    } finally {
-      globalThis.setInterval = realSet;
-      globalThis.clearInterval = realClear;
-    }
+    const clock = new ManualClock();
+    const hub = makeHub(new MemoryCoordination(), { keepAliveMs: 10, clock });
+    await hub.start();
+    expect(clock.scheduled).toEqual([]);
+    const a = hub.admit({ holder, filter: {} })!;
+    const b = hub.admit({ holder, filter: {} })!;
+    a.client.goLive();
+    expect(clock.scheduled).toEqual([10, 60_000]);
+    await clock.advance(10);
+    expect(new TextDecoder().decode((await a.client.stream.getReader().read()).value)).toBe(
+      ": keep-alive\n\n",
+    );
+    a.client.close("gone");
+    expect(clock.scheduled).toHaveLength(2);
+    await b.client.stream.cancel(); // what Bun does when the peer disconnects
+    expect(hub.connected).toBe(0);
+    expect(clock.scheduled).toEqual([]);
   });
 
   test("a client that stops reading is cut off instead of buffering without bound", async () => {

@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "../../support/temp-dirs.ts";
 
 const REPO = join(import.meta.dir, "../../..");
-const scratch = mkdtempSync(join(tmpdir(), "prexor-proto-compile-"));
+const scratch = tempDir("prexor-proto-compile-");
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

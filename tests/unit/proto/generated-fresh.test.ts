@@ -1,12 +1,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { GENERATED_HEADER } from "../../../build/gen-proto.ts";
+import { tempDir } from "../../support/temp-dirs.ts";
 
 const REPO = join(import.meta.dir, "../../..");
 const COMMITTED = join(REPO, "src/proto");
-const scratch = mkdtempSync(join(tmpdir(), "prexor-gen-proto-"));
+const scratch = tempDir("prexor-gen-proto-");
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -3,8 +3,6 @@
  * recording instance lifecycle that writes the records the real one would (SCHEDULED on place, STOPPING
  * on stop, both fenced), so the loop's next tick sees its own work.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EventInput, EventPublisher } from "../../../../src/controller/events/event-types.ts";
 import { GroupService } from "../../../../src/controller/groups/group-service.ts";
@@ -25,6 +23,7 @@ import type { GroupSpec } from "../../../../src/core/groups/group-schema.ts";
 import { silentLogger } from "../../../../src/log/logger.ts";
 import type { DurableStore } from "../../../../src/store/port.ts";
 import { SqliteStore } from "../../../../src/store/sqlite/sqlite-store.ts";
+import { tempDir } from "../../../support/temp-dirs.ts";
 
 export const T0 = Date.UTC(2026, 0, 1);
 
@@ -206,7 +205,7 @@ export interface Rig {
 }
 
 export async function rig(): Promise<Rig> {
-  const store = await SqliteStore.open({ file: join(mkdtempSync(join(tmpdir(), "sched-loop-")), "s.db") });
+  const store = await SqliteStore.open({ file: join(tempDir("sched-loop-"), "s.db") });
   const clock = new Clock();
   const coord = new MemoryCoordination(clock.now);
   const events = new RecordingEvents();
