@@ -8,12 +8,21 @@ export const DaemonConfigSchema = T.Object(
       default: "node-1",
       description: "lowercase id, cluster-unique",
     }),
-    advertiseAddress: T.String({ default: "" }),
+    advertiseAddress: T.String({
+      default: "",
+      description:
+        "address proxies and the controller use to reach this node's servers; blank: the address the controller sees",
+    }),
     controller: T.Object(
       {
-        host: T.String({ minLength: 1, default: "127.0.0.1" }),
-        grpcPort: T.Integer({ minimum: 1, maximum: 65535, default: 9090 }),
-        httpPort: T.Integer({ minimum: 1, maximum: 65535, default: 8080 }),
+        host: T.String({ minLength: 1, default: "127.0.0.1", description: "the first controller to dial" }),
+        grpcPort: T.Integer({ minimum: 1, maximum: 65535, default: 9090, description: "its gRPC port" }),
+        httpPort: T.Integer({
+          minimum: 1,
+          maximum: 65535,
+          default: 8080,
+          description: "its REST port (enrolment)",
+        }),
         endpoints: T.Array(T.String({ pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[^:\\s]+):[0-9]{1,5}$" }), {
           default: [],
           description:
@@ -30,9 +39,9 @@ export const DaemonConfigSchema = T.Object(
     ),
     health: T.Object(
       {
-        enabled: T.Boolean({ default: true }),
-        bindAddress: T.String({ default: "127.0.0.1" }),
-        port: T.Integer({ minimum: 1, maximum: 65535, default: 9091 }),
+        enabled: T.Boolean({ default: true, description: "serve the daemon's health endpoint" }),
+        bindAddress: T.String({ default: "127.0.0.1", description: "health endpoint listen address" }),
+        port: T.Integer({ minimum: 1, maximum: 65535, default: 9091, description: "health endpoint port" }),
       },
       { default: {} },
     ),
@@ -48,11 +57,30 @@ export const DaemonConfigSchema = T.Object(
     ),
     instances: T.Object(
       {
-        directory: T.String({ default: "instances" }),
-        shutdownTimeoutSeconds: T.Integer({ minimum: 1, default: 30 }),
-        killTimeoutSeconds: T.Integer({ minimum: 1, default: 10 }),
-        logRingBufferLines: T.Integer({ minimum: 10, default: 500 }),
-        maxConsoleOutputLinesPerSecond: T.Integer({ minimum: 1, default: 200 }),
+        directory: T.String({
+          default: "instances",
+          description: "instance working directories, relative to the install root",
+        }),
+        shutdownTimeoutSeconds: T.Integer({
+          minimum: 1,
+          default: 30,
+          description: "grace after the stop command before the server is sent SIGTERM",
+        }),
+        killTimeoutSeconds: T.Integer({
+          minimum: 1,
+          default: 10,
+          description: "grace after SIGTERM before SIGKILL",
+        }),
+        logRingBufferLines: T.Integer({
+          minimum: 10,
+          default: 500,
+          description: "console lines kept per instance (backlog for new subscribers and crash reports)",
+        }),
+        maxConsoleOutputLinesPerSecond: T.Integer({
+          minimum: 1,
+          default: 200,
+          description: "console lines per second forwarded per instance; the rest are counted as dropped",
+        }),
         playerCountPoll: T.Object(
           {
             intervalMs: T.Integer({
@@ -79,7 +107,15 @@ export const DaemonConfigSchema = T.Object(
       },
       { default: {} },
     ),
-    cache: T.Object({ directory: T.String({ default: "cache" }) }, { default: {} }),
+    cache: T.Object(
+      {
+        directory: T.String({
+          default: "cache",
+          description: "artifact and template-layer cache (content-addressed), relative to the install root",
+        }),
+      },
+      { default: {} },
+    ),
     resources: T.Object(
       { maxMemoryMb: T.Integer({ minimum: 0, default: 0, description: "0 means 80 % of physical memory" }) },
       { default: {} },
@@ -88,24 +124,33 @@ export const DaemonConfigSchema = T.Object(
       {
         level: T.Union(
           [T.Literal("TRACE"), T.Literal("DEBUG"), T.Literal("INFO"), T.Literal("WARN"), T.Literal("ERROR")],
-          {
-            default: "INFO",
-          },
+          { default: "INFO", description: "least severe log level written" },
         ),
-        format: T.Union([T.Literal("HUMAN"), T.Literal("JSON")], { default: "HUMAN" }),
+        format: T.Union([T.Literal("HUMAN"), T.Literal("JSON")], {
+          default: "HUMAN",
+          description: "HUMAN (readable lines) or JSON (one object per line, for log shippers)",
+        }),
       },
       { default: {} },
     ),
     reconnect: T.Object(
       {
-        initialDelayMs: T.Integer({ minimum: 100, default: 1000 }),
+        initialDelayMs: T.Integer({
+          minimum: 100,
+          default: 1000,
+          description: "first redial delay after the controller stream breaks",
+        }),
         maxDelayMs: T.Integer({
           minimum: 100,
           default: 5000,
           description:
             "kept below the node session lease, so a daemon is back before its node counts as lost",
         }),
-        multiplier: T.Number({ minimum: 1, default: 2 }),
+        multiplier: T.Number({
+          minimum: 1,
+          default: 2,
+          description: "each further redial delay is the previous times this",
+        }),
         jitter: T.Number({
           minimum: 0,
           maximum: 1,
@@ -115,7 +160,10 @@ export const DaemonConfigSchema = T.Object(
       },
       { default: {} },
     ),
-    labels: T.Record(T.String(), T.String(), { default: {} }),
+    labels: T.Record(T.String(), T.String(), {
+      default: {},
+      description: "placement labels of this node (affinity, anti-affinity, spread)",
+    }),
   },
   { default: {} },
 );
