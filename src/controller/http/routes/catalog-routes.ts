@@ -20,6 +20,9 @@ const CatalogView = T.Object({
   ),
   recommended: T.Boolean(),
   ready: T.Boolean(),
+  /** the publisher's build number (PaperMC); null for entries an operator wrote */
+  build: Nullable(T.Integer()),
+  origin: T.Union([T.Literal("manual"), T.Literal("import"), T.Literal("papermc")]),
 });
 
 const Platform = T.String({ pattern: "^[A-Za-z]{2,16}$" });
