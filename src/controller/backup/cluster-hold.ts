@@ -108,12 +108,14 @@ export class ClusterWriteHold implements HoldGate {
     await join();
     this.timers.push(this.clock.setInterval(() => void join(), this.memberTtlMs / 3, { unref: true }));
     this.timers.push(this.clock.setInterval(() => void this.sync(), this.pollMs, { unref: true }));
+    // coordination down: no push notices; the poll interval above still syncs the hold
     this.unsubscribe = await this.o.coord.subscribe(this.channel, () => void this.sync()).catch(() => null);
     await this.sync();
   }
 
   async stop(): Promise<void> {
     for (const t of this.timers.splice(0)) this.clock.clearInterval(t);
+    // stopping: whatever cannot be removed now expires with its TTL
     await this.unsubscribe?.().catch(() => undefined);
     await this.o.coord.deleteSnapshot(FAMILY, this.memberId(this.o.self)).catch(() => undefined);
     await this.o.coord.deleteSnapshot(FAMILY, this.ackId(this.o.self)).catch(() => undefined);
@@ -194,6 +196,7 @@ export class ClusterWriteHold implements HoldGate {
     this.mine = flag.id;
     let renewing: Promise<unknown> = Promise.resolve();
     const renew = this.clock.setInterval(() => {
+      // a missed renewal is retried on the next interval; the flag lives for several of them
       renewing = coord.putSnapshot(FAMILY, this.flagId, value, this.flagTtlMs).catch(() => undefined);
     }, this.flagTtlMs / 3);
     // stop() ends the renewals too (the flag then lapses as if this process had died)
@@ -204,11 +207,13 @@ export class ClusterWriteHold implements HoldGate {
       // A renewal still on the wire would bring the flag back after the delete below.
       await renewing;
       this.mine = null;
+      // best effort: an undeleted flag lapses with its TTL, and peers poll for the release anyway
       await coord.swapSnapshot(FAMILY, this.flagId, value, null).catch(() => false);
       await coord.publish(this.channel, "released").catch(() => undefined);
       releaseLocal?.();
     };
     try {
+      // peers also find the flag by polling; the notice only makes them see it sooner
       await coord.publish(this.channel, flag.id).catch(() => undefined);
       releaseLocal =
         kind === "hold" ? await this.o.local.hold(drainMs) : await this.o.local.close(reason, drainMs);
@@ -260,6 +265,7 @@ function parseFlag(raw: string | null): HoldFlag | null {
     const f = JSON.parse(raw) as HoldFlag;
     return typeof f.id === "string" && (f.kind === "hold" || f.kind === "close") ? f : null;
   } catch {
+    // not a flag of ours: treated as no flag
     return null;
   }
 }

@@ -56,7 +56,7 @@ export class DeploymentProgress {
         // moved. Either way the next tick (here or on the new owner) decides again.
         if (code === "CONFLICT" || code === "STALE_FENCING_TOKEN") continue;
         this.deps.log.warn(
-          { group: outcome.group, revision: outcome.revision, err: (err as Error).message },
+          { group: outcome.group, revision: outcome.revision, err },
           "could not record deployment progress",
         );
       }

@@ -256,6 +256,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     for (const network of networks) {
       for (const proxy of network.proxyGroups) {
         if (platforms.has(proxy)) continue;
+        // a proxy group that cannot be resolved just contributes no platform; the plan is built without it
         const spec = await this.deps.groups.resolved(proxy).catch(() => null);
         if (spec) platforms.set(proxy, spec.platform);
       }

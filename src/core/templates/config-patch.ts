@@ -124,6 +124,7 @@ function typedValue(raw: string, sub: (v: string) => string): unknown {
   try {
     parsed = JSON.parse(raw);
   } catch {
+    // not JSON: the value is a plain string, as documented above
     return sub(raw);
   }
   return substituteStrings(parsed, sub);

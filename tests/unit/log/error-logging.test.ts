@@ -8,6 +8,8 @@ import { join, relative } from "node:path";
  * catch. Generated code is exempt.
  */
 const SRC = join(import.meta.dir, "../../../src");
+/** a promise's failure replaced by a fixed value */
+const SWALLOW = /\.catch\(\(\) => (\{\}|undefined|null|false|true|\[\][^)]*)\)/;
 
 function sources(): { path: string; lines: string[] }[] {
   return readdirSync(SRC, { withFileTypes: true, recursive: true })
@@ -33,12 +35,15 @@ describe("error logging", () => {
     const found: string[] = [];
     for (const { path, lines } of sources()) {
       lines.forEach((line, i) => {
-        const promise = /\.catch\(\(\) => (\{\}|undefined|null|false|true|\[\][^)]*)\)/.test(line);
+        const promise = SWALLOW.test(line);
         const block =
           (/\bcatch \{\s*(\}|$)/.test(line) || /\bcatch \(\w+\) \{\s*\}/.test(line)) &&
           !/^\s*throw\b/.test(lines[i + 1] ?? "");
         if (!promise && !block) return;
-        const near = [lines[i - 2], lines[i - 1], line, block ? lines[i + 1] : ""].join("\n");
+        // One comment may cover a run of consecutive swallowing calls: look above the whole run.
+        let top = i;
+        while (top > 0 && SWALLOW.test(lines[top - 1] ?? "")) top--;
+        const near = [lines[top - 2], lines[top - 1], line, block ? lines[i + 1] : ""].join("\n");
         if (!/\/\/|\/\*|^\s*\*/m.test(near)) found.push(`src/${path}:${i + 1}: ${line.trim()}`);
       });
     }
