@@ -7,6 +7,7 @@ import { catalogCommand } from "../cli/commands/catalog.ts";
 import { completionCommand } from "../cli/commands/completion.ts";
 import { contextCommand } from "../cli/commands/context.ts";
 import { crashCommand } from "../cli/commands/crash.ts";
+import { deployCommand } from "../cli/commands/deploy.ts";
 import { eventsCommand } from "../cli/commands/events.ts";
 import { groupCommand } from "../cli/commands/group.ts";
 import { instanceCommand } from "../cli/commands/instance.ts";
@@ -41,6 +42,7 @@ export const ctlCommand: AnyCommand = branch({
     context: contextCommand,
     status: statusCommand,
     group: groupCommand,
+    deploy: deployCommand,
     instance: instanceCommand,
     player: playerCommand,
     template: templateCommand,

@@ -3,6 +3,8 @@ import type {
   AuditEntry,
   CatalogEntry,
   Crash,
+  Deployment,
+  DeployRequest,
   Group,
   GroupPatch,
   GroupSpec,
@@ -112,6 +114,26 @@ export function createApi(http: HttpClient) {
       changePassword: (currentPassword: string, newPassword: string) =>
         http.json<Status>("POST", `${V1}/auth/change-password`, { body: { currentPassword, newPassword } }),
     },
+    deployments: {
+      deploy: (group: string, body: DeployRequest) =>
+        http.json<Deployment>("POST", `${V1}/groups/${seg(group)}/deploy`, { body }),
+      list: (group: string, page?: number, pageSize?: number) =>
+        http.json<ListPage<Deployment>>("GET", `${V1}/groups/${seg(group)}/deployments`, {
+          query: { page, pageSize },
+        }),
+      get: (group: string, rev: number) =>
+        http.json<Deployment>("GET", `${V1}/groups/${seg(group)}/deployments/${rev}`),
+      pause: (group: string, rev: number) =>
+        http.json<Deployment>("POST", `${V1}/groups/${seg(group)}/deployments/${rev}/pause`),
+      resume: (group: string, rev: number) =>
+        http.json<Deployment>("POST", `${V1}/groups/${seg(group)}/deployments/${rev}/resume`),
+      rollback: (group: string, rev: number) =>
+        http.json<Deployment>("POST", `${V1}/groups/${seg(group)}/deployments/${rev}/rollback`),
+      saveToTemplate: (instance: string, template: string) =>
+        http.json<unknown>("POST", `${V1}/services/${seg(instance)}/save-to-template`, {
+          body: { template },
+        }),
+    },
     groups: {
       list: () => listAll<Group>(http, `${V1}/groups`, 500),
       total: async () =>
@@ -125,7 +147,7 @@ export function createApi(http: HttpClient) {
       delete: (name: string) => http.json<Status>("DELETE", `${V1}/groups/${seg(name)}`),
       start: (name: string, count?: number) =>
         http.json<unknown>("POST", `${V1}/groups/${seg(name)}/start`, { query: { count } }),
-      restart: (name: string) => http.json<unknown>("POST", `${V1}/groups/${seg(name)}/restart`),
+      restart: (name: string) => http.json<Deployment>("POST", `${V1}/groups/${seg(name)}/restart`),
       resume: (name: string) => http.json<Status>("POST", `${V1}/groups/${seg(name)}/resume`),
     },
     scheduler: {

@@ -4,6 +4,7 @@
  * Resources whose routes are still being built are typed by the spec with an index signature, so
  * an extra field never breaks the CLI and a missing one prints as "-".
  */
+import type { DeploymentView } from "../../controller/deployments/deployment-doc.ts";
 import type { Maintenance } from "../../controller/maintenance-service.ts";
 import type { NetworkSpec } from "../../controller/networks/network-service.ts";
 import type { toPlayerView } from "../../controller/players/player-info.ts";
@@ -192,3 +193,22 @@ export interface CatalogEntry {
 export type Player = ReturnType<typeof toPlayerView>;
 export type JourneyEntry = ReturnType<typeof toJourneyView>;
 export type TransferIntent = ReturnType<typeof toTransferView>;
+
+/** A deployment as `GET /groups/{name}/deployments/{rev}` answers it. */
+export type Deployment = DeploymentView;
+
+export interface DeployRequest {
+  strategy?: "ROLLING" | "CANARY" | "BLUE_GREEN";
+  templates?: Record<string, string>;
+  batchSize?: number;
+  maxUnavailable?: number;
+  maxSurge?: number;
+  canaryInstances?: number;
+  canaryPercent?: number;
+  healthGateEnabled?: boolean;
+  minHealthySeconds?: number;
+  promotionTimeoutSeconds?: number;
+  replacementTimeoutSeconds?: number;
+  autoRollbackOnFailure?: boolean;
+  minHealthyTps?: number;
+}

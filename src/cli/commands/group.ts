@@ -6,6 +6,7 @@ import { isMachine, printData, printDone, printItem, printList } from "../output
 import type { Column } from "../output/table.ts";
 import { parseInteger, parseList, parseSwitch } from "../parse.ts";
 import { checkSpec, readSpecFile, type SpecFile } from "../spec-file.ts";
+import { watchDeployment } from "./deploy.ts";
 
 const NAME_ARG = { type: "positional", required: true, description: "group name" } as const;
 
@@ -240,12 +241,20 @@ const start = leaf({
 
 const restart = leaf({
   name: "restart",
-  description: "Rolling restart of every instance of a group",
-  examples: ["prexorctl group restart lobby"],
-  args: { name: NAME_ARG },
+  description: "Rolling restart of every instance of a group (a deployment with trigger restart)",
+  examples: ["prexorctl group restart lobby", "prexorctl group restart lobby --watch"],
+  args: {
+    name: NAME_ARG,
+    watch: { type: "boolean", description: "follow the rollout; exit 0 on COMPLETED, non-zero otherwise" },
+  },
   async run({ args, api, out }) {
     const result = await api().groups.restart(args.name);
-    printDone(out, `rolling restart of group "${args.name}" requested`, result);
+    printDone(
+      out,
+      `rolling restart of group "${args.name}" requested (deployment r${result.revision})`,
+      result,
+    );
+    return args.watch ? watchDeployment(api(), out, args.name, result.revision) : undefined;
   },
 });
 

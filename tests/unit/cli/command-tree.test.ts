@@ -21,6 +21,7 @@ describe("the command tree", () => {
         "completion",
         "context",
         "crash",
+        "deploy",
         "events",
         "group",
         "instance",
