@@ -59,6 +59,7 @@ import { MaintenanceService } from "./maintenance-service.ts";
 import { instrumentCoordination } from "./metrics/coordination-metrics.ts";
 import { createMetrics, type Metrics } from "./metrics/metrics.ts";
 import { resolveForwardingSecret } from "./networks/forwarding-secret.ts";
+import { ProxyRouteSync } from "./networks/proxy-route-sync.ts";
 import { NetworkService } from "./networks/network-service.ts";
 import { CertRevocations } from "./nodes/cert-revocations.ts";
 import { JoinTokenService } from "./nodes/join-tokens.ts";
@@ -553,6 +554,19 @@ export async function startController(options: ControllerOptions): Promise<Runni
     teardown.push(() => grpc.stop());
     // Once daemons can connect, so their reports open the convergence gate; stopped first on shutdown.
     scheduler.start();
+    // Proxies without a plugin: their velocity.toml / config.yml follow the RUNNING backends.
+    const routeSync = new ProxyRouteSync({
+      store,
+      networks,
+      groups,
+      sessions,
+      events: eventSystem.bus,
+      log: log.child({ component: "proxy-routes" }),
+      intervalMs: config.scheduler.evaluationIntervalSeconds * 1000,
+      clock,
+    });
+    routeSync.start();
+    teardown.push(() => routeSync.stop());
     teardown.push(() => scheduler.stop());
     log.info(
       { host: config.grpc.host, port: grpc.port, caFingerprint: pki.ca.fingerprint },

@@ -22,6 +22,11 @@ export const NetworkSchema = T.Object(
     kickMessage: T.String({ maxLength: 512, default: "No server is available right now." }),
     bedrockLobbyGroup: T.String({ maxLength: 32, default: "" }),
     bedrockFallbackGroups: Groups,
+    forcedHosts: T.Record(T.String({ pattern: "^[A-Za-z0-9.-]{1,253}$" }), Name, {
+      default: {},
+      maxProperties: 64,
+      description: "hostname players connect with → the group its instances route to (proxy forced hosts)",
+    }),
   },
   { additionalProperties: false },
 );
@@ -57,6 +62,7 @@ export class NetworkService {
       ...spec.proxyGroups,
       ...spec.bedrockFallbackGroups,
       ...(spec.bedrockLobbyGroup ? [spec.bedrockLobbyGroup] : []),
+      ...Object.values(spec.forcedHosts ?? {}),
     ]);
     const groups = this.store.collection<Doc>("groups");
     const missing: string[] = [];

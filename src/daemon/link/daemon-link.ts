@@ -17,6 +17,7 @@ import {
   type HelloAck,
   InstanceReport,
   PROTOCOL_VERSION,
+  ProxyRoutesAck,
   StartInstanceAck,
   StopInstanceAck,
 } from "../../wire/index.ts";
@@ -402,6 +403,24 @@ export class DaemonLink {
       case "consoleUnsubscribe":
         commands?.unsubscribeConsole?.(frame.value.instanceId);
         return;
+      case "proxyRoutes": {
+        const routes = frame.value;
+        const refuse = (error: string) =>
+          reply({
+            case: "proxyRoutesAck",
+            value: ProxyRoutesAck.create({ instanceId: routes.instanceId, revision: routes.revision, error }),
+          });
+        if (!commands?.applyProxyRoutes) {
+          refuse("no supervisor on this daemon");
+          return;
+        }
+        // Not awaited: file I/O must not hold up pings and other frames.
+        commands.applyProxyRoutes(routes).then(
+          (ack) => reply({ case: "proxyRoutesAck", value: ack }),
+          (err: unknown) => refuse((err as Error).message),
+        );
+        return;
+      }
       default:
         this.log.debug({ frame: frame.case }, "controller frame not handled by this daemon yet");
     }

@@ -2,6 +2,8 @@ import type { PlanRuntime } from "../../core/plan/index.ts";
 import {
   CrashReport,
   FailureDisposition,
+  type ProxyRoutes,
+  ProxyRoutesAck,
   type SendCommand,
   type StartInstance,
   StartInstanceAck,
@@ -173,6 +175,21 @@ export class SupervisorAdapter implements LinkCommands {
       // the supervisor reports the stop's outcome as instance status frames, failures included
       .catch(() => undefined);
     return StopInstanceAck.create({ instanceId: command.instanceId, accepted: true });
+  }
+
+  async applyProxyRoutes(routes: ProxyRoutes): Promise<ProxyRoutesAck> {
+    const outcome = await this.supervisor().applyProxyRoutes(routes.instanceId, {
+      servers: routes.servers.map((s) => ({ name: s.name, address: s.address })),
+      try: [...routes.try],
+      forcedHosts: routes.forcedHosts.map((h) => ({ host: h.host, servers: [...h.servers] })),
+    });
+    return ProxyRoutesAck.create({
+      instanceId: routes.instanceId,
+      revision: routes.revision,
+      ok: outcome.ok,
+      changed: outcome.changed,
+      error: outcome.error ?? "",
+    });
   }
 
   sendCommand(command: SendCommand): void {

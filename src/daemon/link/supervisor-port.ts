@@ -1,5 +1,7 @@
 import type { InstanceState } from "../../core/lifecycle/index.ts";
 import type {
+  ProxyRoutes,
+  ProxyRoutesAck,
   SendCommand,
   StartInstance,
   StartInstanceAck,
@@ -43,6 +45,8 @@ export interface LinkCommands {
   /** Start/stop streaming an instance's console lines (controller ConsoleSubscription frames). */
   subscribeConsole?(instanceId: string, backlogLines: number): void;
   unsubscribeConsole?(instanceId: string): void;
+  /** Write a proxy instance's backend list into its config and reload it (controller ProxyRoutes). */
+  applyProxyRoutes?(routes: ProxyRoutes): Promise<ProxyRoutesAck>;
 }
 
 /** A daemon with nothing to supervise yet (and the stand-in until a supervisor is wired in). */

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { systemClock } from "../../core/clock.ts";
 import { type InstanceState, TERMINAL_RETENTION_SECONDS } from "../../core/lifecycle/index.ts";
 import { computePlanHash } from "../../core/plan/index.ts";
+import type { ProxyRouteTable } from "../../core/templates/proxy-routes-config.ts";
 import { ArtifactCache } from "../artifacts/index.ts";
 import { TemplateCache } from "../materialize/index.ts";
 import { PortAllocator } from "../ports/index.ts";
@@ -13,6 +14,7 @@ import { readMonitorRecord, settingsFromRecord, writeMonitorRecord } from "./mon
 import { MonitoredProcess } from "./monitored-process.ts";
 import { sweepOrphans } from "./orphan-sweep.ts";
 import { PlayerCountPoller, playerStatusOf } from "./player-count-poller.ts";
+import { applyProxyRoutes, type ProxyRoutesOutcome } from "./proxy-routes.ts";
 import { defaultReadiness } from "./readiness.ts";
 import { serverListPing } from "./server-list-ping.ts";
 import { StartFailure } from "./start-failure.ts";
@@ -66,6 +68,7 @@ export class Supervisor {
   private readonly logger: SupervisorLogger;
   private readonly now: () => number;
   private readonly players: PlayerCountPoller | undefined;
+  private readonly routeApplies = new Map<string, Promise<void>>();
 
   private constructor(
     private readonly config: SupervisorConfig,
@@ -342,6 +345,23 @@ export class Supervisor {
   /** Writes a console command to the instance's stdin; false when its console is closed. */
   sendCommand(instanceId: string, command: string): boolean {
     return this.require(instanceId).sendCommand(command);
+  }
+
+  /**
+   * Writes a proxy's backend list into its config and reloads it (see proxy-routes.ts). One apply
+   * per instance at a time, so two tables never interleave their read and write.
+   */
+  applyProxyRoutes(instanceId: string, table: ProxyRouteTable): Promise<ProxyRoutesOutcome> {
+    const previous = this.routeApplies.get(instanceId) ?? Promise.resolve();
+    const next = previous.then(() =>
+      applyProxyRoutes(this.instances.get(instanceId), this.config.instancesDirectory, table),
+    );
+    const settled = next.then(() => undefined);
+    this.routeApplies.set(instanceId, settled);
+    void settled.then(() => {
+      if (this.routeApplies.get(instanceId) === settled) this.routeApplies.delete(instanceId);
+    });
+    return next;
   }
 
   /** Runs a command over RCON (the start must have enabled it) and returns the reply. */
