@@ -158,7 +158,12 @@ export class ProxyRouteSync {
         }),
       });
       if (outcome !== "queued") continue;
-      this.sent.set(plan.instanceId, { revision: plan.revision, sessionId: session.sessionId, at: now, acked: false });
+      this.sent.set(plan.instanceId, {
+        revision: plan.revision,
+        sessionId: session.sessionId,
+        at: now,
+        acked: false,
+      });
       if (entry?.revision !== plan.revision) {
         this.deps.log.info(
           { instanceId: plan.instanceId, revision: plan.revision, servers: plan.servers.map((s) => s.name) },
@@ -205,7 +210,10 @@ export class ProxyRouteSync {
     if (ack.ok) {
       entry.acked = true;
       if (ack.changed) {
-        this.deps.log.info({ instanceId: ack.instanceId, revision: ack.revision }, "proxy reloaded its routes");
+        this.deps.log.info(
+          { instanceId: ack.instanceId, revision: ack.revision },
+          "proxy reloaded its routes",
+        );
       }
       return;
     }

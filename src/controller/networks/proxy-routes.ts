@@ -39,8 +39,7 @@ export interface ProxyRoutePlan extends ProxyRouteTable {
 /** A proxy keeps routing while it drains (its players are still on it). */
 const LIVE_PROXY = new Set(["RUNNING", "DRAINING"]);
 
-const byNaturalId = (a: RouteInstance, b: RouteInstance) =>
-  a.id.localeCompare(b.id, "en", { numeric: true });
+const byNaturalId = (a: RouteInstance, b: RouteInstance) => a.id.localeCompare(b.id, "en", { numeric: true });
 
 function hostPort(address: string, port: number): string {
   return `${address.includes(":") && !address.startsWith("[") ? `[${address}]` : address}:${port}`;
@@ -59,7 +58,8 @@ function hostPort(address: string, port: number): string {
 export function planProxyRoutes(input: RoutePlanInput): ProxyRoutePlan[] {
   const running = new Map<string, RouteInstance[]>();
   for (const instance of [...input.instances].sort(byNaturalId)) {
-    if (instance.state !== "RUNNING" || instance.port <= 0 || !input.nodeAddresses.get(instance.node)) continue;
+    if (instance.state !== "RUNNING" || instance.port <= 0 || !input.nodeAddresses.get(instance.node))
+      continue;
     const list = running.get(instance.group) ?? [];
     list.push(instance);
     running.set(instance.group, list);
@@ -106,7 +106,10 @@ export function planProxyRoutes(input: RoutePlanInput): ProxyRoutePlan[] {
       try: table.try,
       forcedHosts: [...table.hosts].map(([host, servers]) => ({ host, servers })),
     };
-    const revision = createHash("sha256").update(canonicalJson({ format, ...content })).digest("hex").slice(0, 16);
+    const revision = createHash("sha256")
+      .update(canonicalJson({ format, ...content }))
+      .digest("hex")
+      .slice(0, 16);
     plans.push({ instanceId: proxy.id, node: proxy.node, format, revision, ...content });
   }
   return plans;
