@@ -16,6 +16,7 @@ import { tempDir } from "../support/adapters.ts";
 import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
 import { freePort } from "../support/ports.ts";
+import { tarGz } from "../support/tar-builder.ts";
 import { startUpCloud } from "../support/up-cloud.ts";
 import { waitFor } from "../support/wait.ts";
 import { ensureWorkloadJar, javaAvailable } from "../support/workloads/java-workload.ts";
@@ -75,7 +76,15 @@ describe.skipIf(skip)("proxy routing without a plugin", () => {
       });
       expect(upload.status).toBe(200);
     }
-    const group = async (name: string, platform: string) => {
+    // The workload jar behaves like Paper and wants eula.txt; a real Velocity does not read one.
+    await expectStatus(api, "POST", "/api/v1/templates", 201, { name: "workload-eula" });
+    const templateUpload = await fetch(`${api.base}/api/v1/templates/workload-eula/versions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${api.token}`, "content-type": "application/octet-stream" },
+      body: tarGz([{ path: "eula.txt", content: "eula=true\n" }]),
+    });
+    expect(templateUpload.status).toBe(201);
+    const group = async (name: string, platform: string, templates: string[] = []) => {
       const start = await freePort();
       await expectStatus(api, "POST", "/api/v1/groups", 201, {
         name,
@@ -86,11 +95,12 @@ describe.skipIf(skip)("proxy routing without a plugin", () => {
         memoryMb: 64,
         jvmArgs: ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"],
         readiness: "CONSOLE",
+        templates,
         portRangeStart: start,
         portRangeEnd: Math.min(65535, start + 20),
       });
     };
-    await group("proxy", "VELOCITY");
+    await group("proxy", "VELOCITY", ["workload-eula"]);
     await group("lobby", "PAPER");
     await expectStatus(api, "POST", "/api/v1/networks", 201, {
       name: "main",
