@@ -1,0 +1,247 @@
+/**
+ * A deployment survives the controller driving it (compiled binary, production profile on the
+ * harness's MongoDB-wire server and redis-server). Two controllers, one daemon, a STATIC group of 4
+ * flying-squid servers; a rolling restart with a health gate (so each wave lasts seconds) is driven by
+ * whichever controller holds `group:squid`. kill -9 of that controller mid-wave: the survivor takes
+ * the lease after its TTL and finishes the deployment from the instances' revisions. From the node's
+ * side every placement (instance id + placement time) ran exactly one server process.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "../support/adapters.ts";
+import { AdminApi, healthy } from "../support/admin-api.ts";
+import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
+import { killNodeProcesses } from "../support/node-processes.ts";
+import { freePort } from "../support/ports.ts";
+import { mongoServer, redisServer } from "../support/servers.ts";
+import { randomId, waitFor } from "../support/wait.ts";
+import { LAUNCHER } from "../support/workloads/harness.ts";
+
+ensureBinary();
+const mongo = await mongoServer();
+const redis = await redisServer();
+const skip = mongo.skip ?? redis.skip;
+const PASSWORD = "deploy-failover-password-0123";
+const NODE = "deploy-fo-1";
+const INTERVAL_S = 1;
+
+const running: Running[] = [];
+afterAll(async () => {
+  for (const r of running.splice(0)) await r.stop("SIGKILL");
+  killNodeProcesses(NODE);
+});
+
+interface Controller {
+  http: number;
+  grpc: number;
+  proc: Running;
+  api: AdminApi;
+}
+
+/** Server processes of this node by placement: `<instanceId>@<placedAt>` → pids seen. */
+function serverProcesses(into: Map<string, Set<number>>): void {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The server itself (argv[0] is Bun), not the monitor shell whose arguments name it too.
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "latin1").split("\0");
+      if (argv[0] !== process.execPath || !argv.includes(LAUNCHER)) continue;
+      const env = readFileSync(`/proc/${entry}/environ`, "latin1").split("\0");
+      if (!env.includes(`CLOUD_NODE_ID=${NODE}`)) continue;
+      const id = env.find((e) => e.startsWith("CLOUD_INSTANCE_ID="))?.slice(18);
+      const placed = env.find((e) => e.startsWith("CLOUD_PLACED_AT="))?.slice(16);
+      const key = `${id}@${placed}`;
+      let pids = into.get(key);
+      if (pids === undefined) into.set(key, (pids = new Set()));
+      pids.add(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+describe.skipIf(skip !== undefined)("deployment failover", () => {
+  const database = randomId("deployfo_");
+  const controllers: Controller[] = [];
+
+  const startController = async (): Promise<Controller> => {
+    const root = tempDir("prexor-e2e-deployfo-ctl-");
+    const http = await freePort();
+    const grpc = await freePort();
+    mkdirSync(join(root, "config"));
+    writeFileSync(
+      join(root, "config/controller.yml"),
+      [
+        "runtime:",
+        "  profile: production",
+        "http:",
+        "  host: 127.0.0.1",
+        `  port: ${http}`,
+        "grpc:",
+        "  host: 127.0.0.1",
+        `  port: ${grpc}`,
+        "database:",
+        `  uri: ${mongo.server!.uri}`,
+        `  database: ${database}`,
+        "redis:",
+        `  uri: ${redis.server!.uri}`,
+        "heartbeat:",
+        "  intervalMs: 500",
+        "  missedThreshold: 3",
+        "  sessionLeaseMs: 2000",
+        "scheduler:",
+        `  evaluationIntervalSeconds: ${INTERVAL_S}`,
+        "catalog:",
+        "  downloads:",
+        "    enabled: false",
+        "modules:",
+        "  signing:",
+        "    required: false",
+        "security:",
+        "  clusterSecret: deploy-failover-cluster-secret-0123",
+        `  initialAdminPassword: ${PASSWORD}`,
+        "  rateLimiting:",
+        "    perIpPerMinute: 100000",
+        "    perUserPerMinute: 100000",
+        "",
+      ].join("\n"),
+    );
+    const proc = startBinary(["controller", "--root", root]);
+    running.push(proc);
+    await waitFor(() => healthy(http), { timeoutMs: 30_000, what: "controller health" });
+    const api = new AdminApi(`http://127.0.0.1:${http}`);
+    const c = { http, grpc, proc, api };
+    controllers.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    const first = await startController();
+    await startController();
+    // Logged in once both run, as the failover suite does (the first login may set the password).
+    for (const c of controllers) await c.api.login(PASSWORD);
+    const root = tempDir("prexor-e2e-deployfo-node-");
+    mkdirSync(join(root, "config"));
+    writeFileSync(
+      join(root, "config/daemon.yml"),
+      [`nodeId: ${NODE}`, "reconnect:", "  initialDelayMs: 100", "  maxDelayMs: 500", ""].join("\n"),
+    );
+    const token = await first.api.call<{ token: string }>("POST", "/api/v1/admin/tokens", { nodeId: NODE });
+    expect(token.status).toBe(201);
+    running.push(
+      startBinary([
+        "daemon",
+        "--root",
+        root,
+        "--controller",
+        `127.0.0.1:${first.grpc}`,
+        "--join-token",
+        token.body.token,
+      ]),
+    );
+    await waitFor(
+      async () =>
+        (
+          await first.api.call<{ data: Array<{ id: string; state: string }> }>("GET", "/api/v1/nodes")
+        ).body.data.some((n) => n.id === NODE && n.state === "ONLINE"),
+      { timeoutMs: 30_000, what: "the node ONLINE" },
+    );
+  }, 120_000);
+
+  test("kill -9 of the driving controller mid-wave: the survivor finishes, no placement ran twice", async () => {
+    const [first] = controllers as [Controller];
+    const rangeStart = await freePort();
+    const created = await first.api.call("POST", "/api/v1/groups", {
+      name: "squid",
+      platform: "CUSTOM",
+      scalingMode: "STATIC",
+      minInstances: 4,
+      maxInstances: 4,
+      memoryMb: 160,
+      spreadConstraint: "",
+      portRangeStart: rangeStart,
+      portRangeEnd: Math.min(65535, rangeStart + 40),
+      argvTemplate: [process.execPath, LAUNCHER, "--port", "{PORT}"],
+    });
+    expect(created.status).toBe(201);
+    type Inst = { id: string; state: string; deploymentRevision: number };
+    const services = async (api: AdminApi) =>
+      (await api.call<{ data: Inst[] }>("GET", "/api/v1/services?group=squid&pageSize=500")).body.data;
+    await waitFor(async () => (await services(first.api)).filter((i) => i.state === "RUNNING").length === 4, {
+      timeoutMs: 120_000,
+      intervalMs: 250,
+      what: "4 squid instances RUNNING",
+    });
+
+    const seen = new Map<string, Set<number>>();
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        serverProcesses(seen);
+        await Bun.sleep(100);
+      }
+    })();
+
+    const res = await first.api.call<{ revision: number }>("POST", "/api/v1/groups/squid/restart", {
+      batchSize: 1,
+      healthGateEnabled: true,
+      minHealthySeconds: 4,
+    });
+    expect(res.status).toBe(202);
+    type Dep = { state: string; updatedInstances: number; waves: Array<{ verdict: string }> };
+    const dep = async (api: AdminApi) =>
+      (await api.call<Dep>("GET", "/api/v1/groups/squid/deployments/1")).body;
+
+    // Mid-wave: the second wave is open on whichever controller holds the group's lease.
+    await waitFor(async () => (await dep(first.api)).waves.length >= 2, {
+      timeoutMs: 120_000,
+      intervalMs: 100,
+      what: "the second wave to open",
+    });
+    const holders = await Promise.all(
+      controllers.map(async (c) => ({
+        c,
+        leases: (await c.api.call<{ leases: string[] }>("GET", "/api/v1/scheduler")).body.leases,
+      })),
+    );
+    const driver = holders.find((h) => h.leases.includes("group:squid"))?.c;
+    expect(driver).toBeDefined();
+    const survivor = controllers.find((c) => c !== driver)!;
+    const before = await dep(survivor.api);
+    const killedAt = performance.now();
+    await driver!.proc.stop("SIGKILL");
+
+    // The survivor moves it on: the first progress after the kill, then the end.
+    const movedMs = await waitFor(
+      async () => {
+        const d = await dep(survivor.api);
+        return d.updatedInstances !== before.updatedInstances || d.waves.length !== before.waves.length
+          ? Math.round(performance.now() - killedAt)
+          : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 100, what: "progress recorded by the survivor" },
+    );
+    const end = await waitFor(
+      async () => {
+        const d = await dep(survivor.api);
+        return d.state === "COMPLETED" ? d : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 200, what: "the deployment COMPLETED by the survivor" },
+    );
+    const doneMs = Math.round(performance.now() - killedAt);
+    watching = false;
+    await watcher;
+    console.log(
+      `deployment failover: kill -9 of the driver → survivor's first progress after ${movedMs} ms, COMPLETED after ${doneMs} ms (lease TTL ${INTERVAL_S * 2} s)`,
+    );
+    expect(end.updatedInstances).toBe(4);
+    const live = (await services(survivor.api)).filter((i) => i.state === "RUNNING");
+    expect(live.length).toBe(4);
+    expect(live.every((i) => i.deploymentRevision === 1)).toBe(true);
+    // 4 old + 4 replacement placements, each exactly one server process as seen on the node.
+    expect(seen.size).toBeGreaterThanOrEqual(8);
+    const twice = [...seen].filter(([, pids]) => pids.size > 1).map(([key]) => key);
+    expect(twice).toEqual([]);
+  }, 360_000);
+});
