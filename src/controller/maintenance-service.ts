@@ -1,12 +1,10 @@
+import type { Maintenance } from "../api/maintenance.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
 import type { Doc, DurableStore } from "../store/port.ts";
 import type { EventPublisher } from "./events/event-types.ts";
 import { type LeaseGateOptions, withLease } from "./lease-gate.ts";
 
-export interface Maintenance {
-  enabled: boolean;
-  message: string;
-}
+export type { Maintenance };
 
 interface MaintenanceDoc extends Doc, Maintenance {
   updatedAt: number;

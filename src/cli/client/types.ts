@@ -1,19 +1,27 @@
 /**
- * What the controller's REST API returns. Shapes with a TypeBox schema are derived from it; the
- * controller imports are type-only (erased at build), so the CLI carries no controller code.
+ * What the controller's REST API returns. Shapes with a TypeBox schema come from src/api/ (the same
+ * schemas the routes declare and the OpenAPI document shows) or from the core domain; nothing here
+ * reaches into the controller.
  * Resources whose routes are still being built are typed by the spec with an index signature, so
  * an extra field never breaks the CLI and a missing one prints as "-".
  */
+
+import type { Maintenance, MaintenanceUpdate } from "../../api/maintenance.ts";
+import type { NetworkSpec } from "../../api/networks.ts";
+import type { JourneyEntry, PlayerView, TransferView } from "../../api/players.ts";
 import type { DeploymentView } from "../../controller/deployments/deployment-doc.ts";
-import type { Maintenance } from "../../controller/maintenance-service.ts";
-import type { NetworkSpec } from "../../controller/networks/network-service.ts";
-import type { toPlayerView } from "../../controller/players/player-info.ts";
-import type { toJourneyView } from "../../controller/players/player-journey.ts";
-import type { toTransferView } from "../../controller/players/transfer-intents.ts";
 import type { GroupPatch, GroupSpec } from "../../core/groups/group-schema.ts";
 import type { InstanceState } from "../../core/lifecycle/instance-state.ts";
 
-export type { GroupPatch, GroupSpec, InstanceState, Maintenance, NetworkSpec };
+export type {
+  GroupPatch,
+  GroupSpec,
+  InstanceState,
+  JourneyEntry,
+  Maintenance,
+  MaintenanceUpdate,
+  NetworkSpec,
+};
 
 export interface ListPage<T> {
   data: T[];
@@ -190,9 +198,8 @@ export interface CatalogEntry {
   [key: string]: unknown;
 }
 
-export type Player = ReturnType<typeof toPlayerView>;
-export type JourneyEntry = ReturnType<typeof toJourneyView>;
-export type TransferIntent = ReturnType<typeof toTransferView>;
+export type Player = PlayerView;
+export type TransferIntent = TransferView;
 
 /** A deployment as `GET /groups/{name}/deployments/{rev}` answers it. */
 export type Deployment = DeploymentView;

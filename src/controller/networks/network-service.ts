@@ -1,37 +1,13 @@
-import type { Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { t as T } from "elysia";
+import { NetworkSchema, type NetworkSpec } from "../../api/networks.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import { type LeaseGateOptions, withLease } from "../lease-gate.ts";
 
-const Name = T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" });
-const Groups = T.Array(Name, { maxItems: 64, default: [] });
+export { NetworkSchema, type NetworkSpec };
 
-/** How proxies route players: lobby first, then fallbacks in order. */
-export const NetworkSchema = T.Object(
-  {
-    name: Name,
-    description: T.String({ maxLength: 512, default: "" }),
-    lobbyGroup: Name,
-    fallbackGroups: Groups,
-    memberGroups: Groups,
-    proxyGroups: Groups,
-    kickMessage: T.String({ maxLength: 512, default: "No server is available right now." }),
-    bedrockLobbyGroup: T.String({ maxLength: 32, default: "" }),
-    bedrockFallbackGroups: Groups,
-    forcedHosts: T.Record(T.String({ pattern: "^[A-Za-z0-9.-]{1,253}$" }), Name, {
-      default: {},
-      maxProperties: 64,
-      description: "hostname players connect with → the group its instances route to (proxy forced hosts)",
-    }),
-  },
-  { additionalProperties: false },
-);
-
-export type NetworkSpec = Static<typeof NetworkSchema>;
 interface NetworkDoc extends Doc, Omit<NetworkSpec, "name"> {
   createdAt: number;
   updatedAt: number;

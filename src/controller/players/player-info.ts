@@ -1,3 +1,4 @@
+import type { PlayerView } from "../../api/players.ts";
 /** How the player's client talks to the network; Bedrock players come through Geyser. */
 export type Edition = "JAVA" | "BEDROCK";
 export const EDITIONS: readonly Edition[] = ["JAVA", "BEDROCK"];
@@ -31,7 +32,7 @@ export function canonicalUuid(value: string): string {
 }
 
 /** The REST shape (the product's PlayerDto). */
-export function toPlayerView(player: PlayerInfo) {
+export function toPlayerView(player: PlayerInfo): PlayerView {
   return {
     id: player.uuid,
     name: player.name,

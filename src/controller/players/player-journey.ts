@@ -1,3 +1,4 @@
+import type { JourneyEntry } from "../../api/players.ts";
 import { systemClock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { Doc, DurableStore, Filter } from "../../store/port.ts";
@@ -29,7 +30,7 @@ export interface JourneyDoc extends Doc {
 export type JourneyStep = Pick<JourneyDoc, "eventType" | "fromInstanceId" | "toInstanceId" | "group">;
 
 /** The REST and event shape (the product's PlayerJourneyEntry). */
-export function toJourneyView(doc: JourneyDoc) {
+export function toJourneyView(doc: JourneyDoc): JourneyEntry {
   return {
     playerUuid: doc.playerUuid,
     playerName: doc.playerName,

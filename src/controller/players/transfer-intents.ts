@@ -1,3 +1,4 @@
+import type { TransferView } from "../../api/players.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 
 export const WORKFLOW_TRANSFERS = "workflow_transfers";
@@ -15,7 +16,7 @@ export interface TransferIntent extends Doc {
   createdAt: number;
 }
 
-export function toTransferView(intent: TransferIntent) {
+export function toTransferView(intent: TransferIntent): TransferView {
   return {
     playerUuid: intent.playerUuid,
     targetInstanceId: intent.targetInstanceId,

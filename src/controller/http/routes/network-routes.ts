@@ -1,11 +1,11 @@
 import { t as T } from "elysia";
-import { NetworkSchema, type NetworkService } from "../../networks/network-service.ts";
+import { NetworkSchema, NetworkView } from "../../../api/networks.ts";
+import type { NetworkService } from "../../networks/network-service.ts";
 import { pageOf, pagingQuery } from "../paging.ts";
 import { Paged, StatusAnswer } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
 
-/** A network as stored: the body's fields with their defaults filled in. */
-export const NetworkView = T.Object(NetworkSchema.properties);
+export { NetworkView };
 
 const NetworkName = T.Object({ name: T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" }) });
 

@@ -1,4 +1,5 @@
 import { t as T } from "elysia";
+import { JourneyEntry, PendingTransfer, PlayerView, TransferView } from "../../../api/players.ts";
 import { AppError } from "../../../core/errors.ts";
 import { canonicalUuid, isPlayerUuid, toPlayerView } from "../../players/player-info.ts";
 import { type PlayerJourney, toJourneyView } from "../../players/player-journey.ts";
@@ -6,27 +7,10 @@ import type { PlayerRegistry } from "../../players/player-registry.ts";
 import type { PlayerTransfers } from "../../players/player-transfers.ts";
 import { toTransferView } from "../../players/transfer-intents.ts";
 import { pageOf, pagingQuery } from "../paging.ts";
-import { DataOf, Iso, Nullable, Paged } from "../response-schemas.ts";
+import { DataOf, Paged } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
 
-/** An online player as the API shows it (toPlayerView). */
-export const PlayerView = T.Object({
-  id: T.String(),
-  name: T.String(),
-  currentInstance: Nullable(T.String()),
-  currentGroup: Nullable(T.String()),
-  proxyInstance: Nullable(T.String()),
-  connectedSince: Iso,
-  edition: T.String(),
-});
-export const TransferView = T.Object({
-  playerUuid: T.String(),
-  targetInstanceId: T.String(),
-  proxyInstanceId: T.String(),
-  createdAt: Iso,
-});
-/** A transfer accepted (202): the player's proxy carries it out. */
-export const PendingTransfer = T.Object({ status: T.Literal("pending"), transfer: TransferView });
+export { PendingTransfer, PlayerView, TransferView };
 
 export interface PlayerRouteDeps {
   players: { registry: PlayerRegistry };
@@ -102,17 +86,7 @@ export function playerRoutes(table: RouteTable, deps: PlayerRouteDeps): void {
     .add({
       method: "GET",
       path: "/api/v1/players/:id/journey",
-      response: DataOf(
-        T.Object({
-          playerUuid: T.String(),
-          playerName: T.String(),
-          eventType: T.String(),
-          fromInstanceId: Nullable(T.String()),
-          toInstanceId: Nullable(T.String()),
-          group: Nullable(T.String()),
-          timestamp: Iso,
-        }),
-      ),
+      response: DataOf(JourneyEntry),
       access: "players.view",
       tag: "players",
       summary: "A player's journey (joins, switches, transfers, leaves), newest first",

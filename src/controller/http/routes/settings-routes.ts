@@ -1,11 +1,9 @@
-import { t as T } from "elysia";
+import { Maintenance, MaintenanceUpdate } from "../../../api/maintenance.ts";
 import type { ControllerConfig } from "../../../config/controller-config.ts";
 import { redactSecrets, redactUri } from "../../../log/redact.ts";
 import type { MaintenanceService } from "../../maintenance-service.ts";
 import { AnyObject } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
-
-const MaintenanceView = T.Object({ enabled: T.Boolean(), message: T.String() });
 
 export function settingsRoutes(
   table: RouteTable,
@@ -16,7 +14,7 @@ export function settingsRoutes(
     .add({
       method: "GET",
       path: "/api/v1/maintenance",
-      response: MaintenanceView,
+      response: Maintenance,
       access: "groups.view",
       tag: "maintenance",
       summary: "Global maintenance switch",
@@ -25,14 +23,11 @@ export function settingsRoutes(
     .add({
       method: "PUT",
       path: "/api/v1/maintenance",
-      response: MaintenanceView,
+      response: Maintenance,
       access: "groups.update",
       tag: "maintenance",
       summary: "Turn global maintenance on or off",
-      body: T.Object(
-        { enabled: T.Boolean(), message: T.Optional(T.String({ maxLength: 512 })) },
-        { additionalProperties: false },
-      ),
+      body: MaintenanceUpdate,
       handler: async ({ body, audit }) => {
         const current = await maintenance.get();
         const { before, after } = await maintenance.set({
