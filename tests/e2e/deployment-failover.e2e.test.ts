@@ -52,8 +52,8 @@ function serverProcesses(into: Map<string, Set<number>>): void {
       const id = env.find((e) => e.startsWith("CLOUD_INSTANCE_ID="))?.slice(18);
       const placed = env.find((e) => e.startsWith("CLOUD_PLACED_AT="))?.slice(16);
       const key = `${id}@${placed}`;
-      let pids = into.get(key);
-      if (pids === undefined) into.set(key, (pids = new Set()));
+      const pids = into.get(key) ?? new Set<number>();
+      into.set(key, pids);
       pids.add(Number(entry));
     } catch {
       // gone meanwhile
