@@ -130,6 +130,7 @@ function concerns(message: SseMessage, group: string): boolean {
     const g = event.group ?? event.payload?.groupName ?? event.payload?.group;
     return g === group && (event.type?.startsWith("DEPLOYMENT_") || event.type === "INSTANCE_STATE_CHANGED");
   } catch {
+    // not an event of ours: it does not wake the wait
     return false;
   }
 }

@@ -179,6 +179,7 @@ export class ProxyRouteSync {
     if (networks.length === 0) return [];
     const proxyFormats = new Map<string, ProxyConfigFormat>();
     for (const group of new Set(networks.flatMap((n) => n.proxyGroups))) {
+      // a proxy group that cannot be resolved gets no routes this round; the next sync tries again
       const spec = await this.deps.groups.resolved(group).catch(() => null);
       const format = spec ? configFormatOf(spec.platform) : undefined;
       if (format === "VELOCITY" || format === "BUNGEECORD") proxyFormats.set(group, format);
