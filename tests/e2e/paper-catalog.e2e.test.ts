@@ -7,6 +7,7 @@
  *      verifies it and the instance reaches RUNNING; the plan records build + hash; a second
  *      instance downloads nothing (one copy per node cache) and the API is asked once; a cached jar
  *      changed on disk is refused naming both hashes and evicted, and the retry downloads it again;
+ *      after the controller is killed (-9) and restarted the pinned build is used without the API;
  *   2. a build whose bytes differ from the published SHA-256 is refused naming both hashes, once,
  *      and the group is paused with that reason (prexorctl group list shows it);
  *   3. the Minecraft EULA not accepted: the group is paused after exactly one attempt, with that
@@ -173,17 +174,16 @@ describe.skipIf(skip)("stock Paper from the downloads API, offline", () => {
       // serves other bytes than the checksum it publishes
       { project: "paper", version: "1.21.5", build: 7, bytes: lying, publishedSha256: variantBSha },
     ]);
-    const { api, up } = await startUpCloud(dir, undefined, {
-      yaml: [
-        "scheduler:",
-        "  evaluationIntervalSeconds: 1",
-        "catalog:",
-        "  downloads:",
-        `    baseUrl: ${downloads.baseUrl}`,
-        "    timeoutMs: 2000",
-        "",
-      ].join("\n"),
-    });
+    const yaml = [
+      "scheduler:",
+      "  evaluationIntervalSeconds: 1",
+      "catalog:",
+      "  downloads:",
+      `    baseUrl: ${downloads.baseUrl}`,
+      "    timeoutMs: 2000",
+      "",
+    ].join("\n");
+    let { api, up } = await startUpCloud(dir, undefined, { yaml });
     running.push(up);
 
     // 1. Empty catalog → the API's newest STABLE build, downloaded, verified, RUNNING.
@@ -267,6 +267,35 @@ describe.skipIf(skip)("stock Paper from the downloads API, offline", () => {
     await must(api, "POST", `/api/v1/services/${third}/stop`, 200);
     console.log(
       `E2E: ${third} refused a changed cached jar (${evicted.message}); ran after a fresh download`,
+    );
+
+    // 1c. The controller is killed and started again: the pinned build is in the store, so the next
+    // start asks the API nothing and downloads nothing.
+    await up.stop("SIGKILL");
+    running.splice(running.indexOf(up), 1);
+    ({ api, up } = await startUpCloud(dir, undefined, { yaml }));
+    running.push(up);
+    const afterRestart = (await api.startGroup("lobby")).body.instances[0]!.id;
+    await waitFor(
+      async () => (await instancesOf(api, "lobby")).find((i) => i.id === afterRestart)?.state === "RUNNING",
+      {
+        timeoutMs: 90_000,
+        intervalMs: 250,
+        what: `${afterRestart} RUNNING after a controller restart`,
+      },
+    );
+    const restartedPlan = await must<{ runtime: { sha256: string; build?: number } }>(
+      api,
+      "GET",
+      `/api/v1/services/${afterRestart}/composition`,
+      200,
+    );
+    expect(restartedPlan.runtime).toMatchObject({ sha256: jarSha, build: 232 });
+    expect(downloads.hits.get("/v3/projects/paper/versions/1.21.4/builds")).toBe(1);
+    expect(downloads.hits.get("/data/paper-1.21.4-232.jar")).toBe(2);
+    await must(api, "POST", `/api/v1/services/${afterRestart}/stop`, 200);
+    console.log(
+      `E2E: after kill -9 and restart ${afterRestart} ran the pinned build 232 without asking the API`,
     );
 
     // 2. Bytes that do not hash to the published checksum: refused once, both hashes named, paused.

@@ -44,6 +44,9 @@ class PlanFailure extends Error {
   }
 }
 
+/** Errors of a plan build that say a dependency was away, not that the plan is wrong. */
+const PLAN_OUTAGES = ["STORE_UNAVAILABLE", "COORDINATION_UNAVAILABLE", "UNAVAILABLE"] as const;
+
 /** Console lines the daemon replays when the controller subscribes after an accepted start. */
 const CONSOLE_BACKLOG = 200;
 
@@ -183,9 +186,10 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     } catch (err) {
       if (isAppError(err, "STALE_FENCING_TOKEN")) throw err;
       const message = (err as Error).message;
-      // An unreachable downloads API may come back: that counts toward the crash-loop detector
-      // instead of pausing the group for good.
-      const permanent = !(err instanceof DownloadsApiError && !err.permanent);
+      // An unreachable downloads API, store or coordination may come back: that counts toward the
+      // crash-loop detector instead of pausing the group for good.
+      const outage = PLAN_OUTAGES.find((c) => isAppError(err, c));
+      const permanent = !(err instanceof DownloadsApiError && !err.permanent) && outage === undefined;
       const code =
         err instanceof PlanFailure
           ? err.code
@@ -193,7 +197,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
             ? permanent
               ? "CATALOG_NO_BUILD"
               : "CATALOG_UNAVAILABLE"
-            : "PLAN_FAILED";
+            : (outage ?? "PLAN_FAILED");
       this.log.warn(
         { instanceId: request.instanceId, code, permanent, err },
         "could not build the composition plan",

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { mkdir, open, rename, rm } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 
 /** A stream of an artifact's bytes (controller-served chunks or an HTTP body). */
@@ -35,6 +35,8 @@ const SHA256 = /^[0-9a-f]{64}$/;
 export class ArtifactCache {
   readonly directory: string;
   private readonly inFlight = new Map<string, Promise<string>>();
+  /** Staging files a killed daemon left behind are removed once, before this process stages any. */
+  private swept: Promise<void> | undefined;
 
   constructor(cacheRoot: string) {
     this.directory = join(cacheRoot, "artifacts");
@@ -67,6 +69,13 @@ export class ArtifactCache {
     return work;
   }
 
+  private async sweepStaging(): Promise<void> {
+    const names = await readdir(this.directory).catch(() => [] as string[]);
+    await Promise.all(
+      names.filter((n) => n.startsWith(".tmp-")).map((n) => rm(join(this.directory, n), { force: true })),
+    );
+  }
+
   private async fetchIfMissing(
     path: string,
     sha256: string,
@@ -75,6 +84,8 @@ export class ArtifactCache {
   ): Promise<string> {
     if (await Bun.file(path).exists()) return path;
     await mkdir(this.directory, { recursive: true });
+    this.swept ??= this.sweepStaging();
+    await this.swept;
     const staging = join(this.directory, `.tmp-${randomUUID()}`);
     const file = await open(staging, "wx");
     const hash = createHash("sha256");

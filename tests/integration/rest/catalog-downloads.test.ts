@@ -260,9 +260,20 @@ describe("catalog resolver", () => {
     expect((await catalog.list("PAPER")).length).toBe(1);
   });
 
+  test("two controllers resolving the same version at once store one entry and agree on it", async () => {
+    // Separate resolvers (no shared in-flight map), one store: the second insert loses and re-reads.
+    const [a, b] = await Promise.all([
+      new CatalogResolver(catalog, config(), silentLogger()).resolve("VELOCITY", "3.4.0"),
+      new CatalogResolver(catalog, config(), silentLogger()).resolve("VELOCITY", "3.4.0"),
+    ]);
+    expect(a).toEqual(b);
+    expect(a).toMatchObject({ build: 498, sha256: sha("d"), origin: "papermc" });
+    expect((await catalog.list("VELOCITY")).length).toBe(1);
+  });
+
   test("disabled, a platform it does not publish, or a recommended lookup: the catalog's NOT_FOUND stands", async () => {
     const off = new CatalogResolver(catalog, config({ enabled: false }), silentLogger());
-    await expect(off.resolve("VELOCITY", "3.4.0")).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(off.resolve("VELOCITY", "3.5.0")).rejects.toMatchObject({ code: "NOT_FOUND" });
     const on = new CatalogResolver(catalog, config(), silentLogger());
     await expect(on.resolve("PURPUR", "1.21.4")).rejects.toMatchObject({ code: "NOT_FOUND" });
     await expect(on.resolve("VELOCITY", "recommended")).rejects.toMatchObject({ code: "NOT_FOUND" });

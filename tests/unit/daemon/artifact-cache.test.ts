@@ -92,3 +92,19 @@ describe("ArtifactCache", () => {
     expect(() => httpArtifactSource("file:///etc/passwd")).toThrow(/unsupported/);
   });
 });
+
+describe("staging left by a killed daemon", () => {
+  test("is removed before this process stages its first download; finished artifacts stay", async () => {
+    const dir = tempDir("prexor-art-");
+    dirs.push(dir);
+    const first = new ArtifactCache(dir);
+    await first.ensure(jarSha, chunkedArtifactSource([jar]));
+    // What a daemon killed half-way through a download leaves behind.
+    await Bun.write(join(first.directory, ".tmp-left-by-a-dead-daemon"), "half a jar");
+    const restarted = new ArtifactCache(dir);
+    const other = new Uint8Array([1, 2, 3]);
+    const otherSha = createHash("sha256").update(other).digest("hex");
+    await restarted.ensure(otherSha, chunkedArtifactSource([other]));
+    expect(readdirSync(restarted.directory).sort()).toEqual([jarSha, otherSha].sort());
+  });
+});
