@@ -2,12 +2,7 @@ import { AppError, isAppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import { VERSION } from "../../version.ts";
 import { type CatalogEntry, type CatalogService, normalizePlatform } from "./catalog-service.ts";
-import {
-  DOWNLOADS_PROJECTS,
-  DownloadsApiError,
-  type DownloadsConfig,
-  fetchLatestBuild,
-} from "./papermc-downloads.ts";
+import { DOWNLOADS_PROJECTS, type DownloadsConfig, fetchLatestBuild } from "./papermc-downloads.ts";
 
 /**
  * Catalog lookups that fall back to PaperMC's downloads API for the platforms it publishes. The answer
@@ -98,5 +93,3 @@ export class CatalogResolver {
     }
   }
 }
-
-export { DownloadsApiError };
