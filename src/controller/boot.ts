@@ -452,6 +452,10 @@ export async function startController(options: ControllerOptions): Promise<Runni
       scalingCooldownSeconds: config.scheduler.scalingCooldownSeconds,
     });
     nudgeScheduler = () => scheduler.nudge();
+    const rolloutNudges = eventSystem.bus.on("INSTANCE_STATE_CHANGED", (event) =>
+      scheduler.instanceChanged(event.payload.group, event.payload.newState),
+    );
+    teardown.push(() => rolloutNudges.unsubscribe());
 
     teardown.push(
       startBackupSchedule({

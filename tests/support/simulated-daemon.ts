@@ -55,6 +55,8 @@ type Frame = NonNullable<DaemonMessage["frame"]>;
 export class SimulatedDaemon {
   /** StartInstance frames received, including re-dispatches */
   starts = 0;
+  /** When each StartInstance arrived (performance.now()), in order; benchmarks read it */
+  readonly startLog: Array<{ instanceId: string; planHash: string; at: number }> = [];
   /** StartInstance frames that arrived without a sealed plan, a plan hash or a port */
   malformedStarts = 0;
   readonly running = new Map<string, SimInstance>();
@@ -205,6 +207,11 @@ export class SimulatedDaemon {
 
   private start(start: StartInstance): void {
     this.starts++;
+    this.startLog.push({
+      instanceId: start.instanceId,
+      planHash: start.plan?.planHash ?? "",
+      at: performance.now(),
+    });
     const plan = start.plan;
     if (plan === undefined || plan.planHash === "" || plan.port === 0) this.malformedStarts++;
     const inst: SimInstance = {

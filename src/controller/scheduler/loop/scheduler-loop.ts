@@ -66,6 +66,8 @@ export class SchedulerLoop {
   private readonly executor: GroupExecutor | undefined;
   private readonly progress: DeploymentProgress;
   private rolloutsActive = false;
+  /** groups with an active deployment as of the last tick: their instance changes bring a tick forward */
+  private rolloutGroups = new Set<string>();
   private readonly now: () => number;
   private gate: ConvergenceGate;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -162,6 +164,15 @@ export class SchedulerLoop {
     }
     clearTimeout(this.timer);
     this.schedule(0);
+  }
+
+  /**
+   * An instance of a group changed state. While the group rolls out, the next wave waits on exactly
+   * such a change (a replacement RUNNING, a canary crashed), so the tick comes now, not at the interval.
+   */
+  instanceChanged(group: string, newState: string): void {
+    if (!this.rolloutGroups.has(group)) return;
+    if (newState === "RUNNING" || newState === "CRASHED" || newState === "STOPPED") this.nudge();
   }
 
   private schedule(delayMs: number): void {
@@ -264,6 +275,7 @@ export class SchedulerLoop {
     if (this.executor !== undefined && convergence.open)
       await this.progress.record(result.rollouts, world.deployments, runs, at);
     this.rolloutsActive = world.deployments.length > 0;
+    this.rolloutGroups = new Set(world.deployments.map((d) => d.groupName));
     if (convergence.open) await this.stampCooldowns(world, result.cooldownStamps, runs, at);
 
     const outcomes: ActionOutcome[] = runs.flatMap((r) => r.outcomes);
