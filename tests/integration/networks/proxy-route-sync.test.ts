@@ -3,7 +3,8 @@
  * with time moved only through a manual clock. Faults: the controller holding the proxy's node dies
  * and the node's session opens on another controller (that one sends the current table at once); the
  * daemon restarts (a new session gets the table again even though it did not change); the store
- * goes away (nothing is sent, nothing crashes, the next pass after it is back catches up); a daemon
+ * goes away (nothing is sent, nothing crashes, the next pass after it is back catches up; once with
+ * the networks unreadable, once with a real MongoDB paused behind a fault proxy); a daemon
  * that could not apply a table gets it again after the resend delay.
  */
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
@@ -13,11 +14,15 @@ import type { InstanceDoc } from "../../../src/controller/instances/instance-doc
 import type { NetworkSpec } from "../../../src/controller/networks/network-service.ts";
 import { ProxyRouteSync } from "../../../src/controller/networks/proxy-route-sync.ts";
 import { silentLogger } from "../../../src/log/logger.ts";
+import { MongoStore } from "../../../src/store/mongo/mongo-store.ts";
 import type { Doc } from "../../../src/store/port.ts";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.ts";
 import type { ControllerMessage, ProxyRoutes } from "../../../src/wire/index.ts";
 import { tempDir } from "../../support/adapters.ts";
+import { FaultProxy } from "../../support/fault-proxy.ts";
 import { ManualClock } from "../../support/manual-clock.ts";
+import { mongoServer } from "../../support/servers.ts";
+import { randomId } from "../../support/wait.ts";
 
 const store = SqliteStore.open({ file: join(tempDir(), "prexor.db") });
 afterAll(() => store.close());
@@ -216,5 +221,70 @@ describe("proxy route sync", () => {
     await clock.advance(30_000);
     expect(session.frames).toHaveLength(2);
     await sync.stop();
+  });
+});
+
+const mongo = await mongoServer();
+
+describe.skipIf(mongo.skip !== undefined)("proxy route sync with MongoDB going away", () => {
+  test("paused MongoDB: the pass fails without throwing, sends nothing, and the pass after recovery catches up", async () => {
+    const uri = new URL(mongo.server!.uri);
+    const proxy = await FaultProxy.start(Number(uri.port));
+    const database = randomId("routes_");
+    const direct = await MongoStore.connect({ uri: mongo.server!.uri, database });
+    const viaProxy = await MongoStore.connect({
+      uri: `mongodb://127.0.0.1:${proxy.port}`,
+      database,
+      operationTimeoutMs: 1_000,
+    });
+    try {
+      const now = Date.UTC(2026, 0, 1);
+      const doc = (id: string, group: string, node: string, port: number): InstanceDoc => ({
+        _id: id,
+        group,
+        node,
+        state: "RUNNING",
+        port,
+        planHash: "h",
+        createdAt: now,
+        stateChangedAt: now,
+        players: 0,
+      });
+      await direct.collection<Doc & { address: string }>("nodes").put({ _id: "node-a", address: "10.0.0.1" });
+      await direct.collection<InstanceDoc>("instances").put(doc("proxy-1", "proxy", "node-a", 25577));
+      await direct.collection<InstanceDoc>("instances").put(doc("lobby-1", "lobby", "node-a", 30001));
+      const sessions = new SessionRegistry();
+      const sync = new ProxyRouteSync({
+        store: viaProxy,
+        networks: { list: async () => [NETWORK] },
+        groups: { resolved: async (name) => ({ platform: platforms[name] ?? "PAPER" }) },
+        sessions,
+        log: silentLogger(),
+        intervalMs: 1_000,
+        clock: new ManualClock(),
+      });
+      const session = new RecordingSession("node-a", "s1");
+      sessions.register(session);
+      await sync.syncOnce();
+      expect(names(session.last())).toEqual(["lobby-1@10.0.0.1:30001"]);
+
+      proxy.pause();
+      await direct.collection<InstanceDoc>("instances").put(doc("lobby-2", "lobby", "node-a", 30002));
+      const started = performance.now();
+      await sync.syncOnce();
+      console.log(
+        `outage: a route pass with MongoDB paused gave up after ${Math.round(performance.now() - started)} ms`,
+      );
+      expect(session.frames).toHaveLength(1);
+
+      proxy.heal();
+      await sync.syncOnce();
+      expect(names(session.last())).toEqual(["lobby-1@10.0.0.1:30001", "lobby-2@10.0.0.1:30002"]);
+    } finally {
+      proxy.heal();
+      await viaProxy.close();
+      await direct.close();
+      await proxy.stop();
+    }
   });
 });
