@@ -183,7 +183,7 @@ describe.skipIf(skip)("stock Paper from the downloads API, offline", () => {
       "    timeoutMs: 2000",
       "",
     ].join("\n");
-    let { api, up } = await startUpCloud(dir, undefined, { yaml });
+    let { api, up } = await startUpCloud(dir, undefined, { yaml, downloads: true });
     running.push(up);
 
     // 1. Empty catalog → the API's newest STABLE build, downloaded, verified, RUNNING.
@@ -273,7 +273,7 @@ describe.skipIf(skip)("stock Paper from the downloads API, offline", () => {
     // start asks the API nothing and downloads nothing.
     await up.stop("SIGKILL");
     running.splice(running.indexOf(up), 1);
-    ({ api, up } = await startUpCloud(dir, undefined, { yaml }));
+    ({ api, up } = await startUpCloud(dir, undefined, { yaml, downloads: true }));
     running.push(up);
     const afterRestart = (await api.startGroup("lobby")).body.instances[0]!.id;
     await waitFor(

@@ -33,6 +33,13 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * Environment every spawned binary gets unless the caller overrides it. Tests never reach the
+ * internet: a catalog miss must not make a controller ask PaperMC's downloads API, so it is off
+ * (the environment wins over controller.yml; a test that wants it passes `..._ENABLED: "true"`).
+ */
+const TEST_ENV: Record<string, string> = { NO_COLOR: "1", PREXOR_CATALOG__DOWNLOADS__ENABLED: "false" };
+
 /** Runs the binary to completion (bounded by a timeout); `input` is written to its stdin. */
 export function runBinary(
   args: string[],
@@ -47,7 +54,7 @@ export function runBinary(
   const result = spawnSync(options.bin ?? ensureBinary(), args, {
     encoding: "utf8",
     cwd: options.cwd,
-    env: { ...process.env, NO_COLOR: "1", ...options.env },
+    env: { ...process.env, ...TEST_ENV, ...options.env },
     timeout: options.timeoutMs ?? 30_000,
     input: options.input,
   });
@@ -73,7 +80,7 @@ export function startBinary(
 ): Running {
   const child = spawn(ensureBinary(), args, {
     cwd: options.cwd,
-    env: { ...process.env, NO_COLOR: "1", ...options.env },
+    env: { ...process.env, ...TEST_ENV, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   live.add(child);

@@ -13,8 +13,11 @@ import { waitFor } from "./wait.ts";
 export async function startUpCloud<T extends AdminApi = AdminApi>(
   dir: string,
   makeApi: (base: string) => T = (base) => new AdminApi(base) as T,
-  /** top-level controller.yml sections; the default keeps the PaperMC downloads API off (no internet in tests) */
-  options: { yaml?: string } = {},
+  /**
+   * top-level controller.yml sections (the default keeps the PaperMC downloads API off: no internet
+   * in tests); `downloads: true` turns it on, for a test that points it at its own server
+   */
+  options: { yaml?: string; downloads?: boolean } = {},
 ): Promise<{ api: T; up: Running }> {
   mkdirSync(join(dir, "config"), { recursive: true });
   writeFileSync(
@@ -23,15 +26,12 @@ export async function startUpCloud<T extends AdminApi = AdminApi>(
       (options.yaml ?? "catalog:\n  downloads:\n    enabled: false\n"),
   );
   const port = await freePort();
-  const up = startBinary([
-    "up",
-    "--dir",
-    dir,
-    "--port",
-    String(port),
-    "--grpc-port",
-    String(await freePort()),
-  ]);
+  const up = startBinary(
+    ["up", "--dir", dir, "--port", String(port), "--grpc-port", String(await freePort())],
+    {
+      ...(options.downloads ? { env: { PREXOR_CATALOG__DOWNLOADS__ENABLED: "true" } } : {}),
+    },
+  );
   try {
     await waitFor(() => healthy(port), { timeoutMs: 30_000, what: "controller health" });
     const api = makeApi(`http://127.0.0.1:${port}`);
