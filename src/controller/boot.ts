@@ -22,6 +22,7 @@ import { gatedStore, WriteHold } from "./backup/write-hold.ts";
 import { CatalogResolver } from "./catalog/catalog-resolver.ts";
 import { CatalogService } from "./catalog/catalog-service.ts";
 import { resolveControllerId } from "./controller-id.ts";
+import { startDeploymentReconciler } from "./deployments/deployment-reconciler.ts";
 import { DeploymentService } from "./deployments/deployment-service.ts";
 import type { EventBus } from "./events/event-bus.ts";
 import { type EventSystem, startEventSystem } from "./events/event-system.ts";
@@ -456,6 +457,18 @@ export async function startController(options: ControllerOptions): Promise<Runni
       scheduler.instanceChanged(event.payload.group, event.payload.newState),
     );
     teardown.push(() => rolloutNudges.unsubscribe());
+    teardown.push(
+      startDeploymentReconciler({
+        store,
+        coord,
+        controllerId: id,
+        log: log.child({ component: "deployments" }),
+        clock,
+        intervalMs: Math.max(5_000, config.scheduler.evaluationIntervalSeconds * 2000),
+        abandon: (doc, reason) => deployments.abandon(doc, reason),
+        nudge: () => scheduler.nudge(),
+      }),
+    );
 
     teardown.push(
       startBackupSchedule({

@@ -107,6 +107,12 @@ export class DeploymentService {
         await this.deps.groups.update(req.group, req.groupPatch);
       const templateSnapshot = await this.snapshotOf(req.group, req.templates ?? {}, histories);
       const strategy = req.strategy ?? "ROLLING";
+      if (strategy === "BLUE_GREEN")
+        throw new AppError(
+          "NOT_IMPLEMENTED",
+          "BLUE_GREEN is not implemented yet (the routing switch is missing); use ROLLING or CANARY",
+          { strategy },
+        );
       const resolved = await this.deps.groups.resolved(req.group);
       const total = await this.deps.store
         .collection("instances")
@@ -293,14 +299,27 @@ export class DeploymentService {
     return doc;
   }
 
-  /** Ends an active deployment outside the progress loop (a rollback asked for by an operator). */
-  private async end(doc: DeploymentDoc, state: "ROLLED_BACK" | "FAILED", fence: Fence): Promise<void> {
+  /**
+   * Ends an active deployment whose group is gone: nothing can drive it any more (the scheduler only
+   * evaluates existing groups). Called by the cluster's deployment reconciler.
+   */
+  async abandon(doc: DeploymentDoc, reason: string): Promise<void> {
+    await this.lease(doc.groupName, async (fence) => {
+      const current = await this.col.get(doc._id);
+      if (!current || !ACTIVE_STATES.includes(current.state)) return;
+      await this.end(current, "FAILED", fence, reason);
+    });
+  }
+
+  /** Ends an active deployment outside the progress loop (an operator's rollback, a deleted group). */
+  private async end(
+    doc: DeploymentDoc,
+    state: "ROLLED_BACK" | "FAILED",
+    fence: Fence,
+    reason = "rolled back on request",
+  ): Promise<void> {
     const now = this.now();
-    await this.updateFresh(
-      doc,
-      { state, completedAt: now, updatedAt: now, reason: "rolled back on request" },
-      fence,
-    );
+    await this.updateFresh(doc, { state, completedAt: now, updatedAt: now, reason }, fence);
     await this.heads.put({ _id: doc.groupName, revision: doc.previousHead }, { fence });
     this.deps.metrics?.deploymentEnded(state, (now - doc.createdAt) / 1000);
     await this.deps.events.publish({
