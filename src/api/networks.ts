@@ -17,6 +17,7 @@ export const NetworkSchema = T.Object(
     bedrockFallbackGroups: Groups,
     forcedHosts: T.Record(T.String({ pattern: "^[A-Za-z0-9.-]{1,253}$" }), Name, {
       default: {},
+      additionalProperties: false,
       maxProperties: 64,
       description: "hostname players connect with → the group its instances route to (proxy forced hosts)",
     }),

@@ -149,7 +149,28 @@ describe("networks and maintenance", () => {
       token,
       body: { name: "eu", lobbyGroup: "bedwars" },
     });
-    expect(await put.json()).toMatchObject({ name: "eu", lobbyGroup: "bedwars", fallbackGroups: [] });
+    expect(await put.json()).toMatchObject({
+      name: "eu",
+      lobbyGroup: "bedwars",
+      fallbackGroups: [],
+      forcedHosts: {},
+    });
+    // Forced hosts name a hostname and a group that exists.
+    const hosts = await ctl.call("PUT", "/api/v1/networks/eu", {
+      token,
+      body: { name: "eu", lobbyGroup: "lobby", forcedHosts: { "bedwars.example.com": "bedwars" } },
+    });
+    expect(await hosts.json()).toMatchObject({ forcedHosts: { "bedwars.example.com": "bedwars" } });
+    const unknownHostGroup = await ctl.call("PUT", "/api/v1/networks/eu", {
+      token,
+      body: { name: "eu", lobbyGroup: "lobby", forcedHosts: { "x.example.com": "nowhere" } },
+    });
+    expect(unknownHostGroup.status).toBe(422);
+    const badHost = await ctl.call("PUT", "/api/v1/networks/eu", {
+      token,
+      body: { name: "eu", lobbyGroup: "lobby", forcedHosts: { "not a host!": "lobby" } },
+    });
+    expect(badHost.status).toBe(422);
     expect((await ctl.call("DELETE", "/api/v1/networks/eu", { token })).status).toBe(200);
   });
 
