@@ -288,10 +288,10 @@ export const ControllerConfigSchema = T.Object(
               description: "API shape: v3 (Fill, current) or v2 (the older projects/versions/builds API)",
             }),
             baseUrl: T.String({
-              pattern: "^https?://",
-              default: "https://fill.papermc.io",
+              pattern: "^(https?://.+)?$",
+              default: "",
               description:
-                "the API's origin (v2: https://api.papermc.io); point it at a mirror or a test server",
+                "the API's origin, e.g. a mirror; blank: https://fill.papermc.io (v3) or https://api.papermc.io (v2)",
             }),
             userAgent: T.String({
               default: "",

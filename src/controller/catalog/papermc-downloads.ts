@@ -60,8 +60,18 @@ export class DownloadsApiError extends Error {
 const SHA256 = /^[0-9a-f]{64}$/;
 const V2_CHANNELS: Readonly<Record<string, string>> = { default: "STABLE", experimental: "BETA" };
 
+/** PaperMC's own origin for each API shape, used when `baseUrl` is blank. */
+export const DEFAULT_BASE_URLS: Readonly<Record<DownloadsApiVersion, string>> = {
+  v3: "https://fill.papermc.io",
+  v2: "https://api.papermc.io",
+};
+
+function baseOf(config: Pick<DownloadsConfig, "api" | "baseUrl">): string {
+  return (config.baseUrl || DEFAULT_BASE_URLS[config.api]).replace(/\/+$/, "");
+}
+
 export function buildsUrl(config: DownloadsConfig, project: string, version: string): string {
-  const base = config.baseUrl.replace(/\/+$/, "");
+  const base = baseOf(config);
   return `${base}/${config.api}/projects/${encodeURIComponent(project)}/versions/${encodeURIComponent(version)}/builds`;
 }
 
@@ -121,7 +131,7 @@ function v3Candidates(body: unknown, what: string): Candidate[] {
 }
 
 function v2Candidates(
-  config: Pick<DownloadsConfig, "baseUrl">,
+  config: Pick<DownloadsConfig, "api" | "baseUrl">,
   project: string,
   version: string,
   body: unknown,
@@ -131,7 +141,7 @@ function v2Candidates(
   const builds = (body as { builds?: unknown } | null)?.builds;
   if (!Array.isArray(builds))
     throw new DownloadsApiError(`PaperMC answered an unexpected shape for ${what}`, true);
-  const base = config.baseUrl.replace(/\/+$/, "");
+  const base = baseOf(config);
   const out: Candidate[] = [];
   for (const raw of builds) {
     const b = raw as {

@@ -5,7 +5,11 @@
  * accepted channels is ever chosen (no accepted build at all is a permanent error).
  */
 import { describe, expect, test } from "bun:test";
-import { DownloadsApiError, pickBuild } from "../../../src/controller/catalog/papermc-downloads.ts";
+import {
+  buildsUrl,
+  DownloadsApiError,
+  pickBuild,
+} from "../../../src/controller/catalog/papermc-downloads.ts";
 import { seededRandom } from "../scheduler/fleet.ts";
 
 const V3_CHANNELS = ["ALPHA", "BETA", "STABLE", "RECOMMENDED"];
@@ -84,4 +88,26 @@ describe("pickBuild (seeded)", () => {
       }
     });
   }
+});
+
+describe("buildsUrl", () => {
+  const config = (api: "v2" | "v3", baseUrl: string) => ({
+    enabled: true,
+    api,
+    baseUrl,
+    userAgent: "",
+    timeoutMs: 1000,
+    channels: ["STABLE"],
+  });
+  test("a blank base is PaperMC's own origin for the API shape; a mirror is used as given", () => {
+    expect(buildsUrl(config("v3", ""), "paper", "1.21.4")).toBe(
+      "https://fill.papermc.io/v3/projects/paper/versions/1.21.4/builds",
+    );
+    expect(buildsUrl(config("v2", ""), "waterfall", "1.21")).toBe(
+      "https://api.papermc.io/v2/projects/waterfall/versions/1.21/builds",
+    );
+    expect(buildsUrl(config("v3", "http://mirror.internal:8080/"), "velocity", "3.4.0-SNAPSHOT")).toBe(
+      "http://mirror.internal:8080/v3/projects/velocity/versions/3.4.0-SNAPSHOT/builds",
+    );
+  });
 });
