@@ -1,6 +1,7 @@
 import { type Static, Type as T } from "@sinclair/typebox";
+import { RESOURCE_NAME_PATTERN } from "../core/names.ts";
 
-const Name = T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" });
+const Name = T.String({ pattern: RESOURCE_NAME_PATTERN });
 const Groups = T.Array(Name, { maxItems: 64, default: [] });
 
 /** How proxies route players: lobby first, then fallbacks in order. */

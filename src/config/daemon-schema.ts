@@ -1,10 +1,11 @@
 import { type Static, Type as T } from "@sinclair/typebox";
+import { NODE_ID_PATTERN } from "../core/names.ts";
 
 /** daemon.yml: one host's agent. */
 export const DaemonConfigSchema = T.Object(
   {
     nodeId: T.String({
-      pattern: "^[a-z0-9][a-z0-9-]{0,62}$",
+      pattern: NODE_ID_PATTERN,
       default: "node-1",
       description: "lowercase id, cluster-unique",
     }),

@@ -95,3 +95,14 @@ export class AppError extends Error {
 export function isAppError(err: unknown, code?: ErrorCode): err is AppError {
   return err instanceof AppError && (code === undefined || err.code === code);
 }
+
+/**
+ * The one translation of a store's DUPLICATE_KEY on insert into the CONFLICT (409) a caller reads:
+ * `.catch(conflictOnDuplicate('group "lobby" already exists'))`. Any other failure passes through.
+ */
+export function conflictOnDuplicate(message: string): (err: unknown) => never {
+  return (err) => {
+    if (isAppError(err, "DUPLICATE_KEY")) throw new AppError("CONFLICT", message);
+    throw err;
+  };
+}

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
 import { loadDaemonConfig } from "../config/daemon-config.ts";
+import { isNodeId } from "../core/names.ts";
 import { type RunningDaemon, startDaemon } from "../daemon/boot.ts";
 import { EnrollmentError } from "../daemon/enroll.ts";
 import { createLogger } from "../log/logger.ts";
@@ -8,7 +9,6 @@ import { untilSignal } from "./signals.ts";
 import { report, UsageError } from "./strict-run.ts";
 
 const ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
-const NODE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export const daemonCommand = defineCommand({
   meta: {
@@ -31,7 +31,7 @@ export const daemonCommand = defineCommand({
         throw new UsageError(`--controller expects HOST:PORT, got "${args.controller}"`);
       }
     }
-    if (args["node-id"] !== undefined && !NODE_ID.test(args["node-id"])) {
+    if (args["node-id"] !== undefined && !isNodeId(args["node-id"])) {
       throw new UsageError(`--node-id expects lowercase letters, digits and '-', got "${args["node-id"]}"`);
     }
     let config: ReturnType<typeof loadDaemonConfig>;

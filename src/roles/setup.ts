@@ -16,6 +16,7 @@ import { defineCommand } from "citty";
 import { loadControllerConfig } from "../config/controller-config.ts";
 import { loadDaemonConfig } from "../config/daemon-config.ts";
 import { systemClock } from "../core/clock.ts";
+import { isNodeId } from "../core/names.ts";
 import { EMBEDDED_TRUSTED_ROOT } from "../signing/trust-material.ts";
 import { layout, type Role, SERVICE_USER } from "./setup-layout.ts";
 import { planSetup, type SetupInput, type Step } from "./setup-plan.ts";
@@ -236,7 +237,7 @@ export const setupCommand = defineCommand({
       throw new UsageError(
         "--bootstrap=false needs --cluster-secret: the first controller's security.clusterSecret",
       );
-    if (role === "daemon" && !/^[a-z0-9][a-z0-9-]*$/.test(args["node-id"]))
+    if (role === "daemon" && !isNodeId(args["node-id"]))
       throw new UsageError(`--node-id expects lowercase letters, digits and '-', got "${args["node-id"]}"`);
     const prefix = args.root ? resolve(args.root) : undefined;
     const dryRun = args["dry-run"] === true;

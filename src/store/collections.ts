@@ -61,6 +61,12 @@ export const COLLECTIONS: Record<string, IndexSpec[]> = {
   ],
   scale_actions: [],
   cluster_meta: [],
+  crash_loops: [],
+  group_pauses: [],
+  player_journey: [],
+  workload_tokens: [],
+  /** a restore's own progress record; never part of a backup (bundle-format.ts UNBACKED_COLLECTIONS) */
+  restore_journal: [],
 };
 
 /** Internal collections of the adapters themselves. */

@@ -1,5 +1,6 @@
 import { systemClock } from "../../core/clock.ts";
 import { redactSecrets } from "../../log/redact.ts";
+import { findPage } from "../../store/find-page.ts";
 import type { Doc, DurableStore, Filter } from "../../store/port.ts";
 
 export interface AuditDoc extends Doc {
@@ -99,18 +100,10 @@ export class AuditLog {
         ...(q.to !== undefined ? { $lte: q.to } : {}),
       };
     }
-    const [data, total] = await Promise.all([
-      this.col.find(filter, {
-        sort: [
-          ["createdAt", -1],
-          ["_id", -1],
-        ],
-        skip: (q.page - 1) * q.pageSize,
-        limit: q.pageSize,
-      }),
-      this.col.count(filter),
+    return findPage(this.col, filter, q, [
+      ["createdAt", -1],
+      ["_id", -1],
     ]);
-    return { data, total };
   }
 
   /** Removes records older than the retention; returns how many went. */

@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from "../../core/clock.ts";
-import { AppError } from "../../core/errors.ts";
+import { AppError, conflictOnDuplicate } from "../../core/errors.ts";
 import {
   BUILT_IN_ROLES,
   isBuiltInRole,
@@ -79,11 +79,7 @@ export class RoleService {
         description,
         createdAt: this.clock.now(),
       })
-      .catch((err) => {
-        if (err instanceof AppError && err.code === "DUPLICATE_KEY")
-          throw new AppError("CONFLICT", `role "${name}" already exists`);
-        throw err;
-      });
+      .catch(conflictOnDuplicate(`role "${name}" already exists`));
     return toView(doc);
   }
 

@@ -1,6 +1,7 @@
 import { unlinkSync } from "node:fs";
 import { type Clock, systemClock } from "../../core/clock.ts";
-import { AppError } from "../../core/errors.ts";
+import { AppError, conflictOnDuplicate } from "../../core/errors.ts";
+import { findPage } from "../../store/find-page.ts";
 import type { DurableStore } from "../../store/port.ts";
 import { hashPassword, type UserDoc } from "./bootstrap-admin.ts";
 import type { RoleService } from "./role-service.ts";
@@ -61,11 +62,8 @@ export class UserService {
   }
 
   async list(page: number, pageSize: number): Promise<{ data: UserView[]; total: number }> {
-    const [docs, total] = await Promise.all([
-      this.users.find({}, { sort: [["_id", 1]], skip: (page - 1) * pageSize, limit: pageSize }),
-      this.users.count(),
-    ]);
-    return { data: docs.map(toUserView), total };
+    const { data, total } = await findPage(this.users, {}, { page, pageSize }, [["_id", 1]]);
+    return { data: data.map(toUserView), total };
   }
 
   countWithRole(role: string): Promise<number> {
@@ -98,12 +96,7 @@ export class UserService {
         // not work for this one.
         tokensValidAfter: this.clock.now() / 1000,
       })
-      .catch((err) => {
-        if (err instanceof AppError && err.code === "DUPLICATE_KEY") {
-          throw new AppError("CONFLICT", `a user with that name or email already exists`);
-        }
-        throw err;
-      });
+      .catch(conflictOnDuplicate(`a user with that name or email already exists`));
     return toUserView(doc);
   }
 
@@ -124,11 +117,7 @@ export class UserService {
     }
     const after = await this.users
       .update(username, set, patch.email === null ? { unset: ["email"] } : {})
-      .catch((err) => {
-        if (err instanceof AppError && err.code === "DUPLICATE_KEY")
-          throw new AppError("CONFLICT", "that email is already in use");
-        throw err;
-      });
+      .catch(conflictOnDuplicate("that email is already in use"));
     if (!after) throw new AppError("NOT_FOUND", `user "${username}" not found`);
     return { before: toUserView(before), after: toUserView(after) };
   }

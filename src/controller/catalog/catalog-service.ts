@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Clock, systemClock } from "../../core/clock.ts";
-import { AppError } from "../../core/errors.ts";
+import { AppError, conflictOnDuplicate } from "../../core/errors.ts";
 import { PLATFORMS } from "../../core/groups/group-schema.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import { type LeaseGateOptions, withLease } from "../lease-gate.ts";
@@ -128,11 +128,7 @@ export class CatalogService {
         },
         { fence },
       );
-    }).catch((err) => {
-      if (err instanceof AppError && err.code === "DUPLICATE_KEY")
-        throw new AppError("CONFLICT", `${platform} ${input.version} is already in the catalog`);
-      throw err;
-    });
+    }).catch(conflictOnDuplicate(`${platform} ${input.version} is already in the catalog`));
     return view(doc);
   }
 

@@ -2,6 +2,7 @@ import { systemClock } from "../../core/clock.ts";
 import { classifyCrash } from "../../core/crash/index.ts";
 import { AppError, isAppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
+import { findPage } from "../../store/find-page.ts";
 import type { Doc, DurableStore, Filter } from "../../store/port.ts";
 import type { CrashReport } from "../../wire/index.ts";
 import type { EventPublisher } from "../events/event-types.ts";
@@ -60,15 +61,7 @@ export class CrashService {
     const filter: Filter = {};
     if (query.group) filter.group = query.group;
     if (query.node) filter.node = query.node;
-    const [data, total] = await Promise.all([
-      this.col.find(filter, {
-        sort: [["crashedAt", -1]],
-        skip: (query.page - 1) * query.pageSize,
-        limit: query.pageSize,
-      }),
-      this.col.count(filter),
-    ]);
-    return { data, total };
+    return findPage(this.col, filter, query, [["crashedAt", -1]]);
   }
 
   async get(id: string): Promise<CrashDoc> {

@@ -2,7 +2,7 @@ import { AppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { DurableStore, Fence } from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
-import type { GroupRun } from "../scheduler/loop/group-executor.ts";
+import type { GroupExecution } from "../scheduler/loop/group-executor.ts";
 import { fenceOf, type ScopedLeases } from "../scheduler/loop/scoped-leases.ts";
 import type { RolloutOutcome } from "../scheduler/types.ts";
 import {
@@ -40,7 +40,7 @@ export class DeploymentProgress {
   async record(
     outcomes: readonly RolloutOutcome[],
     deployments: readonly DeploymentDoc[],
-    runs: readonly GroupRun[],
+    runs: readonly GroupExecution[],
     at: number,
   ): Promise<void> {
     const byGroup = new Map(deployments.map((d) => [d.groupName, d]));
@@ -66,7 +66,7 @@ export class DeploymentProgress {
   private async recordOne(
     doc: DeploymentDoc,
     outcome: RolloutOutcome,
-    run: GroupRun | undefined,
+    run: GroupExecution | undefined,
     at: number,
   ): Promise<void> {
     const { decision } = outcome;
@@ -181,7 +181,7 @@ export class DeploymentProgress {
 }
 
 /** old → new for the replace actions that were actually carried out this tick. */
-function appliedReplacements(outcome: RolloutOutcome, run: GroupRun | undefined): Map<string, string> {
+function appliedReplacements(outcome: RolloutOutcome, run: GroupExecution | undefined): Map<string, string> {
   const applied = new Set<string>();
   for (const o of run?.outcomes ?? []) {
     if (o.outcome === "applied" && o.action.kind === "replace") applied.add(o.action.instanceId);

@@ -1,8 +1,9 @@
 import { Value } from "@sinclair/typebox/value";
 import { type Clock, systemClock } from "../../core/clock.ts";
-import { AppError } from "../../core/errors.ts";
+import { AppError, conflictOnDuplicate } from "../../core/errors.ts";
 import { checkGroup, referencesTo } from "../../core/groups/group-rules.ts";
 import { GroupCreateSchema, type GroupPatch, type GroupSpec } from "../../core/groups/group-schema.ts";
+import { findPage } from "../../store/find-page.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import { type LeaseGateOptions, withLease } from "../lease-gate.ts";
@@ -76,11 +77,8 @@ export class GroupService {
   }
 
   async list(page: number, pageSize: number) {
-    const [docs, total] = await Promise.all([
-      this.groups.find({}, { sort: [["_id", 1]], skip: (page - 1) * pageSize, limit: pageSize }),
-      this.groups.count(),
-    ]);
-    return { data: docs.map(toGroupView), total };
+    const { data, total } = await findPage(this.groups, {}, { page, pageSize }, [["_id", 1]]);
+    return { data: data.map(toGroupView), total };
   }
 
   async get(name: string): Promise<GroupDoc> {
@@ -97,11 +95,7 @@ export class GroupService {
     const now = this.clock.now();
     const doc = await withLease(this.lease, `group-config:${name}`, (fence) =>
       this.groups.insert({ _id: name, ...fields, createdAt: now, updatedAt: now }, { fence }),
-    ).catch((err) => {
-      if (err instanceof AppError && err.code === "DUPLICATE_KEY")
-        throw new AppError("CONFLICT", `group "${name}" already exists`);
-      throw err;
-    });
+    ).catch(conflictOnDuplicate(`group "${name}" already exists`));
     await this.events.publish({ type: "GROUP_CREATED", group: name, payload: { groupName: name } });
     return toGroupView(doc);
   }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { isResourceName } from "../../core/names.ts";
 import type { Logger } from "../../log/logger.ts";
 import { ARTIFACT_CHUNK_BYTES, ArtifactKind, type FetchArtifact, FrameErrorCode } from "../../wire/index.ts";
 import { encodeLayerBundle } from "../../wire/layer-bundle.ts";
@@ -9,7 +10,6 @@ import type { TemplateFiles } from "../templates/template-files.ts";
 
 const SHA256 = /^[0-9a-f]{64}$/;
 // The name becomes a path on this controller's disk: template names only, nothing like `../`.
-const TEMPLATE_NAME = /^[a-z0-9_][a-z0-9_-]{0,31}$/;
 
 /**
  * Answers a daemon's FetchArtifact on its own stream: template layers at exactly the content hash
@@ -77,7 +77,7 @@ export class ArtifactServer {
   private load(request: FetchArtifact): Uint8Array | null {
     if (request.kind === ArtifactKind.TEMPLATE) {
       const { templateFiles } = this.deps;
-      if (!TEMPLATE_NAME.test(request.name)) return null;
+      if (!isResourceName(request.name)) return null;
       if (request.version !== "" && !SHA256.test(request.version)) return null;
       if (request.version !== "" && !templateFiles.has(request.name, request.version)) return null;
       return encodeLayerBundle(templateFiles.read(request.name, request.version));

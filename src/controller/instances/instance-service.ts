@@ -8,6 +8,7 @@ import {
   transition,
 } from "../../core/lifecycle/index.ts";
 import type { Logger } from "../../log/logger.ts";
+import { findPage } from "../../store/find-page.ts";
 import type { DurableStore, Filter, Patch, WriteOptions } from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import { INSTANCES, type InstanceDoc } from "./instance-doc.ts";
@@ -59,15 +60,7 @@ export class InstanceService {
     if (query.group) filter.group = query.group;
     if (query.node) filter.node = query.node;
     if (query.state) filter.state = query.state;
-    const [data, total] = await Promise.all([
-      this.col.find(filter, {
-        sort: [["_id", 1]],
-        skip: (query.page - 1) * query.pageSize,
-        limit: query.pageSize,
-      }),
-      this.col.count(filter),
-    ]);
-    return { data, total };
+    return findPage(this.col, filter, query, [["_id", 1]]);
   }
 
   get(id: string): Promise<InstanceDoc | null> {

@@ -1,7 +1,7 @@
 import { Value } from "@sinclair/typebox/value";
 import { NetworkSchema, type NetworkSpec } from "../../api/networks.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
-import { AppError } from "../../core/errors.ts";
+import { AppError, conflictOnDuplicate } from "../../core/errors.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import { type LeaseGateOptions, withLease } from "../lease-gate.ts";
@@ -64,11 +64,7 @@ export class NetworkService {
     const now = this.clock.now();
     const doc = await withLease(this.lease, `network:${name}`, (fence) =>
       this.networks.insert({ _id: name, ...fields, createdAt: now, updatedAt: now }, { fence }),
-    ).catch((err) => {
-      if (err instanceof AppError && err.code === "DUPLICATE_KEY")
-        throw new AppError("CONFLICT", `network "${name}" already exists`);
-      throw err;
-    });
+    ).catch(conflictOnDuplicate(`network "${name}" already exists`));
     await this.events.publish({ type: "NETWORK_CREATED", payload: { networkName: name } });
     return view(doc);
   }

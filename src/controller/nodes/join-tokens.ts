@@ -1,5 +1,6 @@
 import { systemClock } from "../../core/clock.ts";
 import { AppError, isAppError } from "../../core/errors.ts";
+import { findPage } from "../../store/find-page.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import { joinTokenHash, mintJoinToken, parseJoinToken } from "../../wire/join-token.ts";
 import { assertValidNodeId } from "../pki/index.ts";
@@ -137,11 +138,7 @@ export class JoinTokenService {
   }
 
   async list(page: number, pageSize: number) {
-    const [data, total] = await Promise.all([
-      this.col.find({}, { sort: [["createdAt", -1]], skip: (page - 1) * pageSize, limit: pageSize }),
-      this.col.count({}),
-    ]);
-    return { data, total };
+    return findPage(this.col, {}, { page, pageSize }, [["createdAt", -1]]);
   }
 
   async revoke(id: string, by: string): Promise<{ before: JoinTokenDoc; after: JoinTokenDoc }> {

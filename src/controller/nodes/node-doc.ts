@@ -1,8 +1,8 @@
+import { NODE_STATES, type NodeState } from "../../core/lifecycle/node-state.ts";
 import type { Doc } from "../../store/port.ts";
 
 /** Connectivity and drain, folded into the one state operators and the scheduler read. */
-export type NodeState = "ONLINE" | "DRAINING" | "UNREACHABLE" | "OFFLINE";
-export const NODE_STATES: readonly NodeState[] = ["ONLINE", "DRAINING", "UNREACHABLE", "OFFLINE"];
+export { NODE_STATES, type NodeState };
 
 export interface NodeCapacityDoc {
   cpuUsage: number;

@@ -1,5 +1,6 @@
 import { systemClock } from "../../core/clock.ts";
 import { AppError, isAppError } from "../../core/errors.ts";
+import { findPage } from "../../store/find-page.ts";
 import type { DurableStore, Filter, Patch } from "../../store/port.ts";
 import {
   emptyCapacity,
@@ -72,15 +73,7 @@ export class NodeService {
 
   async list(query: { state?: NodeState; page: number; pageSize: number }) {
     const filter: Filter = query.state ? { state: query.state } : {};
-    const [data, total] = await Promise.all([
-      this.col.find(filter, {
-        sort: [["_id", 1]],
-        skip: (query.page - 1) * query.pageSize,
-        limit: query.pageSize,
-      }),
-      this.col.count(filter),
-    ]);
-    return { data, total };
+    return findPage(this.col, filter, query, [["_id", 1]]);
   }
 
   all(filter: Filter = {}): Promise<NodeDoc[]> {

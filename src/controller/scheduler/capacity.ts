@@ -1,5 +1,5 @@
 import type { FleetIndex } from "./fleet-index.ts";
-import { isPending, isTerminal } from "./instance-state.ts";
+import { isPending, isTerminalState } from "./instance-state.ts";
 import { PortTable } from "./port-table.ts";
 import type { SchedGroup, SchedInstance, SchedNode } from "./types.ts";
 
@@ -68,7 +68,7 @@ export class Capacity {
       for (const port of node.usedPorts) cap.ports.mark(i, port);
     }
     for (const inst of instances) {
-      if (isTerminal(inst.state)) continue;
+      if (isTerminalState(inst.state)) continue;
       const i = cap.index.get(inst.node);
       if (i === undefined) continue;
       reserved[i] = (reserved[i] ?? 0) + inst.memoryMb;

@@ -1,4 +1,4 @@
-import { countsAsActive } from "./instance-state.ts";
+import { countsTowardLimits } from "./instance-state.ts";
 import { bounds } from "./scaling.ts";
 import type { SchedGroup, SchedInstance } from "./types.ts";
 
@@ -47,7 +47,7 @@ export function planDrain(facts: DrainFacts): DrainVerdict[] {
   leaving.sort((a, b) => facts.playersOf(b) - facts.playersOf(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
   const unreplaced = leaving.filter(
-    (i) => countsAsActive(i.state) && facts.replacementOf(i.id) === undefined,
+    (i) => countsTowardLimits(i.state) && facts.replacementOf(i.id) === undefined,
   );
   const { min, max } = bounds(group);
   const current = facts.activeElsewhere + unreplaced.length;
@@ -71,7 +71,7 @@ export function planDrain(facts: DrainFacts): DrainVerdict[] {
       }
       continue;
     }
-    if (!countsAsActive(instance.state)) {
+    if (!countsTowardLimits(instance.state)) {
       verdicts.push(leave(instance, `instance already ${instance.state}`));
     } else if (facts.hold === "pause") {
       verdicts.push(leave(instance, "group held, not replaced"));

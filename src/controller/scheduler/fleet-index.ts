@@ -1,4 +1,4 @@
-import { countsAsActive, isTerminal } from "./instance-state.ts";
+import { countsTowardLimits, isTerminalState } from "./instance-state.ts";
 import type { SchedGroup, SchedInstance, SchedNode, TickInput } from "./types.ts";
 
 /** A group's live (non-terminal) instances, split by where they stand. */
@@ -33,7 +33,7 @@ export class FleetIndex {
       if (n.state === "DRAINING") draining.add(n.id);
     }
     for (const inst of input.instances) {
-      if (isTerminal(inst.state)) continue;
+      if (isTerminalState(inst.state)) continue;
       let entry = this.byGroup.get(inst.group);
       if (entry === undefined) {
         entry = { live: [], settled: [], onDraining: [], running: 0 };
@@ -41,7 +41,7 @@ export class FleetIndex {
       }
       entry.live.push(inst);
       if (draining.size > 0 && draining.has(inst.node)) entry.onDraining.push(inst);
-      else if (countsAsActive(inst.state)) entry.settled.push(inst);
+      else if (countsTowardLimits(inst.state)) entry.settled.push(inst);
       if (inst.state === "RUNNING") entry.running++;
       if (inst.replaces !== undefined) this.replacements.set(inst.replaces, inst);
     }

@@ -1,15 +1,17 @@
-import type { InstanceState } from "./types.ts";
+import { type InstanceState, isTerminalState } from "../../core/lifecycle/instance-state.ts";
 
-/** Gone: holds neither a port nor memory, and its ID may only be reused once the record is cleaned up. */
-export function isTerminal(state: InstanceState): boolean {
-  return state === "STOPPED" || state === "CRASHED";
-}
+/**
+ * The scheduler's reading of instance states. "Terminal" is core's (`isTerminalState`): gone, holds
+ * neither a port nor memory, and its ID may only be reused once the record is cleaned up. Core's
+ * `isServingState` (RUNNING or DRAINING) is a different question from `countsTowardLimits` below.
+ */
+export { isTerminalState };
 
 /**
  * Counts against min/max. STOPPING is left out (unlike upstream) because it is already leaving: counting
  * it would delay the replacement of a stopped STATIC instance by a whole shutdown grace period.
  */
-export function countsAsActive(state: InstanceState): boolean {
+export function countsTowardLimits(state: InstanceState): boolean {
   return state === "SCHEDULED" || state === "PREPARING" || state === "STARTING" || state === "RUNNING";
 }
 

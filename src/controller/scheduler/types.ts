@@ -1,3 +1,5 @@
+import type { InstanceState } from "../../core/lifecycle/instance-state.ts";
+import type { NodeState } from "../../core/lifecycle/node-state.ts";
 import type { RolloutDecision, RolloutDeployment } from "../deployments/rollout-types.ts";
 
 /**
@@ -8,18 +10,13 @@ import type { RolloutDecision, RolloutDeployment } from "../deployments/rollout-
 
 export type ScalingMode = "STATIC" | "DYNAMIC" | "MANUAL";
 
-/** `CORDONED` is accepted both as a status and as the `cordoned` flag: upstream reports it as a status. */
-export type NodeState = "ONLINE" | "DRAINING" | "CORDONED" | "UNREACHABLE" | "OFFLINE";
+export type { InstanceState };
 
-export type InstanceState =
-  | "SCHEDULED"
-  | "PREPARING"
-  | "STARTING"
-  | "RUNNING"
-  | "STOPPING"
-  | "STOPPED"
-  | "CRASHED"
-  | "DRAINING";
+/**
+ * A node's state as the scheduler reads it: the recorded `NodeState`, plus `CORDONED`, accepted both
+ * as a status and as the `cordoned` flag (upstream reports it as a status).
+ */
+export type SchedNodeState = NodeState | "CORDONED";
 
 /** The resolved (inheritance and overlay applied) group fields that placement and scaling read. */
 export interface SchedGroup {
@@ -61,7 +58,7 @@ export interface SchedGroup {
 
 export interface SchedNode {
   readonly id: string;
-  readonly state: NodeState;
+  readonly state: SchedNodeState;
   readonly cordoned: boolean;
   /** What the daemon advertises (`resources.maxMemoryMb`, already below physical RAM). */
   readonly totalMemoryMb: number;

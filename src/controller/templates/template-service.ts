@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from "../../core/clock.ts";
-import { AppError } from "../../core/errors.ts";
+import { AppError, conflictOnDuplicate } from "../../core/errors.ts";
 import { hashTemplateFiles, templateSizeBytes } from "../../core/templates/template-hash.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
@@ -148,11 +148,7 @@ export class TemplateService {
         },
         { fence },
       ),
-    ).catch((err) => {
-      if (err instanceof AppError && err.code === "DUPLICATE_KEY")
-        throw new AppError("CONFLICT", `template "${input.name}" already exists`);
-      throw err;
-    });
+    ).catch(conflictOnDuplicate(`template "${input.name}" already exists`));
     return view(doc);
   }
 

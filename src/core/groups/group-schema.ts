@@ -1,10 +1,11 @@
 import { Kind, type Static, Type as T, type TSchema } from "@sinclair/typebox";
+import { RESOURCE_NAME_HINT, RESOURCE_NAME_PATTERN } from "../names.ts";
 
 /**
  * A group as operators write it (REST body, `-f group.yml`). Defaults are the product's; fields
  * that upstream kept but ignored (predictive scaling, routing) are not carried.
  */
-const Name = T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$", description: "1–32 of a–z 0–9 _ -" });
+const Name = T.String({ pattern: RESOURCE_NAME_PATTERN, description: RESOURCE_NAME_HINT });
 const Label = T.String({ pattern: "^[A-Za-z0-9._/-]{1,63}(=[A-Za-z0-9._/-]{0,63})?$" });
 const Names = T.Array(Name, { maxItems: 64, default: [] });
 const Upper = (values: string[], def: string) =>

@@ -28,8 +28,8 @@ export const STATE_OWNER: Readonly<Record<InstanceState, LifecycleActor>> = {
   CRASHED: "controller",
 };
 
-/** Serving players: counts toward the group's live capacity. */
-export function isActiveState(state: InstanceState): boolean {
+/** Serving players (RUNNING or DRAINING): counts toward the group's live capacity. */
+export function isServingState(state: InstanceState): boolean {
   return state === "RUNNING" || state === "DRAINING";
 }
 
@@ -39,7 +39,7 @@ export function isTerminalState(state: InstanceState): boolean {
 }
 
 export function isTransitionalState(state: InstanceState): boolean {
-  return !isActiveState(state) && !isTerminalState(state);
+  return !isServingState(state) && !isTerminalState(state);
 }
 
 export function isInstanceState(value: string): value is InstanceState {

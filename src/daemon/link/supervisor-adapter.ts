@@ -17,10 +17,10 @@ import { type ArtifactSource, chunkedArtifactSource, httpArtifactSource } from "
 import type { LayerRef } from "../materialize/index.ts";
 import type {
   ReadinessSpec,
-  StartRequest,
   Supervisor,
   CrashReport as SupervisorCrash,
   SupervisorEvent,
+  SupervisorStartRequest,
 } from "../supervisor/index.ts";
 import { type ArtifactFetcher, ArtifactKind } from "./artifact-fetcher.ts";
 import type { LinkCommands, LinkInstance } from "./supervisor-port.ts";
@@ -34,7 +34,7 @@ export interface LinkReporter {
 
 /**
  * Wire frames in, supervisor calls out, and supervisor events back out as frames: StartInstance
- * becomes a StartRequest (the plan decoded to exactly the content the controller hashed, so the
+ * becomes a SupervisorStartRequest (the plan decoded to exactly the content the controller hashed, so the
  * supervisor still verifies planHash), acks and crash reports are shaped for the wire, template
  * layers and controller-served runtimes are fetched over the same stream.
  */
@@ -149,7 +149,7 @@ export class SupervisorAdapter implements LinkCommands {
     if (owner) this.deciding.set(id, []);
     let refused = false;
     try {
-      const outcome = await this.supervisor().start(toStartRequest(command));
+      const outcome = await this.supervisor().start(toSupervisorStartRequest(command));
       refused = !outcome.accepted && this.supervisor().get(id)?.startRefused === true;
       return outcome;
     } finally {
@@ -220,7 +220,7 @@ export class SupervisorAdapter implements LinkCommands {
   }
 }
 
-function toStartRequest(command: StartInstance): StartRequest {
+function toSupervisorStartRequest(command: StartInstance): SupervisorStartRequest {
   const plan = planFromWire(command.plan!);
   return {
     plan,

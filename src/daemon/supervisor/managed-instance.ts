@@ -13,10 +13,10 @@ import { runStopSequence, type StopStep, type Timers } from "./stop-sequence.ts"
 import type {
   InstanceSnapshot,
   StopOutcome,
-  StopRequest,
   SupervisedPlan,
   SupervisorEvent,
   SupervisorLogger,
+  SupervisorStopRequest,
 } from "./supervisor-types.ts";
 
 /** Per-instance settings fixed once preparation is done. */
@@ -209,7 +209,7 @@ export class ManagedInstance {
     return this.rconLink.send(command);
   }
 
-  stop(request: StopRequest = {}): Promise<StopOutcome> {
+  stop(request: SupervisorStopRequest = {}): Promise<StopOutcome> {
     if (this.terminal) return Promise.resolve(this.stopped());
     const reason = request.reason ?? (request.force ? "forced stop requested" : "stop requested");
     const process = this.process;

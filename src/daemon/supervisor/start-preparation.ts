@@ -20,7 +20,7 @@ import { expandArgv, jvmArgv, launchPlaceholders, stopCommandFor } from "./launc
 import type { ManagedInstance } from "./managed-instance.ts";
 import { instanceEnvironment } from "./process-env.ts";
 import { type FailureDisposition, StartFailure, type StartStage } from "./start-failure.ts";
-import type { StartRequest, SupervisorConfig, SupervisorDeps } from "./supervisor-types.ts";
+import type { SupervisorConfig, SupervisorDeps, SupervisorStartRequest } from "./supervisor-types.ts";
 
 const DEFAULT_RCON_RANGE: PortRange = { start: 25575, end: 25774 };
 
@@ -54,7 +54,7 @@ export interface PreparationContext {
 export async function prepareStart(
   context: PreparationContext,
   instance: ManagedInstance,
-  request: StartRequest,
+  request: SupervisorStartRequest,
 ): Promise<PreparedStart> {
   const { config, deps } = context;
   const plan = request.plan;

@@ -16,7 +16,7 @@ import type { StopStep, Timers } from "./stop-sequence.ts";
 export type SupervisedPlan = CompositionPlanContent & { readonly planHash: string };
 
 /** One StartInstance, in daemon terms. Only `plan` is required. */
-export interface StartRequest {
+export interface SupervisorStartRequest {
   readonly plan: SupervisedPlan;
   /** Secret for the cloud plugin; passed as CLOUD_PLUGIN_TOKEN, never logged or persisted. */
   readonly pluginToken?: string;
@@ -64,7 +64,7 @@ export type StartOutcome =
       readonly retryAfterSeconds: number;
     };
 
-export interface StopRequest {
+export interface SupervisorStopRequest {
   /** Kill at once instead of stop command → SIGTERM → SIGKILL. */
   readonly force?: boolean;
   readonly reason?: string;

@@ -23,13 +23,13 @@ import { realTimers } from "./stop-sequence.ts";
 import type {
   InstanceSnapshot,
   StartOutcome,
-  StartRequest,
   StopOutcome,
-  StopRequest,
   SupervisorConfig,
   SupervisorDeps,
   SupervisorEvent,
   SupervisorLogger,
+  SupervisorStartRequest,
+  SupervisorStopRequest,
 } from "./supervisor-types.ts";
 
 // Instance ids name directories; group names and `-N` suffixes, or operator-chosen static names.
@@ -202,7 +202,7 @@ export class Supervisor {
    * follows through `onEvent` when it is ready) or the start failed, with an outcome shaped like
    * StartInstanceAck.
    */
-  async start(request: StartRequest): Promise<StartOutcome> {
+  async start(request: SupervisorStartRequest): Promise<StartOutcome> {
     const plan = request.plan;
     const id = plan.instanceId;
     const refuse = (failure: StartFailure): StartOutcome => ({
@@ -336,7 +336,7 @@ export class Supervisor {
   }
 
   /** Stops an instance (graceful unless forced) and resolves once it has exited. */
-  async stop(instanceId: string, request: StopRequest = {}): Promise<StopOutcome> {
+  async stop(instanceId: string, request: SupervisorStopRequest = {}): Promise<StopOutcome> {
     const instance = this.instances.get(instanceId);
     if (!instance) return { accepted: false, instanceId, errorMessage: `unknown instance ${instanceId}` };
     return instance.stop(request);
@@ -420,7 +420,7 @@ export class Supervisor {
   }
 
   /** Stops every live instance (node shutdown, tests). */
-  async stopAll(request: StopRequest = {}): Promise<StopOutcome[]> {
+  async stopAll(request: SupervisorStopRequest = {}): Promise<StopOutcome[]> {
     this.players?.stop();
     return Promise.all([...this.instances.values()].filter((i) => !i.terminal).map((i) => i.stop(request)));
   }
@@ -444,7 +444,7 @@ export class Supervisor {
     }
   }
 
-  private register(request: StartRequest, initialState?: InstanceState): ManagedInstance {
+  private register(request: SupervisorStartRequest, initialState?: InstanceState): ManagedInstance {
     const instance: ManagedInstance = new ManagedInstance({
       ...(initialState ? { initialState } : {}),
       plan: request.plan,

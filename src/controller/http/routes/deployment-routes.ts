@@ -1,5 +1,6 @@
 import { t as T } from "elysia";
 import { GroupPatchSchema } from "../../../core/groups/group-schema.ts";
+import { RESOURCE_NAME_PATTERN } from "../../../core/names.ts";
 import { toDeploymentView } from "../../deployments/deployment-doc.ts";
 import type { DeploymentService } from "../../deployments/deployment-service.ts";
 import type { TemplateService } from "../../templates/template-service.ts";
@@ -28,7 +29,7 @@ const DeploymentView = T.Object({
   createdBy: T.String(),
 });
 
-const GroupName = T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" });
+const GroupName = T.String({ pattern: RESOURCE_NAME_PATTERN });
 const ByGroup = T.Object({ name: GroupName });
 const ByRevision = T.Object({ name: GroupName, rev: T.Integer({ minimum: 1, maximum: 1_000_000_000 }) });
 const Seconds = T.Integer({ minimum: -1_000_000, maximum: 1_000_000 });
@@ -55,13 +56,9 @@ const DeployBody = T.Object(
   {
     strategy: T.Optional(T.Union([T.Literal("ROLLING"), T.Literal("CANARY"), T.Literal("BLUE_GREEN")])),
     templates: T.Optional(
-      T.Record(
-        T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" }),
-        T.String({ minLength: 1, maxLength: 64 }),
-        {
-          maxProperties: 64,
-        },
-      ),
+      T.Record(T.String({ pattern: RESOURCE_NAME_PATTERN }), T.String({ minLength: 1, maxLength: 64 }), {
+        maxProperties: 64,
+      }),
     ),
     group: T.Optional(GroupPatchSchema),
     ...Knobs,

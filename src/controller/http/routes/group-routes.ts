@@ -2,6 +2,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { t as T } from "elysia";
 import { AppError } from "../../../core/errors.ts";
 import { GroupCreateSchema, GroupFields, GroupPatchSchema } from "../../../core/groups/group-schema.ts";
+import { RESOURCE_NAME_PATTERN } from "../../../core/names.ts";
 import type { GroupPauses } from "../../groups/group-pauses.ts";
 import { type GroupService, toGroupView } from "../../groups/group-service.ts";
 import { listEnvelope, pageParams, pagingQuery } from "../paging.ts";
@@ -30,7 +31,7 @@ const PauseView = T.Object({
 /** What lists and the one-group read add: why the group is held, or null. */
 const GroupWithPause = T.Object({ ...GroupView.properties, pause: Nullable(PauseView) });
 
-const GroupName = T.Object({ name: T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" }) });
+const GroupName = T.Object({ name: T.String({ pattern: RESOURCE_NAME_PATTERN }) });
 
 export function groupRoutes(table: RouteTable, groups: GroupService, pauses: GroupPauses): void {
   table

@@ -1,6 +1,7 @@
 import { t as T } from "elysia";
 import { AppError } from "../../../core/errors.ts";
 import { INSTANCE_STATES, isTerminalState } from "../../../core/lifecycle/index.ts";
+import { RESOURCE_NAME_PATTERN } from "../../../core/names.ts";
 import type { RoleService } from "../../auth/role-service.ts";
 import { SSE_HEADERS } from "../../events/sse-stream.ts";
 import type { SseTickets } from "../../events/sse-tickets.ts";
@@ -35,7 +36,7 @@ export const InstanceView = T.Object({
 });
 
 const Id = T.Object({ id: T.String({ pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$" }) });
-const GroupName = T.Object({ name: T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" }) });
+const GroupName = T.Object({ name: T.String({ pattern: RESOURCE_NAME_PATTERN }) });
 const encoder = new TextEncoder();
 
 export interface InstanceRouteDeps {

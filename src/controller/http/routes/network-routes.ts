@@ -1,5 +1,6 @@
 import { t as T } from "elysia";
 import { NetworkSchema, NetworkView } from "../../../api/networks.ts";
+import { RESOURCE_NAME_PATTERN } from "../../../core/names.ts";
 import type { NetworkService } from "../../networks/network-service.ts";
 import { pageOf, pagingQuery } from "../paging.ts";
 import { Paged, StatusAnswer } from "../response-schemas.ts";
@@ -7,7 +8,7 @@ import type { RouteTable } from "../route-table.ts";
 
 export { NetworkView };
 
-const NetworkName = T.Object({ name: T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" }) });
+const NetworkName = T.Object({ name: T.String({ pattern: RESOURCE_NAME_PATTERN }) });
 
 export function networkRoutes(table: RouteTable, networks: NetworkService): void {
   table

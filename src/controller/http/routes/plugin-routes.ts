@@ -1,6 +1,6 @@
 import { Type as T } from "@sinclair/typebox";
 import type { Clock } from "../../../core/clock.ts";
-import { isActiveState } from "../../../core/lifecycle/index.ts";
+import { isServingState } from "../../../core/lifecycle/index.ts";
 import type { CustomEventPublisher, EventPublisher } from "../../events/event-types.ts";
 import type { SseTickets } from "../../events/sse-tickets.ts";
 import type { GroupService } from "../../groups/group-service.ts";
@@ -120,7 +120,7 @@ export function sharedWorkloadRoutes(table: RouteTable, prefix: string, deps: Wo
       summary: "Groups with their online instance and player counts",
       handler: async () => {
         const groups = (await deps.groups.list(1, 10_000)).data;
-        const live = (await instances.col.find({})).filter((i) => isActiveState(i.state));
+        const live = (await instances.col.find({})).filter((i) => isServingState(i.state));
         return {
           data: groups.map((g) => {
             const mine = live.filter((i) => i.group === g.name);

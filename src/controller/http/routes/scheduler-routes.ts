@@ -1,11 +1,12 @@
 import { t as T } from "elysia";
+import { RESOURCE_NAME_PATTERN } from "../../../core/names.ts";
 import type { SchedulerLoop } from "../../scheduler/loop/index.ts";
 import { toTickView } from "../../scheduler/loop/index.ts";
 import type { PlacementExplanation } from "../../scheduler/types.ts";
 import { Iso, Nullable } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
 
-const GroupName = T.Object({ name: T.String({ pattern: "^[a-z0-9_][a-z0-9_-]{0,31}$" }) });
+const GroupName = T.Object({ name: T.String({ pattern: RESOURCE_NAME_PATTERN }) });
 
 /** Per node, in score order: the chosen node first, then other candidates, then the rejected ones. */
 export function toPlacementView(explanation: PlacementExplanation) {

@@ -1,12 +1,12 @@
 import { t as T } from "elysia";
+import { RESOURCE_NAME_PATTERN } from "../../../core/names.ts";
 import type { TemplateService } from "../../templates/template-service.ts";
 import { readBodyCapped } from "../body-reader.ts";
 import { pageOf, pagingQuery } from "../paging.ts";
 import { DataOf, Iso, Nullable, Paged, StatusAnswer } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
 
-const NamePattern = "^[a-z0-9_][a-z0-9_-]{0,31}$";
-const TemplateName = T.Object({ name: T.String({ pattern: NamePattern }) });
+const TemplateName = T.Object({ name: T.String({ pattern: RESOURCE_NAME_PATTERN }) });
 const Hash = T.String({ pattern: "^[0-9a-f]{64}$" });
 const TemplateView = T.Object({
   name: T.String(),
@@ -53,7 +53,7 @@ export function templateRoutes(table: RouteTable, templates: TemplateService): v
       summary: "Create an (empty) template; upload versions to it",
       body: T.Object(
         {
-          name: T.String({ pattern: NamePattern }),
+          name: T.String({ pattern: RESOURCE_NAME_PATTERN }),
           description: T.Optional(T.String({ maxLength: 512 })),
           platform: T.Optional(T.Union([T.String({ maxLength: 32 }), T.Null()])),
         },
@@ -182,7 +182,7 @@ export function templateRoutes(table: RouteTable, templates: TemplateService): v
       access: "templates.delete",
       tag: "templates",
       summary: "Delete a version that is not current",
-      params: T.Object({ name: T.String({ pattern: NamePattern }), hash: Hash }),
+      params: T.Object({ name: T.String({ pattern: RESOURCE_NAME_PATTERN }), hash: Hash }),
       handler: async ({ params, audit }) => {
         const before = await templates.deleteVersion(params.name, params.hash);
         await audit({

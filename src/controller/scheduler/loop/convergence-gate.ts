@@ -1,5 +1,5 @@
 import type { NodeDoc } from "../../nodes/node-doc.ts";
-import { countsAsActive } from "../instance-state.ts";
+import { countsTowardLimits } from "../instance-state.ts";
 import type { Action, SchedGroup, SchedInstance } from "../types.ts";
 
 export interface GateVerdict {
@@ -46,7 +46,7 @@ export class ConvergenceGate {
     const floor = new Map<string, number>();
     for (const g of groups) floor.set(g.name, g.minInstances);
     for (const inst of instances) {
-      if (!countsAsActive(inst.state)) continue;
+      if (!countsTowardLimits(inst.state)) continue;
       const left = floor.get(inst.group);
       if (left !== undefined) floor.set(inst.group, left - 1);
     }

@@ -6,7 +6,7 @@ import type { InstanceLifecycle } from "../../instances/instance-lifecycle.ts";
 import type { NodeDoc } from "../../nodes/node-doc.ts";
 import type { NodeService } from "../../nodes/node-service.ts";
 import type { NodeShutdowns } from "../../nodes/node-shutdowns.ts";
-import { isTerminal } from "../instance-state.ts";
+import { isTerminalState } from "../instance-state.ts";
 import type { SchedInstance } from "../types.ts";
 import { fenceOf, type ScopedLeases } from "./scoped-leases.ts";
 
@@ -213,7 +213,7 @@ export class DrainWorkflow {
 function loadsByNode(instances: readonly SchedInstance[]): Map<string, NodeLoad> {
   const loads = new Map<string, NodeLoad>();
   for (const inst of instances) {
-    if (isTerminal(inst.state)) continue;
+    if (isTerminalState(inst.state)) continue;
     let load = loads.get(inst.node);
     if (load === undefined) {
       load = { live: 0, draining: [] };

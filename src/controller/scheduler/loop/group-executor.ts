@@ -14,7 +14,7 @@ export interface ActionOutcome {
   readonly detail?: string;
 }
 
-export interface GroupRun {
+export interface GroupExecution {
   readonly group: string;
   readonly outcomes: ActionOutcome[];
   /** Set when the group did nothing or stopped early, with why. */
@@ -47,7 +47,7 @@ export class GroupExecutor {
   ) {}
 
   /** `revision`: the deployment revision every placement of this run is stamped with. */
-  async run(group: string, actions: readonly SideEffect[], revision = 0): Promise<GroupRun> {
+  async run(group: string, actions: readonly SideEffect[], revision = 0): Promise<GroupExecution> {
     const lease = await this.deps.leases.hold(`group:${group}`);
     if (lease === null) return { group, outcomes: [], wait: "leased by another controller" };
     const outcomes: ActionOutcome[] = [];

@@ -15,8 +15,8 @@ import { CooldownBook } from "./cooldown-book.ts";
 import { DrainWorkflow } from "./drain-workflow.ts";
 import {
   type ActionOutcome,
+  type GroupExecution,
   GroupExecutor,
-  type GroupRun,
   isSideEffect,
   type SideEffect,
 } from "./group-executor.ts";
@@ -299,7 +299,7 @@ export class SchedulerLoop {
     work: Map<string, SideEffect[]>,
     waits: GroupWait[],
     revisions: ReadonlyMap<string, number>,
-  ): Promise<GroupRun[]> {
+  ): Promise<GroupExecution[]> {
     const executor = this.executor;
     if (executor === undefined) {
       for (const group of work.keys())
@@ -307,7 +307,7 @@ export class SchedulerLoop {
       return [];
     }
     const queue = [...work.entries()];
-    const runs: GroupRun[] = [];
+    const runs: GroupExecution[] = [];
     const worker = async () => {
       for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
         const [group, actions] = next;
@@ -347,7 +347,7 @@ export class SchedulerLoop {
   private async stampCooldowns(
     world: World,
     stamps: readonly string[],
-    runs: readonly GroupRun[],
+    runs: readonly GroupExecution[],
     at: number,
   ): Promise<void> {
     const byGroup = new Map(runs.map((r) => [r.group, r]));

@@ -5,8 +5,8 @@ import {
   INSTANCE_STATES,
   type InstanceState,
   instanceStateFromNumber,
-  isActiveState,
   isInstanceState,
+  isServingState,
   isTerminalState,
   isTransitionalState,
   type LifecycleActor,
@@ -67,7 +67,7 @@ describe("state helpers", () => {
   });
 
   test("active, terminal and transitional partition the states", () => {
-    expect(INSTANCE_STATES.filter(isActiveState)).toEqual(["RUNNING", "DRAINING"]);
+    expect(INSTANCE_STATES.filter(isServingState)).toEqual(["RUNNING", "DRAINING"]);
     expect(INSTANCE_STATES.filter(isTerminalState)).toEqual(["STOPPED", "CRASHED"]);
     expect(INSTANCE_STATES.filter(isTransitionalState)).toEqual([
       "SCHEDULED",
