@@ -39,14 +39,12 @@ export function startDeploymentReconciler(deps: ReconcilerDeps): () => void {
     try {
       const lease = await deps.coord
         .acquireLease(RECONCILER_SCOPE, deps.controllerId, LEASE_TTL_MS)
+        // coordination down: skip this round, the next one tries again
         .catch(() => null);
       if (!lease) return;
       await reconcileOnce(deps);
     } catch (err) {
-      deps.log.warn(
-        { err: (err as Error).message },
-        "deployment reconciler round failed; next round retries",
-      );
+      deps.log.warn({ err }, "deployment reconciler round failed; next round retries");
     } finally {
       running = false;
     }

@@ -70,6 +70,7 @@ export class ArtifactCache {
   }
 
   private async sweepStaging(): Promise<void> {
+    // no cache directory yet: nothing staged to sweep
     const names = await readdir(this.directory).catch(() => [] as string[]);
     await Promise.all(
       names.filter((n) => n.startsWith(".tmp-")).map((n) => rm(join(this.directory, n), { force: true })),
