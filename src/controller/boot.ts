@@ -449,6 +449,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       log: log.child({ component: "scheduler" }),
       lifecycle: instances.lifecycle,
       shutdowns,
+      instanceMetrics: workload.instanceMetrics,
       intervalMs: config.scheduler.evaluationIntervalSeconds * 1000,
       scalingCooldownSeconds: config.scheduler.scalingCooldownSeconds,
     });

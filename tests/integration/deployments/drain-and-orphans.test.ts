@@ -2,10 +2,12 @@
  * Deployments meeting other workflows, over a real controller and simulated daemons: a node drain
  * started in the middle of a rolling restart (the drain wins on its node's instances; every old
  * instance is replaced exactly once and the node ends empty), and a deployment whose group is deleted
- * (the cluster's deployment reconciler ends it FAILED).
+ * (the cluster's deployment reconciler ends it FAILED), and a canary whose plugin reports TPS under
+ * the gate's floor (rolled back).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
+import { InstanceMetrics } from "../../../src/controller/workload/instance-metrics.ts";
 import { waitFor } from "../../support/wait.ts";
 import { customGroup, type Fleet, startFleet } from "../scheduler/fleet-harness.ts";
 
@@ -110,5 +112,53 @@ describe("deployments and other workflows", () => {
       { timeoutMs: 30_000, intervalMs: 200, what: "the orphaned deployment FAILED" },
     );
     expect(ended.reason).toContain("deleted");
+  }, 60_000);
+
+  test("a canary reporting TPS below minHealthyTps fails the gate and rolls back", async () => {
+    const created = await fleet.api(
+      "POST",
+      "/api/v1/groups",
+      customGroup("laggy", { scalingMode: "STATIC", minInstances: 2, maxInstances: 2, memoryMb: 128 }),
+    );
+    expect(created.status).toBe(201);
+    await waitFor(async () => (await services("laggy")).filter((i) => i.state === "RUNNING").length === 2, {
+      timeoutMs: 20_000,
+      what: "2 laggy instances RUNNING",
+    });
+    const res = await fleet.api("POST", "/api/v1/groups/laggy/restart", {
+      strategy: "CANARY",
+      // long enough that the report below lands before the canary counts as stabilized
+      minHealthySeconds: 6,
+      minHealthyTps: 18,
+    });
+    expect(res.status).toBe(202);
+    const canary = await waitFor(
+      async () => (await services("laggy")).find((i) => i.deploymentRevision === 1 && i.state === "RUNNING"),
+      { timeoutMs: 20_000, what: "the canary RUNNING" },
+    );
+    // What the canary's plugin would report (POST /api/plugin/metrics keeps exactly this record).
+    await new InstanceMetrics(fleet.controller.coord).record({
+      instanceId: canary.id,
+      group: "laggy",
+      kind: "server",
+      receivedAt: Date.now(),
+      values: { tps1m: 9.5 },
+    });
+    const end = await waitFor(
+      async () => {
+        const d = await deployment("laggy", 1);
+        return d.state === "IN_PROGRESS" ? undefined : d;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, what: "the canary judged" },
+    );
+    expect(end.state).toBe("ROLLED_BACK");
+    expect(end.reason).toContain("TPS 9.5 below 18");
+    await waitFor(
+      async () => {
+        const live = (await services("laggy")).filter((i) => !["STOPPED", "CRASHED"].includes(i.state));
+        return live.length === 2 && live.every((i) => i.deploymentRevision === 0);
+      },
+      { timeoutMs: 30_000, what: "the group back on its old instances" },
+    );
   }, 60_000);
 });

@@ -22,6 +22,8 @@ import {
 export interface WorldSources {
   store: DurableStore;
   maintenance: { get(): Promise<{ enabled: boolean }> };
+  /** plugin-reported metrics; read only for what a deployment's TPS gate judges */
+  instanceMetrics?: { latest(instanceId: string): Promise<{ values: Record<string, unknown> } | null> };
 }
 
 /** One consistent-enough read of everything a tick decides on. */
@@ -80,6 +82,31 @@ const READ_LIMIT = 1_000_000;
 export class WorldReader {
   constructor(private readonly sources: WorldSources) {}
 
+  /**
+   * TPS of the RUNNING instances at the target revision of deployments whose gate has a TPS floor:
+   * the only instances whose TPS the tick judges, so the coordination store is asked for few.
+   */
+  private async tpsOfGatedReplacements(
+    deployments: readonly DeploymentDoc[],
+    docs: readonly SchedulerInstanceDoc[],
+  ): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const metrics = this.sources.instanceMetrics;
+    if (metrics === undefined) return out;
+    const gated = new Map<string, number>();
+    for (const d of deployments)
+      if (d.knobs.healthGateEnabled && d.knobs.minHealthyTps > 0) gated.set(d.groupName, d.revision);
+    if (gated.size === 0) return out;
+    const wanted = docs.filter((d) => d.state === "RUNNING" && gated.get(d.group) === d.deploymentRevision);
+    await Promise.all(
+      wanted.map(async (d) => {
+        const tps = tpsOf((await metrics.latest(d._id).catch(() => null))?.values);
+        if (tps !== undefined) out.set(d._id, tps);
+      }),
+    );
+    return out;
+  }
+
   async read(now: number): Promise<World> {
     const { store } = this.sources;
     const [groupDocs, nodeDocs, instanceDocs, maintenance, crashLoops, failurePauses, deployments, heads] =
@@ -126,10 +153,13 @@ export class WorldReader {
     for (const node of nodeDocs) {
       for (const report of node.instances) reports.set(report.instanceId, report);
     }
+    const gated = await this.tpsOfGatedReplacements(deployments, instanceDocs);
     const instances: SchedInstance[] = [];
     for (const doc of instanceDocs) {
       const inst = toSchedInstance(doc, memoryOf.get(doc.group), reports.get(doc._id), now);
-      if (inst !== undefined) instances.push(inst);
+      if (inst === undefined) continue;
+      const tps = gated.get(doc._id);
+      instances.push(tps === undefined ? inst : { ...inst, tps1m: tps });
     }
     return {
       now,
@@ -142,6 +172,12 @@ export class WorldReader {
       heads: new Map(heads.map((h) => [h._id, h.revision])),
     };
   }
+}
+
+/** A TPS figure a plugin reported, when it is one. */
+function tpsOf(values: Record<string, unknown> | undefined): number | undefined {
+  const tps = values?.tps1m;
+  return typeof tps === "number" && Number.isFinite(tps) && tps > 0 ? tps : undefined;
 }
 
 /** Should two ever be active for one group (a restore, a hand edit), the older one is driven. */
