@@ -58,6 +58,8 @@ export class DownloadsApiError extends Error {
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
+/** A builds list is some hundred KiB; far more than that is not the service answering. */
+const MAX_ANSWER_CHARS = 16 * 1024 * 1024;
 const V2_CHANNELS: Readonly<Record<string, string>> = { default: "STABLE", experimental: "BETA" };
 
 /** PaperMC's own origin for each API shape, used when `baseUrl` is blank. */
@@ -74,8 +76,6 @@ export function buildsUrl(config: DownloadsConfig, project: string, version: str
   const base = baseOf(config);
   return `${base}/${config.api}/projects/${encodeURIComponent(project)}/versions/${encodeURIComponent(version)}/builds`;
 }
-
-interface Candidate extends PublishedBuild {}
 
 /** The best build of a builds answer: the best accepted channel, then the highest build number. */
 export function pickBuild(
@@ -103,11 +103,11 @@ export function pickBuild(
   return accepted[0]!;
 }
 
-function v3Candidates(body: unknown, what: string): Candidate[] {
+function v3Candidates(body: unknown, what: string): PublishedBuild[] {
   if (isErrorBody(body)) throw new DownloadsApiError(`PaperMC: ${errorMessage(body, what)}`, true);
   if (!Array.isArray(body))
     throw new DownloadsApiError(`PaperMC answered an unexpected shape for ${what}`, true);
-  const out: Candidate[] = [];
+  const out: PublishedBuild[] = [];
   for (const raw of body) {
     const b = raw as {
       id?: unknown;
@@ -136,13 +136,13 @@ function v2Candidates(
   version: string,
   body: unknown,
   what: string,
-): Candidate[] {
+): PublishedBuild[] {
   if (isErrorBody(body)) throw new DownloadsApiError(`PaperMC: ${errorMessage(body, what)}`, true);
   const builds = (body as { builds?: unknown } | null)?.builds;
   if (!Array.isArray(builds))
     throw new DownloadsApiError(`PaperMC answered an unexpected shape for ${what}`, true);
   const base = baseOf(config);
-  const out: Candidate[] = [];
+  const out: PublishedBuild[] = [];
   for (const raw of builds) {
     const b = raw as {
       build?: unknown;
@@ -196,13 +196,19 @@ export async function fetchLatestBuild(
   }
   // 404 is the service saying the project or version does not exist; 5xx and 429 may pass.
   const text = await response.text().catch(() => "");
+  if (text.length > MAX_ANSWER_CHARS)
+    throw new DownloadsApiError(
+      `PaperMC's answer for ${project} ${version} is over ${MAX_ANSWER_CHARS} characters`,
+      true,
+    );
   let body: unknown;
   try {
     body = text === "" ? null : JSON.parse(text);
   } catch {
+    // Most often a proxy's or load balancer's error page: worth asking again later.
     throw new DownloadsApiError(
       `PaperMC answered ${response.status} with a body that is not JSON (${url})`,
-      response.status < 500,
+      false,
     );
   }
   if (

@@ -76,6 +76,9 @@ const server: Bun.Server<undefined> = Bun.serve({
         })),
       );
     }
+    if (url.pathname === "/v3/projects/paper/versions/portal/builds") {
+      return new Response("<html>sign in to the Wi-Fi</html>", { headers: { "content-type": "text/html" } });
+    }
     if (url.pathname === "/v3/projects/velocity/versions/3.4.0/builds") {
       return Response.json([
         {
@@ -198,7 +201,11 @@ describe("PaperMC downloads API", () => {
     expect((await failure("PURPUR", "1.21.4")).permanent).toBe(true);
   });
 
-  test("transient: a 5xx answer and an unreachable API", async () => {
+  test("transient: a 5xx answer, an HTML page instead of JSON, and an unreachable API", async () => {
+    const portal = await fetchLatestBuild(config(), "PAPER", "portal", { userAgent: "t" }).catch((e) => e);
+    expect(portal).toBeInstanceOf(DownloadsApiError);
+    expect(portal.permanent).toBe(false);
+    expect(portal.message).toContain("not JSON");
     failNext = 1;
     const busy = await fetchLatestBuild(config(), "PAPER", "1.21.4", { userAgent: "t" }).catch((e) => e);
     expect(busy).toBeInstanceOf(DownloadsApiError);
