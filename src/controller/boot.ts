@@ -382,6 +382,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       acceptEula: config.minecraft.acceptEula,
       networks,
       forwardingSecret: async () => forwardingSecret,
+      heartbeatIntervalMs: config.heartbeat.intervalMs,
       metrics,
       controllerUrl: () => controllerUrlOf(config.http.host, httpPort),
       clock,

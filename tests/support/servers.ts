@@ -22,13 +22,13 @@ export type Availability = { server: TestServer; skip?: undefined } | { server?:
  * server once that pipe closes. bun test does not run `exit` handlers, so a server tied to one
  * would outlive every test run; a closed pipe happens however this process ends, even SIGKILL.
  */
-function spawnTied(cmd: string, args: string[], output: "ignore" | "pipe"): ChildProcess {
+export function spawnTied(cmd: string, args: string[], output: "ignore" | "pipe"): ChildProcess {
   const script = '"$@" </dev/null & server=$!; cat >/dev/null; kill -9 "$server" 2>/dev/null';
   return spawn("sh", ["-c", script, "sh", cmd, ...args], { stdio: ["pipe", output, output] });
 }
 
 /** Closing the pipe is what stops a tied server (see spawnTied). */
-function stopTied(child: ChildProcess): void {
+export function stopTied(child: ChildProcess): void {
   child.stdin?.end();
 }
 

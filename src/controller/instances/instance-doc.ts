@@ -27,11 +27,15 @@ export interface InstanceDoc extends Doc {
   awaitPluginReady?: boolean;
   /** last time StartInstance was sent */
   dispatchedAt?: number;
+  /** StartInstance deliveries of this record (see convergence-repairs.ts) */
+  dispatchCount?: number;
   /** the fence the stop was decided under, so a lost StopInstance can be sent again as it was */
   stopFence?: { scope: string; token: number } | null;
   stopForce?: boolean;
   /** last time StopInstance was sent */
   stopSentAt?: number;
+  /** StopInstance sends of this record, the first included */
+  stopCount?: number;
   reportedAt?: number;
   /** the player count the node last reported (see LifecycleReconciler.apply) */
   reportedPlayers?: number;

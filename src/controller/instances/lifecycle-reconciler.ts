@@ -3,24 +3,19 @@ import { type InstanceState, isInstanceState, stateOnReadopt } from "../../core/
 import type { Logger } from "../../log/logger.ts";
 import type { InstanceReconciler } from "../nodes/instance-reconciler.ts";
 import type { NodeInstanceReport } from "../nodes/node-doc.ts";
+import { DEFAULT_REPAIR_LIMITS, type RepairLimits, repairFor } from "./convergence-repairs.ts";
 import type { InstanceDoc } from "./instance-doc.ts";
 import type { InstanceService } from "./instance-service.ts";
 
 /** States in which a process should exist on the node. SCHEDULED has not been accepted yet. */
 const EXPECTED_ALIVE = new Set<InstanceState>(["PREPARING", "STARTING", "RUNNING", "DRAINING", "STOPPING"]);
-/** A SCHEDULED start not seen on the node after this long is sent again (the daemon dedups by hash). */
-const REDISPATCH_AFTER_MS = 10_000;
-
-/** A STOPPING instance the node still runs after this long gets its StopInstance again. */
-const STOP_RESEND_AFTER_MS = 10_000;
-/** States in which the node's process is still up, so a stop has not taken effect. */
-const PROCESS_UP = new Set<InstanceState>(["PREPARING", "STARTING", "RUNNING", "DRAINING"]);
-
 export interface Redispatcher {
   /** re-sends a SCHEDULED start unless a start retry already has it in hand */
   recover(instanceId: string): Promise<boolean>;
   /** re-sends the StopInstance of a STOPPING instance the node still runs */
-  resendStop(instanceId: string): Promise<boolean>;
+  resendStop(instanceId: string, force: boolean): Promise<boolean>;
+  /** tells the node to stop an instance stuck before its start, and ends the record */
+  stopStuck(instanceId: string, reason: string): Promise<void>;
 }
 
 /**
@@ -31,7 +26,8 @@ export interface Redispatcher {
  * - one it does not know is adopted rather than killed: a controller that lost its records must not
  *   take players' servers down;
  * - one expected alive but not reported is gone: STOPPING becomes STOPPED, anything else CRASHED;
- * - a SCHEDULED start the node does not know is dispatched again (same plan, same hash);
+ * - a start or stop the node's report does not reflect is sent again, then ends in a verdict
+ *   (convergence-repairs.ts);
  * - after the grace period of an unreachable node, everything expected alive there is CRASHED.
  */
 export class LifecycleReconciler implements InstanceReconciler {
@@ -40,6 +36,7 @@ export class LifecycleReconciler implements InstanceReconciler {
     private readonly starts: Redispatcher,
     private readonly log: Logger,
     private readonly now: () => number = systemClock.now,
+    private readonly limits: RepairLimits = DEFAULT_REPAIR_LIMITS,
   ) {}
 
   async reconcile(nodeId: string, reported: readonly NodeInstanceReport[]): Promise<void> {
@@ -50,28 +47,40 @@ export class LifecycleReconciler implements InstanceReconciler {
     }
     for (const doc of await this.instances.col.find({ node: nodeId })) {
       const report = seen.get(doc._id);
-      if (report) {
-        if (
-          doc.state === "STOPPING" &&
-          isInstanceState(report.state) &&
-          PROCESS_UP.has(report.state) &&
-          this.now() - (doc.stopSentAt ?? doc.stateChangedAt) >= STOP_RESEND_AFTER_MS
-        ) {
-          await this.starts.resendStop(doc._id);
-        }
-        continue;
-      }
-      if (doc.state === "SCHEDULED") {
-        if (this.now() - (doc.dispatchedAt ?? 0) >= REDISPATCH_AFTER_MS) await this.starts.recover(doc._id);
-        continue;
-      }
-      if (!EXPECTED_ALIVE.has(doc.state)) continue;
+      const reported = report && isInstanceState(report.state) ? report.state : undefined;
+      await this.repair(doc, reported);
+      if (report || !EXPECTED_ALIVE.has(doc.state)) continue;
       await this.instances.transition(
         doc._id,
         doc.state === "STOPPING" ? "STOPPED" : "CRASHED",
         "not running on the node",
         { lostAt: this.now(), lostReason: "not running on the node when it reconnected" },
       );
+    }
+  }
+
+  private async repair(doc: InstanceDoc, reported: InstanceState | undefined): Promise<void> {
+    const repair = repairFor(doc, reported, this.now(), this.limits);
+    switch (repair.kind) {
+      case "none":
+        return;
+      case "redispatch":
+        await this.starts.recover(doc._id);
+        return;
+      case "resend-stop":
+        await this.starts.resendStop(doc._id, repair.force);
+        return;
+      case "stop-stuck-prepare":
+        this.log.warn({ instanceId: doc._id, node: doc.node }, repair.reason);
+        await this.starts.stopStuck(doc._id, repair.reason);
+        return;
+      case "verdict":
+        this.log.warn({ instanceId: doc._id, node: doc.node }, repair.reason);
+        await this.instances.transition(doc._id, repair.state, repair.reason, {
+          lostAt: this.now(),
+          lostReason: repair.reason,
+        });
+        return;
     }
   }
 

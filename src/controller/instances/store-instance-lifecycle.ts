@@ -246,6 +246,8 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     const sent = outcome !== "no-session" && outcome !== "closed" && outcome !== "overflow";
     await this.deps.instances.col.update(instanceId, {
       dispatchedAt: this.now(),
+      // Only a delivery counts toward the redispatch verdict: a start relayed to nobody was not sent.
+      ...(sent ? { dispatchCount: (doc.dispatchCount ?? 0) + 1 } : {}),
       reason: sent ? (doc.reason ?? "") : `node ${doc.node} not connected; start pending`,
     });
     this.log.info({ instanceId, node: doc.node, planHash: plan.planHash, sent }, "StartInstance dispatched");
@@ -296,21 +298,45 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
 
   /**
    * The node still runs an instance the controller is stopping: the StopInstance was lost (relayed
-   * to nobody, a stream that broke). Sent again exactly as decided, under the same fence; stopping
-   * is idempotent on the daemon.
+   * to nobody, a stream that broke, a controller paused between the write and the send). Sent again
+   * as decided; stopping is idempotent on the daemon. The fence is raised to the scope's high-water
+   * mark in the store: the record's STOPPING passed the store's fence check, so the decision stands,
+   * and a newer holder's token the daemon has seen since must not make it refuse the repeat.
    */
-  async resendStop(instanceId: string): Promise<boolean> {
+  async resendStop(instanceId: string, force = false): Promise<boolean> {
     const doc = await this.deps.instances.get(instanceId);
     if (doc?.state !== "STOPPING" || !doc.stopFence) return false;
-    await this.deps.instances.col.update(instanceId, { stopSentAt: this.now() });
-    this.log.info({ instanceId, node: doc.node }, "StopInstance sent again: the node still runs it");
-    return this.sendStop(
-      instanceId,
-      doc.node,
-      doc.reason ?? "stop requested",
-      doc.stopFence,
-      doc.stopForce === true,
+    const highWater = await this.deps.store.fenceHighWater(doc.stopFence.scope);
+    const fence = { scope: doc.stopFence.scope, token: Math.max(doc.stopFence.token, highWater) };
+    const forced = force || doc.stopForce === true;
+    await this.deps.instances.col.update(instanceId, {
+      stopSentAt: this.now(),
+      stopCount: (doc.stopCount ?? 1) + 1,
+      stopForce: forced,
+    });
+    this.log.info(
+      { instanceId, node: doc.node, force: forced },
+      "StopInstance sent again: the node still runs it",
     );
+    return this.sendStop(instanceId, doc.node, doc.reason ?? "stop requested", fence, forced);
+  }
+
+  /**
+   * An instance stuck before its start (the node still PREPARING long past any download): the
+   * record ends CRASHED, so the scheduler places the group's instance again, and the node is told
+   * to stop it, under its plan's fence raised to the scope's high-water mark (see resendStop).
+   */
+  async stopStuck(instanceId: string, reason: string): Promise<void> {
+    const doc = await this.deps.instances.get(instanceId);
+    if (doc === null || isTerminalState(doc.state)) return;
+    const plan = await this.deps.store.collection<PlanDoc>(COMPOSITION_PLANS).get(instanceId);
+    const scope = plan?.fencing.scope ?? `group:${doc.group}`;
+    const token = Math.max(plan?.fencing.token ?? 0, await this.deps.store.fenceHighWater(scope));
+    this.sendStop(instanceId, doc.node, reason, { scope, token }, true);
+    await this.deps.instances.transition(instanceId, "CRASHED", reason, {
+      lostAt: this.now(),
+      lostReason: reason,
+    });
   }
 
   /**

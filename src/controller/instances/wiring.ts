@@ -17,6 +17,7 @@ import { WorkloadAuth } from "../workload/workload-auth.ts";
 import { WorkloadTokens } from "../workload/workload-tokens.ts";
 import { ArtifactServer } from "./artifact-server.ts";
 import { ConsoleBuffer } from "./console-buffer.ts";
+import { repairLimitsFor } from "./convergence-repairs.ts";
 import { GroupStarter } from "./group-starter.ts";
 import { routeInstanceFrames } from "./instance-frames.ts";
 import { InstanceService } from "./instance-service.ts";
@@ -58,6 +59,8 @@ export function wireInstances(deps: {
   acceptEula?: boolean;
   networks?: { list(): Promise<NetworkSpec[]> };
   forwardingSecret?: () => Promise<string>;
+  /** the daemons' heartbeat period: lost commands are sent again after two of them */
+  heartbeatIntervalMs: number;
   metrics?: PauseMetrics & { compositionPlanningFailed(): void; crashLoopPaused(): void };
   clock?: Clock;
 }): InstanceWiring {
@@ -89,7 +92,13 @@ export function wireInstances(deps: {
     onStartFailure: (group, failure) =>
       failure.permanent ? pauses.pause(group, failure) : crashLoops.record(group, now()),
   });
-  const reconciler = new LifecycleReconciler(instances, lifecycle, log);
+  const reconciler = new LifecycleReconciler(
+    instances,
+    lifecycle,
+    log,
+    now,
+    repairLimitsFor(deps.heartbeatIntervalMs),
+  );
   crashLoops.start();
   const crashes = new CrashService(deps.store, instances, crashLoops, deps.events, log);
   // A stopped or crashed instance's plugin has nothing left to say.

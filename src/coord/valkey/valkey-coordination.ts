@@ -1,7 +1,7 @@
 import { Redis, type RedisOptions } from "ioredis";
 import { systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
-import { guardOutages } from "../../core/outage-guard.ts";
+import { guardOutages, OutageBreaker } from "../../core/outage-guard.ts";
 import { redactUri } from "../../log/redact.ts";
 import { CoordKeys, checkHolder, DEFAULT_KEY_PREFIX, leaseValue } from "../keys.ts";
 import type {
@@ -110,7 +110,9 @@ export class ValkeyCoordination implements Coordination {
       commandTimeout: timeout,
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
-      retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 5000),
+      // Capped at a second: every controller's leases, rate limits and revocations wait on the
+      // reconnect after Redis comes back, and one connection attempt a second costs nothing.
+      retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 1000),
     };
     return new Redis(options.uri, redisOptions);
   }
@@ -150,6 +152,7 @@ export class ValkeyCoordination implements Coordination {
       "COORDINATION_UNAVAILABLE",
       `Valkey/Redis at ${coordination.location}`,
       isRedisOutage,
+      new OutageBreaker(),
     );
   }
 

@@ -11,7 +11,7 @@ import {
   MongoTopologyClosedError,
 } from "mongodb";
 import { AppError } from "../../core/errors.ts";
-import { guardOutages } from "../../core/outage-guard.ts";
+import { guardOutages, OutageBreaker } from "../../core/outage-guard.ts";
 import { redactUri } from "../../log/redact.ts";
 import { COLLECTIONS, COUNTERS_COLLECTION, checkCollectionName, FENCES_COLLECTION } from "../collections.ts";
 import { checkRev, stamp, stripManaged } from "../doc-stamp.ts";
@@ -70,6 +70,8 @@ export class MongoStore implements DurableStore {
   readonly kind = "mongodb" as const;
   readonly location: string;
   private readonly collections = new Map<string, MongoDocCollection<Doc>>();
+  /** one for the store and all its collections: an outage is the server's, not a collection's */
+  readonly breaker = new OutageBreaker();
 
   private constructor(
     private readonly client: MongoClient,
@@ -83,10 +85,10 @@ export class MongoStore implements DurableStore {
     const timeout = options.connectTimeoutMs ?? 5000;
     const operationTimeout = options.operationTimeoutMs ?? 2500;
     const client = new MongoClient(options.uri, {
-      serverSelectionTimeoutMS: Math.min(timeout, operationTimeout),
+      // Half each: a read or write that meets a dead socket is retried once after a new server
+      // selection, and socket wait plus selection must together fit the operation's bound.
+      serverSelectionTimeoutMS: Math.max(50, Math.floor(Math.min(timeout, operationTimeout) / 2)),
       connectTimeoutMS: timeout,
-      // Half: the driver retries a read or write once on a network error, and both together must
-      // fit the bound.
       socketTimeoutMS: Math.max(50, Math.floor(operationTimeout / 2)),
       appName: "prexorcloud",
     });
@@ -105,7 +107,13 @@ export class MongoStore implements DurableStore {
     }
     const store = new MongoStore(client, client.db(options.database), options.uri);
     await store.ensureIndexes();
-    return guardOutages(store, "STORE_UNAVAILABLE", `MongoDB at ${store.location}`, isMongoOutage);
+    return guardOutages(
+      store,
+      "STORE_UNAVAILABLE",
+      `MongoDB at ${store.location}`,
+      isMongoOutage,
+      store.breaker,
+    );
   }
 
   private async ensureIndexes(): Promise<void> {
@@ -134,6 +142,7 @@ export class MongoStore implements DurableStore {
         "STORE_UNAVAILABLE",
         `MongoDB at ${this.location}`,
         isMongoOutage,
+        this.breaker,
       );
       this.collections.set(name, col);
     }

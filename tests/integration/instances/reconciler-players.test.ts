@@ -25,7 +25,7 @@ test("a node reporting an unchanged count leaves the plugin-reported one alone; 
   );
   const reconciler = new LifecycleReconciler(
     instances,
-    { recover: async () => false, resendStop: async () => false },
+    { recover: async () => false, resendStop: async () => false, stopStuck: async () => undefined },
     silentLogger(),
   );
   const now = Date.now();
@@ -63,7 +63,7 @@ test("the node's list ping slot limit and sample are stored and shown on the ins
   const instances = new InstanceService(store, { publish: async () => {} }, silentLogger());
   const reconciler = new LifecycleReconciler(
     instances,
-    { recover: async () => false, resendStop: async () => false },
+    { recover: async () => false, resendStop: async () => false, stopStuck: async () => undefined },
     silentLogger(),
   );
   const now = Date.now();
