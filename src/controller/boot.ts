@@ -24,6 +24,7 @@ import { CatalogService } from "./catalog/catalog-service.ts";
 import { resolveControllerId } from "./controller-id.ts";
 import { startDeploymentReconciler } from "./deployments/deployment-reconciler.ts";
 import { DeploymentService } from "./deployments/deployment-service.ts";
+import { DependencyWatch } from "./dependency-watch.ts";
 import type { EventBus } from "./events/event-bus.ts";
 import { type EventSystem, startEventSystem } from "./events/event-system.ts";
 import type { EventPublisher } from "./events/event-types.ts";
@@ -330,6 +331,19 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const eventSystem = await startEventSystem({ coord, controllerId: id, log, metrics, sse: config.sse });
     teardown.push(() => eventSystem.stop());
     const events: EventPublisher = eventSystem.bus;
+    const dependencies = new DependencyWatch({
+      probes: [
+        { name: "store", ping: () => store.ping() },
+        { name: "coordination", ping: () => coord.ping() },
+      ],
+      events,
+      log,
+      clock,
+      controllerId: id,
+      gauge: (dependency, up) => metrics.dependency(dependency, up),
+    });
+    dependencies.start();
+    teardown.push(() => dependencies.stop());
     const lease = { coord, store, holder: id, clock };
     const groups = new GroupService(store, events, lease, clock);
     const networks = new NetworkService(store, events, lease, clock);

@@ -83,6 +83,9 @@ export interface EventPayloads {
   CLUSTER_CONFIG_CHANGED: { version: number; parentVersion: number; mutator: string; action: string };
   CHOREOGRAPHY_OVERLAY_ACTIVATED: { eventName: string; group: string; activeUntil: string };
   CHOREOGRAPHY_OVERLAY_DEACTIVATED: { eventName: string; group: string; reason: string };
+  /** ours: a controller lost its store or coordination connection (dependency-watch.ts) */
+  DEPENDENCY_DOWN: { controllerId: string; dependency: "store" | "coordination"; message: string };
+  DEPENDENCY_RESTORED: { controllerId: string; dependency: "store" | "coordination"; downMs: number };
 }
 
 export type EventType = keyof EventPayloads;
@@ -131,6 +134,8 @@ export const EVENT_TYPES = Object.keys({
   CLUSTER_CONFIG_CHANGED: 1,
   CHOREOGRAPHY_OVERLAY_ACTIVATED: 1,
   CHOREOGRAPHY_OVERLAY_DEACTIVATED: 1,
+  DEPENDENCY_DOWN: 1,
+  DEPENDENCY_RESTORED: 1,
 } satisfies Record<EventType, 1>) as EventType[];
 
 /**

@@ -244,7 +244,10 @@ export function createHttpApp(deps: HttpDeps) {
         }
       }
       const { status, headers, body } = toEnvelope(appError, requestId);
-      if (status >= 500) {
+      // An outage answers every request 503 until it ends: one warn line per request (below) and
+      // the dependency watch's down/up lines say enough; a stack per request would flood the log.
+      const outage = appError.code === "STORE_UNAVAILABLE" || appError.code === "COORDINATION_UNAVAILABLE";
+      if (status >= 500 && !outage) {
         // The stack of what was really thrown, not the generic answer the client gets.
         log.error(
           { err: appError.cause ?? appError, requestId, method: request.method, path },

@@ -36,6 +36,8 @@ export interface Metrics {
   /** one backup run (scheduled or on request); a failure does not move the last-success clock */
   backupRun(run: { seconds: number; ok: boolean }): void;
   /** `payloadCase`: the lower-case name of the frame's oneof field */
+  /** this controller's view of a dependency (dependency-watch.ts) */
+  dependency(dependency: string, up: boolean): void;
   daemonMessageIn(payloadCase: string): void;
   daemonMessageOut(payloadCase: string, outcome: DeliveryOutcome): void;
   /** a PERMANENT plan/start failure paused a group (also counts as an automatic pause) */
@@ -119,6 +121,7 @@ class PromMetrics implements Metrics {
   private readonly deploymentDuration: Histogram<"outcome">;
   private readonly backupFailures: Counter;
   private readonly backupLastSuccess: Gauge;
+  private readonly dependencyUp: Gauge;
   private readonly daemonIn: Counter<"payload_case">;
   private readonly daemonOut: Counter<"payload_case" | "outcome">;
   private readonly groupPauses: Counter<"code">;
@@ -216,6 +219,12 @@ class PromMetrics implements Metrics {
       help: "When the last backup on this controller succeeded (0: none since start)",
       registers,
     });
+    this.dependencyUp = new Gauge({
+      name: "prexorcloud_dependency_up",
+      help: "1 while this controller reaches the dependency (store, coordination), 0 during an outage",
+      labelNames: ["dependency"],
+      registers,
+    });
     this.daemonIn = new Counter({
       name: "prexorcloud_grpc_daemon_messages_in_total",
       help: "Frames received from daemons",
@@ -308,6 +317,9 @@ class PromMetrics implements Metrics {
     if (run.ok) this.backupLastSuccess.set(this.now() / 1000);
     else this.backupFailures.inc();
   }
+  dependency(dependency: string, up: boolean): void {
+    this.dependencyUp.set({ dependency }, up ? 1 : 0);
+  }
   daemonMessageIn(payloadCase: string): void {
     this.daemonIn.inc({ payload_case: payloadCase.toLowerCase() });
   }
@@ -347,6 +359,7 @@ class DisabledMetrics implements Metrics {
   leaseContended(): void {}
   jwtRevoked(): void {}
   backupRun(): void {}
+  dependency(): void {}
   daemonMessageIn(): void {}
   daemonMessageOut(): void {}
   groupPaused(): void {}

@@ -152,7 +152,7 @@ export class ValkeyCoordination implements Coordination {
       "COORDINATION_UNAVAILABLE",
       `Valkey/Redis at ${coordination.location}`,
       isRedisOutage,
-      new OutageBreaker(),
+      { breaker: new OutageBreaker() },
     );
   }
 

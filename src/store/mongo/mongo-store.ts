@@ -11,7 +11,7 @@ import {
   MongoTopologyClosedError,
 } from "mongodb";
 import { AppError } from "../../core/errors.ts";
-import { guardOutages, OutageBreaker } from "../../core/outage-guard.ts";
+import { guardOutages, OutageBreaker, type OutageGuardOptions } from "../../core/outage-guard.ts";
 import { redactUri } from "../../log/redact.ts";
 import { COLLECTIONS, COUNTERS_COLLECTION, checkCollectionName, FENCES_COLLECTION } from "../collections.ts";
 import { checkRev, stamp, stripManaged } from "../doc-stamp.ts";
@@ -70,15 +70,23 @@ export class MongoStore implements DurableStore {
   readonly kind = "mongodb" as const;
   readonly location: string;
   private readonly collections = new Map<string, MongoDocCollection<Doc>>();
-  /** one for the store and all its collections: an outage is the server's, not a collection's */
-  readonly breaker = new OutageBreaker();
+  /** one breaker for the store and all its collections: an outage is the server's, not a collection's */
+  readonly guard: OutageGuardOptions;
 
   private constructor(
     private readonly client: MongoClient,
     private readonly db: Db,
     uri: string,
+    operationTimeoutMs: number,
   ) {
     this.location = `${redactUri(uri)} (database ${db.databaseName})`;
+    // A little over the driver's own bound (socket + one retry's selection), so its error, which
+    // says more, usually wins; bulk restore and retention sweeps may take longer.
+    this.guard = {
+      breaker: new OutageBreaker(),
+      deadlineMs: operationTimeoutMs + 250,
+      unbounded: new Set(["importMany", "deleteMany", "importInternals"]),
+    };
   }
 
   static async connect(options: MongoStoreOptions): Promise<MongoStore> {
@@ -105,14 +113,14 @@ export class MongoStore implements DurableStore {
         { cause: err },
       );
     }
-    const store = new MongoStore(client, client.db(options.database), options.uri);
+    const store = new MongoStore(client, client.db(options.database), options.uri, operationTimeout);
     await store.ensureIndexes();
     return guardOutages(
       store,
       "STORE_UNAVAILABLE",
       `MongoDB at ${store.location}`,
       isMongoOutage,
-      store.breaker,
+      store.guard,
     );
   }
 
@@ -142,7 +150,7 @@ export class MongoStore implements DurableStore {
         "STORE_UNAVAILABLE",
         `MongoDB at ${this.location}`,
         isMongoOutage,
-        this.breaker,
+        this.guard,
       );
       this.collections.set(name, col);
     }

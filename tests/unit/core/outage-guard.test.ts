@@ -25,7 +25,7 @@ class Adapter {
 function guarded(now: () => number) {
   const adapter = new Adapter();
   const breaker = new OutageBreaker(1000, now);
-  const port = guardOutages(adapter, "STORE_UNAVAILABLE", "the store", (e) => e instanceof Down, breaker);
+  const port = guardOutages(adapter, "STORE_UNAVAILABLE", "the store", (e) => e instanceof Down, { breaker });
   return { adapter, port };
 }
 
@@ -86,10 +86,30 @@ describe("guardOutages with a breaker", () => {
     const t = 0;
     const adapter = new Adapter();
     const breaker = new OutageBreaker(1000, () => t);
-    const port = guardOutages(adapter, "STORE_UNAVAILABLE", "the store", () => false, breaker);
+    const port = guardOutages(adapter, "STORE_UNAVAILABLE", "the store", () => false, { breaker });
     await port.read();
     adapter.down = true;
     expect(await codeOf(port.read())).toBe("plain: connection reset");
     expect(breaker.isOpen()).toBe(false);
+  });
+});
+
+describe("guardOutages with a deadline", () => {
+  test("a call that does not settle in time answers the outage code and opens the breaker", async () => {
+    const breaker = new OutageBreaker(60_000);
+    const hanging = {
+      wait: () => new Promise<string>(() => undefined),
+      bulk: () => new Promise<string>((r) => setTimeout(() => r("done"), 60)),
+    };
+    const port = guardOutages(hanging, "STORE_UNAVAILABLE", "the store", () => false, {
+      breaker,
+      deadlineMs: 20,
+      unbounded: new Set(["bulk"]),
+    });
+    expect(await codeOf(port.wait())).toBe("STORE_UNAVAILABLE");
+    expect(breaker.isOpen()).toBe(true);
+    // Unbounded methods are exempt from the deadline, not from the breaker's fast failure once it
+    // has learnt they are asynchronous; the first call is let through.
+    expect(await port.bulk()).toBe("done");
   });
 });

@@ -135,6 +135,7 @@ export class RecordingMetrics implements Metrics {
   }
   jwtRevoked(): void {}
   backupRun(): void {}
+  dependency(): void {}
   daemonMessageIn(): void {}
   daemonMessageOut(): void {}
   groupPaused(): void {}
