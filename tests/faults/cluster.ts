@@ -285,6 +285,17 @@ export class FaultCluster {
     return this.controllers.find((c) => c.id === holder);
   }
 
+  /** Full logs of every process, written under PREXOR_FAULT_LOGS when it is set (for a failed run). */
+  dumpLogs(label: string): string {
+    const dir = process.env.PREXOR_FAULT_LOGS;
+    if (!dir) return "";
+    mkdirSync(dir, { recursive: true });
+    for (const c of this.controllers)
+      writeFileSync(join(dir, `${label}-controller${c.index}.log`), c.proc.output());
+    for (const d of this.daemons) writeFileSync(join(dir, `${label}-${d.nodeId}.log`), d.proc.output());
+    return `full logs in ${dir}/${label}-*.log`;
+  }
+
   output(): string {
     return [
       ...this.controllers.map((c) => `--- controller ${c.index} (${c.id})\n${c.proc.output().slice(-4000)}`),

@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { appendFileSync } from "node:fs";
 import Redis from "ioredis";
+import { MongoClient } from "mongodb";
 import { ensureBinary } from "../support/binary.ts";
 import { mongoServer } from "../support/servers.ts";
 import { waitFor } from "../support/wait.ts";
@@ -35,7 +36,7 @@ console.log(`fault suite seed ${seed} (replay: PREXOR_FAULT_SEED=${seed} bun tes
 const CONTROLLER_GOAL_MS = SESSION_LEASE_MS + 2 * TICK_MS;
 const DAEMON_GOAL_MS = 15_000;
 /** How long a scenario may take to heal before it fails; the goals above are printed, not asserted. */
-const HEAL_DEADLINE_MS = 90_000;
+const HEAL_DEADLINE_MS = Number(process.env.PREXOR_FAULT_HEAL_MS ?? 90_000);
 
 /** Ends on its first console line (the stop command), as a server would; cheap enough for 16 at once. */
 const LIGHT_ARGV = ["sh", "-c", "echo 'Done (0.1s)! For help, type \"help\"'; read line; exit 0"];
@@ -58,7 +59,11 @@ function record(scenario: string, ms: number, goalMs: number): void {
  * Waits until the world is back at `desired` and every live controller takes a write again (a PATCH
  * that holds the group's lease and is fenced); returns ms since `since` (performance.now()).
  */
-async function healed(since: number, cutOff?: ControllerHandle): Promise<number> {
+async function healed(
+  since: number,
+  cutOff?: ControllerHandle,
+  timeoutMs = HEAL_DEADLINE_MS,
+): Promise<number> {
   let last = "";
   await waitFor(
     async () => {
@@ -80,11 +85,36 @@ async function healed(since: number, cutOff?: ControllerHandle): Promise<number>
       }
       return true;
     },
-    { timeoutMs: HEAL_DEADLINE_MS, intervalMs: 100, what: "the cluster to converge and take writes" },
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}\nlast check: ${last}\n${cluster.output()}`);
+    { timeoutMs, intervalMs: 100, what: "the cluster to converge and take writes" },
+  ).catch(async (err: Error) => {
+    const logs = cluster.dumpLogs(`seed${seed}-${Math.round(performance.now())}`);
+    throw new Error(
+      `${err.message}\nlast check: ${last}\n${logs}\n${await unsettled()}\n${cluster.output()}`,
+    );
   });
   return Math.round(performance.now() - since);
+}
+
+/** The records of instances neither RUNNING nor ended, straight from the store, for a failure's report. */
+async function unsettled(): Promise<string> {
+  const client = await MongoClient.connect(cluster.mongoUri);
+  try {
+    const docs = await client
+      .db(cluster.database)
+      .collection("instances")
+      .find({ state: { $in: ["SCHEDULED", "PREPARING", "STARTING", "STOPPING", "DRAINING"] } })
+      .toArray();
+    const views: string[] = [];
+    for (const c of cluster.controllers.filter((c) => c.alive && !c.paused)) {
+      const report = await withDeadline(c.api.call("GET", "/api/v1/scheduler"), 3000).catch(
+        (e: Error) => e.message,
+      );
+      views.push(`controller ${c.index} scheduler: ${JSON.stringify(report).slice(0, 1500)}`);
+    }
+    return `unsettled records: ${JSON.stringify(docs)}\n${views.join("\n")}`;
+  } finally {
+    await client.close();
+  }
 }
 
 /** Changes a group's count through whichever live controller takes the write first. */
@@ -188,7 +218,7 @@ describe.skipIf(mongo.skip !== undefined)(`fault injection (seed ${seed})`, () =
     procs = new ProcessWatch(cluster.daemons.map((d) => d.nodeId)).start();
     fences = await new FenceWatch(cluster.mongoUri, cluster.database).start();
     const since = performance.now();
-    const ms = await healed(since);
+    const ms = await healed(since, undefined, 180_000);
     console.log(
       `fault[${seed}] initial convergence: ${ms} ms for ${Object.values(desired).reduce((a, b) => a + b)} instances`,
     );

@@ -76,6 +76,8 @@ export class DaemonSession implements LiveSession {
   private acked = false;
   private early: NonNullable<ControllerMessage["frame"]>[] = [];
   private lease: Lease | undefined;
+  /** when the node lease was last acquired or renewed: past its TTL it may be someone else's */
+  private leaseHeldAt = 0;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private pingSequence = 0;
   private lastHeardAt: number;
@@ -245,6 +247,7 @@ export class DaemonSession implements LiveSession {
     }
     if (this.phase === "ended") return;
     this.lease = lease;
+    this.leaseHeldAt = this.now();
     this.phase = "open";
     deps.registry.register(this);
 
@@ -326,8 +329,20 @@ export class DaemonSession implements LiveSession {
           this.finish("node ownership moved to another controller", false, Status.UNAVAILABLE);
           return;
         }
+        this.leaseHeldAt = this.now();
       } catch (err) {
-        // A coordination blip is not a reason to drop a healthy daemon; the next tick retries.
+        // A coordination blip is not a reason to drop a healthy daemon; the next tick retries. Past
+        // the lease's TTL it is: this controller can no longer prove it owns the node, commands
+        // relayed to it through coordination cannot arrive, and the daemon, whose stream looks
+        // healthy, would never move to a controller that can act.
+        if (this.now() - this.leaseHeldAt >= this.sessionLeaseMs()) {
+          this.log.warn(
+            { err },
+            "node lease not renewable within its TTL: closing the session so the node moves",
+          );
+          this.finish("coordination unreachable; node lease expired", false, Status.UNAVAILABLE);
+          return;
+        }
         this.log.warn({ err }, "could not renew the node lease");
       }
     }

@@ -46,7 +46,13 @@ export class LifecycleReconciler implements InstanceReconciler {
       await this.apply(nodeId, report, true);
     }
     for (const doc of await this.instances.col.find({ node: nodeId })) {
-      const report = seen.get(doc._id);
+      // A report of another plan under the same id (the process a re-placed STATIC instance
+      // replaced, still listed as ended) says nothing about this record's start.
+      const listed = seen.get(doc._id);
+      const report =
+        listed && (!doc.planHash || !listed.planHash || listed.planHash === doc.planHash)
+          ? listed
+          : undefined;
       const reported = report && isInstanceState(report.state) ? report.state : undefined;
       await this.repair(doc, reported);
       if (report || !EXPECTED_ALIVE.has(doc.state)) continue;
