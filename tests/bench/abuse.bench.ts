@@ -17,7 +17,9 @@ import { waitFor } from "../support/wait.ts";
 import { fmtMs, percentile } from "./stats.ts";
 
 const CLIENTS = 6;
-const SECONDS = 10;
+const SECONDS = Number(process.env.ABUSE_SECONDS ?? 10);
+/** RSS taken this far into the attack is the warmed baseline: heap grown to its working size. */
+const WARM_MS = 3_000;
 
 function rssMiB(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+) kB/);
@@ -29,10 +31,12 @@ async function probe(
   base: string,
   pid: number,
   ms: number,
-): Promise<{ latencies: number[]; peakRss: number }> {
+): Promise<{ latencies: number[]; peakRss: number; rss: Array<{ at: number; mib: number }> }> {
   const latencies: number[] = [];
   let peakRss = rssMiB(pid);
-  const end = performance.now() + ms;
+  const rss: Array<{ at: number; mib: number }> = [];
+  const start = performance.now();
+  const end = start + ms;
   while (performance.now() < end) {
     const t0 = performance.now();
     const res = await fetch(`${base}/api/v1/system/health`, { signal: AbortSignal.timeout(5_000) }).catch(
@@ -40,10 +44,12 @@ async function probe(
     );
     await res?.arrayBuffer();
     latencies.push(res?.status === 200 ? performance.now() - t0 : 5_000);
-    peakRss = Math.max(peakRss, rssMiB(pid));
+    const now = rssMiB(pid);
+    rss.push({ at: performance.now() - start, mib: now });
+    peakRss = Math.max(peakRss, now);
     await Bun.sleep(20); // pacing of the probe, not synchronisation
   }
-  return { latencies, peakRss };
+  return { latencies, peakRss, rss };
 }
 
 const dir = tempDir("prexor-abuse-");
@@ -98,8 +104,18 @@ try {
   console.log(
     `  health under attack p50 ${fmtMs(percentile(attacked.latencies, 50))}  p99 ${fmtMs(p99)}  (${(p99 / idleP99).toFixed(1)}x floor; goal ≤ 50 ms)`,
   );
+  // Growth after warm-up: the attack's own working set is in the baseline, so what remains is
+  // what keeps growing with the number of bodies (a leak would show here; heap headroom would not).
+  const warm = attacked.rss.find((r) => r.at >= WARM_MS)?.mib ?? rssBefore;
+  const laterPeak = Math.max(...attacked.rss.filter((r) => r.at >= WARM_MS).map((r) => r.mib), warm);
+  const half = (SECONDS * 1000) / 2;
+  const firstHalf = Math.max(...attacked.rss.filter((r) => r.at < half).map((r) => r.mib));
+  const secondHalf = Math.max(...attacked.rss.filter((r) => r.at >= half).map((r) => r.mib));
   console.log(
     `  RSS                 before ${rssBefore.toFixed(0)} MiB, peak ${attacked.peakRss.toFixed(0)} MiB, after ${rssAfter.toFixed(0)} MiB, growth ${(attacked.peakRss - rssBefore).toFixed(1)} MiB (goal ≤ 64 MiB)`,
+  );
+  console.log(
+    `  RSS after warm-up   at ${WARM_MS / 1000} s ${warm.toFixed(0)} MiB, peak after ${laterPeak.toFixed(0)} MiB, growth ${(laterPeak - warm).toFixed(1)} MiB; peak first half ${firstHalf.toFixed(0)} MiB, second half ${secondHalf.toFixed(0)} MiB`,
   );
 } finally {
   await up.stop("SIGTERM");
