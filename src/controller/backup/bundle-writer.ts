@@ -22,6 +22,7 @@ import {
 } from "./bundle-format.ts";
 import type { HoldGate } from "./cluster-hold.ts";
 import { listRootFiles, REDACTED_CONFIG, redactedConfig } from "./filesystem-state.ts";
+import { GarbageReclaimer } from "./garbage-reclaimer.ts";
 import { copyBuffer, HashingWriter } from "./hashing-writer.ts";
 
 export interface BackupProgress {
@@ -89,6 +90,7 @@ export async function createBundle(options: CreateBundleOptions): Promise<Manife
     const release = options.hold ? await options.hold.hold(options.holdDrainMs) : () => {};
     const cutAt = now();
     let heldMs = 0;
+    const reclaim = new GarbageReclaimer();
     try {
       for (const name of await options.store.listCollections()) {
         if (UNBACKED_COLLECTIONS.has(name)) continue;
@@ -97,6 +99,7 @@ export async function createBundle(options: CreateBundleOptions): Promise<Manife
         let documents = 0;
         try {
           for await (const page of options.store.collection<Doc>(name).scan(options.scanBatch ?? 1000)) {
+            reclaim.batch();
             let chunk = "";
             for (const doc of page) chunk += `${JSON.stringify(doc)}\n`;
             writer.write(chunk);

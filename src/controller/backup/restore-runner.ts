@@ -21,6 +21,7 @@ import {
 } from "./bundle-format.ts";
 import type { CoordinationFile } from "./bundle-writer.ts";
 import { ROOT_FILES, ROOT_TREES } from "./filesystem-state.ts";
+import { GarbageReclaimer } from "./garbage-reclaimer.ts";
 import type { RestorePlan } from "./restore-plan.ts";
 
 export const RESTORE_JOURNAL = "restore_journal";
@@ -126,6 +127,7 @@ export async function applyRestore(options: ApplyRestoreOptions): Promise<Restor
     notes: [...plan.notes],
   };
   await mark("store");
+  const reclaim = new GarbageReclaimer();
   if (plan.collections.length > 0) {
     for (const step of plan.collections) {
       const col = store.collection<Doc>(step.name);
@@ -140,6 +142,7 @@ export async function applyRestore(options: ApplyRestoreOptions): Promise<Restor
         const path = join(options.dir, `store/${step.name}.ndjson`);
         const keep = new Set(preserved.map((d) => d._id));
         for await (const batch of ndjsonBatches(path, options.batchSize ?? 1000)) {
+          reclaim.batch();
           let docs = batch.filter((d) => !keep.has(d._id));
           // Users come back as they were at the cut, but no token issued before now stays valid.
           if (step.name === "users") docs = docs.map((d) => ({ ...d, tokensValidAfter: validAfter }));
