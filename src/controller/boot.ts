@@ -532,7 +532,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     metrics.sample("groups", async () => (await groups.list(1, 1)).total);
     metrics.sample("daemonSessions", () => sessions.size);
     metrics.sample("nodes", () => nodes.countConnected());
-    metrics.sample("instances", () => instances.instances.col.count({ state: "RUNNING" }));
+    metrics.sample("instances", () => instances.instances.count({ state: "RUNNING" }));
     metrics.sample("crashes", () => instances.crashes.count());
     metrics.sample("players", () => workload.players.registry.count());
     metrics.sample("pendingTransfers", () => workload.intents.count());

@@ -131,7 +131,7 @@ export class CrashService {
     await this.instances.transition(doc.instanceId, "CRASHED", `crashed: ${doc.causeSummary}`, {
       lastCrashId: id,
     });
-    await this.instances.col.update(doc.instanceId, { lastCrashId: id });
+    await this.instances.patch(doc.instanceId, { lastCrashId: id });
     await this.events
       .publish({
         type: "INSTANCE_CRASHED",

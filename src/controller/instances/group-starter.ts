@@ -1,6 +1,6 @@
 import { systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
-import { isTerminalState } from "../../core/lifecycle/index.ts";
+import { TERMINAL_STATES } from "../../core/lifecycle/index.ts";
 import type { DurableStore } from "../../store/port.ts";
 import type { CrashLoopGuard } from "../crashes/crash-loop-guard.ts";
 import type { GroupService } from "../groups/group-service.ts";
@@ -47,7 +47,7 @@ export class GroupStarter {
     }
     return withLease(deps.lease, `group:${name}`, async (fence) => {
       const nodes = await deps.store.collection<NodeDoc>(NODES).find({ connected: true });
-      const live = (await deps.instances.col.find({})).filter((i) => !isTerminalState(i.state));
+      const live = await deps.instances.findMany({ state: { $nin: [...TERMINAL_STATES] } });
       const result = scheduleTick({
         now: (deps.now ?? systemClock.now)(),
         groups: [
@@ -92,7 +92,7 @@ export class GroupStarter {
         );
       }
       // The scheduler saw only live instances; ended ones keep their ids until cleanup, so skip those.
-      const taken = new Set((await deps.instances.col.find({ group: name })).map((i) => i._id));
+      const taken = new Set((await deps.instances.findMany({ group: name })).map((i) => i._id));
       for (const [index, action] of places.entries()) {
         let instanceId = action.instanceId;
         if (taken.has(instanceId)) instanceId = nextFreeId(name, taken);

@@ -4,14 +4,26 @@ import {
   type InstanceState,
   isTerminalState,
   type LifecycleActor,
+  SERVING_STATES,
   STATE_OWNER,
   transition,
 } from "../../core/lifecycle/index.ts";
 import type { Logger } from "../../log/logger.ts";
 import { findPage } from "../../store/find-page.ts";
-import type { DurableStore, Filter, Patch, WriteOptions } from "../../store/port.ts";
+import type {
+  DurableStore,
+  Fence,
+  Filter,
+  NewDoc,
+  Patch,
+  UpdateOptions,
+  WriteOptions,
+} from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import { INSTANCES, type InstanceDoc } from "./instance-doc.ts";
+
+/** The most instance records one read returns (the fleet bench runs 5,000; ten times that is headroom). */
+export const LIST_LIMIT = 50_000;
 
 export interface InstanceQuery {
   group?: string;
@@ -40,8 +52,41 @@ export class InstanceService {
     private readonly now: () => number = systemClock.now,
   ) {}
 
-  get col() {
+  /** Private: everything outside reads and writes instance records through the methods below. */
+  private get col() {
     return this.store.collection<InstanceDoc>(INSTANCES);
+  }
+
+  /**
+   * Records matching `filter`, in `_id` order, at most `limit` (capped at LIST_LIMIT): every read
+   * of many instances is bounded, whatever the fleet's size.
+   */
+  findMany(filter: Filter = {}, limit = LIST_LIMIT): Promise<InstanceDoc[]> {
+    return this.col.find(filter, { sort: [["_id", 1]], limit: Math.min(limit, LIST_LIMIT) });
+  }
+
+  /** The instances serving players (RUNNING or DRAINING), optionally of one group; bounded. */
+  serving(filter: { group?: string } = {}): Promise<InstanceDoc[]> {
+    return this.findMany({ ...filter, state: { $in: [...SERVING_STATES] } });
+  }
+
+  count(filter: Filter = {}): Promise<number> {
+    return this.col.count(filter);
+  }
+
+  /** Writes a whole record (a new placement, an adopted instance); fenced when the caller holds a lease. */
+  record(doc: NewDoc<InstanceDoc>, options?: WriteOptions): Promise<InstanceDoc> {
+    return this.col.put(doc, options);
+  }
+
+  /** Sets fields that are not the lifecycle state (plan hash, stop time, start error, counters). */
+  patch(id: string, fields: Patch<InstanceDoc>, options?: UpdateOptions): Promise<InstanceDoc | null> {
+    return this.col.update(id, fields, options);
+  }
+
+  /** Removes a record; the caller holds the group's lease and passes its fence. */
+  remove(id: string, fence: Fence): Promise<boolean> {
+    return this.col.delete(id, { fence });
   }
 
   onTerminal(listener: TerminalListener): () => void {

@@ -45,7 +45,7 @@ export class LifecycleReconciler implements InstanceReconciler {
       seen.set(report.instanceId, report);
       await this.apply(nodeId, report, true);
     }
-    for (const doc of await this.instances.col.find({ node: nodeId })) {
+    for (const doc of await this.instances.findMany({ node: nodeId })) {
       // A report of another plan under the same id (the process a re-placed STATIC instance
       // replaced, still listed as ended) says nothing about this record's start.
       const listed = seen.get(doc._id);
@@ -96,7 +96,7 @@ export class LifecycleReconciler implements InstanceReconciler {
 
   async nodeLost(nodeId: string): Promise<string[]> {
     const lost: string[] = [];
-    for (const doc of await this.instances.col.find({ node: nodeId })) {
+    for (const doc of await this.instances.findMany({ node: nodeId })) {
       if (!EXPECTED_ALIVE.has(doc.state)) continue;
       const moved = await this.instances.transition(doc._id, "CRASHED", "node unreachable", {
         lostAt: this.now(),
@@ -120,7 +120,7 @@ export class LifecycleReconciler implements InstanceReconciler {
     const doc = await this.instances.get(report.instanceId);
     if (!doc) {
       const state = readopt ? stateOnReadopt(report.state, true) : report.state;
-      await this.instances.col.put({
+      await this.instances.record({
         _id: report.instanceId,
         group: report.group,
         node: nodeId,
@@ -162,7 +162,7 @@ export class LifecycleReconciler implements InstanceReconciler {
     if (target === "RUNNING" && doc.state === "DRAINING") target = "DRAINING";
     if (target === "STARTING" && doc.startedAt == null) fields.startedAt = now - report.uptimeMs;
     if (target === doc.state) {
-      await this.instances.col.update(doc._id, fields);
+      await this.instances.patch(doc._id, fields);
       return;
     }
     await this.instances.transition(doc._id, target, `reported by node ${nodeId}`, fields);

@@ -121,7 +121,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     }
     const group = await this.deps.groups.resolved(request.group);
     const now = this.now();
-    await instances.col.put(
+    await instances.record(
       {
         _id: request.instanceId,
         group: request.group,
@@ -182,7 +182,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
       plan = { ...sealed, _id: request.instanceId, dispatch: built.dispatch };
       // Persisted before dispatch: a controller that takes over re-sends exactly this plan.
       await this.plans.put(plan, { fence: request.fence });
-      await instances.col.update(request.instanceId, { planHash: plan.planHash }, { fence: request.fence });
+      await instances.patch(request.instanceId, { planHash: plan.planHash }, { fence: request.fence });
     } catch (err) {
       if (isAppError(err, "STALE_FENCING_TOKEN")) throw err;
       const message = (err as Error).message;
@@ -244,7 +244,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     });
     const outcome = this.deps.sessions.deliver(doc.node, { case: "startInstance", value: frame });
     const sent = outcome !== "no-session" && outcome !== "closed" && outcome !== "overflow";
-    await this.deps.instances.col.update(instanceId, {
+    await this.deps.instances.patch(instanceId, {
       dispatchedAt: this.now(),
       // Only a delivery counts toward the redispatch verdict: a start relayed to nobody was not sent.
       ...(sent ? { dispatchCount: (doc.dispatchCount ?? 0) + 1 } : {}),
@@ -309,7 +309,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     const highWater = await this.deps.store.fenceHighWater(doc.stopFence.scope);
     const fence = { scope: doc.stopFence.scope, token: Math.max(doc.stopFence.token, highWater) };
     const forced = force || doc.stopForce === true;
-    await this.deps.instances.col.update(instanceId, {
+    await this.deps.instances.patch(instanceId, {
       stopSentAt: this.now(),
       stopCount: (doc.stopCount ?? 1) + 1,
       stopForce: forced,
@@ -415,7 +415,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
         "daemon refused the start",
       );
       if (outcome.retry) {
-        await this.deps.instances.col.update(doc._id, { startError });
+        await this.deps.instances.patch(doc._id, { startError });
         return;
       }
     } else {

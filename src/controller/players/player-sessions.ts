@@ -128,12 +128,12 @@ export class PlayerSessions {
 
   /** Read, add, write if nobody wrote in between: the store has no atomic increment. */
   private async adjust(instanceId: string, delta: number): Promise<void> {
-    const col = this.deps.instances.col;
+    const { instances } = this.deps;
     for (let attempt = 0; attempt < COUNTER_ATTEMPTS; attempt++) {
-      const doc = await col.get(instanceId);
+      const doc = await instances.get(instanceId);
       if (!doc) return;
       try {
-        await col.update(
+        await instances.patch(
           instanceId,
           { players: Math.max(0, (doc.players ?? 0) + delta) },
           { ifRev: doc._rev ?? 0 },

@@ -93,7 +93,7 @@ export class PlayerTransfers {
   }
 
   private async leastLoaded(group: string, except: string): Promise<InstanceDoc | undefined> {
-    const running = (await this.deps.instances.col.find({ group, state: "RUNNING" })).filter(
+    const running = (await this.deps.instances.findMany({ group, state: "RUNNING" })).filter(
       (i) => i._id !== except,
     );
     return running.sort((a, b) => (a.players ?? 0) - (b.players ?? 0) || a._id.localeCompare(b._id))[0];

@@ -28,14 +28,18 @@ export const STATE_OWNER: Readonly<Record<InstanceState, LifecycleActor>> = {
   CRASHED: "controller",
 };
 
-/** Serving players (RUNNING or DRAINING): counts toward the group's live capacity. */
-export function isServingState(state: InstanceState): boolean {
-  return state === "RUNNING" || state === "DRAINING";
-}
+/** Serving players: counts toward the group's live capacity. */
+export const SERVING_STATES = ["RUNNING", "DRAINING"] as const satisfies readonly InstanceState[];
 
 /** The process is gone; the record only waits for cleanup. */
+export const TERMINAL_STATES = ["STOPPED", "CRASHED"] as const satisfies readonly InstanceState[];
+
+export function isServingState(state: InstanceState): boolean {
+  return (SERVING_STATES as readonly InstanceState[]).includes(state);
+}
+
 export function isTerminalState(state: InstanceState): boolean {
-  return state === "STOPPED" || state === "CRASHED";
+  return (TERMINAL_STATES as readonly InstanceState[]).includes(state);
 }
 
 export function isTransitionalState(state: InstanceState): boolean {

@@ -29,7 +29,7 @@ test("a node reporting an unchanged count leaves the plugin-reported one alone; 
     silentLogger(),
   );
   const now = Date.now();
-  await instances.col.put({
+  await instances.record({
     _id: "lobby-1",
     group: "lobby",
     node: "node-a",
@@ -53,7 +53,7 @@ test("a node reporting an unchanged count leaves the plugin-reported one alone; 
   // A node that does count players moves the figure when its count changes, and only then.
   await reconciler.update("node-a", { ...report, playerCount: 2, state: "RUNNING", uptimeMs: 3_000 });
   expect((await instances.require("lobby-1")).players).toBe(2);
-  await instances.col.update("lobby-1", { players: 4 });
+  await instances.patch("lobby-1", { players: 4 });
   await reconciler.update("node-a", { ...report, playerCount: 2, state: "RUNNING", uptimeMs: 4_000 });
   expect((await instances.require("lobby-1")).players).toBe(4);
   expect(published.some((e) => e.type === "INSTANCE_STATE_CHANGED")).toBe(true);
@@ -67,7 +67,7 @@ test("the node's list ping slot limit and sample are stored and shown on the ins
     silentLogger(),
   );
   const now = Date.now();
-  await instances.col.put({
+  await instances.record({
     _id: "lobby-2",
     group: "lobby",
     node: "node-a",

@@ -104,11 +104,16 @@ export function instanceRoutes(table: RouteTable, deps: InstanceRouteDeps): void
       summary: "Remove the record of a STOPPED, CRASHED or SCHEDULED instance",
       params: Id,
       handler: async ({ params, audit }) => {
+        // Under the group's lease, like every other instance write: the state is read again inside
+        // it, so a start racing this delete cannot lose its record to a stale check.
         const doc = await instances.require(params.id);
-        if (!isTerminalState(doc.state) && doc.state !== "SCHEDULED") {
-          throw new AppError("CONFLICT", `instance ${doc._id} is ${doc.state}; stop it first`);
-        }
-        await instances.col.delete(doc._id);
+        await withLease(deps.lease, `group:${doc.group}`, async (fence) => {
+          const current = await instances.require(doc._id);
+          if (!isTerminalState(current.state) && current.state !== "SCHEDULED") {
+            throw new AppError("CONFLICT", `instance ${current._id} is ${current.state}; stop it first`);
+          }
+          await instances.remove(current._id, fence);
+        });
         await audit({ action: "instance.delete", resourceType: "instance", resourceId: doc._id });
         return { status: "deleted" };
       },

@@ -1,6 +1,5 @@
 import { Type as T } from "@sinclair/typebox";
 import type { Clock } from "../../../core/clock.ts";
-import { isServingState } from "../../../core/lifecycle/index.ts";
 import type { CustomEventPublisher, EventPublisher } from "../../events/event-types.ts";
 import type { SseTickets } from "../../events/sse-tickets.ts";
 import type { GroupService } from "../../groups/group-service.ts";
@@ -94,7 +93,7 @@ export function sharedWorkloadRoutes(table: RouteTable, prefix: string, deps: Wo
             .filter((g) => PROXY_PLATFORMS.has(g.platform))
             .map((g) => g.name),
         );
-        const live = await instances.col.find({ state: { $in: ["RUNNING", "DRAINING"] } });
+        const live = await instances.serving();
         return { data: live.filter((i) => !proxyGroups.has(i.group)).map(toInstanceView) };
       },
     })
@@ -120,7 +119,7 @@ export function sharedWorkloadRoutes(table: RouteTable, prefix: string, deps: Wo
       summary: "Groups with their online instance and player counts",
       handler: async () => {
         const groups = (await deps.groups.list(1, 10_000)).data;
-        const live = (await instances.col.find({})).filter((i) => isServingState(i.state));
+        const live = await instances.serving();
         return {
           data: groups.map((g) => {
             const mine = live.filter((i) => i.group === g.name);
