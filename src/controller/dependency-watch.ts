@@ -86,6 +86,7 @@ export class DependencyWatch {
       log.warn({ dependency: name, err: error }, `${name} unreachable; requests that need it answer 503`);
       await events
         .publish({ type: "DEPENDENCY_DOWN", payload: { controllerId, dependency: name, message: error } })
+        // the event is informational (the store or coordination may be what is down); logged above
         .catch(() => undefined);
     } else if (error === undefined && !state.up) {
       state.up = true;
@@ -94,6 +95,7 @@ export class DependencyWatch {
       log.info({ dependency: name, downMs }, `${name} reachable again`);
       await events
         .publish({ type: "DEPENDENCY_RESTORED", payload: { controllerId, dependency: name, downMs } })
+        // the event is informational; the recovery is logged above
         .catch(() => undefined);
     }
   }
@@ -104,6 +106,7 @@ export class DependencyWatch {
     const late = new Promise<never>((_, reject) => {
       timer = this.deps.clock.setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
     });
+    // the race below reports the failure; this only keeps a late rejection from going unhandled
     work.catch(() => undefined);
     return Promise.race([work, late]).finally(() => this.deps.clock.clearTimeout(timer));
   }

@@ -100,6 +100,7 @@ export class WorldReader {
     const wanted = docs.filter((d) => d.state === "RUNNING" && gated.get(d.group) === d.deploymentRevision);
     await Promise.all(
       wanted.map(async (d) => {
+        // no readable metrics: this instance has no TPS figure this tick (as if it had not reported)
         const tps = tpsOf((await metrics.latest(d._id).catch(() => null))?.values);
         if (tps !== undefined) out.set(d._id, tps);
       }),
