@@ -11,7 +11,11 @@ export interface RootFile {
 
 /** Trees of the install root a full backup copies; `.incoming` holds half-written template uploads. */
 export const ROOT_TREES = ["templates", "artifacts"] as const;
-/** Single files: the cluster secret unseals the CA kept in the store (without it daemons re-enroll). */
+/**
+ * Single files: the cluster secret unseals what the store keeps sealed, the CA (without it daemons
+ * re-enroll) and the forwarding secret Velocity and Paper share (without it proxies and backends
+ * of restored networks disagree).
+ */
 export const ROOT_FILES = ["config/security/cluster-secret"] as const;
 /** Copied with secrets masked: for reference only, never restored over the live file. */
 export const REDACTED_CONFIG = "config/controller.yml";

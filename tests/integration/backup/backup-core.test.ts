@@ -14,6 +14,7 @@ import { BackupService } from "../../../src/controller/backup/backup-service.ts"
 import { BUNDLE_FORMAT } from "../../../src/controller/backup/bundle-format.ts";
 import { unfinishedRestore } from "../../../src/controller/backup/restore-runner.ts";
 import { gatedStore, WriteHold } from "../../../src/controller/backup/write-hold.ts";
+import { resolveForwardingSecret } from "../../../src/controller/networks/forwarding-secret.ts";
 import { MemoryCoordination } from "../../../src/coord/memory/memory-coordination.ts";
 import { AppError } from "../../../src/core/errors.ts";
 import type { Collection, Doc, DurableStore } from "../../../src/store/port.ts";
@@ -90,8 +91,14 @@ for (const adapter of await storeAdapters()) {
     test("a full bundle verifies and a restore brings back the store, files and coordination", async () => {
       const { store, root, coord, service } = await setup();
       await coord.revoke("jwt", "old-jti", 60_000);
+      // The cluster's forwarding secret, sealed in cluster_meta under the cluster secret (the file
+      // the full bundle carries too), like the CA.
+      const forwarding = await resolveForwardingSecret(store, "sealing-key", { scryptLogN: 10 });
       const before = await dump(store);
       const manifest = await service.create("full");
+      const metaLines = readFileSync(join(root, "backups", manifest.id, "store/cluster_meta.ndjson"), "utf8");
+      expect(metaLines).toContain('"_id":"forwarding-secret"');
+      expect(metaLines).not.toContain(forwarding);
       expect(manifest.format).toBe(BUNDLE_FORMAT);
       expect(manifest.collections.find((c) => c.name === "groups")?.documents).toBe(30);
       expect(manifest.files.map((f) => f.path)).toContain("files/templates/lobby/abc/server.properties");
@@ -138,6 +145,10 @@ for (const adapter of await storeAdapters()) {
       expect(await fresh.isRevoked("jwt", "old-jti")).toBe(true);
       expect(await store.nextSequence("deployment_id")).toBe(2);
       expect(await unfinishedRestore(store)).toBeNull();
+      // The restored cluster hands its instances the same forwarding secret, unsealed with the
+      // restored cluster secret.
+      const secretFile = readFileSync(join(root, "config/security/cluster-secret"), "utf8").trim();
+      expect(await resolveForwardingSecret(store, secretFile, { scryptLogN: 10 })).toBe(forwarding);
     });
 
     test("flipped byte, missing file, truncated NDJSON and a newer format: verify fails, restore is 422 naming the file and changes nothing", async () => {
