@@ -25,6 +25,7 @@ import { resolveControllerId } from "./controller-id.ts";
 import { DependencyWatch } from "./dependency-watch.ts";
 import { startDeploymentReconciler } from "./deployments/deployment-reconciler.ts";
 import { DeploymentService } from "./deployments/deployment-service.ts";
+import { saveToTemplate } from "./deployments/save-to-template.ts";
 import type { EventBus } from "./events/event-bus.ts";
 import { type EventSystem, startEventSystem } from "./events/event-system.ts";
 import type { EventPublisher } from "./events/event-types.ts";
@@ -56,6 +57,7 @@ import { systemRoutes } from "./http/routes/system-routes.ts";
 import { templateRoutes } from "./http/routes/template-routes.ts";
 import { tokenRoutes } from "./http/routes/token-routes.ts";
 import { userRoutes } from "./http/routes/user-routes.ts";
+import { InstanceFiles } from "./instances/instance-files.ts";
 import { type InstanceWiring, wireInstances } from "./instances/wiring.ts";
 import { MaintenanceService } from "./maintenance-service.ts";
 import { instrumentCoordination } from "./metrics/coordination-metrics.ts";
@@ -157,6 +159,7 @@ export function buildRouteTable(deps: {
   audit: AuditLog;
   groups: GroupService;
   deployments: DeploymentService;
+  instanceFiles: InstanceFiles;
   networks: NetworkService;
   maintenance: MaintenanceService;
   templates: TemplateService;
@@ -184,7 +187,22 @@ export function buildRouteTable(deps: {
   userRoutes(table, deps.users, deps.roles);
   auditRoutes(table, deps.audit);
   groupRoutes(table, deps.groups, deps.instances.pauses);
-  deploymentRoutes(table, deps.deployments, deps.templates);
+  deploymentRoutes(table, deps.deployments, deps.templates, (id, template, actor) =>
+    saveToTemplate(
+      {
+        instances: deps.instances.instances,
+        files: deps.instanceFiles,
+        templates: deps.templates,
+        planLayerHash: async (instanceId, template) => {
+          const plan = await deps.instances.lifecycle.plan(instanceId).catch(() => null);
+          return plan?.templates.find((t) => t.name === template)?.hash;
+        },
+      },
+      id,
+      template,
+      actor,
+    ),
+  );
   networkRoutes(table, deps.networks);
   settingsRoutes(table, deps.maintenance, deps.config);
   templateRoutes(table, deps.templates);
@@ -379,6 +397,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const stopClosingRevoked = revocations.onChange((change) => sessions.closeRevoked(change));
     teardown.push(() => void stopClosingRevoked());
     const stopRelaying = await startCommandRelay({ coord, sessions, controllerId: id, log });
+    const instanceFiles = new InstanceFiles({ sessions, coord, clock });
+    await instanceFiles.start();
+    teardown.push(() => instanceFiles.stop());
     teardown.push(() => stopRelaying());
     let httpPort = config.http.port;
     const instances = wireInstances({
@@ -510,6 +531,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       audit,
       groups,
       deployments,
+      instanceFiles,
       networks,
       maintenance,
       templates,

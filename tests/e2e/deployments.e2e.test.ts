@@ -4,7 +4,8 @@
  * it from template v1 to v2 one instance at a time with maxUnavailable 0 while REST is sampled every
  * 100 ms (RUNNING never below 4, v2's file in every instance directory, exit 0). Then a CANARY of a
  * v3 whose workload exits 1: the canary crashes, the deployment ends ROLLED_BACK, the group is back
- * on v2 with no v3 instance left, and `deploy --watch` exits non-zero.
+ * on v2 with no v3 instance left, and `deploy --watch` exits non-zero. Last, `deploy save` copies a
+ * running instance's text config files (read from its node over the stream) into a new version.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
@@ -212,6 +213,25 @@ describe("deployments end to end", () => {
     );
     for (const i of (await api.services("squid")).filter((x) => x.state === "RUNNING"))
       expect(fileIn(dir, i.id, "version.txt")).toBe("v2\n");
+    // Deploy-back: a running v2 instance's text config files become the template's next version.
+    const source = (await api.services("squid")).find((i) => i.state === "RUNNING")!;
+    const saved = await ctl(api, ["deploy", "save", source.id, "--to-template", "squidfiles", "-o", "json"]);
+    expect(saved.code).toBe(0);
+    const answer = JSON.parse(saved.stdout) as { files: string[]; version: { hash: string } };
+    expect(answer.files).toContain("version.txt");
+    const exported = await fetch(`${api.base}/api/v1/templates/squidfiles/export`, {
+      headers: { authorization: `Bearer ${api.token}` },
+    });
+    expect(exported.status).toBe(200);
+    expect(exported.headers.get("x-template-hash")).toBe(answer.version.hash);
+    const files = await new Bun.Archive(new Uint8Array(await exported.arrayBuffer())).files();
+    expect(await files.get("version.txt")?.text()).toBe("v2\n");
+    // built on the v2 the instance ran, not on the current (crashing) v3
+    expect(files.has("crash.txt")).toBe(false);
+    console.log(
+      `E2E deploy save: ${answer.files.length} text file(s) from ${source.id} → squidfiles ${answer.version.hash.slice(0, 12)}`,
+    );
+
     const metrics = await (await fetch(`${api.base}/metrics`)).text();
     expect(metrics).toMatch(/prexorcloud_deployments_total\{outcome="COMPLETED"\} 1/);
     expect(metrics).toMatch(/prexorcloud_deployments_total\{outcome="ROLLED_BACK"\} 1/);

@@ -130,9 +130,11 @@ export function createApi(http: HttpClient) {
       rollback: (group: string, rev: number) =>
         http.json<Deployment>("POST", `${V1}/groups/${seg(group)}/deployments/${rev}/rollback`),
       saveToTemplate: (instance: string, template: string) =>
-        http.json<unknown>("POST", `${V1}/services/${seg(instance)}/save-to-template`, {
-          body: { template },
-        }),
+        http.json<{ files: string[]; skipped: string[]; version: { hash: string } }>(
+          "POST",
+          `${V1}/services/${seg(instance)}/save-to-template`,
+          { body: { template } },
+        ),
     },
     groups: {
       list: () => listAll<Group>(http, `${V1}/groups`, 500),

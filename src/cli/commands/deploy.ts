@@ -9,7 +9,7 @@ import { isMachine, printData, printDone, printItem, printList } from "../output
 import { parseInteger } from "../parse.ts";
 import { confirm } from "../prompt.ts";
 
-const ACTIONS = new Set(["list", "show", "pause", "resume", "rollback"]);
+const ACTIONS = new Set(["list", "show", "pause", "resume", "rollback", "save"]);
 const ENDED = new Set(["COMPLETED", "ROLLED_BACK", "FAILED"]);
 /** --watch re-reads the record at least this often, events or not */
 const WATCH_REFRESH_MS = 2000;
@@ -153,14 +153,15 @@ export const deployCommand = leaf({
     "prexorctl deploy pause lobby 3",
     "prexorctl deploy resume lobby 3 --watch",
     "prexorctl deploy rollback lobby 3 -y",
+    "prexorctl deploy save lobby-2 --to-template lobby",
   ],
   args: {
     target: {
       type: "positional",
       required: true,
-      description: "group name, or list|show|pause|resume|rollback",
+      description: "group name, or list|show|pause|resume|rollback|save",
     },
-    group: { type: "positional", required: false, description: "group name" },
+    group: { type: "positional", required: false, description: "group name (the instance for save)" },
     revision: { type: "positional", required: false, description: "deployment revision" },
     template: { type: "string", description: "NAME:VERSION to pin (vN, hash prefix or current); repeatable" },
     strategy: { type: "string", description: "ROLLING (default), CANARY or BLUE_GREEN" },
@@ -177,6 +178,7 @@ export const deployCommand = leaf({
     "auto-rollback": { type: "boolean", description: "roll back automatically when a wave fails" },
     "min-healthy-tps": { type: "string", description: "TPS floor a replacement must hold (when reported)" },
     page: { type: "string", description: "list: page (default 1)" },
+    "to-template": { type: "string", description: "save: the template that gets the new version" },
     "page-size": { type: "string", description: "list: page size (default 50, max 100)" },
     watch: { type: "boolean", description: "follow the rollout; exit 0 on COMPLETED, non-zero otherwise" },
     yes: { type: "boolean", alias: "y", description: "do not ask for confirmation" },
@@ -188,6 +190,17 @@ export const deployCommand = leaf({
     if (!group) throw new CliError(`deploy ${action}: a group name is required`, EXIT.USAGE);
 
     switch (action) {
+      case "save": {
+        const template = args["to-template"];
+        if (!template) throw new CliError("deploy save: --to-template is required", EXIT.USAGE);
+        const saved = await a.deployments.saveToTemplate(group, template);
+        printDone(
+          out,
+          `instance "${group}": ${saved.files.length} text file(s) saved to template "${template}" (version ${saved.version.hash.slice(0, 12)})`,
+          saved,
+        );
+        return;
+      }
       case "list": {
         const page = parseInteger(args.page, "--page", { min: 1 });
         const pageSize = parseInteger(args["page-size"], "--page-size", { min: 1, max: 100 });

@@ -108,18 +108,22 @@ export class TemplateService {
   }
 
   /**
-   * A new version made of the current one with `files` laid over it (deploy-back: an instance's
-   * edited config files). Becomes current, like an upload.
+   * A new version made of `baseHash` (default: the current one) with `files` laid over it
+   * (deploy-back: an instance's edited config files). Becomes current, like an upload.
    */
   async saveFiles(
     name: string,
     files: ReadonlyArray<{ path: string; bytes: Uint8Array }>,
     actor: string,
+    /** the version laid under the files (default: current) */
+    baseHash?: string,
   ): Promise<{ version: TemplateVersion; created: boolean }> {
     const doc = await this.require(name);
     const merged = new Map<string, Uint8Array>();
-    if (doc.currentHash && this.files.has(name, doc.currentHash))
-      for (const f of this.files.read(name, doc.currentHash)) merged.set(f.path, f.bytes);
+    const base =
+      baseHash !== undefined && doc.versions.some((v) => v.hash === baseHash) ? baseHash : doc.currentHash;
+    if (base && this.files.has(name, base))
+      for (const f of this.files.read(name, base)) merged.set(f.path, f.bytes);
     for (const f of files) merged.set(f.path, f.bytes);
     const archive = new Bun.Archive(Object.fromEntries(merged), { compress: "gzip" });
     return this.upload(name, new Uint8Array(await (await archive.blob()).arrayBuffer()), actor);

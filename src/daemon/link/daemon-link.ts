@@ -421,6 +421,22 @@ export class DaemonLink {
         );
         return;
       }
+      case "walkFiles": {
+        const request = frame.value;
+        // Not awaited: a large directory must not hold up pings and other frames.
+        commands?.walkFiles?.(request).then(
+          (tree) => reply({ case: "fileTree", value: tree }),
+          (err: unknown) => this.log.warn({ err: (err as Error).message }, "instance file walk failed"),
+        );
+        return;
+      }
+      case "readFile": {
+        commands?.readFile?.(frame.value).then(
+          (content) => reply({ case: "fileContent", value: content }),
+          (err: unknown) => this.log.warn({ err: (err as Error).message }, "instance file read failed"),
+        );
+        return;
+      }
       default:
         this.log.debug({ frame: frame.case }, "controller frame not handled by this daemon yet");
     }

@@ -2,14 +2,19 @@ import type { PlanRuntime } from "../../core/plan/index.ts";
 import {
   CrashReport,
   FailureDisposition,
+  FileAccessStatus,
+  InstanceFileContent,
+  InstanceFileTree,
   type ProxyRoutes,
   ProxyRoutesAck,
+  type ReadInstanceFile,
   type SendCommand,
   type StartInstance,
   StartInstanceAck,
   StartStage,
   type StopInstance,
   StopInstanceAck,
+  type WalkInstanceFiles,
 } from "../../wire/index.ts";
 import { decodeLayerBundle } from "../../wire/layer-bundle.ts";
 import { planFromWire } from "../../wire/plan-wire.ts";
@@ -22,6 +27,7 @@ import type {
   SupervisorEvent,
   SupervisorStartRequest,
 } from "../supervisor/index.ts";
+import { readInstanceFile, walkInstanceDir } from "../supervisor/instance-files.ts";
 import { type ArtifactFetcher, ArtifactKind } from "./artifact-fetcher.ts";
 import type { LinkCommands, LinkInstance } from "./supervisor-port.ts";
 
@@ -175,6 +181,36 @@ export class SupervisorAdapter implements LinkCommands {
       // the supervisor reports the stop's outcome as instance status frames, failures included
       .catch(() => undefined);
     return StopInstanceAck.create({ instanceId: command.instanceId, accepted: true });
+  }
+
+  async walkFiles(request: WalkInstanceFiles): Promise<InstanceFileTree> {
+    const dir = this.supervisor().instanceDirectory(request.instanceId);
+    if (dir === undefined)
+      return InstanceFileTree.create({
+        requestId: request.requestId,
+        status: FileAccessStatus.INSTANCE_NOT_FOUND,
+      });
+    const tree = await walkInstanceDir(dir, { maxEntries: request.maxEntries, maxDepth: request.maxDepth });
+    return InstanceFileTree.create({
+      requestId: request.requestId,
+      entries: tree.entries.map((e) => ({ ...e, summarized: false, childCount: 0 })),
+      truncated: tree.truncated,
+      status: tree.status,
+    });
+  }
+
+  async readFile(request: ReadInstanceFile): Promise<InstanceFileContent> {
+    const dir = this.supervisor().instanceDirectory(request.instanceId);
+    if (dir === undefined)
+      return InstanceFileContent.create({
+        requestId: request.requestId,
+        status: FileAccessStatus.INSTANCE_NOT_FOUND,
+      });
+    const file = await readInstanceFile(dir, request.path, {
+      maxBytes: request.maxBytes,
+      tail: request.tail,
+    });
+    return InstanceFileContent.create({ requestId: request.requestId, ...file });
   }
 
   async applyProxyRoutes(routes: ProxyRoutes): Promise<ProxyRoutesAck> {

@@ -1,12 +1,16 @@
 import type { InstanceState } from "../../core/lifecycle/index.ts";
 import type {
+  InstanceFileContent,
+  InstanceFileTree,
   ProxyRoutes,
   ProxyRoutesAck,
+  ReadInstanceFile,
   SendCommand,
   StartInstance,
   StartInstanceAck,
   StopInstance,
   StopInstanceAck,
+  WalkInstanceFiles,
 } from "../../wire/index.ts";
 
 /** One supervised process as the link reports it (Hello, Heartbeat, instance_update). */
@@ -47,6 +51,9 @@ export interface LinkCommands {
   unsubscribeConsole?(instanceId: string): void;
   /** Write a proxy instance's backend list into its config and reload it (controller ProxyRoutes). */
   applyProxyRoutes?(routes: ProxyRoutes): Promise<ProxyRoutesAck>;
+  /** List / read an instance directory's files (deploy-back, diagnostics), answered by request id. */
+  walkFiles?(request: WalkInstanceFiles): Promise<InstanceFileTree>;
+  readFile?(request: ReadInstanceFile): Promise<InstanceFileContent>;
 }
 
 /** A daemon with nothing to supervise yet (and the stand-in until a supervisor is wired in). */

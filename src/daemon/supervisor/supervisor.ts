@@ -351,6 +351,11 @@ export class Supervisor {
    * Writes a proxy's backend list into its config and reloads it (see proxy-routes.ts). One apply
    * per instance at a time, so two tables never interleave their read and write.
    */
+  /** The directory of an instance this supervisor runs (undefined for one it does not know). */
+  instanceDirectory(instanceId: string): string | undefined {
+    return this.instances.has(instanceId) ? join(this.config.instancesDirectory, instanceId) : undefined;
+  }
+
   applyProxyRoutes(instanceId: string, table: ProxyRouteTable): Promise<ProxyRoutesOutcome> {
     const previous = this.routeApplies.get(instanceId) ?? Promise.resolve();
     const next = previous.then(() =>

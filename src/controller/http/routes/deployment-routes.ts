@@ -1,3 +1,4 @@
+import type { Static } from "@sinclair/typebox";
 import { t as T } from "elysia";
 import { GroupPatchSchema } from "../../../core/groups/group-schema.ts";
 import { RESOURCE_NAME_PATTERN } from "../../../core/names.ts";
@@ -78,11 +79,50 @@ function knobsOf(body: Record<string, unknown>) {
   return knobs;
 }
 
+const SavedView = T.Object({
+  instanceId: T.String(),
+  template: T.String(),
+  version: T.Object({ hash: T.String() }),
+  created: T.Boolean(),
+  files: T.Array(T.String()),
+  skipped: T.Array(T.String()),
+});
+
 export function deploymentRoutes(
   table: RouteTable,
   deployments: DeploymentService,
   templates: TemplateService,
+  saveToTemplate?: (instanceId: string, template: string, actor: string) => Promise<Static<typeof SavedView>>,
 ): void {
+  if (saveToTemplate !== undefined) {
+    table.add({
+      method: "POST",
+      path: "/api/v1/services/:id/save-to-template",
+      access: "templates.update",
+      tag: "deployments",
+      summary:
+        "Deploy-back: the running instance's text config files become a new version of the template (409 unless RUNNING)",
+      // the instance routes' id rule
+      params: T.Object({ id: T.String({ pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$" }) }),
+      body: T.Object(
+        { template: T.String({ pattern: RESOURCE_NAME_PATTERN }) },
+        { additionalProperties: false },
+      ),
+      response: SavedView,
+      status: 201,
+      handler: async ({ params, body, caller, audit, set }) => {
+        const saved = await saveToTemplate(params.id, body.template, caller.username);
+        await audit({
+          action: "template.save-from-instance",
+          resourceType: "template",
+          resourceId: body.template,
+          details: { instanceId: params.id, hash: saved.version.hash, files: saved.files.length },
+        });
+        set.status = 201;
+        return saved;
+      },
+    });
+  }
   table
     .add({
       method: "POST",
