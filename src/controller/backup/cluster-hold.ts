@@ -71,7 +71,8 @@ export class ClusterWriteHold implements HoldGate {
   private readonly flagTtlMs: number;
   private readonly memberTtlMs: number;
   private readonly prefix: string;
-  private following: { id: string; kind: HoldFlag["kind"]; release: () => void } | null = null;
+  private following: { id: string; kind: HoldFlag["kind"]; release: () => void; seenAt: number } | null =
+    null;
   private mine: string | null = null;
   private syncing: Promise<void> | null = null;
   private timers: unknown[] = [];
@@ -148,7 +149,17 @@ export class ClusterWriteHold implements HoldGate {
     try {
       raw = await this.o.coord.getSnapshot(FAMILY, this.flagId);
     } catch {
-      // Coordination away: keep whatever state we are in; writes fail closed on their leases anyway.
+      // Coordination away: keep whatever state we are in (writes fail closed on their leases
+      // anyway), except that a hold is bounded: past the flag's TTL it would have lapsed by now.
+      const was = this.following;
+      if (was?.kind === "hold" && this.clock.now() - was.seenAt >= this.flagTtlMs) {
+        this.following = null;
+        this.o.log.warn(
+          { hold: was.id },
+          "coordination unreachable for a whole hold TTL; letting writes through",
+        );
+        was.release();
+      }
       return;
     }
     const flag = parseFlag(raw);
@@ -160,8 +171,9 @@ export class ClusterWriteHold implements HoldGate {
           flag.kind === "hold"
             ? await this.o.local.hold(this.flagTtlMs)
             : await this.o.local.close(flag.reason || "a restore is running; retry when it has finished");
-        this.following = { id: flag.id, kind: flag.kind, release };
+        this.following = { id: flag.id, kind: flag.kind, release, seenAt: this.clock.now() };
       }
+      this.following.seenAt = this.clock.now();
       await this.o.coord.putSnapshot(FAMILY, this.ackId(this.o.self), flag.id, this.memberTtlMs);
       return;
     }
@@ -194,10 +206,22 @@ export class ClusterWriteHold implements HoldGate {
     const { coord } = this.o;
     await coord.putSnapshot(FAMILY, this.flagId, value, this.flagTtlMs);
     this.mine = flag.id;
+    // When the flag was last known to be in place; a gap of a whole TTL means it may have lapsed,
+    // members may have let writes through, and the cut can no longer be trusted.
+    let confirmedAt = this.clock.now();
+    let lapsed = false;
+    const confirm = () => {
+      const now = this.clock.now();
+      if (now - confirmedAt >= this.flagTtlMs) lapsed = true;
+      confirmedAt = now;
+    };
     let renewing: Promise<unknown> = Promise.resolve();
     const renew = this.clock.setInterval(() => {
       // a missed renewal is retried on the next interval; the flag lives for several of them
-      renewing = coord.putSnapshot(FAMILY, this.flagId, value, this.flagTtlMs).catch(() => undefined);
+      renewing = coord
+        .putSnapshot(FAMILY, this.flagId, value, this.flagTtlMs)
+        .then(confirm)
+        .catch(() => undefined);
     }, this.flagTtlMs / 3);
     // stop() ends the renewals too (the flag then lapses as if this process had died)
     this.timers.push(renew);
@@ -226,7 +250,15 @@ export class ClusterWriteHold implements HoldGate {
     return () => {
       if (lifted) return;
       lifted = true;
+      const gap = this.clock.now() - confirmedAt >= this.flagTtlMs;
       void lift();
+      // A backup's cut is only exact if the hold never lapsed: say so instead of publishing it.
+      if (kind === "hold" && (lapsed || gap)) {
+        throw new AppError(
+          "UNAVAILABLE",
+          "the cluster write hold could not be renewed (coordination unreachable) and may have lapsed; no cut was taken",
+        );
+      }
     };
   }
 
