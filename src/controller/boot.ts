@@ -73,6 +73,7 @@ import { NodeShutdowns } from "./nodes/node-shutdowns.ts";
 import { openCoordination, openStore } from "./open-state.ts";
 import { type ClusterPki, loadOrCreateClusterCa } from "./pki/cluster-pki-store.ts";
 import { resolveClusterSecret } from "./pki/cluster-secret.ts";
+import { pingedPlayerSource } from "./players/pinged-players.ts";
 import { countOpenDrains, SchedulerLoop } from "./scheduler/loop/index.ts";
 import { TemplateFiles } from "./templates/template-files.ts";
 import { TemplateService } from "./templates/template-service.ts";
@@ -230,7 +231,10 @@ export function buildRouteTable(deps: {
   pluginRoutes(table, workload);
   proxyRoutes(table, { ...workload, networks: deps.networks });
   instanceMetricsRoutes(table, deps.workload);
-  playerRoutes(table, deps.workload);
+  playerRoutes(table, {
+    ...deps.workload,
+    pinged: pingedPlayerSource({ instances: deps.instances.instances.col, groups: deps.groups }),
+  });
   schedulerRoutes(table, {
     scheduler: deps.scheduler,
     intervalSeconds: deps.config.scheduler.evaluationIntervalSeconds,

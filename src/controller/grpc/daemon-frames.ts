@@ -8,6 +8,7 @@ import {
   type NodeCapacity,
 } from "../../wire/index.ts";
 import type { NodeCapacityDoc, NodeInstanceReport } from "../nodes/node-doc.ts";
+import { isPlayerUuid } from "../players/player-info.ts";
 
 /** A decoded frame, or the reason it could not be decoded. */
 export type IncomingFrame = DaemonMessage & { undecodable?: string };
@@ -69,6 +70,11 @@ export function instanceFromWire(report: InstanceReport): NodeInstanceReport {
     maxPlayers: report.maxPlayers,
     // Bounded here too: a daemon is trusted with its node, not with the controller's memory.
     playerSample: report.playerSample.slice(0, MAX_PLAYER_SAMPLE).map((name) => name.slice(0, 64)),
+    playerSampleIds: report.playerSample
+      .slice(0, MAX_PLAYER_SAMPLE)
+      .map((_, i) =>
+        isPlayerUuid(report.playerSampleIds[i] ?? "") ? report.playerSampleIds[i]!.toLowerCase() : "",
+      ),
     uptimeMs: report.uptimeMs,
     planHash: report.planHash,
   };

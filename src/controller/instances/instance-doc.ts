@@ -43,6 +43,10 @@ export interface InstanceDoc extends Doc {
   maxPlayers?: number;
   /** names in the node's last list ping sample */
   playerSample?: string[];
+  /** their UUIDs, position by position ("" where the server sent none) */
+  playerSampleIds?: string[];
+  /** epoch ms each sampled name was first seen in a row, position by position */
+  playerSampleSince?: number[];
   adoptedAt?: number;
   lostAt?: number;
   lostReason?: string;

@@ -110,14 +110,14 @@ export class LifecycleReconciler implements InstanceReconciler {
   private async apply(nodeId: string, report: NodeInstanceReport, readopt: boolean): Promise<void> {
     if (!isInstanceState(report.state)) return;
     const now = this.now();
+    const doc = await this.instances.get(report.instanceId);
     const fields: Partial<InstanceDoc> = {
       uptimeMs: report.uptimeMs,
       reportedAt: now,
       reportedPlayers: report.playerCount,
-      ...pingFields(report),
+      ...pingFields(report, doc, now),
       ...(report.port > 0 ? { port: report.port } : {}),
     };
-    const doc = await this.instances.get(report.instanceId);
     if (!doc) {
       const state = readopt ? stateOnReadopt(report.state, true) : report.state;
       await this.instances.record({
@@ -131,7 +131,7 @@ export class LifecycleReconciler implements InstanceReconciler {
         stateChangedAt: now,
         players: report.playerCount,
         reportedPlayers: report.playerCount,
-        ...pingFields(report),
+        ...pingFields(report, null, now),
         uptimeMs: report.uptimeMs,
         adoptedAt: now,
         reportedAt: now,
@@ -169,7 +169,27 @@ export class LifecycleReconciler implements InstanceReconciler {
   }
 }
 
-/** Slot limit and sample as the node's ping saw them; a node that sends neither clears them. */
-function pingFields(report: NodeInstanceReport): Pick<InstanceDoc, "maxPlayers" | "playerSample"> {
-  return { maxPlayers: report.maxPlayers ?? 0, playerSample: report.playerSample ?? [] };
+/**
+ * Slot limit and sample as the node's ping saw them (a node that sends neither clears them), with
+ * the time each sampled player was first seen: kept from the previous record while they stay.
+ */
+function pingFields(
+  report: NodeInstanceReport,
+  previous: InstanceDoc | null,
+  now: number,
+): Pick<InstanceDoc, "maxPlayers" | "playerSample" | "playerSampleIds" | "playerSampleSince"> {
+  const names = report.playerSample ?? [];
+  const ids = names.map((_, i) => report.playerSampleIds?.[i] ?? "");
+  const since = names.map((name, i) => {
+    const at = previous?.playerSample?.findIndex(
+      (old, j) => old === name && (previous.playerSampleIds?.[j] ?? "") === ids[i],
+    );
+    return at !== undefined && at >= 0 ? (previous?.playerSampleSince?.[at] ?? now) : now;
+  });
+  return {
+    maxPlayers: report.maxPlayers ?? 0,
+    playerSample: names,
+    playerSampleIds: ids,
+    playerSampleSince: since,
+  };
 }

@@ -42,6 +42,8 @@ export interface NodeInstanceReport {
   maxPlayers?: number;
   /** names from the node's list ping sample */
   playerSample?: string[];
+  /** their UUIDs, position by position ("" where none) */
+  playerSampleIds?: string[];
   uptimeMs: number;
   planHash: string;
 }

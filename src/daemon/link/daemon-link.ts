@@ -493,6 +493,7 @@ function toReport(instance: LinkInstance): InstanceReport {
     playerCount: instance.playerCount ?? 0,
     maxPlayers: instance.maxPlayers ?? 0,
     playerSample: [...(instance.playerSample ?? [])],
+    playerSampleIds: [...(instance.playerSampleIds ?? [])],
     uptimeMs: instance.uptimeMs,
     planHash: instance.planHash,
     detail: instance.detail ?? "",

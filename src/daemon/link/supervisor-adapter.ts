@@ -105,6 +105,9 @@ export class SupervisorAdapter implements LinkCommands {
               playerCount: snapshot.playerCount,
               ...(snapshot.maxPlayers !== undefined ? { maxPlayers: snapshot.maxPlayers } : {}),
               ...(snapshot.playerSample !== undefined ? { playerSample: snapshot.playerSample } : {}),
+              ...(snapshot.playerSampleIds !== undefined
+                ? { playerSampleIds: snapshot.playerSampleIds }
+                : {}),
             }
           : {}),
         detail: event.detail,

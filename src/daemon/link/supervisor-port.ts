@@ -24,6 +24,7 @@ export interface LinkInstance {
   readonly playerCount?: number;
   readonly maxPlayers?: number;
   readonly playerSample?: readonly string[];
+  readonly playerSampleIds?: readonly string[];
   readonly detail?: string;
   /** a refused start: the ack told the controller, so Hello leaves it out */
   readonly startRefused?: boolean;

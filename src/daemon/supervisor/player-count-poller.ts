@@ -9,26 +9,35 @@ export interface PlayerStatus {
   readonly online: number;
   /** `players.max`; absent when the server did not say. */
   readonly max?: number;
-  /** Names in `players.sample`, at most `MAX_SAMPLE_NAMES`. */
-  readonly sample?: readonly string[];
+  /** `players.sample`, at most `MAX_SAMPLE_NAMES` entries; `id` is "" when the server sent none. */
+  readonly sample?: readonly SamplePlayer[];
+}
+
+export interface SamplePlayer {
+  readonly name: string;
+  readonly id: string;
 }
 
 /** A sample is for display: a dozen names is what clients show, and it bounds every report. */
 export const MAX_SAMPLE_NAMES = 12;
 const MAX_NAME_LENGTH = 64;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The ping answer's players block as a PlayerStatus, or undefined when it carries no valid count. */
 export function playerStatusOf(players: unknown): PlayerStatus | undefined {
   if (typeof players !== "object" || players === null) return undefined;
   const { online, max, sample } = players as { online?: unknown; max?: unknown; sample?: unknown };
   if (typeof online !== "number" || !Number.isInteger(online) || online < 0) return undefined;
-  const names = Array.isArray(sample)
-    ? sample
-        .map((entry) => (entry as { name?: unknown } | null)?.name)
-        .filter((name): name is string => typeof name === "string" && name !== "")
-        .map((name) => name.slice(0, MAX_NAME_LENGTH))
-        .slice(0, MAX_SAMPLE_NAMES)
-    : [];
+  const names: SamplePlayer[] = [];
+  for (const entry of Array.isArray(sample) ? sample : []) {
+    if (names.length >= MAX_SAMPLE_NAMES) break;
+    const { name, id } = (entry ?? {}) as { name?: unknown; id?: unknown };
+    if (typeof name !== "string" || name === "") continue;
+    names.push({
+      name: name.slice(0, MAX_NAME_LENGTH),
+      id: typeof id === "string" && UUID.test(id) ? id.toLowerCase() : "",
+    });
+  }
   return {
     online,
     ...(typeof max === "number" && Number.isInteger(max) && max >= 0 ? { max } : {}),
@@ -40,7 +49,10 @@ function sameStatus(a: PlayerStatus | undefined, b: PlayerStatus): boolean {
   if (!a || a.online !== b.online || a.max !== b.max) return false;
   const left = a.sample ?? [];
   const right = b.sample ?? [];
-  return left.length === right.length && left.every((name, i) => name === right[i]);
+  return (
+    left.length === right.length &&
+    left.every((entry, i) => entry.name === right[i]!.name && entry.id === right[i]!.id)
+  );
 }
 
 export interface PlayerCountPollerOptions {

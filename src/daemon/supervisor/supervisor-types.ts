@@ -117,6 +117,8 @@ export interface InstanceSnapshot {
   readonly maxPlayers?: number;
   /** Names in the same ping's player sample. */
   readonly playerSample?: readonly string[];
+  /** Their UUIDs, position by position ("" where the server sent none). */
+  readonly playerSampleIds?: readonly string[];
   /**
    * The start was refused before a process ran; the refusal travels in StartInstanceAck, so this
    * record is the daemon's own bookkeeping and never reported to the controller as a state.

@@ -408,7 +408,12 @@ export class Supervisor {
       ...snapshot,
       playerCount: status.online,
       ...(status.max !== undefined ? { maxPlayers: status.max } : {}),
-      ...(status.sample !== undefined ? { playerSample: status.sample } : {}),
+      ...(status.sample !== undefined
+        ? {
+            playerSample: status.sample.map((entry) => entry.name),
+            playerSampleIds: status.sample.map((entry) => entry.id),
+          }
+        : {}),
     };
   }
 

@@ -61,10 +61,12 @@ test("a node reporting an unchanged count leaves the plugin-reported one alone; 
 
 test("the node's list ping slot limit and sample are stored and shown on the instance", async () => {
   const instances = new InstanceService(store, { publish: async () => {} }, silentLogger());
+  let clock = Date.UTC(2026, 0, 1);
   const reconciler = new LifecycleReconciler(
     instances,
     { recover: async () => false, resendStop: async () => false, stopStuck: async () => undefined },
     silentLogger(),
+    () => clock,
   );
   const now = Date.now();
   await instances.record({
@@ -95,6 +97,22 @@ test("the node's list ping slot limit and sample are stored and shown on the ins
     maxPlayers: 20,
     playerSample: ["Alex", "Steve"],
   });
+  // A sampled player keeps the time they were first seen while they stay in the sample.
+  const doc = await instances.require("lobby-2");
+  expect(doc.playerSampleIds).toEqual(["", ""]);
+  expect(doc.playerSampleSince).toHaveLength(2);
+  const steveSince = doc.playerSampleSince![1]!;
+  clock += 1_000;
+  await reconciler.update("node-a", {
+    ...report,
+    playerCount: 2,
+    maxPlayers: 20,
+    playerSample: ["Steve", "Zoe"],
+    uptimeMs: 1_500,
+  });
+  const later = await instances.require("lobby-2");
+  expect(later.playerSampleSince![0]).toBe(steveSince);
+  expect(later.playerSampleSince![1]).toBe(steveSince + 1_000);
   // Everyone left: the next report has an empty sample, and the view follows.
   await reconciler.update("node-a", {
     ...report,

@@ -65,6 +65,55 @@ async function journey(id: string, query = ""): Promise<Journey> {
   return (await json<{ data: Journey }>(await api("GET", `/players/${id}/journey${query}`))).data;
 }
 
+describe("players only a list ping shows", () => {
+  test("a plugin-less server's sample is listed; a plugin-reported server's, a proxy's and anonymous entries are not", async () => {
+    await h.instance("game-9", "game");
+    await h.instance("proxy-9", "proxy");
+    const sampled = uuid();
+    const col = h.ctl.running.store.collection<Record<string, unknown> & { _id: string }>("instances");
+    const since = Date.UTC(2026, 0, 1, 12);
+    await col.update("game-9", {
+      playerSample: ["Pinged", "Anonymous Player"],
+      playerSampleIds: [sampled, "00000000-0000-0000-0000-000000000000"],
+      playerSampleSince: [since, since],
+    });
+    // The proxy's sample repeats its backends' players; lobby-1 runs the plugin (Alpha reported).
+    await col.update("proxy-9", {
+      playerSample: ["ViaProxy"],
+      playerSampleIds: [uuid()],
+      playerSampleSince: [since],
+    });
+    const reportedHere = await online(lobby1, "Reported");
+    await col.update("lobby-1", {
+      playerSample: ["Shadow"],
+      playerSampleIds: [uuid()],
+      playerSampleSince: [since],
+    });
+
+    const page = await json<{ data: Array<{ id: string; name: string }> }>(
+      await api("GET", "/players?pageSize=500"),
+    );
+    const names = page.data.map((p) => p.name);
+    expect(names).toContain("Pinged");
+    expect(names).toContain("Reported");
+    expect(names).not.toContain("ViaProxy");
+    expect(names).not.toContain("Shadow");
+    expect(names).not.toContain("Anonymous Player");
+    expect(await json(await api("GET", `/players/${sampled}`))).toEqual({
+      id: sampled,
+      name: "Pinged",
+      currentInstance: "game-9",
+      currentGroup: "game",
+      proxyInstance: null,
+      connectedSince: new Date(since).toISOString(),
+      edition: "JAVA",
+    });
+    expect(page.data.some((p) => p.id === reportedHere)).toBe(true);
+    await col.update("game-9", { state: "STOPPED" });
+    expect((await api("GET", `/players/${sampled}`)).status).toBe(404);
+  });
+});
+
 describe("the online players", () => {
   test("list and get answer in the PlayerDto shape, paged", async () => {
     const a = await online(lobby1, "Alpha");

@@ -152,15 +152,16 @@ describe("player count poller", () => {
     await p.pollOnce();
     players = { online: 2, max: 40, sample: [{ name: "Steve" }, { name: "Zoe" }] };
     await p.pollOnce();
+    const named = (...names: string[]) => names.map((name) => ({ name, id: "" }));
     expect(seen).toEqual([
-      { online: 2, max: 20, sample: ["Alex", "Steve"] },
-      { online: 2, max: 40, sample: ["Alex", "Steve"] },
-      { online: 2, max: 40, sample: ["Steve", "Zoe"] },
+      { online: 2, max: 20, sample: named("Alex", "Steve") },
+      { online: 2, max: 40, sample: named("Alex", "Steve") },
+      { online: 2, max: 40, sample: named("Steve", "Zoe") },
     ]);
-    expect(p.status("a")).toEqual({ online: 2, max: 40, sample: ["Steve", "Zoe"] });
+    expect(p.status("a")).toEqual({ online: 2, max: 40, sample: named("Steve", "Zoe") });
   });
 
-  test("the players block is read defensively: bad counts refused, sample bounded and names only", () => {
+  test("the players block is read defensively: bad counts refused, sample bounded, ids only when UUIDs", () => {
     expect(playerStatusOf(undefined)).toBeUndefined();
     expect(playerStatusOf({ online: -1 })).toBeUndefined();
     expect(playerStatusOf({ online: 1.5 })).toBeUndefined();
@@ -168,8 +169,14 @@ describe("player count poller", () => {
     const many = Array.from({ length: 40 }, (_, i) => ({ name: `p${i}`, id: "x" }));
     const status = playerStatusOf({ online: 40, max: 100, sample: [null, { id: "no-name" }, ...many] })!;
     expect(status.sample).toHaveLength(MAX_SAMPLE_NAMES);
-    expect(status.sample![0]).toBe("p0");
-    expect(playerStatusOf({ online: 1, sample: [{ name: "x".repeat(500) }] })!.sample![0]).toHaveLength(64);
+    expect(status.sample![0]).toEqual({ name: "p0", id: "" });
+    expect(playerStatusOf({ online: 1, sample: [{ name: "x".repeat(500) }] })!.sample![0]!.name).toHaveLength(
+      64,
+    );
+    const uuid = "8667BA71-B85A-4004-AF54-457A9734EED7";
+    expect(playerStatusOf({ online: 1, sample: [{ name: "Alex", id: uuid }] })!.sample).toEqual([
+      { name: "Alex", id: uuid.toLowerCase() },
+    ]);
   });
 
   test("the delay is jittered ±20 % around the interval", () => {

@@ -49,6 +49,7 @@ function sampleHello(): Hello {
         detail: "",
         maxPlayers: 20,
         playerSample: ["Alex", "Steve"],
+        playerSampleIds: ["", "8667ba71-b85a-4004-af54-457a9734eed7"],
       },
     ],
     advertiseAddress: "10.0.0.5",

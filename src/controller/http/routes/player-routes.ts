@@ -1,7 +1,7 @@
 import { t as T } from "elysia";
 import { JourneyEntry, PendingTransfer, PlayerView, TransferView } from "../../../api/players.ts";
 import { AppError } from "../../../core/errors.ts";
-import { canonicalUuid, isPlayerUuid, toPlayerView } from "../../players/player-info.ts";
+import { canonicalUuid, isPlayerUuid, type PlayerInfo, toPlayerView } from "../../players/player-info.ts";
 import { type PlayerJourney, toJourneyView } from "../../players/player-journey.ts";
 import type { PlayerRegistry } from "../../players/player-registry.ts";
 import type { PlayerTransfers } from "../../players/player-transfers.ts";
@@ -14,6 +14,8 @@ export { PendingTransfer, PlayerView, TransferView };
 
 export interface PlayerRouteDeps {
   players: { registry: PlayerRegistry };
+  /** players only servers' list pings know of (see players/pinged-players.ts), given the reported ones */
+  pinged?: (reported: readonly PlayerInfo[]) => Promise<PlayerInfo[]>;
   transfers: PlayerTransfers;
   journey: PlayerJourney;
 }
@@ -58,6 +60,14 @@ function journeySince(value: string | undefined): number | undefined {
 /** `/api/v1/players`: the online players, their journey, and operator transfers. */
 export function playerRoutes(table: RouteTable, deps: PlayerRouteDeps): void {
   const { registry } = deps.players;
+  /** Plugin-reported players, and those only a list ping shows; longest connected first. */
+  const online = async (): Promise<PlayerInfo[]> => {
+    const reported = await registry.list();
+    if (!deps.pinged) return reported;
+    return [...reported, ...(await deps.pinged(reported))].sort(
+      (a, b) => a.connectedAt - b.connectedAt || (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0),
+    );
+  };
   table
     .add({
       method: "GET",
@@ -67,7 +77,7 @@ export function playerRoutes(table: RouteTable, deps: PlayerRouteDeps): void {
       tag: "players",
       summary: "Online players, longest connected first",
       query: pagingQuery(500),
-      handler: async ({ query }) => pageOf((await registry.list()).map(toPlayerView), query),
+      handler: async ({ query }) => pageOf((await online()).map(toPlayerView), query),
     })
     .add({
       method: "GET",
@@ -78,7 +88,8 @@ export function playerRoutes(table: RouteTable, deps: PlayerRouteDeps): void {
       summary: "One online player (400 for a malformed UUID, 404 when not online)",
       params: PlayerParams,
       handler: async ({ params }) => {
-        const player = await registry.get(playerUuid(params.id));
+        const uuid = playerUuid(params.id);
+        const player = (await registry.get(uuid)) ?? (await online()).find((p) => p.uuid === uuid);
         if (!player) throw new AppError("NOT_FOUND", `player ${params.id} is not online`);
         return toPlayerView(player);
       },

@@ -610,6 +610,8 @@ export interface InstanceReport {
   maxPlayers: number;
   /** Names in the list ping's player sample (the server picks them; at most 12 are sent). */
   playerSample: string[];
+  /** The UUIDs of player_sample, position by position ("" where the server sent none). */
+  playerSampleIds: string[];
 }
 
 export const InstanceReport: MessageType<InstanceReport> = {
@@ -627,6 +629,7 @@ export const InstanceReport: MessageType<InstanceReport> = {
       detail: init?.detail ?? "",
       maxPlayers: init?.maxPlayers ?? 0,
       playerSample: init?.playerSample ?? [],
+      playerSampleIds: init?.playerSampleIds ?? [],
     };
   },
 
@@ -660,6 +663,9 @@ export const InstanceReport: MessageType<InstanceReport> = {
     }
     if (message.playerSample !== undefined) {
       for (const value of message.playerSample) writer.uint32(82).string(value);
+    }
+    if (message.playerSampleIds !== undefined) {
+      for (const value of message.playerSampleIds) writer.uint32(90).string(value);
     }
     return writer;
   },
@@ -709,6 +715,10 @@ export const InstanceReport: MessageType<InstanceReport> = {
           break;
         case 10:
           if ((tag & 7) === 2) message.playerSample.push(reader.string());
+          else reader.skipType(tag & 7);
+          break;
+        case 11:
+          if ((tag & 7) === 2) message.playerSampleIds.push(reader.string());
           else reader.skipType(tag & 7);
           break;
         default:
