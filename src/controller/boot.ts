@@ -233,7 +233,7 @@ export function buildRouteTable(deps: {
   instanceMetricsRoutes(table, deps.workload);
   playerRoutes(table, {
     ...deps.workload,
-    pinged: pingedPlayerSource({ instances: deps.instances.instances.col, groups: deps.groups }),
+    pinged: pingedPlayerSource({ instances: deps.instances.instances, groups: deps.groups }),
   });
   schedulerRoutes(table, {
     scheduler: deps.scheduler,
@@ -616,6 +616,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     // Proxies without a plugin: their velocity.toml / config.yml follow the RUNNING backends.
     const routeSync = new ProxyRouteSync({
       store,
+      instances: instances.instances,
       networks,
       groups,
       sessions,

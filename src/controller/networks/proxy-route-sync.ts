@@ -6,7 +6,7 @@ import type { DurableStore } from "../../store/port.ts";
 import { ProxyRoutes, type ProxyRoutesAck } from "../../wire/index.ts";
 import type { EventType } from "../events/event-types.ts";
 import type { SessionRegistry } from "../grpc/session-registry.ts";
-import { INSTANCES, type InstanceDoc } from "../instances/instance-doc.ts";
+import type { InstanceDoc } from "../instances/instance-doc.ts";
 import type { NodeDoc } from "../nodes/node-doc.ts";
 import { NODES } from "../nodes/node-service.ts";
 import type { NetworkSpec } from "./network-service.ts";
@@ -30,7 +30,10 @@ const TRIGGERS: readonly EventType[] = [
 ];
 
 export interface ProxyRouteSyncDeps {
+  /** nodes (their advertised addresses) */
   store: DurableStore;
+  /** RUNNING and DRAINING instances, bounded (InstanceService.serving) */
+  instances: { serving(): Promise<InstanceDoc[]> };
   networks: { list(): Promise<NetworkSpec[]> };
   groups: { resolved(name: string): Promise<{ platform: string }> };
   sessions: Pick<SessionRegistry, "get" | "onFrame" | "onOpen">;
@@ -185,15 +188,13 @@ export class ProxyRouteSync {
       if (format === "VELOCITY" || format === "BUNGEECORD") proxyFormats.set(group, format);
     }
     if (proxyFormats.size === 0) return [];
-    const instances = this.deps.store.collection<InstanceDoc>(INSTANCES);
-    const [running, draining, nodes] = await Promise.all([
-      instances.find({ state: "RUNNING" }),
-      instances.find({ state: "DRAINING" }),
+    const [serving, nodes] = await Promise.all([
+      this.deps.instances.serving(),
       this.deps.store.collection<NodeDoc>(NODES).find({}),
     ]);
     return planProxyRoutes({
       networks,
-      instances: [...running, ...draining].map((doc) => ({
+      instances: serving.map((doc) => ({
         id: doc._id,
         group: doc.group,
         node: doc.node,

@@ -51,14 +51,12 @@ export function pingedPlayers(
 
 /** `pingedPlayers` over the store: serving instances with a sample, proxies told apart by platform. */
 export function pingedPlayerSource(deps: {
-  instances: { find(filter: { state: string }): Promise<InstanceDoc[]> };
+  /** RUNNING and DRAINING instances, bounded (InstanceService.serving) */
+  instances: { serving(): Promise<InstanceDoc[]> };
   groups: { resolved(name: string): Promise<{ platform: string }> };
 }): (reported: readonly PlayerInfo[]) => Promise<PlayerInfo[]> {
   return async (reported) => {
-    const live = [
-      ...(await deps.instances.find({ state: "RUNNING" })),
-      ...(await deps.instances.find({ state: "DRAINING" })),
-    ].filter((doc) => (doc.playerSample ?? []).length > 0);
+    const live = (await deps.instances.serving()).filter((doc) => (doc.playerSample ?? []).length > 0);
     const proxies = new Set<string>();
     for (const group of new Set(live.map((doc) => doc.group))) {
       // A group that cannot be read is treated as a server: its sample is shown rather than lost.
