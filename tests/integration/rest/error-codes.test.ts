@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { toEnvelope } from "../../../src/controller/http/error-envelope.ts";
 import {
@@ -184,5 +185,34 @@ describe("error codes", () => {
       expect(body.error.code in WireCodes).toBe(true);
       expect(body.error.requestId).toBe(res.headers.get("x-request-id")!);
     }
+  });
+
+  test("every method token Bun parses but no route has is a 405; one it does not parse closes the connection", async () => {
+    for (const method of ["TRACE", "PROPFIND", "MKCOL", "LOCK", "PURGE"]) {
+      const res = await nodeRequest(`${ctl.url}/api/v1/groups`, method);
+      const body = (await res.json()) as Envelope;
+      expect({ method, status: res.status, code: body.error.code }).toEqual({
+        method,
+        status: 405,
+        code: "METHOD_NOT_ALLOWED",
+      });
+    }
+    // A token outside HTTP's registered methods never reaches the application: Bun's parser closes
+    // the connection without an answer (nothing to map to an envelope). The server keeps serving.
+    const { port } = new URL(ctl.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () => {
+        socket.write("FROBNICATE /api/v1/groups HTTP/1.1\r\nHost: x\r\n\r\n");
+      });
+      let got = "";
+      socket.on("data", (d: Buffer) => {
+        got += d.toString();
+      });
+      socket.on("close", () => resolve(got));
+      socket.on("error", reject);
+      socket.setTimeout(5_000, () => socket.destroy(new Error("no close within 5 s")));
+    });
+    expect(answer.startsWith("HTTP/1.1 5")).toBe(false);
+    expect((await ctl.call("GET", "/api/v1/system/health")).status).toBe(200);
   });
 });
