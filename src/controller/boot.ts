@@ -49,7 +49,7 @@ import { metricsRoutes } from "./http/routes/metrics-routes.ts";
 import { networkRoutes } from "./http/routes/network-routes.ts";
 import { nodeRoutes } from "./http/routes/node-routes.ts";
 import { playerRoutes } from "./http/routes/player-routes.ts";
-import { pluginRoutes } from "./http/routes/plugin-routes.ts";
+import { pluginRoutes, type WorkloadRouteDeps } from "./http/routes/plugin-routes.ts";
 import { proxyRoutes } from "./http/routes/proxy-routes.ts";
 import { schedulerRoutes } from "./http/routes/scheduler-routes.ts";
 import { settingsRoutes } from "./http/routes/settings-routes.ts";
@@ -213,18 +213,27 @@ export function buildRouteTable(deps: {
   nodeRoutes(table, { ...deps, events: deps.events.bus });
   tokenRoutes(table, deps);
   const { instances } = deps;
+  // Each route module gets exactly the fields its deps type names: no spread bags, so two services'
+  // same-named members (both wirings have a `stop`) cannot silently shadow one another.
   instanceRoutes(table, {
-    ...instances,
+    instances: instances.instances,
+    lifecycle: instances.lifecycle,
+    starter: instances.starter,
+    console: instances.console,
+    lease: instances.lease,
     tickets: deps.events.tickets,
     roles: deps.roles,
     keepOpen: deps.keepOpen,
   });
   crashRoutes(table, instances.crashes);
-  const workload = {
-    ...instances,
-    ...deps.workload,
+  const workload: WorkloadRouteDeps = {
+    auth: instances.auth,
+    instances: instances.instances,
     groups: deps.groups,
     events: deps.events.bus,
+    players: deps.workload.players,
+    transfers: deps.workload.transfers,
+    instanceMetrics: deps.workload.instanceMetrics,
     tickets: deps.events.tickets,
     clock: deps.clock,
   };
@@ -488,6 +497,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       metrics,
       log: log.child({ component: "scheduler" }),
       lifecycle: instances.lifecycle,
+      nodes,
       shutdowns,
       instanceMetrics: workload.instanceMetrics,
       intervalMs: config.scheduler.evaluationIntervalSeconds * 1000,

@@ -5,7 +5,7 @@ import { DeploymentProgress, type ProgressDeps } from "../../deployments/deploym
 import type { EventPublisher } from "../../events/event-types.ts";
 import type { InstanceLifecycle } from "../../instances/instance-lifecycle.ts";
 import type { Metrics } from "../../metrics/metrics.ts";
-import { NodeService } from "../../nodes/node-service.ts";
+import type { NodeService } from "../../nodes/node-service.ts";
 import type { NodeShutdowns } from "../../nodes/node-shutdowns.ts";
 import { explainPlacement } from "../explain.ts";
 import { scheduleTick } from "../tick.ts";
@@ -32,6 +32,8 @@ export interface SchedulerLoopOptions extends WorldSources {
   log: Logger;
   /** Absent until the lifecycle is wired: the loop then only computes and reports (observe-only). */
   lifecycle?: InstanceLifecycle;
+  /** the controller's one node service (drains read and record through it) */
+  nodes: NodeService;
   /** Sends the ShutdownNode a finished drain owes; absent, owed shutdowns wait on the node record. */
   shutdowns?: Pick<NodeShutdowns, "deliverPending">;
   /** `scheduler.evaluationIntervalSeconds` in ms; group leases live twice as long. */
@@ -88,7 +90,7 @@ export class SchedulerLoop {
     this.drains = new DrainWorkflow({
       ...options,
       leases: this.leases,
-      nodes: new NodeService(options.store, this.now),
+      nodes: options.nodes,
     });
     this.executor = options.lifecycle
       ? new GroupExecutor({ ...options, lifecycle: options.lifecycle, leases: this.leases })

@@ -15,6 +15,7 @@ import type {
 import { MaintenanceService } from "../../../../src/controller/maintenance-service.ts";
 import type { Metrics } from "../../../../src/controller/metrics/metrics.ts";
 import type { NodeDoc } from "../../../../src/controller/nodes/node-doc.ts";
+import { NodeService } from "../../../../src/controller/nodes/node-service.ts";
 import { SchedulerLoop, type SchedulerLoopOptions } from "../../../../src/controller/scheduler/loop/index.ts";
 import type { SchedulerInstanceDoc } from "../../../../src/controller/scheduler/loop/world-mapping.ts";
 import { MemoryCoordination } from "../../../../src/coord/memory/memory-coordination.ts";
@@ -234,6 +235,7 @@ export async function rig(): Promise<Rig> {
         metrics,
         log: silentLogger(),
         lifecycle,
+        nodes: new NodeService(store, clock.now),
         intervalMs: 15_000,
         scalingCooldownSeconds: 60,
         convergenceWindowMs: 0,
