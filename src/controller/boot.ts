@@ -195,6 +195,7 @@ export function buildRouteTable(deps: {
         files: deps.instanceFiles,
         templates: deps.templates,
         planLayerHash: async (instanceId, template) => {
+          // no stored plan (never placed, or pruned): no layer hash to build on
           const plan = await deps.instances.lifecycle.plan(instanceId).catch(() => null);
           return plan?.templates.find((t) => t.name === template)?.hash;
         },

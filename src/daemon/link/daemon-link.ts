@@ -426,14 +426,14 @@ export class DaemonLink {
         // Not awaited: a large directory must not hold up pings and other frames.
         commands?.walkFiles?.(request).then(
           (tree) => reply({ case: "fileTree", value: tree }),
-          (err: unknown) => this.log.warn({ err: (err as Error).message }, "instance file walk failed"),
+          (err: unknown) => this.log.warn({ err }, "instance file walk failed"),
         );
         return;
       }
       case "readFile": {
         commands?.readFile?.(frame.value).then(
           (content) => reply({ case: "fileContent", value: content }),
-          (err: unknown) => this.log.warn({ err: (err as Error).message }, "instance file read failed"),
+          (err: unknown) => this.log.warn({ err }, "instance file read failed"),
         );
         return;
       }

@@ -30,6 +30,7 @@ export async function walkInstanceDir(
   try {
     await readdir(root);
   } catch {
+    // the answer names the failure (status); the controller shows it
     return { entries, truncated: false, status: FileAccessStatus.DIR_UNREADABLE };
   }
   while (queue.length > 0) {
@@ -39,10 +40,12 @@ export async function walkInstanceDir(
       try {
         names = (await readdir(join(root, dir.rel))).sort();
       } catch {
+        // a directory that vanished or cannot be read mid-walk is left out; the walk goes on
         continue;
       }
       for (const name of names) {
         const rel = dir.rel ? `${dir.rel}/${name}` : name;
+        // gone between readdir and lstat: left out
         const stat = await lstat(join(root, rel)).catch(() => null);
         if (stat === null) continue;
         if (entries.length >= maxEntries) return { entries, truncated: true, status: FileAccessStatus.OK };
@@ -82,6 +85,7 @@ export async function readInstanceFile(
   });
   const target = inside(root, path);
   if (target === undefined) return none(FileAccessStatus.PATH_OUTSIDE_INSTANCE);
+  // missing is an answer (FILE_NOT_FOUND), not a failure
   const stat = await lstat(target).catch(() => null);
   if (stat === null) return none(FileAccessStatus.FILE_NOT_FOUND);
   if (!stat.isFile()) return none(FileAccessStatus.NOT_REGULAR_FILE);
@@ -106,6 +110,7 @@ export async function readInstanceFile(
       await handle.close();
     }
   } catch {
+    // the answer names the failure (status); the controller shows it
     return none(FileAccessStatus.FILE_UNREADABLE);
   }
 }

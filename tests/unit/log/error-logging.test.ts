@@ -40,10 +40,11 @@ describe("error logging", () => {
           (/\bcatch \{\s*(\}|$)/.test(line) || /\bcatch \(\w+\) \{\s*\}/.test(line)) &&
           !/^\s*throw\b/.test(lines[i + 1] ?? "");
         if (!promise && !block) return;
-        // One comment may cover a run of consecutive swallowing calls: look above the whole run.
+        // One comment may cover a run of consecutive swallowing calls, or sit above the statement a
+        // chained `.catch` ends: look above the whole run and the chain's continuation lines.
         let top = i;
-        while (top > 0 && SWALLOW.test(lines[top - 1] ?? "")) top--;
-        const near = [lines[top - 2], lines[top - 1], line, block ? lines[i + 1] : ""].join("\n");
+        while (top > 0 && (SWALLOW.test(lines[top - 1] ?? "") || /^\s*\./.test(lines[top] ?? ""))) top--;
+        const near = [...lines.slice(Math.max(0, top - 2), i + 1), block ? lines[i + 1] : ""].join("\n");
         if (!/\/\/|\/\*|^\s*\*/m.test(near)) found.push(`src/${path}:${i + 1}: ${line.trim()}`);
       });
     }
