@@ -16,6 +16,8 @@ import { type ProxyRoutePlan, planProxyRoutes } from "./proxy-routes.ts";
 const RESEND_MS = 5_000;
 /** An acknowledged one is repeated this often anyway (the daemon writes nothing when it matches). */
 const REFRESH_MS = 60_000;
+/** Bound on the node read of one pass (far above any real fleet). */
+const MAX_NODES = 10_000;
 /** Bursts of events (a rolling restart) make one pass. */
 const DEBOUNCE_MS = 50;
 
@@ -190,7 +192,7 @@ export class ProxyRouteSync {
     if (proxyFormats.size === 0) return [];
     const [serving, nodes] = await Promise.all([
       this.deps.instances.serving(),
-      this.deps.store.collection<NodeDoc>(NODES).find({}),
+      this.deps.store.collection<NodeDoc>(NODES).find({}, { limit: MAX_NODES }),
     ]);
     return planProxyRoutes({
       networks,
