@@ -221,7 +221,7 @@ export class FaultCluster {
       [
         `nodeId: ${nodeId}`,
         "controller:",
-        "  helloTimeoutMs: 1000",
+        "  helloTimeoutMs: 2500",
         "  endpoints:",
         ...links.map((l) => `    - 127.0.0.1:${l.port}`),
         "reconnect:",

@@ -168,6 +168,45 @@ export class InstanceService {
     return updated;
   }
 
+  /**
+   * The one move the lifecycle FSM does not have, made only by the reconciler: a record ended
+   * CRASHED because its node was unreachable, and the node came back with the same plan's process
+   * still running. It is taken back as it is (players stay connected) rather than left running
+   * unmanaged or killed; the scheduler trims any replacement that is now surplus.
+   */
+  async readopt(
+    id: string,
+    to: InstanceState,
+    reason: string,
+    extra: Patch<InstanceDoc> = {},
+  ): Promise<void> {
+    const current = await this.col.get(id);
+    if (current?.state !== "CRASHED") return;
+    const updated = await this.col.update(
+      id,
+      { ...extra, state: to, stateChangedAt: this.now(), reason, adoptedAt: this.now() },
+      { unset: ["lostAt", "lostReason"] },
+    );
+    if (!updated) return;
+    this.log.info(
+      { instanceId: id, group: updated.group, from: current.state, to, reason },
+      "instance state",
+    );
+    void this.events
+      .publish({
+        type: "INSTANCE_STATE_CHANGED",
+        group: updated.group,
+        payload: {
+          instanceId: id,
+          group: updated.group,
+          nodeId: updated.node,
+          oldState: "CRASHED",
+          newState: to,
+        },
+      })
+      .catch(() => undefined);
+  }
+
   /** RUNNING → DRAINING, announced with INSTANCE_DRAINING; anything else is left as it is. */
   async drain(id: string, reason: string, options: WriteOptions = {}): Promise<InstanceDoc | null> {
     const current = await this.col.get(id);

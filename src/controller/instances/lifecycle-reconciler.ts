@@ -1,11 +1,20 @@
 import { systemClock } from "../../core/clock.ts";
-import { type InstanceState, isInstanceState, stateOnReadopt } from "../../core/lifecycle/index.ts";
+import {
+  type InstanceState,
+  isInstanceState,
+  isTerminalState,
+  stateOnReadopt,
+} from "../../core/lifecycle/index.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { InstanceReconciler } from "../nodes/instance-reconciler.ts";
 import type { NodeInstanceReport } from "../nodes/node-doc.ts";
 import { DEFAULT_REPAIR_LIMITS, type RepairLimits, repairFor } from "./convergence-repairs.ts";
 import type { InstanceDoc } from "./instance-doc.ts";
 import type { InstanceService } from "./instance-service.ts";
+
+const NODE_UNREACHABLE = "node unreachable";
+/** States in which the node's process is up. */
+const PROCESS_UP = new Set<InstanceState>(["PREPARING", "STARTING", "RUNNING", "DRAINING"]);
 
 /** States in which a process should exist on the node. SCHEDULED has not been accepted yet. */
 const EXPECTED_ALIVE = new Set<InstanceState>(["PREPARING", "STARTING", "RUNNING", "DRAINING", "STOPPING"]);
@@ -16,6 +25,8 @@ export interface Redispatcher {
   resendStop(instanceId: string, force: boolean): Promise<boolean>;
   /** tells the node to stop an instance stuck before its start, and ends the record */
   stopStuck(instanceId: string, reason: string): Promise<void>;
+  /** tells a node to stop a process that no live record of it accounts for */
+  stopOrphan(nodeId: string, instanceId: string, group: string, reason: string): Promise<void>;
 }
 
 /**
@@ -38,6 +49,9 @@ export class LifecycleReconciler implements InstanceReconciler {
     private readonly now: () => number = systemClock.now,
     private readonly limits: RepairLimits = DEFAULT_REPAIR_LIMITS,
   ) {}
+
+  /** when a stop was last sent for a process nobody manages, per `node/id` */
+  private readonly orphanStops = new Map<string, number>();
 
   async reconcile(nodeId: string, reported: readonly NodeInstanceReport[]): Promise<void> {
     const seen = new Map<string, NodeInstanceReport>();
@@ -98,9 +112,9 @@ export class LifecycleReconciler implements InstanceReconciler {
     const lost: string[] = [];
     for (const doc of await this.instances.findMany({ node: nodeId })) {
       if (!EXPECTED_ALIVE.has(doc.state)) continue;
-      const moved = await this.instances.transition(doc._id, "CRASHED", "node unreachable", {
+      const moved = await this.instances.transition(doc._id, "CRASHED", NODE_UNREACHABLE, {
         lostAt: this.now(),
-        lostReason: "node unreachable",
+        lostReason: NODE_UNREACHABLE,
       });
       if (moved) lost.push(doc._id);
     }
@@ -144,10 +158,10 @@ export class LifecycleReconciler implements InstanceReconciler {
       return;
     }
     if (doc.node !== nodeId) {
-      this.log.warn(
-        { instanceId: doc._id, owner: doc.node, reporter: nodeId },
-        "report from a node that does not own the instance; ignored",
-      );
+      // The id now belongs to an instance elsewhere (reused after the record of this one was
+      // pruned): this process is nobody's.
+      if (PROCESS_UP.has(report.state))
+        await this.stopOrphan(nodeId, doc, "its id belongs to an instance on another node");
       return;
     }
     // Two sources count players: the plugin's join/leave calls and the node's reports. Each is
@@ -155,7 +169,15 @@ export class LifecycleReconciler implements InstanceReconciler {
     // heartbeat) never undoes what the plugin said, while one that counts still moves it.
     if (report.playerCount !== (doc.reportedPlayers ?? 0)) fields.players = report.playerCount;
     // A stale report of an older plan for the same id (a replaced static instance) changes nothing.
-    if (doc.planHash && report.planHash && doc.planHash !== report.planHash) return;
+    if (doc.planHash && report.planHash && doc.planHash !== report.planHash) {
+      if (PROCESS_UP.has(report.state))
+        await this.stopOrphan(nodeId, doc, "an older plan of a replaced instance");
+      return;
+    }
+    if (isTerminalState(doc.state) && PROCESS_UP.has(report.state)) {
+      await this.cameBack(doc, report.state, fields);
+      return;
+    }
     let target: InstanceState = report.state;
     if (target === "RUNNING" && doc.awaitPluginReady && doc.state !== "RUNNING") target = doc.state;
     // DRAINING is the controller's word for a running process: the daemon keeps reporting RUNNING.
@@ -166,6 +188,36 @@ export class LifecycleReconciler implements InstanceReconciler {
       return;
     }
     await this.instances.transition(doc._id, target, `reported by node ${nodeId}`, fields);
+  }
+
+  /**
+   * The node runs a process whose record has ended. Lost to an unreachable node: taken back.
+   * Ended otherwise (stopped, crashed, replaced while the node was away): the node is told to stop
+   * it, at most once per resend wait, so no workload is left running that nobody manages.
+   */
+  private async cameBack(
+    doc: InstanceDoc,
+    reported: InstanceState,
+    fields: Partial<InstanceDoc>,
+  ): Promise<void> {
+    if (doc.state === "CRASHED" && doc.lostReason === NODE_UNREACHABLE) {
+      const state = stateOnReadopt(reported, true);
+      await this.instances.readopt(doc._id, state, "re-adopted: its node came back with it running", fields);
+      return;
+    }
+    await this.stopOrphan(doc.node, doc, `its record is ${doc.state}`);
+  }
+
+  /** At most one stop per resend wait for each (node, id); the map forgets entries past a minute. */
+  private async stopOrphan(nodeId: string, doc: InstanceDoc, why: string): Promise<void> {
+    const instanceId = doc._id;
+    const key = `${nodeId}/${instanceId}`;
+    const now = this.now();
+    if (now - (this.orphanStops.get(key) ?? 0) < this.limits.resendAfterMs) return;
+    for (const [k, at] of this.orphanStops) if (now - at > 60_000) this.orphanStops.delete(k);
+    this.orphanStops.set(key, now);
+    this.log.warn({ instanceId, nodeId, why }, "the node runs a process nobody manages; telling it to stop");
+    await this.starts.stopOrphan(nodeId, instanceId, doc.group, why);
   }
 }
 

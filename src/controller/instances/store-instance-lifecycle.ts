@@ -340,6 +340,17 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
   }
 
   /**
+   * A process a node runs that no live record accounts for (see LifecycleReconciler.cameBack). The
+   * fence is the instance's group scope at the store's high-water mark: the record's end passed the
+   * store's fence check, so the stop is the current decision, not a stale one.
+   */
+  async stopOrphan(nodeId: string, instanceId: string, group: string, reason: string): Promise<void> {
+    const scope = `group:${group}`;
+    const token = await this.deps.store.fenceHighWater(scope);
+    this.sendStop(instanceId, nodeId, `nobody manages this process: ${reason}`, { scope, token }, false);
+  }
+
+  /**
    * The daemon refused a command for this instance as STALE_FENCE: a newer holder of the group's
    * lease has acted on the node since the command was decided. A start still waiting on such a plan
    * can never be accepted, so it ends here and the scheduler places the instance again under its

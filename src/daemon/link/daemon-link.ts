@@ -25,6 +25,7 @@ import type { NodeIdentity } from "../identity-store.ts";
 import type { ArtifactFetcher } from "./artifact-fetcher.ts";
 import { Backoff, type BackoffSettings } from "./backoff.ts";
 import { nodeChannel } from "./channel.ts";
+import { EndpointRotation } from "./endpoint-rotation.ts";
 import { FenceGuard } from "./fence-guard.ts";
 import { HostMetrics, hostInfo } from "./host-metrics.ts";
 import type { LinkCommands, LinkInstance, LinkSupervisor } from "./supervisor-port.ts";
@@ -79,6 +80,8 @@ export type LinkStatus = "idle" | "connecting" | "connected" | "stopped";
 interface SessionOutcome {
   established: boolean;
   reason: string;
+  /** the controller stopped answering (Hello timeout, silence watchdog) rather than refusing */
+  silent?: boolean;
   code?: Status;
 }
 
@@ -103,8 +106,7 @@ export class DaemonLink {
   private readonly pendingCrashes: CrashReport[] = [];
   private readonly backoff: Backoff;
   private readonly metrics: HostMetrics;
-  private readonly endpoints: string[];
-  private endpointIndex = 0;
+  private readonly rotation: EndpointRotation;
   private readonly log: Logger;
   /** sessions that reached HelloAck, since start */
   established = 0;
@@ -118,7 +120,8 @@ export class DaemonLink {
       maxMemoryMb: deps.settings.maxMemoryMb,
       diskPath: deps.settings.diskPath,
     });
-    this.endpoints = unique(deps.endpoints);
+    // A silent controller is passed over for a while; 30 s covers a few failovers' worth of turns.
+    this.rotation = new EndpointRotation(deps.endpoints, 30_000, () => this.clock.now());
     this.log = deps.log.child({ component: "link", nodeId: deps.identity.nodeId });
   }
 
@@ -180,7 +183,7 @@ export class DaemonLink {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
-      const endpoint = this.endpoints[this.endpointIndex % this.endpoints.length]!;
+      const endpoint = this.rotation.current();
       this.status = "connecting";
       this.sessionDone = this.session(endpoint);
       const outcome = await this.sessionDone;
@@ -188,9 +191,7 @@ export class DaemonLink {
       if (this.stopping) break;
       this.lastFailure = outcome.reason;
       if (outcome.established) this.backoff.reset();
-      // Any break moves on: the controller that just failed is the least likely to answer next,
-      // and a healthy one only costs a reconnect.
-      this.endpointIndex++;
+      this.rotation.ended(outcome.silent === true, outcome.established);
       const delayMs = this.backoff.next();
       const refused = outcome.code === Status.UNAUTHENTICATED || outcome.code === Status.PERMISSION_DENIED;
       this.log[refused ? "error" : "warn"](
@@ -218,11 +219,13 @@ export class DaemonLink {
     let watchdog: TimerHandle | undefined;
     let lastHeard = clock.now();
     let endReason = "controller closed the stream";
+    let silent = false;
     // A paused or wedged controller still completes TCP handshakes: no HelloAck in time, next one.
     const helloTimeoutMs = this.deps.settings.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
     const helloTimer = clock.setTimeout(() => {
       if (established) return;
       endReason = `no HelloAck within ${helloTimeoutMs} ms`;
+      silent = true;
       abort.abort();
     }, helloTimeoutMs);
 
@@ -239,6 +242,7 @@ export class DaemonLink {
             break;
           }
           established = true;
+          this.rotation.connected();
           this.established++;
           this.status = "connected";
           for (const report of this.pendingCrashes.splice(0))
@@ -253,6 +257,7 @@ export class DaemonLink {
             () => {
               if (clock.now() - lastHeard > silenceLimitMs) {
                 endReason = `no frame from the controller for ${silenceLimitMs} ms`;
+                silent = true;
                 abort.abort();
               }
             },
@@ -266,9 +271,9 @@ export class DaemonLink {
         }
         if (established) this.handle(message, outbound);
       }
-      return { established, reason: endReason };
+      return { established, reason: endReason, silent };
     } catch (err) {
-      if (abort.signal.aborted) return { established, reason: endReason };
+      if (abort.signal.aborted) return { established, reason: endReason, silent };
       if (err instanceof ClientError) {
         return { established, reason: `${Status[err.code]}: ${err.details}`, code: err.code };
       }
@@ -293,12 +298,12 @@ export class DaemonLink {
         "controller epoch went backwards (coordination state reset): fencing floors cleared",
       );
     }
-    const learned = ack.controllerGrpcAddrs.filter(
-      (address) => address !== "" && !this.endpoints.includes(address),
-    );
-    this.endpoints.push(...learned);
+    const learned = this.rotation.learn(ack.controllerGrpcAddrs);
     if (learned.length > 0) {
-      this.log.info({ learned, endpoints: this.endpoints }, "learned controller endpoints for failover");
+      this.log.info(
+        { learned, endpoints: this.rotation.endpoints },
+        "learned controller endpoints for failover",
+      );
     }
     return true;
   }
@@ -521,8 +526,4 @@ function errorFrame(code: FrameErrorCode, message: string, instanceId: string): 
 function instanceIdOf(frame: NonNullable<ControllerMessage["frame"]>): string {
   const value = frame.value as { instanceId?: unknown };
   return typeof value.instanceId === "string" ? value.instanceId : "";
-}
-
-function unique(values: string[]): string[] {
-  return [...new Set(values.filter((v) => v !== ""))];
 }

@@ -25,7 +25,12 @@ test("a node reporting an unchanged count leaves the plugin-reported one alone; 
   );
   const reconciler = new LifecycleReconciler(
     instances,
-    { recover: async () => false, resendStop: async () => false, stopStuck: async () => undefined },
+    {
+      recover: async () => false,
+      resendStop: async () => false,
+      stopStuck: async () => undefined,
+      stopOrphan: async () => undefined,
+    },
     silentLogger(),
   );
   const now = Date.now();
@@ -64,7 +69,12 @@ test("the node's list ping slot limit and sample are stored and shown on the ins
   let clock = Date.UTC(2026, 0, 1);
   const reconciler = new LifecycleReconciler(
     instances,
-    { recover: async () => false, resendStop: async () => false, stopStuck: async () => undefined },
+    {
+      recover: async () => false,
+      resendStop: async () => false,
+      stopStuck: async () => undefined,
+      stopOrphan: async () => undefined,
+    },
     silentLogger(),
     () => clock,
   );
