@@ -139,6 +139,13 @@ export const ControllerConfigSchema = T.Object(
           default: 60,
           description: "minimum time between two scaling decisions for one group",
         }),
+        cpuHardLimit: T.Number({
+          minimum: 0.1,
+          maximum: 2,
+          default: 0.95,
+          description:
+            "placement refuses a node whose measured CPU usage plus the group's cpuReservation exceeds this; 1 or more turns the rule off (hosts shared with other load, test rigs)",
+        }),
         nodeTimeoutSeconds: T.Integer({
           minimum: 1,
           default: 90,

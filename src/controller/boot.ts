@@ -503,6 +503,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       instanceMetrics: workload.instanceMetrics,
       intervalMs: config.scheduler.evaluationIntervalSeconds * 1000,
       scalingCooldownSeconds: config.scheduler.scalingCooldownSeconds,
+      cpuHardLimit: config.scheduler.cpuHardLimit,
     });
     nudgeScheduler = () => scheduler.nudge();
     const rolloutNudges = eventSystem.bus.on("INSTANCE_STATE_CHANGED", (event) =>

@@ -210,6 +210,10 @@ export function evaluateGroup(
     state.actions.push({ kind: "wait", group: group.name, reason: why });
     reason = `${reason}; ${why}`;
   }
-  const status = run.unplaced > 0 ? "unplaced" : decision.status;
+  let status: GroupStatus = run.unplaced > 0 ? "unplaced" : decision.status;
+  if (status === "ok" && load.running < decision.desired) {
+    status = "converging";
+    reason = `${reason}; ${load.running} of ${decision.desired} RUNNING`;
+  }
   return diagnosticOf(group, tier, run, load, decision.desired, status, reason);
 }

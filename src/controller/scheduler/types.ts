@@ -245,7 +245,11 @@ export interface PlacementExplanation {
   readonly rejected: readonly NodeRejection[];
 }
 
-export type GroupStatus = "ok" | "paused" | "waiting" | "manual" | "cooldown" | "unplaced";
+/**
+ * `converging`: at its count, but not every counted instance is RUNNING yet (placed, preparing or
+ * starting): "ok" only when the node confirms the count, so a start lost on the way is visible.
+ */
+export type GroupStatus = "ok" | "converging" | "paused" | "waiting" | "manual" | "cooldown" | "unplaced";
 
 export interface GroupDiagnostic {
   readonly group: string;

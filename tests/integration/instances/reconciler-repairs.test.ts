@@ -44,7 +44,7 @@ const reconciler = new LifecycleReconciler(
 );
 
 function record(id: string, fields: Partial<InstanceDoc>): Promise<unknown> {
-  return instances.col.put({
+  return instances.record({
     _id: id,
     group: "lobby",
     node: "node-a",
@@ -74,7 +74,7 @@ function report(id: string, fields: Partial<NodeInstanceReport> = {}): NodeInsta
 beforeEach(async () => {
   calls.length = 0;
   t += 600_000;
-  await instances.col.deleteMany({});
+  await store.collection("instances").deleteMany({});
 });
 
 describe("a node that comes back", () => {
@@ -135,7 +135,7 @@ describe("commands that did not arrive", () => {
     await record("lobby-6", { state: "STOPPING", stopSentAt: t - 2000, stopCount: 1 });
     await reconciler.reconcile("node-a", [report("lobby-6")]);
     expect(calls).toEqual(["resendStop lobby-6"]);
-    await instances.col.update("lobby-6", { stopSentAt: t - 2000, stopCount: 2 });
+    await instances.patch("lobby-6", { stopSentAt: t - 2000, stopCount: 2 });
     await reconciler.reconcile("node-a", [report("lobby-6")]);
     expect(calls).toEqual(["resendStop lobby-6", "resendStop lobby-6 force"]);
   });

@@ -131,7 +131,9 @@ describe("DYNAMIC scale-up", () => {
     w.instances.push(instance("lobby-1", "lobby", "n1", { state: "STARTING" }));
     const result = tick(w);
     expect(result.actions).toEqual([]);
-    expect(diagnostic(result, "lobby").reason).toBe("no RUNNING instances to measure load");
+    expect(diagnostic(result, "lobby").reason).toStartWith("no RUNNING instances to measure load");
+    // At its count only once the node confirms it: a start still pending is "converging", not "ok".
+    expect(diagnostic(result, "lobby").status).toBe("converging");
   });
 
   test("live player counts override the instance record", () => {
@@ -301,5 +303,36 @@ describe("orphans", () => {
     expect(tick(w).actions).toEqual([
       { kind: "stop", group: "old", instance: "old-1", node: "n1", reason: "group old no longer exists" },
     ]);
+  });
+});
+
+describe("group status counts what the node confirms", () => {
+  test("a STATIC group whose instances are placed but not RUNNING is converging, then ok", () => {
+    const core = group("core", { scalingMode: "STATIC", minInstances: 2 });
+    const withStates = (second: "SCHEDULED" | "RUNNING") =>
+      world({
+        groups: [core],
+        nodes,
+        instances: [
+          instance("core-1", "core", "n1", { port: 30000 }),
+          instance("core-2", "core", "n2", { port: 30001, state: second }),
+        ],
+      });
+    const pending = tick(withStates("SCHEDULED"));
+    expect(diagnostic(pending, "core").status).toBe("converging");
+    expect(diagnostic(pending, "core").reason).toContain("1 of 2 RUNNING");
+    expect(ofKind(pending, "place")).toHaveLength(0);
+    expect(diagnostic(tick(withStates("RUNNING")), "core").status).toBe("ok");
+  });
+});
+
+describe("scheduler.cpuHardLimit", () => {
+  test("a busy host is refused at the default limit and used when the rule is turned off", () => {
+    const busy = [node("n1", { cpuUsage: 1 })];
+    const base = { groups: [group("core", { scalingMode: "STATIC", minInstances: 1 })], nodes: busy };
+    const refused = tick(world(base));
+    expect(ofKind(refused, "place")).toHaveLength(0);
+    expect(diagnostic(refused, "core").status).toBe("unplaced");
+    expect(ofKind(tick(world({ ...base, settings: { cpuHardLimit: 1.5 } })), "place")).toHaveLength(1);
   });
 });

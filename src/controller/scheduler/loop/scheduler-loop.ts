@@ -39,6 +39,8 @@ export interface SchedulerLoopOptions extends WorldSources {
   /** `scheduler.evaluationIntervalSeconds` in ms; group leases live twice as long. */
   intervalMs: number;
   scalingCooldownSeconds: number;
+  /** `scheduler.cpuHardLimit`; the product default when absent */
+  cpuHardLimit?: number;
   /** How long after start-up scale-downs and replacements wait for nodes to report (default 15 s). */
   convergenceWindowMs?: number;
   /** Groups carried out at once; the pure core already split ports and memory between them. */
@@ -204,7 +206,10 @@ export class SchedulerLoop {
       globalMaintenance: world.globalMaintenance,
       rollouts: rolloutsOf(world),
       lastScaleAt,
-      settings: { scalingCooldownSeconds: this.options.scalingCooldownSeconds },
+      settings: {
+        scalingCooldownSeconds: this.options.scalingCooldownSeconds,
+        ...(this.options.cpuHardLimit !== undefined ? { cpuHardLimit: this.options.cpuHardLimit } : {}),
+      },
     };
   }
 
