@@ -140,3 +140,28 @@ test.skipIf(skip !== undefined)(
   },
   60_000,
 );
+
+test.skipIf(skip !== undefined)(
+  "a start counted as sent that never arrived (relayed to nobody) is sent again once the node's report lacks it",
+  async () => {
+    const { controller, daemon, start, stateOf } = await cluster();
+    // Failure 3: the controller's delivery said "sent" (a relay to a controller that holds no
+    // stream for the node has the same outcome), and the node never saw the frame.
+    daemon.lose.add("startInstance");
+    const id = await start();
+    const docOf = () => controller.store.collection<InstanceDoc>("instances").get(id);
+    expect((await docOf())?.dispatchCount).toBe(1);
+    daemon.lose.delete("startInstance");
+    // Every heartbeat is the node's full state; after the resend wait one of them brings the start.
+    await waitFor(
+      async () => {
+        daemon.heartbeat();
+        return (await stateOf(id)) === "RUNNING";
+      },
+      { timeoutMs: 30_000, intervalMs: 500, what: "the lost start to be sent again and run" },
+    );
+    expect(daemon.running.has(id)).toBe(true);
+    expect((await docOf())?.dispatchCount).toBe(2);
+  },
+  60_000,
+);
