@@ -15,7 +15,7 @@ import { tempDir } from "../support/adapters.ts";
 import { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
 import { freePort } from "../support/ports.ts";
-import { startUpCloud } from "../support/up-cloud.ts";
+import { startUpCloud, stopAllInstances } from "../support/up-cloud.ts";
 import { waitFor } from "../support/wait.ts";
 import { LAUNCHER } from "../support/workloads/harness.ts";
 
@@ -23,8 +23,10 @@ import { LAUNCHER } from "../support/workloads/harness.ts";
 setDefaultTimeout(300_000);
 ensureBinary();
 const running: Running[] = [];
+const clouds: AdminApi[] = [];
 const bots: Bot[] = [];
 afterAll(async () => {
+  for (const api of clouds.splice(0)) await stopAllInstances(api).catch(() => undefined);
   for (const bot of bots.splice(0)) bot.quit();
   for (const r of running.splice(0)) await r.stop("SIGTERM");
 });
@@ -80,6 +82,7 @@ describe("player counts from the list ping drive scaling and drains", () => {
       yaml: "catalog:\n  downloads:\n    enabled: false\nscheduler:\n  evaluationIntervalSeconds: 1\n",
     });
     running.push(up);
+    clouds.push(api);
     const rangeStart = await freePort();
     const created = await api.call("POST", "/api/v1/groups", {
       name: "squids",

@@ -17,7 +17,7 @@ import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
 import { freePort } from "../support/ports.ts";
 import { tarGz } from "../support/tar-builder.ts";
-import { startUpCloud } from "../support/up-cloud.ts";
+import { startUpCloud, stopAllInstances } from "../support/up-cloud.ts";
 import { waitFor } from "../support/wait.ts";
 import { ensureWorkloadJar, javaAvailable } from "../support/workloads/java-workload.ts";
 
@@ -26,7 +26,9 @@ setDefaultTimeout(240_000);
 const skip = !javaAvailable();
 if (!skip) ensureBinary();
 const running: Running[] = [];
+const clouds: AdminApi[] = [];
 afterAll(async () => {
+  for (const api of clouds.splice(0)) await stopAllInstances(api).catch(() => undefined);
   for (const r of running.splice(0)) await r.stop("SIGTERM");
 });
 
@@ -62,6 +64,7 @@ describe.skipIf(skip)("proxy routing without a plugin", () => {
     const dir = tempDir("prexor-e2e-proxy-");
     const { api, up } = await startUpCloud(dir);
     running.push(up);
+    clouds.push(api);
     const jar = new Uint8Array(readFileSync(ensureWorkloadJar()));
     const sha256 = createHash("sha256").update(jar).digest("hex");
     for (const platform of ["VELOCITY", "PAPER"]) {

@@ -50,3 +50,21 @@ export async function startUpCloud<T extends AdminApi = AdminApi>(
     throw err;
   }
 }
+
+/**
+ * Force-stops every instance the cloud still runs and waits until each has ended. `prexor up`
+ * leaves its workloads running when it exits (a restarted daemon re-adopts them), so a test that
+ * is done with its cloud ends them here first; a proxy that ignores its stop command included.
+ */
+export async function stopAllInstances(api: AdminApi): Promise<void> {
+  const live = async () =>
+    (
+      await api.call<{ data: Array<{ id: string; state: string }> }>("GET", "/api/v1/services?pageSize=500")
+    ).body.data.filter((i) => i.state !== "STOPPED" && i.state !== "CRASHED");
+  for (const instance of await live()) await api.call("POST", `/api/v1/services/${instance.id}/force-stop`);
+  await waitFor(async () => (await live()).length === 0, {
+    timeoutMs: 30_000,
+    intervalMs: 200,
+    what: "every instance ended",
+  });
+}
