@@ -390,14 +390,13 @@ export async function startController(options: ControllerOptions): Promise<Runni
       config.catalog.downloads,
       log.child({ component: "catalog" }),
     );
-    // The cluster CA is shared through the store, sealed under the cluster secret.
-    const pki = await loadOrCreateClusterCa(store, clusterSecret, {
-      clusterId: config.cluster.id,
-      clock,
-      log,
-    });
-    // One modern-forwarding secret per cluster, sealed in cluster_meta like the JWT secret.
-    const forwardingSecret = await resolveForwardingSecret(store, clusterSecret, { clock });
+    // The cluster CA is shared through the store, sealed under the cluster secret; so is the one
+    // modern-forwarding secret per cluster (in cluster_meta, like the JWT secret). Each costs a scrypt
+    // derivation, which runs off the main thread: opened together rather than one after the other.
+    const [pki, forwardingSecret] = await Promise.all([
+      loadOrCreateClusterCa(store, clusterSecret, { clusterId: config.cluster.id, clock, log }),
+      resolveForwardingSecret(store, clusterSecret, { clock }),
+    ]);
     const revocations = await CertRevocations.start({ store, coord, log });
     teardown.push(() => revocations.stop());
     const nodes = new NodeService(store, now);
