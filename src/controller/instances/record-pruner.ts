@@ -12,6 +12,8 @@ const INSTANCES = "instances";
 const LEASE_SCOPE = "record-pruner";
 /** Crash and journey retention is in days: checking it hourly is plenty, and spares scans. */
 const CRASH_PRUNE_EVERY_MS = 60 * 60 * 1000;
+/** Ended instance records removed per pruning round at most. */
+const PRUNE_BATCH = 1000;
 
 /**
  * Spec retention: ended instances leave live state after 60 s (STOPPED) / 300 s (CRASHED); crashes
@@ -85,12 +87,16 @@ export class RecordPruner {
     const { store } = this.deps;
     const instances = store.collection<InstanceDoc>(INSTANCES);
     const now = this.now();
-    const ended = await instances.find({
-      $or: [
-        { state: "STOPPED", stateChangedAt: { $lt: now - RETENTION.stoppedMs } },
-        { state: "CRASHED", stateChangedAt: { $lt: now - RETENTION.crashedMs } },
-      ],
-    });
+    // Bounded per round: a backlog larger than a batch is worked off over the next rounds.
+    const ended = await instances.find(
+      {
+        $or: [
+          { state: "STOPPED", stateChangedAt: { $lt: now - RETENTION.stoppedMs } },
+          { state: "CRASHED", stateChangedAt: { $lt: now - RETENTION.crashedMs } },
+        ],
+      },
+      { sort: [["stateChangedAt", 1]], limit: PRUNE_BATCH },
+    );
     let removed = 0;
     for (const doc of ended) {
       // Conditional on what was read: a record re-placed under the same id since then is live again.
