@@ -204,6 +204,7 @@ export class InstanceService {
           newState: to,
         },
       })
+      // events are notifications; the record is already stored, and a lost event is recovered by listing
       .catch(() => undefined);
   }
 
