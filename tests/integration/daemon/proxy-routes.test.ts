@@ -4,12 +4,13 @@
  * table → velocity.toml's servers / try / forced-hosts are rewritten (other keys kept) and the
  * console receives `velocity reload`; the same table again writes and reloads nothing; a proxy that
  * is not RUNNING is refused. After a daemon restart the re-adopted proxy takes the next table the
- * same way (the reload reaches it through its monitor's stdin).
+ * same way (the reload reaches it through its monitor's stdin). A Waterfall proxy gets config.yml and greload.
  */
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
+import { parse as parseYaml } from "yaml";
 import { freePort } from "../../support/ports.ts";
 import { waitFor } from "../../support/wait.ts";
 import {
@@ -116,4 +117,56 @@ test("a proxy's velocity.toml follows its table and each change reaches its cons
     ok: false,
     changed: false,
   });
+});
+
+test("a Waterfall proxy: config.yml servers and the first listener's priorities, reloaded with greload", async () => {
+  const bungeeLayer = layer("base-bungeecord", {
+    "config.yml":
+      "# BungeeCord\nip_forward: true\nlisteners:\n- host: 0.0.0.0:25577\n  priorities:\n  - lobby\nservers:\n  lobby:\n    address: localhost:25565\n",
+  });
+  const harness = await createTestSupervisor({ layers: [bungeeLayer] });
+  try {
+    const plan = testPlan({
+      port: await freePort(),
+      templates: [bungeeLayer.ref],
+      runtime: {
+        jarFile: "waterfall.jar",
+        downloadUrl: "",
+        sha256: "",
+        platform: "WATERFALL",
+        platformVersion: "1.21",
+        category: "PROXY",
+      },
+    });
+    // BungeeCord and Waterfall announce their listener rather than a Done line.
+    const launch = {
+      ...echoProxy,
+      argv: [
+        "sh",
+        "-c",
+        "echo 'Listening on /0.0.0.0:25577'; while read line; do echo \"console: $line\"; done",
+      ],
+    };
+    expect((await harness.supervisor.start({ plan, launch })).accepted).toBe(true);
+    await harness.waitForState(plan.instanceId, "RUNNING");
+    expect(await harness.supervisor.applyProxyRoutes(plan.instanceId, table("lobby-1"))).toEqual({
+      ok: true,
+      changed: true,
+    });
+    const text = readFileSync(join(harness.config.instancesDirectory, plan.instanceId, "config.yml"), "utf8");
+    expect(text).toContain("# BungeeCord");
+    expect(parseYaml(text)).toMatchObject({
+      ip_forward: true,
+      listeners: [
+        { host: "0.0.0.0:25577", priorities: ["lobby-1"], forced_hosts: { "lobby.example.com": "lobby-1" } },
+      ],
+      servers: { "lobby-1": { address: "10.0.0.5:30001", restricted: false } },
+    });
+    await waitFor(
+      () => harness.supervisor.consoleTail(plan.instanceId, 100).some((l) => l.includes("console: greload")),
+      { what: "greload on the console" },
+    );
+  } finally {
+    await harness.cleanup();
+  }
 });
