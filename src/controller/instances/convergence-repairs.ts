@@ -52,7 +52,7 @@ export type Repair =
 
 const NONE: Repair = { kind: "none" };
 /** States in which the node's process is still up, so a stop has not taken effect. */
-const PROCESS_UP = new Set<InstanceState>(["PREPARING", "STARTING", "RUNNING", "DRAINING"]);
+export const PROCESS_UP = new Set<InstanceState>(["PREPARING", "STARTING", "RUNNING", "DRAINING"]);
 
 /**
  * `reported` is the node's state for the instance, or undefined when the node's full report does

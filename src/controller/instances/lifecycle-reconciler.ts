@@ -8,16 +8,15 @@ import {
 import type { Logger } from "../../log/logger.ts";
 import type { InstanceReconciler } from "../nodes/instance-reconciler.ts";
 import type { NodeInstanceReport } from "../nodes/node-doc.ts";
-import { DEFAULT_REPAIR_LIMITS, type RepairLimits, repairFor } from "./convergence-repairs.ts";
+import { DEFAULT_REPAIR_LIMITS, PROCESS_UP, type RepairLimits, repairFor } from "./convergence-repairs.ts";
 import type { InstanceDoc } from "./instance-doc.ts";
 import type { InstanceService } from "./instance-service.ts";
 
 const NODE_UNREACHABLE = "node unreachable";
-/** States in which the node's process is up. */
-const PROCESS_UP = new Set<InstanceState>(["PREPARING", "STARTING", "RUNNING", "DRAINING"]);
 
 /** States in which a process should exist on the node. SCHEDULED has not been accepted yet. */
 const EXPECTED_ALIVE = new Set<InstanceState>(["PREPARING", "STARTING", "RUNNING", "DRAINING", "STOPPING"]);
+
 export interface Redispatcher {
   /** re-sends a SCHEDULED start unless a start retry already has it in hand */
   recover(instanceId: string): Promise<boolean>;
@@ -39,6 +38,8 @@ export interface Redispatcher {
  * - one expected alive but not reported is gone: STOPPING becomes STOPPED, anything else CRASHED;
  * - a start or stop the node's report does not reflect is sent again, then ends in a verdict
  *   (convergence-repairs.ts);
+ * - a process whose record ended is re-adopted when its node was only unreachable, and told to
+ *   stop otherwise: nothing runs that nobody manages;
  * - after the grace period of an unreachable node, everything expected alive there is CRASHED.
  */
 export class LifecycleReconciler implements InstanceReconciler {
