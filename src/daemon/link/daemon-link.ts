@@ -9,7 +9,6 @@ import {
   DaemonMessage,
   DaemonServiceDefinition,
   ErrorReport,
-  FailureDisposition,
   type FetchArtifact,
   FrameErrorCode,
   Heartbeat,
@@ -17,14 +16,12 @@ import {
   type HelloAck,
   InstanceReport,
   PROTOCOL_VERSION,
-  ProxyRoutesAck,
-  StartInstanceAck,
-  StopInstanceAck,
 } from "../../wire/index.ts";
 import type { NodeIdentity } from "../identity-store.ts";
 import type { ArtifactFetcher } from "./artifact-fetcher.ts";
 import { Backoff, type BackoffSettings } from "./backoff.ts";
 import { nodeChannel } from "./channel.ts";
+import { applyControllerFrame } from "./controller-frames.ts";
 import { EndpointRotation } from "./endpoint-rotation.ts";
 import { FenceGuard } from "./fence-guard.ts";
 import { HostMetrics, hostInfo } from "./host-metrics.ts";
@@ -321,130 +318,14 @@ export class DaemonLink {
       return;
     }
     const reply = (value: DaemonFrame) => outbound.push(DaemonMessage.create({ frame: value }));
-    const commands = this.deps.commands;
-    switch (frame.case) {
-      case "ping":
-        reply({ case: "pong", value: { sequence: frame.value.sequence } });
-        return;
-      case "startInstance": {
-        const command = frame.value;
-        if (!commands) {
-          reply({
-            case: "startAck",
-            value: unsupportedStart(command.instanceId, command.plan?.planHash ?? ""),
-          });
-          return;
-        }
-        // Not awaited: preparing a start can take long, and pings must keep flowing meanwhile.
-        commands.start(command).then(
-          (ack) => reply({ case: "startAck", value: ack }),
-          (err: unknown) =>
-            reply({
-              case: "startAck",
-              value: StartInstanceAck.create({
-                instanceId: command.instanceId,
-                planHash: command.plan?.planHash ?? "",
-                accepted: false,
-                errorCode: "INTERNAL",
-                errorMessage: (err as Error).message,
-                disposition: FailureDisposition.TRANSIENT,
-              }),
-            }),
-        );
-        return;
-      }
-      case "stopInstance": {
-        const command = frame.value;
-        if (!commands) {
-          reply({
-            case: "stopAck",
-            value: StopInstanceAck.create({
-              instanceId: command.instanceId,
-              errorMessage: "no supervisor on this daemon",
-            }),
-          });
-          return;
-        }
-        commands.stop(command).then(
-          (ack) => reply({ case: "stopAck", value: ack }),
-          (err: unknown) =>
-            reply({
-              case: "stopAck",
-              value: StopInstanceAck.create({
-                instanceId: command.instanceId,
-                errorMessage: (err as Error).message,
-              }),
-            }),
-        );
-        return;
-      }
-      case "sendCommand":
-        commands?.sendCommand(frame.value);
-        return;
-      case "shutdownNode":
-        this.log.warn({ reason: frame.value.reason }, "controller asked this node to shut down");
-        reply({
-          case: "shutdownAck",
-          value: { runningInstances: this.deps.supervisor.snapshot().length, estimatedDrainSeconds: 0 },
-        });
-        this.deps.onShutdown?.(frame.value.reason);
-        return;
-      case "error":
-        if (this.deps.artifacts?.onError(frame.value)) return;
-        this.log.warn(
-          { code: FrameErrorCode[frame.value.code], message: frame.value.message },
-          "controller reported an error",
-        );
-        return;
-      case "artifactHeader":
-        this.deps.artifacts?.onHeader(frame.value);
-        return;
-      case "artifactChunk":
-        this.deps.artifacts?.onChunk(frame.value);
-        return;
-      case "consoleSubscribe":
-        commands?.subscribeConsole?.(frame.value.instanceId, frame.value.backlogLines);
-        return;
-      case "consoleUnsubscribe":
-        commands?.unsubscribeConsole?.(frame.value.instanceId);
-        return;
-      case "proxyRoutes": {
-        const routes = frame.value;
-        const refuse = (error: string) =>
-          reply({
-            case: "proxyRoutesAck",
-            value: ProxyRoutesAck.create({ instanceId: routes.instanceId, revision: routes.revision, error }),
-          });
-        if (!commands?.applyProxyRoutes) {
-          refuse("no supervisor on this daemon");
-          return;
-        }
-        // Not awaited: file I/O must not hold up pings and other frames.
-        commands.applyProxyRoutes(routes).then(
-          (ack) => reply({ case: "proxyRoutesAck", value: ack }),
-          (err: unknown) => refuse((err as Error).message),
-        );
-        return;
-      }
-      case "walkFiles": {
-        const request = frame.value;
-        // Not awaited: a large directory must not hold up pings and other frames.
-        commands?.walkFiles?.(request).then(
-          (tree) => reply({ case: "fileTree", value: tree }),
-          (err: unknown) => this.log.warn({ err }, "instance file walk failed"),
-        );
-        return;
-      }
-      case "readFile": {
-        commands?.readFile?.(frame.value).then(
-          (content) => reply({ case: "fileContent", value: content }),
-          (err: unknown) => this.log.warn({ err }, "instance file read failed"),
-        );
-        return;
-      }
-      default:
-        this.log.debug({ frame: frame.case }, "controller frame not handled by this daemon yet");
-    }
+    applyControllerFrame(frame, {
+      reply,
+      commands: this.deps.commands,
+      artifacts: this.deps.artifacts,
+      log: this.log,
+      runningInstances: () => this.deps.supervisor.snapshot().length,
+      onShutdown: this.deps.onShutdown,
+    });
   }
 
   private hello(): Hello {
@@ -502,18 +383,6 @@ function toReport(instance: LinkInstance): InstanceReport {
     uptimeMs: instance.uptimeMs,
     planHash: instance.planHash,
     detail: instance.detail ?? "",
-  });
-}
-
-function unsupportedStart(instanceId: string, planHash: string): StartInstanceAck {
-  return StartInstanceAck.create({
-    instanceId,
-    planHash,
-    accepted: false,
-    errorCode: "SUPERVISOR_UNAVAILABLE",
-    errorMessage: "this daemon has no process supervisor attached",
-    disposition: FailureDisposition.TRANSIENT,
-    retryAfterSeconds: 30,
   });
 }
 
