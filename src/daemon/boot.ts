@@ -93,26 +93,17 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
 
   const instancesDir = resolve(root, config.instances.directory);
   mkdirSync(instancesDir, { recursive: true });
-  // The link, the artifact fetcher and the supervisor refer to each other; late binding breaks the cycle.
+  // The link, the artifact fetcher and the supervisor refer to each other. Built in order, with each
+  // back-reference bound once its target exists: the fetcher sends through the link (no link yet: the
+  // request is refused), the adapter reaches the supervisor (asked before it exists: an error, not an
+  // undefined), and the adapter reports through the link from `attach` on, before the link starts.
   let linkRef: DaemonLink | undefined;
   const artifacts = new ArtifactFetcher((request) => linkRef?.requestArtifact(request) ?? false);
-  let supervisor: Supervisor | undefined;
-  let adapter: SupervisorAdapter | undefined;
-  if (!options.supervisor) {
-    adapter = new SupervisorAdapter(() => supervisor!, artifacts);
-    supervisor = await Supervisor.create(
-      // The wire plan carries every hashed field, so the daemon re-verifies planHash itself.
-      { ...supervisorConfigFromDaemon(config, root), verifyPlanHash: true },
-      {
-        fetchLayer: adapter.fetchLayer,
-        runtimeSource: adapter.runtimeSource,
-        onEvent: adapter.onEvent,
-        logger: log.child({ component: "supervisor" }),
-        now: () => clock.now(),
-        timers: clock,
-      },
-    );
-  }
+  const wired = options.supervisor
+    ? { link: options.supervisor, own: undefined, adapter: undefined }
+    : await ownSupervisor(config, root, artifacts, log, clock);
+  const supervisor = wired.own;
+  const adapter = wired.adapter;
   let onShutdown: (reason: string) => void = () => {};
   const shutdownRequested = new Promise<string>((resolve) => {
     onShutdown = resolve;
@@ -120,7 +111,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const link = new DaemonLink({
     identity,
     endpoints: [address, ...config.controller.endpoints, ...identity.controllerGrpcAddrs],
-    supervisor: options.supervisor ?? supervisor!,
+    supervisor: wired.link,
     commands: options.commands ?? adapter,
     artifacts,
     log,
@@ -152,4 +143,32 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     await link.stop();
   };
   return { nodeId: identity.nodeId, identity, link, enrolled, shutdownRequested, stop };
+}
+
+/** This daemon's own supervisor and the adapter between it and the link, wired to each other. */
+async function ownSupervisor(
+  config: DaemonConfig,
+  root: string,
+  artifacts: ArtifactFetcher,
+  log: Logger,
+  clock: Clock,
+): Promise<{ link: LinkSupervisor; own: Supervisor; adapter: SupervisorAdapter }> {
+  let created: Supervisor | undefined;
+  const adapter = new SupervisorAdapter(() => {
+    if (created === undefined) throw new Error("the supervisor was asked for before it was created");
+    return created;
+  }, artifacts);
+  created = await Supervisor.create(
+    // The wire plan carries every hashed field, so the daemon re-verifies planHash itself.
+    { ...supervisorConfigFromDaemon(config, root), verifyPlanHash: true },
+    {
+      fetchLayer: adapter.fetchLayer,
+      runtimeSource: adapter.runtimeSource,
+      onEvent: adapter.onEvent,
+      logger: log.child({ component: "supervisor" }),
+      now: () => clock.now(),
+      timers: clock,
+    },
+  );
+  return { link: created, own: created, adapter };
 }
