@@ -49,6 +49,8 @@ try {
   const child = spawn(
     st,
     [
+      "--config-file",
+      join(import.meta.dir, "schemathesis.toml"),
       "run",
       `${base}/api/v1/openapi.json`,
       "--url",

@@ -62,6 +62,18 @@ export function errorResponsesFor(route: RouteDef): Record<string, unknown> {
   return out;
 }
 
+/** One server-sent event as a client parses it (what a text/event-stream answer's schema describes). */
+const SSE_EVENT_SCHEMA = {
+  type: "object",
+  required: ["data"],
+  properties: {
+    event: { type: "string" },
+    data: { type: "string" },
+    id: { type: "string" },
+    retry: { type: "integer", minimum: 0 },
+  },
+} as const;
+
 /**
  * The success answers a route documents: its declared response schema under each success
  * status (the fuzz run checks answers against it), or a raw route's media type.
@@ -72,9 +84,10 @@ export function successResponsesFor(route: RouteDef): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const status of statuses) {
     if (route.raw) {
+      const type = route.rawType ?? "application/octet-stream";
       out[String(status)] = {
         description: route.summary,
-        content: { [route.rawType ?? "application/octet-stream"]: { schema: { type: "string" } } },
+        content: { [type]: { schema: type === "text/event-stream" ? SSE_EVENT_SCHEMA : { type: "string" } } },
       };
     } else if (route.response && route.response !== "none") {
       out[String(status)] = {
