@@ -1,36 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { runStopSequence, type StoppableProcess, type Timers } from "../../../src/daemon/supervisor/index.ts";
-
-/** Timers that only fire when the test advances the clock. */
-class ManualTimers implements Timers {
-  now = 0;
-  private pending: { at: number; callback: () => void; id: number }[] = [];
-  private nextId = 0;
-
-  setTimeout(callback: () => void, ms: number): unknown {
-    const id = ++this.nextId;
-    this.pending.push({ at: this.now + ms, callback, id });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.pending = this.pending.filter((timer) => timer.id !== handle);
-  }
-
-  get scheduled(): number[] {
-    return this.pending.map((timer) => timer.at - this.now);
-  }
-
-  /** Moves the clock and fires what came due, letting promise callbacks run in between. */
-  async advance(ms: number): Promise<void> {
-    this.now += ms;
-    for (const timer of this.pending.filter((t) => t.at <= this.now)) {
-      this.clearTimeout(timer.id);
-      timer.callback();
-    }
-    await flush();
-  }
-}
+import { runStopSequence, type StoppableProcess } from "../../../src/daemon/supervisor/index.ts";
+import { ManualClock } from "../../support/manual-clock.ts";
 
 async function flush(): Promise<void> {
   for (let i = 0; i < 5; i++) await Promise.resolve();
@@ -63,7 +33,7 @@ const timings = { stopCommand: "stop", shutdownTimeoutMs: 30_000, killTimeoutMs:
 
 describe("runStopSequence", () => {
   test("a server that obeys its stop command gets no signal", async () => {
-    const timers = new ManualTimers();
+    const timers = new ManualClock();
     const { process, actions } = fakeProcess({ diesOn: "command" });
     expect(await runStopSequence(process, { ...timings, force: false, timers })).toBe("command");
     expect(actions).toEqual(["command:stop"]);
@@ -71,7 +41,7 @@ describe("runStopSequence", () => {
   });
 
   test("escalates to SIGTERM only after the shutdown timeout", async () => {
-    const timers = new ManualTimers();
+    const timers = new ManualClock();
     const { process, actions } = fakeProcess({ diesOn: "SIGTERM" });
     const result = runStopSequence(process, { ...timings, stopCommand: "end", force: false, timers });
     await flush();
@@ -85,7 +55,7 @@ describe("runStopSequence", () => {
   });
 
   test("escalates to SIGKILL after the kill timeout", async () => {
-    const timers = new ManualTimers();
+    const timers = new ManualClock();
     const steps: string[] = [];
     const { process, actions } = fakeProcess();
     const result = runStopSequence(process, {
@@ -105,14 +75,14 @@ describe("runStopSequence", () => {
   });
 
   test("a closed console goes straight to SIGTERM", async () => {
-    const timers = new ManualTimers();
+    const timers = new ManualClock();
     const { process, actions } = fakeProcess({ diesOn: "SIGTERM", consoleOpen: false });
     expect(await runStopSequence(process, { ...timings, force: false, timers })).toBe("SIGTERM");
     expect(actions).toEqual(["SIGTERM"]);
   });
 
   test("force kills at once", async () => {
-    const timers = new ManualTimers();
+    const timers = new ManualClock();
     const { process, actions } = fakeProcess({ diesOn: "command" });
     expect(await runStopSequence(process, { ...timings, force: true, timers })).toBe("SIGKILL");
     expect(actions).toEqual(["SIGKILL"]);
