@@ -81,10 +81,19 @@ export class DeploymentProgress {
       closed.push(done);
       current = null;
     };
+    // A wave whose replacements found no node did not happen: nothing opens, nothing closes, and the
+    // next tick tries the same instances again (without a wave record per attempt).
+    const started = decision.waveStarted.length > 0 && placed.size > 0;
+    const stillUnplaced =
+      current?.replaced.every((r) => r.new === null) === true && decision.waveStarted.length > 0;
     if (decision.verdict === "failed") close("failed", decision.reason);
-    else if (decision.verdict === "completed" || decision.waveStarted.length > 0 || !decision.waveOpen)
+    else if (stillUnplaced) {
+      // an earlier record's unplaced wave: replaced by the one that starts now, else kept as it is
+      if (started) current = null;
+    } else if (decision.verdict === "completed" || started || !decision.waveOpen) {
       close("passed", "every replacement passed the gate");
-    if (decision.waveStarted.length > 0) {
+    }
+    if (started) {
       current = {
         index: waves.length + 1,
         kind: doc.knobs.canaryInstances > 0 && waves.length === 0 ? "canary" : "batch",

@@ -105,7 +105,9 @@ export function planRollout(input: RolloutInput): RolloutDecision {
   const failures: GateVerdict[] = [];
   for (const i of input.instances) {
     if (i.revision !== revision) continue;
-    if (i.state === "CRASHED") failures.push({ instance: i.id, verdict: "failed", reason: "crashed" });
+    // A node outage ends instances without their fault: the old one is replaced again instead.
+    if (i.state === "CRASHED" && i.lost !== true)
+      failures.push({ instance: i.id, verdict: "failed", reason: "crashed" });
   }
   for (const r of replacementOf.values()) {
     const g = gate(r);

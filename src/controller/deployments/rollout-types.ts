@@ -66,6 +66,8 @@ export interface RolloutInstance {
   readonly tps1m?: number;
   /** on a DRAINING node: the node drain owns it (it is replaced there, at the target revision) */
   readonly onDrainingNode?: boolean;
+  /** ended because its node was lost, not by crashing: the revision is not blamed, it is replaced */
+  readonly lost?: boolean;
 }
 
 export interface RolloutInput {

@@ -25,6 +25,7 @@ export function rolloutsOf(
       ...(inst.runningSince !== undefined ? { runningSince: inst.runningSince } : {}),
       ...(inst.tps1m !== undefined ? { tps1m: inst.tps1m } : {}),
       onDrainingNode: index.nodes.get(inst.node)?.state === "DRAINING",
+      ...(inst.lost === true ? { lost: true } : {}),
     });
   }
   return out;

@@ -86,6 +86,20 @@ describe("rollout planner", () => {
     expect(end.steps.map((s) => s.kind)).toEqual(["stop"]);
   });
 
+  test("a replacement lost with its node is not the revision's crash: the old one is replaced again", () => {
+    const sim = new RolloutSim({ seed: 11, total: 2, bootMs: [1000, 1000], knobs: knobs() });
+    sim.tick();
+    const first = sim.instances.find((i) => i.replaces === "g-1")!;
+    first.state = "CRASHED";
+    first.lost = true;
+    const again = sim.tick();
+    expect(again.verdict).toBe("progress");
+    expect(again.steps).toEqual([{ kind: "replace", instance: "g-1", reason: "wave of r2" }]);
+    // the same crash without the node to blame fails the rollout
+    first.lost = false;
+    expect(sim.tick().verdict).toBe("failed");
+  });
+
   test("low TPS after stabilization fails the wave", () => {
     const sim = new RolloutSim({
       seed: 6,
