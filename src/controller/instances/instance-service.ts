@@ -144,24 +144,7 @@ export class InstanceService {
       : { ...extra };
     const updated = await this.col.update(id, patch, options.fence ? { fence: options.fence } : {});
     if (!updated || !result.changed) return updated;
-    this.log.info(
-      { instanceId: id, group: updated.group, from: current.state, to, reason },
-      "instance state",
-    );
-    void this.events
-      .publish({
-        type: "INSTANCE_STATE_CHANGED",
-        group: updated.group,
-        payload: {
-          instanceId: id,
-          group: updated.group,
-          nodeId: updated.node,
-          oldState: current.state,
-          newState: to,
-        },
-      })
-      // events are notifications; the transition is already stored, and a lost event is recovered by listing
-      .catch(() => undefined);
+    this.announce(updated, current.state, to, reason);
     if (isTerminalState(to)) {
       for (const listener of this.terminalListeners) listener(updated);
     }
@@ -188,23 +171,25 @@ export class InstanceService {
       { unset: ["lostAt", "lostReason"] },
     );
     if (!updated) return;
-    this.log.info(
-      { instanceId: id, group: updated.group, from: current.state, to, reason },
-      "instance state",
-    );
+    this.announce(updated, current.state, to, reason);
+  }
+
+  /** An applied state change: logged and published as INSTANCE_STATE_CHANGED. */
+  private announce(updated: InstanceDoc, from: InstanceState, to: InstanceState, reason: string): void {
+    this.log.info({ instanceId: updated._id, group: updated.group, from, to, reason }, "instance state");
     void this.events
       .publish({
         type: "INSTANCE_STATE_CHANGED",
         group: updated.group,
         payload: {
-          instanceId: id,
+          instanceId: updated._id,
           group: updated.group,
           nodeId: updated.node,
-          oldState: "CRASHED",
+          oldState: from,
           newState: to,
         },
       })
-      // events are notifications; the record is already stored, and a lost event is recovered by listing
+      // events are notifications; the change is already stored, and a lost event is recovered by listing
       .catch(() => undefined);
   }
 
