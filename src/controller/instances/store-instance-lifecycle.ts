@@ -31,6 +31,9 @@ export interface StartFailure {
   permanent: boolean;
 }
 
+
+/** A placement whose plan is not sealed after this long is dead even without a newer fence. */
+const UNSEALED_PLACEMENT_MS = 60_000;
 /** Servers that refuse to run until `eula.txt` says `eula=true`. */
 const EULA_PLATFORMS = new Set(["PAPER", "FOLIA", "PURPUR", "SPIGOT"]);
 
@@ -273,7 +276,29 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
   /** A SCHEDULED start the node never saw; a pending retry owns its timing, so it is left alone. */
   async recover(instanceId: string): Promise<boolean> {
     if (await this.retries.pending(instanceId)) return false;
+    if (await this.endUnsealed(instanceId)) return false;
     return this.dispatch(instanceId);
+  }
+
+  /**
+   * A SCHEDULED record without a sealed plan: its placer wrote the record and stopped before
+   * sealing (a controller killed mid-placement). Nothing can ever send it, so it ends STOPPED and the
+   * scheduler places the instance again. Ended only once the placement is provably dead: the scope
+   * has a newer token than the record's (a later holder wrote, so the old placer's seal would be
+   * fenced out), or the record is older than any plan build takes.
+   */
+  private async endUnsealed(instanceId: string): Promise<boolean> {
+    const doc = await this.deps.instances.get(instanceId);
+    if (doc?.state !== "SCHEDULED" || doc.planHash !== "" || (await this.plans.get(instanceId))) return false;
+    const fence = doc._fence;
+    const superseded = fence !== undefined && fence.token < (await this.deps.store.fenceHighWater(fence.scope));
+    if (!superseded && this.now() - doc.stateChangedAt < UNSEALED_PLACEMENT_MS) return false;
+    await this.deps.instances.transition(
+      instanceId,
+      "STOPPED",
+      "placed, but its plan was never sealed (its controller stopped mid-placement); placed again",
+    );
+    return true;
   }
 
   async stop(request: StopRequest): Promise<void> {

@@ -165,3 +165,42 @@ test.skipIf(skip !== undefined)(
   },
   60_000,
 );
+
+test.skipIf(skip !== undefined)(
+  "a placement whose controller died before sealing its plan ends once a later holder has written, so it is placed again",
+  async () => {
+    const { controller, daemon, group, stateOf } = await cluster();
+    const scope = `group:${group}`;
+    const instances = controller.store.collection<InstanceDoc>("instances");
+    const now = Date.now();
+    // What a placer leaves when it is killed between writing the record and sealing the plan.
+    const base = await controller.store.fenceHighWater(scope);
+    await instances.put(
+      {
+        _id: `${group}-9`,
+        group,
+        node: daemon.nodeId,
+        state: "SCHEDULED",
+        port: 30099,
+        planHash: "",
+        createdAt: now,
+        stateChangedAt: now,
+        players: 0,
+      },
+      { fence: { scope, token: base + 1 } },
+    );
+    // A later holder of the group's lease writes under a newer token.
+    await controller.store
+      .collection("fence_probe")
+      .put({ _id: "later-holder" }, { fence: { scope, token: base + 2 } });
+    await waitFor(
+      async () => {
+        daemon.heartbeat();
+        return (await stateOf(`${group}-9`)) === "STOPPED";
+      },
+      { timeoutMs: 30_000, intervalMs: 500, what: "the unsealed placement to end" },
+    );
+    expect((await instances.get(`${group}-9`))?.reason).toContain("never sealed");
+  },
+  60_000,
+);
