@@ -36,8 +36,8 @@ for (let k = 0; k < runs; k++) {
     console.log(
       `${result.stdout}\n${result.stderr}`
         .split("\n")
-        .filter((l) => /\(fail\)|error:|last check/.test(l))
-        .slice(0, 20)
+        .filter((l) => /\(fail\)|error:|last check|unsettled|^\+ |full logs/.test(l))
+        .slice(0, 30)
         .join("\n"),
     );
     break;
