@@ -31,7 +31,6 @@ export interface StartFailure {
   permanent: boolean;
 }
 
-
 /** A placement whose plan is not sealed after this long is dead even without a newer fence. */
 const UNSEALED_PLACEMENT_MS = 60_000;
 /** Servers that refuse to run until `eula.txt` says `eula=true`. */
@@ -291,7 +290,8 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     const doc = await this.deps.instances.get(instanceId);
     if (doc?.state !== "SCHEDULED" || doc.planHash !== "" || (await this.plans.get(instanceId))) return false;
     const fence = doc._fence;
-    const superseded = fence !== undefined && fence.token < (await this.deps.store.fenceHighWater(fence.scope));
+    const superseded =
+      fence !== undefined && fence.token < (await this.deps.store.fenceHighWater(fence.scope));
     if (!superseded && this.now() - doc.stateChangedAt < UNSEALED_PLACEMENT_MS) return false;
     await this.deps.instances.transition(
       instanceId,
