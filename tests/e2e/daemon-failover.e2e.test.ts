@@ -14,6 +14,7 @@ import { AdminApi, healthy } from "../support/admin-api.ts";
 import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
 import { killNodeProcesses } from "../support/node-processes.ts";
 import { freePort } from "../support/ports.ts";
+import { writeProductionConfig } from "../support/production-config.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
 import { randomId, waitFor } from "../support/wait.ts";
 
@@ -81,41 +82,16 @@ describe.skipIf(skip !== undefined)("daemon failover", () => {
     const root = tempDir("prexor-e2e-failover-ctl-");
     const http = await freePort();
     const grpc = await freePort();
-    mkdirSync(join(root, "config"));
-    writeFileSync(
-      join(root, "config/controller.yml"),
-      [
-        "runtime:",
-        "  profile: production",
-        "http:",
-        "  host: 127.0.0.1",
-        `  port: ${http}`,
-        "grpc:",
-        "  host: 127.0.0.1",
-        `  port: ${grpc}`,
-        "database:",
-        `  uri: ${mongo.server!.uri}`,
-        `  database: ${database}`,
-        "redis:",
-        `  uri: ${redis.server!.uri}`,
-        "heartbeat:",
-        "  intervalMs: 500",
-        "  missedThreshold: 3",
-        `  sessionLeaseMs: ${SESSION_LEASE_MS}`,
-        "scheduler:",
-        "  evaluationIntervalSeconds: 1",
-        "modules:",
-        "  signing:",
-        "    required: false",
-        "security:",
-        "  clusterSecret: failover-suite-cluster-secret-0123",
-        `  initialAdminPassword: ${PASSWORD}`,
-        "  rateLimiting:",
-        "    perIpPerMinute: 100000",
-        "    perUserPerMinute: 100000",
-        "",
-      ].join("\n"),
-    );
+    writeProductionConfig(root, {
+      http,
+      grpc,
+      mongoUri: mongo.server!.uri,
+      database,
+      redisUri: redis.server!.uri,
+      clusterSecret: "failover-suite-cluster-secret-0123",
+      password: PASSWORD,
+      sessionLeaseMs: SESSION_LEASE_MS,
+    });
     const proc = startBinary(["controller", "--root", root]);
     running.push(proc);
     await waitFor(() => healthy(http), { timeoutMs: 30_000, what: "controller health" });

@@ -14,6 +14,7 @@ import { AdminApi, healthy } from "../support/admin-api.ts";
 import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
 import { killNodeProcesses } from "../support/node-processes.ts";
 import { freePort } from "../support/ports.ts";
+import { writeProductionConfig } from "../support/production-config.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
 import { randomId, waitFor } from "../support/wait.ts";
 import { LAUNCHER } from "../support/workloads/harness.ts";
@@ -69,44 +70,16 @@ describe.skipIf(skip !== undefined)("deployment failover", () => {
     const root = tempDir("prexor-e2e-deployfo-ctl-");
     const http = await freePort();
     const grpc = await freePort();
-    mkdirSync(join(root, "config"));
-    writeFileSync(
-      join(root, "config/controller.yml"),
-      [
-        "runtime:",
-        "  profile: production",
-        "http:",
-        "  host: 127.0.0.1",
-        `  port: ${http}`,
-        "grpc:",
-        "  host: 127.0.0.1",
-        `  port: ${grpc}`,
-        "database:",
-        `  uri: ${mongo.server!.uri}`,
-        `  database: ${database}`,
-        "redis:",
-        `  uri: ${redis.server!.uri}`,
-        "heartbeat:",
-        "  intervalMs: 500",
-        "  missedThreshold: 3",
-        "  sessionLeaseMs: 2000",
-        "scheduler:",
-        `  evaluationIntervalSeconds: ${INTERVAL_S}`,
-        "catalog:",
-        "  downloads:",
-        "    enabled: false",
-        "modules:",
-        "  signing:",
-        "    required: false",
-        "security:",
-        "  clusterSecret: deploy-failover-cluster-secret-0123",
-        `  initialAdminPassword: ${PASSWORD}`,
-        "  rateLimiting:",
-        "    perIpPerMinute: 100000",
-        "    perUserPerMinute: 100000",
-        "",
-      ].join("\n"),
-    );
+    writeProductionConfig(root, {
+      http,
+      grpc,
+      mongoUri: mongo.server!.uri,
+      database,
+      redisUri: redis.server!.uri,
+      clusterSecret: "deploy-failover-cluster-secret-0123",
+      password: PASSWORD,
+      tickSeconds: INTERVAL_S,
+    });
     const proc = startBinary(["controller", "--root", root]);
     running.push(proc);
     await waitFor(() => healthy(http), { timeoutMs: 30_000, what: "controller health" });

@@ -6,7 +6,6 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { tempDir } from "../support/adapters.ts";
 import { AdminApi, healthy } from "../support/admin-api.ts";
@@ -14,7 +13,8 @@ import { type Running, startBinary } from "../support/binary.ts";
 import { FaultProxy } from "../support/fault-proxy.ts";
 import { killNodeProcesses } from "../support/node-processes.ts";
 import { freePort } from "../support/ports.ts";
-import { spawnTied, stopTied } from "../support/servers.ts";
+import { writeProductionConfig } from "../support/production-config.ts";
+import { portOpen, spawnTied, stopTied } from "../support/servers.ts";
 import { randomId, waitFor } from "../support/wait.ts";
 
 export const PASSWORD = "fault-suite-admin-password-0123";
@@ -22,16 +22,6 @@ export const PASSWORD = "fault-suite-admin-password-0123";
 export const SESSION_LEASE_MS = 2000;
 export const TICK_MS = 1000;
 export const HEARTBEAT_MS = 500;
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const socket = connect({ host: "127.0.0.1", port }, () => {
-      socket.destroy();
-      res(true);
-    });
-    socket.on("error", () => res(false));
-  });
-}
 
 /** A redis-server this suite owns: kill -9 and a restart on the same port start it empty. */
 export class RedisProcess {
@@ -136,46 +126,22 @@ export class FaultCluster {
       paused: false,
     };
     handle.api = new AdminApi(`http://127.0.0.1:${handle.http}`);
-    mkdirSync(join(root, "config"));
-    writeFileSync(
-      join(root, "config/controller.yml"),
-      [
-        "runtime:",
-        "  profile: production",
-        "http:",
-        "  host: 127.0.0.1",
-        `  port: ${handle.http}`,
-        "grpc:",
-        "  host: 127.0.0.1",
-        `  port: ${handle.grpc}`,
-        "database:",
-        `  uri: mongodb://127.0.0.1:${handle.mongo.port}`,
-        `  database: ${this.database}`,
-        "redis:",
-        `  uri: redis://127.0.0.1:${handle.redis.port}`,
-        "heartbeat:",
-        `  intervalMs: ${HEARTBEAT_MS}`,
-        "  missedThreshold: 6",
-        `  sessionLeaseMs: ${SESSION_LEASE_MS}`,
-        "scheduler:",
-        `  evaluationIntervalSeconds: ${TICK_MS / 1000}`,
-        // Both daemons measure the same host, busy with three controllers and the test itself: the
-        // CPU rule would make recovery times measure the runner's load, not the product.
-        "  cpuHardLimit: 1.5",
-        "modules:",
-        "  signing:",
-        "    required: false",
-        "logging:",
-        "  level: INFO",
-        "security:",
-        "  clusterSecret: fault-suite-cluster-secret-0123456789",
-        `  initialAdminPassword: ${PASSWORD}`,
-        "  rateLimiting:",
-        "    perIpPerMinute: 1000000",
-        "    perUserPerMinute: 1000000",
-        "",
-      ].join("\n"),
-    );
+    writeProductionConfig(root, {
+      http: handle.http,
+      grpc: handle.grpc,
+      mongoUri: `mongodb://127.0.0.1:${handle.mongo.port}`,
+      database: this.database,
+      redisUri: `redis://127.0.0.1:${handle.redis.port}`,
+      clusterSecret: "fault-suite-cluster-secret-0123456789",
+      password: PASSWORD,
+      heartbeatMs: HEARTBEAT_MS,
+      missedThreshold: 6,
+      sessionLeaseMs: SESSION_LEASE_MS,
+      tickSeconds: TICK_MS / 1000,
+      // Both daemons measure the same host, busy with three controllers and the test itself: the
+      // CPU rule would make recovery times measure the runner's load, not the product.
+      scheduler: ["  cpuHardLimit: 1.5"],
+    });
     this.controllers.push(handle);
     await this.startController(handle);
   }

@@ -2,17 +2,7 @@
  * The seeded part of a fault run: which delays and durations each scenario uses. One seed gives one
  * schedule, so a failing run is replayed with `PREXOR_FAULT_SEED=<seed> bun test tests/faults`.
  */
-export function seededRandom(seed: number): () => number {
-  // mulberry32: tiny, fast and good enough to spread delays; not for anything secret.
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../support/seeded-random.ts";
 
 export interface FaultSchedule {
   seed: number;

@@ -50,7 +50,7 @@ function unavailable(what: string, variable: string, why: string): Availability 
   return { skip: message };
 }
 
-function portOpen(port: number): Promise<boolean> {
+export function portOpen(port: number): Promise<boolean> {
   return new Promise((res) => {
     const socket = connect({ host: "127.0.0.1", port }, () => {
       socket.destroy();

@@ -3,19 +3,10 @@
  * world, so a failing seed can be replayed.
  */
 import type { ScalingMode, SchedGroup, SchedNode } from "../../../src/controller/scheduler/types.ts";
+import { seededRandom } from "../../support/seeded-random.ts";
 import { group, node, type World, world } from "./harness.ts";
 
-/** mulberry32: small, fast and good enough to shuffle test fleets. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { seededRandom };
 
 export interface FleetSpec {
   readonly seed: number;
