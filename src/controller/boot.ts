@@ -2,7 +2,6 @@ import { join, resolve } from "node:path";
 import type { ControllerConfig } from "../config/controller-config.ts";
 import type { Coordination } from "../coord/port.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
-import { AppError } from "../core/errors.ts";
 import { tightenTree } from "../core/fs/private-modes.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DurableStore } from "../store/port.ts";
@@ -16,7 +15,8 @@ import { startUnlockInbox, unlockInbox } from "./auth/unlock-inbox.ts";
 import { UserService } from "./auth/user-service.ts";
 import { parseSchedule, startBackupSchedule } from "./backup/backup-schedule.ts";
 import { BackupService } from "./backup/backup-service.ts";
-import { ClusterWriteHold, interruptedReason } from "./backup/cluster-hold.ts";
+import { ClusterWriteHold } from "./backup/cluster-hold.ts";
+import { finishInterruptedRestore } from "./backup/interrupted-restore.ts";
 import { unfinishedRestore } from "./backup/restore-runner.ts";
 import { gatedStore, WriteHold } from "./backup/write-hold.ts";
 import { CatalogResolver } from "./catalog/catalog-resolver.ts";
@@ -25,38 +25,16 @@ import { resolveControllerId } from "./controller-id.ts";
 import { DependencyWatch } from "./dependency-watch.ts";
 import { startDeploymentReconciler } from "./deployments/deployment-reconciler.ts";
 import { DeploymentService } from "./deployments/deployment-service.ts";
-import { saveToTemplate } from "./deployments/save-to-template.ts";
 import type { EventBus } from "./events/event-bus.ts";
-import { type EventSystem, startEventSystem } from "./events/event-system.ts";
+import { startEventSystem } from "./events/event-system.ts";
 import type { EventPublisher } from "./events/event-types.ts";
 import { GroupService } from "./groups/group-service.ts";
 import { startCommandRelay } from "./grpc/command-relay.ts";
 import { startGrpcServer } from "./grpc/grpc-server.ts";
 import { SessionRegistry } from "./grpc/session-registry.ts";
 import { createHttpApp, serverBodyLimit } from "./http/app.ts";
-import { RouteTable } from "./http/route-table.ts";
-import { auditRoutes } from "./http/routes/audit-routes.ts";
-import { authRoutes } from "./http/routes/auth-routes.ts";
-import { backupRoutes } from "./http/routes/backup-routes.ts";
-import { catalogRoutes } from "./http/routes/catalog-routes.ts";
-import { crashRoutes } from "./http/routes/crash-routes.ts";
-import { deploymentRoutes } from "./http/routes/deployment-routes.ts";
-import { eventRoutes } from "./http/routes/event-routes.ts";
-import { groupRoutes } from "./http/routes/group-routes.ts";
-import { instanceMetricsRoutes } from "./http/routes/instance-metrics-routes.ts";
-import { instanceRoutes } from "./http/routes/instance-routes.ts";
-import { metricsRoutes } from "./http/routes/metrics-routes.ts";
-import { networkRoutes } from "./http/routes/network-routes.ts";
-import { nodeRoutes } from "./http/routes/node-routes.ts";
-import { playerRoutes } from "./http/routes/player-routes.ts";
-import { pluginRoutes, type WorkloadRouteDeps } from "./http/routes/plugin-routes.ts";
-import { proxyRoutes } from "./http/routes/proxy-routes.ts";
-import { schedulerRoutes } from "./http/routes/scheduler-routes.ts";
-import { settingsRoutes } from "./http/routes/settings-routes.ts";
-import { systemRoutes } from "./http/routes/system-routes.ts";
-import { templateRoutes } from "./http/routes/template-routes.ts";
-import { tokenRoutes } from "./http/routes/token-routes.ts";
-import { userRoutes } from "./http/routes/user-routes.ts";
+import type { RouteTable } from "./http/route-table.ts";
+import { buildRouteTable } from "./http/route-wiring.ts";
 import { InstanceFiles } from "./instances/instance-files.ts";
 import { type InstanceWiring, wireInstances } from "./instances/wiring.ts";
 import { MaintenanceService } from "./maintenance-service.ts";
@@ -73,7 +51,6 @@ import { NodeShutdowns } from "./nodes/node-shutdowns.ts";
 import { openCoordination, openStore } from "./open-state.ts";
 import { type ClusterPki, loadOrCreateClusterCa } from "./pki/cluster-pki-store.ts";
 import { resolveClusterSecret } from "./pki/cluster-secret.ts";
-import { pingedPlayerSource } from "./players/pinged-players.ts";
 import { countOpenDrains, SchedulerLoop } from "./scheduler/loop/index.ts";
 import { TemplateFiles } from "./templates/template-files.ts";
 import { TemplateService } from "./templates/template-service.ts";
@@ -114,143 +91,8 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
-/**
- * A restore that died half-way (its journal is still in the store) is finished before any service
- * reads or writes the store: this controller started it, so it holds the bundle and runs it again
- * (a restore is idempotent). Otherwise the controller does not start, and says why: serving a store
- * that never existed is worse than not serving.
- */
-async function finishInterruptedRestore(backups: BackupService, gate: WriteHold, log: Logger): Promise<void> {
-  const unfinished = await backups.unfinishedRestore();
-  if (!unfinished) return;
-  gate.markInterrupted(interruptedReason(unfinished));
-  log.warn(
-    { bundle: unfinished.bundle, startedAt: unfinished.startedAt, phase: unfinished.phase },
-    "a restore started and did not finish; running it again before serving",
-  );
-  const report = await backups.resumeUnfinished();
-  if (!report) {
-    throw new AppError(
-      "UNAVAILABLE",
-      `${interruptedReason(unfinished)}; controller ${unfinished.by ?? "(offline)"} started it and holds the bundle`,
-      { bundle: unfinished.bundle },
-    );
-  }
-  log.info(
-    { bundle: report.bundle, documents: report.datastores.documents },
-    "the interrupted restore was run again and finished",
-  );
-}
-
 export function initialPasswordFile(root: string): string {
   return join(resolve(root), "config", ".initial-admin-password");
-}
-
-/** Every REST route, given the services they call. */
-export function buildRouteTable(deps: {
-  config: ControllerConfig;
-  store: DurableStore;
-  coord: Coordination;
-  controllerId: string;
-  startedAt: number;
-  clock: Clock;
-  tokens: TokenService;
-  users: UserService;
-  roles: RoleService;
-  audit: AuditLog;
-  groups: GroupService;
-  deployments: DeploymentService;
-  instanceFiles: InstanceFiles;
-  networks: NetworkService;
-  maintenance: MaintenanceService;
-  templates: TemplateService;
-  catalog: CatalogService;
-  catalogResolver: CatalogResolver;
-  events: EventSystem;
-  metrics: Metrics;
-  nodes: NodeService;
-  revocations: CertRevocations;
-  shutdowns: NodeShutdowns;
-  joinTokens: JoinTokenService;
-  caFingerprint: string;
-  scheduler: SchedulerLoop;
-  instances: InstanceWiring;
-  workload: WorkloadServices;
-  backups: BackupService;
-  /** why the store must not be served (a restore running or interrupted), else null */
-  restoreReason?: () => string | null;
-  /** lifts the HTTP idle timeout for one long-lived response (SSE) */
-  keepOpen(request: Request): void;
-}): RouteTable {
-  const table = new RouteTable();
-  systemRoutes(table, { ...deps, profile: deps.config.runtime.profile });
-  authRoutes(table, deps);
-  userRoutes(table, deps.users, deps.roles);
-  auditRoutes(table, deps.audit);
-  groupRoutes(table, deps.groups, deps.instances.pauses);
-  deploymentRoutes(table, deps.deployments, deps.templates, (id, template, actor) =>
-    saveToTemplate(
-      {
-        instances: deps.instances.instances,
-        files: deps.instanceFiles,
-        templates: deps.templates,
-        planLayerHash: async (instanceId, template) => {
-          // no stored plan (never placed, or pruned): no layer hash to build on
-          const plan = await deps.instances.lifecycle.plan(instanceId).catch(() => null);
-          return plan?.templates.find((t) => t.name === template)?.hash;
-        },
-      },
-      id,
-      template,
-      actor,
-    ),
-  );
-  networkRoutes(table, deps.networks);
-  settingsRoutes(table, deps.maintenance, deps.config);
-  templateRoutes(table, deps.templates);
-  catalogRoutes(table, deps.catalog, deps.catalogResolver);
-  eventRoutes(table, { ...deps.events, keepOpen: deps.keepOpen });
-  metricsRoutes(table, deps.metrics);
-  nodeRoutes(table, { ...deps, events: deps.events.bus });
-  tokenRoutes(table, deps);
-  const { instances } = deps;
-  // Each route module gets exactly the fields its deps type names: no spread bags, so two services'
-  // same-named members (both wirings have a `stop`) cannot silently shadow one another.
-  instanceRoutes(table, {
-    instances: instances.instances,
-    lifecycle: instances.lifecycle,
-    starter: instances.starter,
-    console: instances.console,
-    lease: instances.lease,
-    tickets: deps.events.tickets,
-    roles: deps.roles,
-    keepOpen: deps.keepOpen,
-  });
-  crashRoutes(table, instances.crashes);
-  const workload: WorkloadRouteDeps = {
-    auth: instances.auth,
-    instances: instances.instances,
-    groups: deps.groups,
-    events: deps.events.bus,
-    players: deps.workload.players,
-    transfers: deps.workload.transfers,
-    instanceMetrics: deps.workload.instanceMetrics,
-    tickets: deps.events.tickets,
-    clock: deps.clock,
-  };
-  pluginRoutes(table, workload);
-  proxyRoutes(table, { ...workload, networks: deps.networks });
-  instanceMetricsRoutes(table, deps.workload);
-  playerRoutes(table, {
-    ...deps.workload,
-    pinged: pingedPlayerSource({ instances: deps.instances.instances, groups: deps.groups }),
-  });
-  schedulerRoutes(table, {
-    scheduler: deps.scheduler,
-    intervalSeconds: deps.config.scheduler.evaluationIntervalSeconds,
-  });
-  backupRoutes(table, deps.backups, deps.config.backup.retentionCount);
-  return table;
 }
 
 /**
