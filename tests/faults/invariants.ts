@@ -59,7 +59,9 @@ export function workloadRoots(nodeIds: readonly string[]): WorkloadProcess[] {
   const roots: WorkloadProcess[] = [];
   for (const [pid, owner] of byPid) {
     const parent = parentOf(pid);
-    if (parent !== undefined && byPid.get(parent)?.instanceId === owner.instanceId) continue;
+    // Gone between the two reads: a short-lived child (the monitor's `mv`, say), not a tree.
+    if (parent === undefined) continue;
+    if (byPid.get(parent)?.instanceId === owner.instanceId) continue;
     roots.push({ pid: Number(pid), ...owner });
   }
   return roots;
@@ -77,16 +79,26 @@ export class ProcessWatch {
     return this;
   }
 
+  /** instance id → the pids of its trees in the previous sample, when there were several */
+  private doubled = new Map<string, string>();
+
   sample(): WorkloadProcess[] {
     const roots = workloadRoots(this.nodeIds);
     const seen = new Map<string, number[]>();
     for (const r of roots) seen.set(r.instanceId, [...(seen.get(r.instanceId) ?? []), r.pid]);
+    const doubled = new Map<string, string>();
     for (const [id, pids] of seen) {
-      if (pids.length > 1 && this.violations.length < 20) {
+      if (pids.length < 2) continue;
+      const key = pids.sort((a, b) => a - b).join(",");
+      doubled.set(id, key);
+      // Two samples in a row with the same trees: a second server, not a process caught between
+      // fork and exec or while it is reparented on its way out.
+      if (this.doubled.get(id) === key && this.violations.length < 20) {
         const detail = pids.map((pid) => `${pid} [parent ${parentOf(String(pid))}: ${commandOf(pid)}]`);
         this.violations.push(`instance ${id} ran as ${pids.length} processes at once: ${detail.join("; ")}`);
       }
     }
+    this.doubled = doubled;
     return roots;
   }
 
