@@ -8,21 +8,21 @@ import type {
 } from "./rollout-types.ts";
 
 /** Numeric-aware for `{group}-{N}` IDs, so waves go lobby-1, lobby-2, …, lobby-10. */
-function compareIds(a: RolloutInstance, b: RolloutInstance): number {
+export function compareIds(a: RolloutInstance, b: RolloutInstance): number {
   return a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-function isTerminal(i: RolloutInstance): boolean {
+export function isTerminal(i: RolloutInstance): boolean {
   return i.state === "STOPPED" || i.state === "CRASHED";
 }
 
 /** Already leaving: neither a candidate nor counted as present. */
-function isLeaving(i: RolloutInstance): boolean {
+export function isLeaving(i: RolloutInstance): boolean {
   return i.state === "STOPPING" || isTerminal(i);
 }
 
 /** A node drain or an instance drain owns it: the rollout leaves it alone (the drain wins). */
-function ownedByDrain(i: RolloutInstance): boolean {
+export function ownedByDrain(i: RolloutInstance): boolean {
   return i.onDrainingNode === true || i.state === "DRAINING";
 }
 

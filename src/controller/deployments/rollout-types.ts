@@ -41,7 +41,18 @@ export interface RolloutDeployment {
   readonly totalInstances: number;
   /** earlier revisions with the same content (a rollback's restored revision): already up to date */
   readonly sameAs: readonly number[];
+  /** BLUE_GREEN: which set the group's network routing points at, as recorded (absent = blue) */
+  readonly routing?: RoutingSide;
+  /** BLUE_GREEN: epoch ms the latest switch was recorded */
+  readonly switchedAt?: number;
+  /** BLUE_GREEN: the recorded failure being unwound (switch back, stop green) */
+  readonly failing?: string;
+  /** BLUE_GREEN: how long blue may keep players after the switch before it is stopped anyway */
+  readonly drainSeconds?: number;
 }
+
+/** Blue = the instances on older revisions; green = the deployment's revision. */
+export type RoutingSide = "blue" | "green";
 
 export interface RolloutInstance {
   readonly id: string;
@@ -68,6 +79,8 @@ export interface RolloutInstance {
   readonly onDrainingNode?: boolean;
   /** ended because its node was lost, not by crashing: the revision is not blamed, it is replaced */
   readonly lost?: boolean;
+  /** players on it (BLUE_GREEN stops a drained blue instance once this is 0) */
+  readonly players?: number;
 }
 
 export interface RolloutInput {
@@ -83,7 +96,11 @@ export interface RolloutInput {
 export type RolloutStep =
   /** place a replacement at the target revision for this outdated instance */
   | { readonly kind: "replace"; readonly instance: string; readonly reason: string }
-  | { readonly kind: "stop"; readonly instance: string; readonly reason: string };
+  | { readonly kind: "stop"; readonly instance: string; readonly reason: string }
+  /** BLUE_GREEN: RUNNING → DRAINING (leaves routing; its players are queued for transfer) */
+  | { readonly kind: "drain"; readonly instance: string; readonly reason: string }
+  /** BLUE_GREEN rollback after the switch: DRAINING → RUNNING again */
+  | { readonly kind: "undrain"; readonly instance: string; readonly reason: string };
 
 export interface GateVerdict {
   readonly instance: string;
@@ -119,4 +136,8 @@ export interface RolloutDecision {
   readonly gates: readonly GateVerdict[];
   /** set with verdict "failed": a rollback is owed because promoted instances of the revision remain */
   readonly rollbackNeeded?: boolean;
+  /** BLUE_GREEN: record this routing side (fenced) before anything that depends on it happens */
+  readonly switchTo?: RoutingSide;
+  /** BLUE_GREEN: record this failure: the unwinding takes several ticks and must survive takeover */
+  readonly failing?: string;
 }
