@@ -5,6 +5,8 @@
  * and under attack, their ratio, and RSS growth. Goal (issue 12): p99 ≤ 50 ms, RSS growth ≤ 64 MiB.
  * `ABUSE_BODY=small` sends `[]` instead, at the same rate: the part of the growth that is the
  * request rate itself (garbage-collected heap under ~5,000 requests/s), not the hostile bodies.
+ * The floor: a bare compiled Bun.serve that reads each body and answers 400, under the same clients
+ * in the same run — the growth the runtime itself shows at this request rate.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -52,6 +54,63 @@ async function probe(
   return { latencies, peakRss, rss };
 }
 
+/** The clients' attack on `base` for SECONDS; resolves with what they sent and got back. */
+function attack(base: string): Array<Promise<{ sent: number; statuses: Record<string, number> }>> {
+  return Array.from({ length: CLIENTS }, () => {
+    const child = spawn(
+      "bun",
+      [join(import.meta.dir, "abuse-clients.ts"), base, String(SECONDS), process.env.ABUSE_BODY ?? "deep"],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    return new Promise((resolve) =>
+      child.on("exit", () => resolve(JSON.parse(out || '{"sent":0,"statuses":{}}'))),
+    );
+  });
+}
+
+/** RSS growth of a bare compiled Bun.serve under the same attack: what the runtime alone grows. */
+async function floorGrowth(): Promise<number> {
+  const floorDir = tempDir("prexor-abuse-floor-");
+  const entry = join(floorDir, "floor.ts");
+  writeFileSync(
+    entry,
+    [
+      "Bun.serve({ port: Number(process.argv[2]), hostname: '127.0.0.1', async fetch(req) {",
+      "  if (req.method === 'POST') { await req.arrayBuffer(); return Response.json({ error: { code: 'BAD_REQUEST' } }, { status: 400 }); }",
+      "  return Response.json({ status: 'UP' });",
+      "} });",
+    ].join("\n"),
+  );
+  const outfile = join(floorDir, "floor");
+  const built = await Bun.build({ entrypoints: [entry], compile: { outfile } });
+  if (!built.success) throw new Error(`floor did not compile: ${built.logs.join("\n")}`);
+  const floorPort = await freePort();
+  const server = spawn(outfile, [String(floorPort)], { stdio: "ignore" });
+  try {
+    const base = `http://127.0.0.1:${floorPort}`;
+    await waitFor(
+      () =>
+        fetch(base)
+          .then((r) => r.ok)
+          .catch(() => false),
+      { timeoutMs: 10_000, what: "the floor server" },
+    );
+    const { peakRss } = await probe(base, server.pid!, 2_000);
+    const before = rssMiB(server.pid!);
+    const sending = attack(base);
+    const attacked = await probe(base, server.pid!, SECONDS * 1000);
+    await Promise.all(sending);
+    return Math.max(attacked.peakRss, peakRss) - before;
+  } finally {
+    server.kill();
+  }
+}
+
+const floor = await floorGrowth();
 const dir = tempDir("prexor-abuse-");
 mkdirSync(join(dir, "config"), { recursive: true });
 writeFileSync(
@@ -67,22 +126,7 @@ try {
   await probe(base, pid, 2_000); // warm-up
   const idle = await probe(base, pid, 3_000);
   const rssBefore = rssMiB(pid);
-  const clients = Array.from({ length: CLIENTS }, () => {
-    const child = spawn(
-      "bun",
-      [join(import.meta.dir, "abuse-clients.ts"), base, String(SECONDS), process.env.ABUSE_BODY ?? "deep"],
-      {
-        stdio: ["ignore", "pipe", "inherit"],
-      },
-    );
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    return new Promise<{ sent: number; statuses: Record<string, number> }>((resolve) =>
-      child.on("exit", () => resolve(JSON.parse(out || '{"sent":0,"statuses":{}}'))),
-    );
-  });
+  const clients = attack(base);
   const attacked = await probe(base, pid, SECONDS * 1000);
   const results = await Promise.all(clients);
   const rssAfter = rssMiB(pid);
@@ -112,7 +156,7 @@ try {
   const firstHalf = Math.max(...attacked.rss.filter((r) => r.at < half).map((r) => r.mib));
   const secondHalf = Math.max(...attacked.rss.filter((r) => r.at >= half).map((r) => r.mib));
   console.log(
-    `  RSS                 before ${rssBefore.toFixed(0)} MiB, peak ${attacked.peakRss.toFixed(0)} MiB, after ${rssAfter.toFixed(0)} MiB, growth ${(attacked.peakRss - rssBefore).toFixed(1)} MiB (goal ≤ 64 MiB)`,
+    `  RSS                 before ${rssBefore.toFixed(0)} MiB, peak ${attacked.peakRss.toFixed(0)} MiB, after ${rssAfter.toFixed(0)} MiB, growth ${(attacked.peakRss - rssBefore).toFixed(1)} MiB (goal ≤ 64 MiB; ${((attacked.peakRss - rssBefore) / floor).toFixed(1)}x the floor's ${floor.toFixed(1)} MiB)`,
   );
   console.log(
     `  RSS after warm-up   at ${WARM_MS / 1000} s ${warm.toFixed(0)} MiB, peak after ${laterPeak.toFixed(0)} MiB, growth ${(laterPeak - warm).toFixed(1)} MiB; peak first half ${firstHalf.toFixed(0)} MiB, second half ${secondHalf.toFixed(0)} MiB`,
