@@ -474,6 +474,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       groups,
       sessions,
       events: eventSystem.bus,
+      routing: workload.routing,
       log: log.child({ component: "proxy-routes" }),
       intervalMs: config.scheduler.evaluationIntervalSeconds * 1000,
       clock,

@@ -5,6 +5,7 @@ import type {
   DeploymentTrigger,
   GateVerdict,
   RolloutKnobs,
+  RoutingSide,
   Strategy,
 } from "./rollout-types.ts";
 
@@ -60,6 +61,11 @@ export interface DeploymentDoc extends Doc {
   completedAt: number | null;
   rollbackOf: number | null;
   createdBy: string;
+  /** BLUE_GREEN: the side the group's routing points at (absent = blue), recorded before blue drains */
+  routing?: RoutingSide;
+  switchedAt?: number;
+  /** BLUE_GREEN: a failure being unwound over several ticks (switch back, then stop green) */
+  failing?: string;
   /** set by pause/resume: who and when */
   pausedAt?: number | null;
 }
@@ -96,6 +102,7 @@ export function toDeploymentView(doc: DeploymentDoc) {
     })),
     reason: doc.reason,
     gates: doc.gates,
+    ...(doc.strategy === "BLUE_GREEN" ? { routing: doc.routing ?? "blue" } : {}),
     createdAt: iso(doc.createdAt),
     completedAt: iso(doc.completedAt),
     rollbackOf: doc.rollbackOf,

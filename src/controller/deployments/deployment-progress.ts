@@ -86,7 +86,13 @@ export class DeploymentProgress {
     const started = decision.waveStarted.length > 0 && placed.size > 0;
     const stillUnplaced =
       current?.replaced.every((r) => r.new === null) === true && decision.waveStarted.length > 0;
+    // BLUE_GREEN: a routing switch is durable state the next tick acts on (blue drains only once the
+    // record says green), and so is a failure being unwound over several ticks.
+    const switching = decision.switchTo !== undefined && decision.switchTo !== (doc.routing ?? "blue");
+    const newlyFailing = decision.failing !== undefined && doc.failing === undefined;
     if (decision.verdict === "failed") close("failed", decision.reason);
+    else if (switching && decision.switchTo === "green")
+      close("passed", `routing switched to r${doc.revision}`);
     else if (stillUnplaced) {
       // an earlier record's unplaced wave: replaced by the one that starts now, else kept as it is
       if (started) current = null;
@@ -115,6 +121,8 @@ export class DeploymentProgress {
     const gates = decision.gates.slice(0, GATES_KEPT);
     const unchanged =
       !ended &&
+      !switching &&
+      !newlyFailing &&
       closed.length === 0 &&
       current === doc.currentWave &&
       doc.updatedInstances === decision.progress.updated &&
@@ -136,10 +144,17 @@ export class DeploymentProgress {
         gates,
         updatedAt: at,
         ...(ended ? { completedAt: at } : {}),
+        ...(switching ? { routing: decision.switchTo, switchedAt: at } : {}),
+        ...(newlyFailing ? { failing: decision.failing } : {}),
       },
       { fence, ifRev: doc._rev },
     );
     if (updated === null) return;
+    if (switching)
+      this.deps.log.info(
+        { group: doc.groupName, revision: doc.revision, routing: decision.switchTo },
+        "blue-green routing switched",
+      );
 
     for (const wave of closed) {
       await this.deps.events.publish({

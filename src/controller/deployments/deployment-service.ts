@@ -107,12 +107,6 @@ export class DeploymentService {
         await this.deps.groups.update(req.group, req.groupPatch);
       const templateSnapshot = await this.snapshotOf(req.group, req.templates ?? {}, histories);
       const strategy = req.strategy ?? "ROLLING";
-      if (strategy === "BLUE_GREEN")
-        throw new AppError(
-          "NOT_IMPLEMENTED",
-          "BLUE_GREEN is not implemented yet (the routing switch is missing); use ROLLING or CANARY",
-          { strategy },
-        );
       const resolved = await this.deps.groups.resolved(req.group);
       const total = await this.deps.store
         .collection("instances")

@@ -141,6 +141,7 @@ export function buildRouteTable(deps: {
     instanceMetrics: deps.workload.instanceMetrics,
     tickets: deps.events.tickets,
     clock: deps.clock,
+    routing: deps.workload.routing,
   };
   pluginRoutes(table, workload);
   proxyRoutes(table, { ...workload, networks: deps.networks });

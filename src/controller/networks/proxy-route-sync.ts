@@ -4,6 +4,7 @@ import type { ProxyConfigFormat } from "../../core/templates/proxy-routes-config
 import type { Logger } from "../../log/logger.ts";
 import type { DurableStore } from "../../store/port.ts";
 import { ProxyRoutes, type ProxyRoutesAck } from "../../wire/index.ts";
+import type { RoutingSource } from "../deployments/routing-view.ts";
 import type { EventType } from "../events/event-types.ts";
 import type { SessionRegistry } from "../grpc/session-registry.ts";
 import type { InstanceDoc } from "../instances/instance-doc.ts";
@@ -29,6 +30,9 @@ const TRIGGERS: readonly EventType[] = [
   "NETWORK_UPDATED",
   "NETWORK_DELETED",
   "NODE_CONNECTED",
+  // a BLUE_GREEN switch closes the green wave; its end (either way) lifts the routing filter
+  "DEPLOYMENT_WAVE_COMPLETED",
+  "DEPLOYMENT_COMPLETED",
 ];
 
 export interface ProxyRouteSyncDeps {
@@ -41,6 +45,8 @@ export interface ProxyRouteSyncDeps {
   sessions: Pick<SessionRegistry, "get" | "onFrame" | "onOpen">;
   /** local and (through the bridge) other controllers' events; optional, the timer still runs */
   events?: { on(type: EventType, handler: () => void): { unsubscribe(): void } };
+  /** BLUE_GREEN routing: backends of the side routing is away from are left out */
+  routing?: RoutingSource;
   log: Logger;
   /** level-triggered pass interval (the scheduler's evaluation interval) */
   intervalMs: number;
@@ -190,9 +196,10 @@ export class ProxyRouteSync {
       if (format === "VELOCITY" || format === "BUNGEECORD") proxyFormats.set(group, format);
     }
     if (proxyFormats.size === 0) return [];
-    const [serving, nodes] = await Promise.all([
+    const [serving, nodes, routable] = await Promise.all([
       this.deps.instances.serving(),
       this.deps.store.collection<NodeDoc>(NODES).find({}, { limit: MAX_NODES }),
+      this.deps.routing?.filter() ?? Promise.resolve(() => true),
     ]);
     return planProxyRoutes({
       networks,
@@ -205,6 +212,7 @@ export class ProxyRouteSync {
       })),
       nodeAddresses: new Map(nodes.map((node) => [node._id, node.address])),
       proxyFormats,
+      unroutable: new Set(serving.filter((doc) => !routable(doc)).map((doc) => doc._id)),
     });
   }
 

@@ -25,6 +25,8 @@ export interface RoutePlanInput {
   readonly nodeAddresses: ReadonlyMap<string, string>;
   /** proxy group → the config format its platform reads; groups missing here get no routes */
   readonly proxyFormats: ReadonlyMap<string, ProxyConfigFormat>;
+  /** backends a BLUE_GREEN deployment keeps out of routing (the side routing is away from) */
+  readonly unroutable?: ReadonlySet<string>;
 }
 
 /** One proxy instance's table, ready to send. */
@@ -60,6 +62,7 @@ export function planProxyRoutes(input: RoutePlanInput): ProxyRoutePlan[] {
   for (const instance of [...input.instances].sort(byNaturalId)) {
     if (instance.state !== "RUNNING" || instance.port <= 0 || !input.nodeAddresses.get(instance.node))
       continue;
+    if (input.unroutable?.has(instance.id)) continue;
     const list = running.get(instance.group) ?? [];
     list.push(instance);
     running.set(instance.group, list);

@@ -1,5 +1,6 @@
 import { systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
+import type { RoutingSource } from "../deployments/routing-view.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import type { GroupService } from "../groups/group-service.ts";
 import type { InstanceDoc } from "../instances/instance-doc.ts";
@@ -23,6 +24,8 @@ export class PlayerTransfers {
       events: EventPublisher;
       /** the journey log; absent where only the intents matter */
       journey?: PlayerJourney;
+      /** BLUE_GREEN routing: a transfer never targets the side routing is away from */
+      routing?: RoutingSource;
       now?: () => number;
     },
   ) {}
@@ -93,8 +96,9 @@ export class PlayerTransfers {
   }
 
   private async leastLoaded(group: string, except: string): Promise<InstanceDoc | undefined> {
+    const routable = (await this.deps.routing?.filter()) ?? (() => true);
     const running = (await this.deps.instances.findMany({ group, state: "RUNNING" })).filter(
-      (i) => i._id !== except,
+      (i) => i._id !== except && routable(i),
     );
     return running.sort((a, b) => (a.players ?? 0) - (b.players ?? 0) || a._id.localeCompare(b._id))[0];
   }

@@ -115,6 +115,11 @@ export class GroupRun {
     this.drained++;
   }
 
+  undrain(instance: SchedInstance, reason: string): void {
+    const { group, id, node } = instance;
+    this.state.actions.push({ kind: "undrain", group, instance: id, node, reason });
+  }
+
   stop(instance: SchedInstance, reason: string): void {
     const { group, id, node } = instance;
     this.state.actions.push({ kind: "stop", group, instance: id, node, reason });

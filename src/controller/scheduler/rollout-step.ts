@@ -1,3 +1,4 @@
+import { planBlueGreen } from "../deployments/blue-green-planner.ts";
 import { planRollout } from "../deployments/rollout-planner.ts";
 import type { RolloutInstance } from "../deployments/rollout-types.ts";
 import type { FleetIndex } from "./fleet-index.ts";
@@ -26,6 +27,7 @@ export function rolloutsOf(
       ...(inst.tps1m !== undefined ? { tps1m: inst.tps1m } : {}),
       onDrainingNode: index.nodes.get(inst.node)?.state === "DRAINING",
       ...(inst.lost === true ? { lost: true } : {}),
+      players: index.players(inst),
     });
   }
   return out;
@@ -56,7 +58,8 @@ export function stepRollout(
 ): RolloutEffect {
   const entry = state.rollouts.get(group);
   if (entry === undefined) return NONE;
-  const decision = planRollout({
+  const plan = entry.rollout.deployment.strategy === "BLUE_GREEN" ? planBlueGreen : planRollout;
+  const decision = plan({
     now: state.now,
     deployment: entry.rollout.deployment,
     instances: entry.instances,
@@ -72,7 +75,9 @@ export function stepRollout(
     if (step.kind === "stop") {
       run.stop(inst, step.reason);
       stopped.add(inst.id);
-    } else if (!held) {
+    } else if (step.kind === "drain") run.drain(inst, step.reason);
+    else if (step.kind === "undrain") run.undrain(inst, step.reason);
+    else if (!held) {
       const id = run.replace(inst, step.reason);
       if (id !== undefined) {
         replaced.add(inst.id);

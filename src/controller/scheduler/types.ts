@@ -191,6 +191,15 @@ export interface DrainAction {
   readonly reason: string;
 }
 
+/** DRAINING → RUNNING again: a BLUE_GREEN rollback gives routing back to a drained blue instance. */
+export interface UndrainAction {
+  readonly kind: "undrain";
+  readonly group: string;
+  readonly instance: string;
+  readonly node: string;
+  readonly reason: string;
+}
+
 /** The group is held on purpose (maintenance, crash loop): nothing is placed until it is released. */
 export interface PauseAction {
   readonly kind: "pause";
@@ -205,7 +214,14 @@ export interface WaitAction {
   readonly reason: string;
 }
 
-export type Action = PlaceAction | ReplaceAction | StopAction | DrainAction | PauseAction | WaitAction;
+export type Action =
+  | PlaceAction
+  | ReplaceAction
+  | StopAction
+  | DrainAction
+  | UndrainAction
+  | PauseAction
+  | WaitAction;
 
 export type RejectionCode =
   | "NOT_ONLINE"

@@ -1,6 +1,7 @@
 import type { Coordination } from "../../coord/port.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { DurableStore } from "../../store/port.ts";
+import { RoutingView } from "../deployments/routing-view.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import type { GroupService } from "../groups/group-service.ts";
 import type { InstanceService } from "../instances/instance-service.ts";
@@ -18,6 +19,8 @@ export interface WorkloadServices {
   intents: TransferIntents;
   journey: PlayerJourney;
   instanceMetrics: InstanceMetrics;
+  /** BLUE_GREEN routing: which instances proxies may send players to */
+  routing: RoutingView;
   stop(): void;
 }
 
@@ -34,7 +37,8 @@ export function wireWorkloadServices(deps: {
   const intents = new TransferIntents(deps.store);
   const journey = new PlayerJourney({ ...deps, log });
   const players = new PlayerSessions({ ...deps, registry, log, journey });
-  const transfers = new PlayerTransfers({ ...deps, registry, intents, journey });
+  const routing = new RoutingView(deps.store);
+  const transfers = new PlayerTransfers({ ...deps, registry, intents, journey, routing });
   const instanceMetrics = new InstanceMetrics(deps.coord);
   // A stopped instance's plugin never reports its players leaving; its transfers can never happen.
   const stopForgetting = deps.instances.onTerminal((doc) => {
@@ -63,6 +67,7 @@ export function wireWorkloadServices(deps: {
     intents,
     journey,
     instanceMetrics,
+    routing,
     stop() {
       stopForgetting();
       stopEvacuating();

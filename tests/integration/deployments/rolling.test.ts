@@ -132,8 +132,7 @@ describe("deployments over a real controller", () => {
     expect(await code({ maxUnavailable: 0, maxSurge: 0 })).toBe("422 VALIDATION_ERROR");
     expect(await code({ templates: { nosuch: "v1" } })).toBe("422 VALIDATION_ERROR");
     expect(await code({ strategy: "SIDEWAYS" })).toMatch(/^4(00|22) /);
-    // Not built yet: refused as such rather than silently rolled like ROLLING.
-    expect(await code({ strategy: "BLUE_GREEN" })).toBe("501 NOT_IMPLEMENTED");
+    expect(await code({ strategy: "BLUE_GREEN", batchSize: 0 })).toBe("400 BAD_REQUEST");
     const missing = await fleet.api("POST", "/api/v1/groups/nosuchgroup/deploy", {});
     expect(missing.status).toBe(404);
     const noRev = await fleet.api("GET", "/api/v1/groups/knobs/deployments/99");

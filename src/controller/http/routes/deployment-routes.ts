@@ -24,6 +24,8 @@ const DeploymentView = T.Object({
   waves: T.Array(T.Object({ startedAt: NullableIso, completedAt: NullableIso })),
   reason: T.String(),
   gates: T.Array(T.Object({})),
+  /** BLUE_GREEN only: the side the group's network routing points at */
+  routing: T.Optional(T.Union([T.Literal("blue"), T.Literal("green")])),
   createdAt: Iso,
   completedAt: NullableIso,
   rollbackOf: Nullable(T.Integer()),

@@ -1,5 +1,6 @@
 import { Type as T } from "@sinclair/typebox";
 import type { Clock } from "../../../core/clock.ts";
+import type { RoutingSource } from "../../deployments/routing-view.ts";
 import type { CustomEventPublisher, EventPublisher } from "../../events/event-types.ts";
 import type { SseTickets } from "../../events/sse-tickets.ts";
 import type { GroupService } from "../../groups/group-service.ts";
@@ -28,6 +29,8 @@ export interface WorkloadRouteDeps {
   /** absent when the event system is not running */
   tickets?: SseTickets;
   clock?: Pick<Clock, "now">;
+  /** BLUE_GREEN routing: placement answers list only the side routing points at */
+  routing?: RoutingSource;
 }
 
 const PROXY_PLATFORMS = new Set(["VELOCITY", "BUNGEECORD", "WATERFALL"]);
@@ -93,8 +96,10 @@ export function sharedWorkloadRoutes(table: RouteTable, prefix: string, deps: Wo
             .filter((g) => PROXY_PLATFORMS.has(g.platform))
             .map((g) => g.name),
         );
-        const live = await instances.serving();
-        return { data: live.filter((i) => !proxyGroups.has(i.group)).map(toInstanceView) };
+        const [live, routable] = await Promise.all([instances.serving(), routableOf(deps)]);
+        return {
+          data: live.filter((i) => !proxyGroups.has(i.group) && routable(i)).map(toInstanceView),
+        };
       },
     })
     .add({
@@ -119,7 +124,8 @@ export function sharedWorkloadRoutes(table: RouteTable, prefix: string, deps: Wo
       summary: "Groups with their online instance and player counts",
       handler: async () => {
         const groups = (await deps.groups.list(1, 10_000)).data;
-        const live = await instances.serving();
+        const [serving, routable] = await Promise.all([instances.serving(), routableOf(deps)]);
+        const live = serving.filter(routable);
         return {
           data: groups.map((g) => {
             const mine = live.filter((i) => i.group === g.name);
@@ -138,6 +144,13 @@ export function sharedWorkloadRoutes(table: RouteTable, prefix: string, deps: Wo
         };
       },
     });
+}
+
+/** Every instance, unless a BLUE_GREEN deployment hides one side of its group. */
+async function routableOf(
+  deps: WorkloadRouteDeps,
+): Promise<(i: { group: string; deploymentRevision?: number }) => boolean> {
+  return (await deps.routing?.filter()) ?? (() => true);
 }
 
 /** `/api/plugin/*`: the server plugin's API, the shared routes plus transfers and messaging. */

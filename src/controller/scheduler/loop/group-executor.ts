@@ -2,11 +2,11 @@ import type { Lease } from "../../../coord/port.ts";
 import type { Logger } from "../../../log/logger.ts";
 import type { DurableStore } from "../../../store/port.ts";
 import type { InstanceLifecycle } from "../../instances/instance-lifecycle.ts";
-import type { Action, DrainAction, PlaceAction, ReplaceAction, StopAction } from "../types.ts";
+import type { Action, DrainAction, PlaceAction, ReplaceAction, StopAction, UndrainAction } from "../types.ts";
 import { fenceOf, type ScopedLeases } from "./scoped-leases.ts";
 import type { SchedulerInstanceDoc } from "./world-mapping.ts";
 
-export type SideEffect = PlaceAction | ReplaceAction | StopAction | DrainAction;
+export type SideEffect = PlaceAction | ReplaceAction | StopAction | DrainAction | UndrainAction;
 
 export interface ActionOutcome {
   readonly action: SideEffect;
@@ -25,7 +25,11 @@ export interface GroupExecution {
 
 export function isSideEffect(action: Action): action is SideEffect {
   return (
-    action.kind === "place" || action.kind === "replace" || action.kind === "stop" || action.kind === "drain"
+    action.kind === "place" ||
+    action.kind === "replace" ||
+    action.kind === "stop" ||
+    action.kind === "drain" ||
+    action.kind === "undrain"
   );
 }
 
@@ -114,6 +118,9 @@ export class GroupExecutor {
         return;
       case "drain":
         await lifecycle.drain({ instanceId: action.instance, reason: action.reason, fence });
+        return;
+      case "undrain":
+        await lifecycle.undrain({ instanceId: action.instance, reason: action.reason, fence });
         return;
     }
   }

@@ -53,6 +53,9 @@ export function rolloutsOf(world: World): TickRollout[] {
       knobs: d.knobs,
       totalInstances: d.totalInstances,
       sameAs: d.sameAs,
+      ...(d.routing !== undefined ? { routing: d.routing } : {}),
+      ...(d.switchedAt !== undefined ? { switchedAt: d.switchedAt } : {}),
+      ...(d.failing !== undefined ? { failing: d.failing } : {}),
     },
   }));
 }
