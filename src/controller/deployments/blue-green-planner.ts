@@ -118,7 +118,12 @@ export function planBlueGreen(input: RolloutInput): RolloutDecision {
         `routing on r${revision}; all ${progress.updated} green instance(s) serve`,
         [],
       );
-    return decide("progress", `routing on r${revision}: draining ${waiting} blue instance(s)`, steps);
+    const stopping = steps.filter((s) => s.kind === "stop").length;
+    return decide(
+      "progress",
+      `routing on r${revision}: ${waiting} blue instance(s) draining${stopping > 0 ? `, ${stopping} stopping` : ""}`,
+      steps,
+    );
   }
 
   // Routing blue: the green set, then the switch.
