@@ -325,6 +325,7 @@ export class DaemonLink {
       log: this.log,
       runningInstances: () => this.deps.supervisor.snapshot().length,
       onShutdown: this.deps.onShutdown,
+      heartbeatNow: () => outbound.push(this.heartbeat()),
     });
   }
 

@@ -1,4 +1,11 @@
+import { systemClock } from "../../core/clock.ts";
 import { type BindProbe, tcpBindProbe } from "./bind-probe.ts";
+
+/**
+ * A port found bound by something outside the cloud is reported as used for this long, so the
+ * scheduler places elsewhere instead of sending the same refused start to the same port again.
+ */
+export const FOREIGN_PORT_TTL_MS = 60_000;
 
 /** Inclusive port range of a group (`portRangeStart`..`portRangeEnd`). */
 export interface PortRange {
@@ -28,6 +35,7 @@ export interface PortAllocatorOptions {
   /** Addresses a port must be bindable on; the wildcard (default) covers every interface. */
   readonly bindHosts?: readonly string[];
   readonly probe?: BindProbe;
+  readonly now?: () => number;
 }
 
 /**
@@ -37,12 +45,16 @@ export interface PortAllocatorOptions {
  */
 export class PortAllocator {
   private readonly owners = new Map<number, string>();
+  /** port → when it was last found bound by a process that is not ours */
+  private readonly foreign = new Map<number, number>();
   private readonly hosts: readonly string[];
   private readonly probe: BindProbe;
+  private readonly now: () => number;
 
   constructor(options: PortAllocatorOptions = {}) {
     this.hosts = options.bindHosts ?? ["0.0.0.0"];
     this.probe = options.probe ?? tcpBindProbe;
+    this.now = options.now ?? systemClock.now;
   }
 
   /** The lowest port in `range` that is neither held nor bound on the host. */
@@ -86,15 +98,24 @@ export class PortAllocator {
     return [...this.owners].filter(([, holder]) => holder === owner).map(([port]) => port);
   }
 
-  /** Every held port, ascending (Heartbeat.used_ports). */
+  /**
+   * Every held port and every port recently found bound by someone else, ascending
+   * (Heartbeat.used_ports): the scheduler must not pick either.
+   */
   usedPorts(): number[] {
-    return [...this.owners.keys()].sort((a, b) => a - b);
+    const now = this.now();
+    for (const [port, at] of this.foreign) if (now - at >= FOREIGN_PORT_TTL_MS) this.foreign.delete(port);
+    return [...new Set([...this.owners.keys(), ...this.foreign.keys()])].sort((a, b) => a - b);
   }
 
   private async bindable(port: number): Promise<boolean> {
     for (const host of this.hosts) {
-      if (!(await this.probe(port, host))) return false;
+      if (!(await this.probe(port, host))) {
+        this.foreign.set(port, this.now());
+        return false;
+      }
     }
+    this.foreign.delete(port);
     return true;
   }
 }

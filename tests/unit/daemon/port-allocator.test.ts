@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createServer } from "node:net";
 import {
+  FOREIGN_PORT_TTL_MS,
   PortAllocator,
   PortRangeExhaustedError,
   PortUnavailableError,
@@ -62,6 +63,26 @@ describe("PortAllocator", () => {
     await expect(ports.reserve("b", 40000)).rejects.toBeInstanceOf(PortUnavailableError);
     await expect(ports.reserve("b", 40001)).rejects.toThrow(/already bound/);
     expect(ports.portsOf("b")).toEqual([]);
+  });
+
+  test("a port found bound by a foreign process is reported used for a while, so the scheduler places elsewhere", async () => {
+    let t = 0;
+    const busy = new Set([40002]);
+    const ports = new PortAllocator({ probe: async (port) => !busy.has(port), now: () => t });
+    await expect(ports.reserve("lobby-1", 40002)).rejects.toBeInstanceOf(PortUnavailableError);
+    expect(ports.usedPorts()).toEqual([40002]);
+    t = FOREIGN_PORT_TTL_MS - 1;
+    expect(ports.usedPorts()).toEqual([40002]);
+    t = FOREIGN_PORT_TTL_MS;
+    expect(ports.usedPorts()).toEqual([]);
+    // Seen bound again: reported again; found free later: forgotten at once.
+    expect(await ports.allocate("lobby-2", { start: 40002, end: 40003 })).toBe(40003);
+    expect(ports.usedPorts()).toEqual([40002, 40003]);
+    busy.delete(40002);
+    await ports.reserve("lobby-3", 40002);
+    expect(ports.portsOf("lobby-3")).toEqual([40002]);
+    ports.release("lobby-3");
+    expect(ports.usedPorts()).toEqual([40003]);
   });
 
   test("rejects invalid ranges", async () => {
