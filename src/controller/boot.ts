@@ -33,8 +33,10 @@ import { startCommandRelay } from "./grpc/command-relay.ts";
 import { startGrpcServer } from "./grpc/grpc-server.ts";
 import { SessionRegistry } from "./grpc/session-registry.ts";
 import { createHttpApp, serverBodyLimit } from "./http/app.ts";
+import { type EarlyListener, listenEarly } from "./http/early-listener.ts";
 import type { RouteTable } from "./http/route-table.ts";
 import { buildRouteTable } from "./http/route-wiring.ts";
+import { earlyBodyLimit } from "./http/upload-caps.ts";
 import { InstanceFiles } from "./instances/instance-files.ts";
 import { type InstanceWiring, wireInstances } from "./instances/wiring.ts";
 import { MaintenanceService } from "./maintenance-service.ts";
@@ -63,6 +65,10 @@ export interface ControllerOptions {
   log: Logger;
   /** time and timers for everything wired here (the system clock unless a test passes its own) */
   clock?: Clock;
+  /** the REST port already bound by the role (see bindRestEarly); bound here when absent */
+  listener?: EarlyListener;
+  /** readiness stays DOWN naming this until markReady() (`prexor up`: its local daemon) */
+  holdReadiness?: string;
 }
 
 export interface RunningController {
@@ -88,6 +94,8 @@ export interface RunningController {
   instances: InstanceWiring;
   workload: WorkloadServices;
   backups: BackupService;
+  /** lifts holdReadiness: readiness reports the dependencies alone from now on */
+  markReady(): void;
   stop(): Promise<void>;
 }
 
@@ -113,7 +121,6 @@ export async function startController(options: ControllerOptions): Promise<Runni
       }
     }
   };
-  let server: { timeout(request: Request, seconds: number): void } | null | undefined;
   try {
     // The directories the product owns under the root, not the root itself: `--dir` may be a
     // directory the operator shares with other things.
@@ -135,6 +142,22 @@ export async function startController(options: ControllerOptions): Promise<Runni
       );
     }
     const backupSchedule = parseSchedule(config.backup.schedule);
+    const id = resolveControllerId(config.uuid, join(resolve(root, config.runtime.dataDir), "controller-id"));
+    const startedAt = clock.now();
+    // REST first: liveness answers while the rest starts; every other route is a 503 until then.
+    const listener =
+      options.listener ??
+      listenEarly({
+        host: config.http.host,
+        port: config.http.port,
+        maxRequestBodySize: earlyBodyLimit(config.http.maxBodyBytes),
+        controllerId: id,
+        profile: config.runtime.profile,
+        startedAt,
+        now,
+      });
+    teardown.push(() => listener.stop());
+    const httpPort = listener.port;
     const rawStore = await openStore(root, config);
     // Every service writes through the gate, so a backup can take a cut and a restore can fence writes off.
     const writeGate = new WriteHold();
@@ -155,8 +178,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     );
     teardown.push(stopUnlocks);
 
-    const id = resolveControllerId(config.uuid, join(resolve(root, config.runtime.dataDir), "controller-id"));
-    const startedAt = clock.now();
+    listener.starting("secrets");
     const clusterSecret = resolveClusterSecret(config, root);
     const jwtSecret = await resolveJwtSecret(config.security.jwtSecret, store, clusterSecret, log, clock);
     // The backup hold spans the cluster: this controller joins before any service of it writes.
@@ -202,6 +224,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       }),
     );
 
+    listener.starting("event system");
     const eventSystem = await startEventSystem({ coord, controllerId: id, log, metrics, sse: config.sse });
     teardown.push(() => eventSystem.stop());
     const events: EventPublisher = eventSystem.bus;
@@ -235,6 +258,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     // The cluster CA is shared through the store, sealed under the cluster secret; so is the one
     // modern-forwarding secret per cluster (in cluster_meta, like the JWT secret). Each costs a scrypt
     // derivation, which runs off the main thread: opened together rather than one after the other.
+    listener.starting("cluster CA");
     const [pki, forwardingSecret] = await Promise.all([
       loadOrCreateClusterCa(store, clusterSecret, { clusterId: config.cluster.id, clock, log }),
       resolveForwardingSecret(store, clusterSecret, { clock }),
@@ -256,7 +280,6 @@ export async function startController(options: ControllerOptions): Promise<Runni
     await instanceFiles.start();
     teardown.push(() => instanceFiles.stop());
     teardown.push(() => stopRelaying());
-    let httpPort = config.http.port;
     const instances = wireInstances({
       store,
       events,
@@ -374,8 +397,10 @@ export async function startController(options: ControllerOptions): Promise<Runni
         run: (scope) => backups.create(scope),
       }),
     );
+    let holding = options.holdReadiness ?? null;
     const routes = buildRouteTable({
       restoreReason: () => writeGate.restoreReason,
+      startupReason: () => holding,
       config,
       store,
       coord,
@@ -406,7 +431,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       workload,
       backups,
       // SSE streams outlive Bun's idle timeout; their keep-alives tell a dead peer apart.
-      keepOpen: (request) => server?.timeout(request, 0),
+      keepOpen: (request) => listener.server.timeout(request, 0),
     });
     metrics.sample("groups", async () => (await groups.list(1, 1)).total);
     metrics.sample("daemonSessions", () => sessions.size);
@@ -429,23 +454,14 @@ export async function startController(options: ControllerOptions): Promise<Runni
       metrics,
       restoreReason: () => writeGate.restoreReason,
     });
-    app.listen({
-      hostname: config.http.host,
-      port: config.http.port,
-      // Bun's own limit answers 413 without our envelope, so it sits above every route's cap.
-      maxRequestBodySize: serverBodyLimit(routes, config),
-    });
-    server = app.server;
-    teardown.push(async () => {
-      await app.stop();
-    });
-    // Runs before app.stop() (teardown is reversed): open streams would keep it waiting.
+    // Bun's own limit answers 413 without our envelope, so it sits above every route's cap; the
+    // port was bound before the routes existed, with the caps known then.
+    if (serverBodyLimit(routes, config) > listener.maxRequestBodySize) {
+      throw new Error("a route's body cap exceeds the early listener's limit (see upload-caps.ts)");
+    }
+    // Runs before the listener stops (teardown is reversed): open streams would keep it waiting.
     teardown.push(() => eventSystem.closeStreams());
-    httpPort = app.server?.port ?? config.http.port;
-    log.info(
-      { host: config.http.host, port: httpPort, controllerId: id, profile: config.runtime.profile },
-      "controller REST listening",
-    );
+    listener.starting("gRPC");
     const grpc = await startGrpcServer({
       config,
       log,
@@ -487,12 +503,20 @@ export async function startController(options: ControllerOptions): Promise<Runni
       "controller gRPC (daemon link, mTLS) listening",
     );
     // After listening: the Argon2id hash costs ~0.2 s and liveness should not wait for it.
+    listener.starting("bootstrap admin");
     const bootstrap = await ensureBootstrapAdmin(
       store,
       initialPasswordFile(root),
       config.security.initialAdminPassword,
       log,
       clock,
+    );
+    // The whole surface from here; the framework answers on the port bound first.
+    (app as { server: unknown }).server = listener.server;
+    listener.serve((request) => app.fetch(request));
+    log.info(
+      { host: config.http.host, port: httpPort, controllerId: id, profile: config.runtime.profile },
+      "controller REST listening",
     );
     return {
       id,
@@ -514,6 +538,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
       instances,
       workload,
       backups,
+      markReady: () => {
+        holding = null;
+      },
       stop,
     };
   } catch (err) {

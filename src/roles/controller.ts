@@ -1,8 +1,9 @@
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
 import { loadControllerConfig } from "../config/controller-config.ts";
-import { startController } from "../controller/boot.ts";
+import type { RunningController } from "../controller/boot.ts";
 import { createLogger } from "../log/logger.ts";
+import { bindRestEarly } from "./rest-early.ts";
 import { untilSignal } from "./signals.ts";
 import { report } from "./strict-run.ts";
 
@@ -23,9 +24,12 @@ export const controllerCommand = defineCommand({
     });
     // Listen for signals before starting: a SIGTERM during start-up must still shut down cleanly.
     const stopSignal = untilSignal();
-    let running: Awaited<ReturnType<typeof startController>>;
+    let running: RunningController;
     try {
-      running = await startController({ root, config, log });
+      const listener = bindRestEarly(root, config);
+      // Loaded after the port is bound: the controller's stack is most of a cold start.
+      const { startController } = await import("../controller/boot.ts");
+      running = await startController({ root, config, log, listener });
     } catch (err) {
       log.error({ err }, "controller failed to start");
       return report(err);

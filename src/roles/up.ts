@@ -2,11 +2,10 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
 import { loadControllerConfig } from "../config/controller-config.ts";
-import { startController } from "../controller/boot.ts";
+import type { RunningController } from "../controller/boot.ts";
 import type { RunningDaemon } from "../daemon/boot.ts";
-import { EnrollmentError } from "../daemon/enroll.ts";
 import { createLogger } from "../log/logger.ts";
-import { startLocalDaemon } from "./local-daemon.ts";
+import { bindRestEarly } from "./rest-early.ts";
 import { untilSignal } from "./signals.ts";
 import { report } from "./strict-run.ts";
 
@@ -57,12 +56,17 @@ export const upCommand = defineCommand({
     });
     // Listen for signals before starting: a SIGTERM during start-up must still shut down cleanly.
     const stopSignal = untilSignal();
-    let running: Awaited<ReturnType<typeof startController>>;
+    let running: RunningController;
     try {
-      running = await startController({ root, config, log });
+      const listener = bindRestEarly(root, config);
+      // Loaded after the port is bound: the controller's stack is most of a cold start.
+      const { startController } = await import("../controller/boot.ts");
+      running = await startController({ root, config, log, listener, holdReadiness: "local daemon" });
     } catch (err) {
       return report(err);
     }
+    const { startLocalDaemon } = await import("./local-daemon.ts");
+    const { EnrollmentError } = await import("../daemon/enroll.ts");
     let daemon: RunningDaemon;
     try {
       daemon = await startLocalDaemon(running, {
@@ -82,6 +86,7 @@ export const upCommand = defineCommand({
       }
       return report(err);
     }
+    running.markReady();
     const base = `http://${args.host.includes(":") ? `[${args.host}]` : args.host}:${running.httpPort}`;
     const lines = [
       "",

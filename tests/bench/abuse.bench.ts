@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/adapters.ts";
-import { healthy } from "../support/admin-api.ts";
+import { ready } from "../support/admin-api.ts";
 import { startBinary } from "../support/binary.ts";
 import { freePort } from "../support/ports.ts";
 import { waitFor } from "../support/wait.ts";
@@ -120,7 +120,7 @@ writeFileSync(
 const port = await freePort();
 const up = startBinary(["up", "--dir", dir, "--port", String(port), "--grpc-port", String(await freePort())]);
 try {
-  await waitFor(() => healthy(port), { timeoutMs: 30_000, what: "controller health" });
+  await waitFor(() => ready(port), { timeoutMs: 30_000, what: "controller health" });
   const base = `http://127.0.0.1:${port}`;
   const pid = up.child.pid!;
   await probe(base, pid, 2_000); // warm-up

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { MongoClient } from "mongodb";
 import { tempDir } from "../support/adapters.ts";
-import { AdminApi, healthy } from "../support/admin-api.ts";
+import { AdminApi, serving } from "../support/admin-api.ts";
 import { type Running, runBinary, startBinary } from "../support/binary.ts";
 import { freePort } from "../support/ports.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
@@ -85,7 +85,7 @@ async function install(
 async function start(inst: Install): Promise<{ proc: Running; api: AdminApi }> {
   const proc = startBinary(["controller", "--root", inst.root]);
   running.push(proc);
-  await waitFor(() => healthy(inst.port), {
+  await waitFor(() => serving(inst.port), {
     timeoutMs: 30_000,
     what: `controller on ${inst.port}: ${proc.output().slice(-400)}`,
   });

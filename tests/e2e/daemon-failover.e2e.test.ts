@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/adapters.ts";
-import { AdminApi, healthy } from "../support/admin-api.ts";
+import { AdminApi, ready } from "../support/admin-api.ts";
 import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
 import { killNodeProcesses } from "../support/node-processes.ts";
 import { freePort } from "../support/ports.ts";
@@ -94,7 +94,7 @@ describe.skipIf(skip !== undefined)("daemon failover", () => {
     });
     const proc = startBinary(["controller", "--root", root]);
     running.push(proc);
-    await waitFor(() => healthy(http), { timeoutMs: 30_000, what: "controller health" });
+    await waitFor(() => ready(http), { timeoutMs: 30_000, what: "controller health" });
     const health = (await (await fetch(`http://127.0.0.1:${http}/api/v1/system/health`)).json()) as {
       controllerId: string;
     };
@@ -210,7 +210,7 @@ describe.skipIf(skip !== undefined)("daemon failover", () => {
       second.proc.child.kill("SIGCONT");
     }
     // The woken controller finds its node lease gone and lets the session go; the node stays put.
-    await waitFor(async () => healthy(second.http), { timeoutMs: 10_000, what: "controller 2 awake" });
+    await waitFor(async () => ready(second.http), { timeoutMs: 10_000, what: "controller 2 awake" });
     await startOneInstance(api3, "fs");
     expect((await node(api3, nodeId))?.controllerId).toBe(third.id);
   }, 120_000);

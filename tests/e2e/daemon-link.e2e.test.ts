@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/adapters.ts";
-import { AdminApi, healthy, readInitialPassword } from "../support/admin-api.ts";
+import { AdminApi, readInitialPassword, ready } from "../support/admin-api.ts";
 import { ensureBinary, type Running, runBinary, startBinary } from "../support/binary.ts";
 import { freePort } from "../support/ports.ts";
 import { waitFor } from "../support/wait.ts";
@@ -112,7 +112,7 @@ describe("controller and daemons as separate processes", () => {
     );
     controller = startBinary(["controller", "--root", root]);
     running.push(controller);
-    await waitFor(() => healthy(httpPort), { timeoutMs: 20_000, what: "controller health" });
+    await waitFor(() => ready(httpPort), { timeoutMs: 20_000, what: "controller health" });
     api = new Api(`http://127.0.0.1:${httpPort}`);
     await api.login(await readInitialPassword(root));
     grpc = `127.0.0.1:${grpcPort}`;
@@ -193,7 +193,7 @@ describe("prexor up", () => {
     const args = ["up", "--dir", dir, "--port", String(port), "--grpc-port", String(await freePort())];
     const up = startBinary(args);
     running.push(up);
-    await waitFor(() => healthy(port), { timeoutMs: 20_000, what: "up health" });
+    await waitFor(() => ready(port), { timeoutMs: 20_000, what: "up health" });
     const api = new Api(`http://127.0.0.1:${port}`);
     await api.login(await readInitialPassword(dir));
     await api.waitState("local", "ONLINE", 10_000);
@@ -202,7 +202,7 @@ describe("prexor up", () => {
 
     const again = startBinary(args);
     running.push(again);
-    await waitFor(() => healthy(port), { timeoutMs: 20_000, what: "up health after restart" });
+    await waitFor(() => ready(port), { timeoutMs: 20_000, what: "up health after restart" });
     await api.login(await readInitialPassword(dir));
     await api.waitState("local", "ONLINE", 10_000);
     expect(again.output()).not.toContain("enrolled: node certificate stored");

@@ -11,7 +11,7 @@ import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } fro
 import { join } from "node:path";
 import { type Client, createClient } from "minecraft-protocol";
 import { tempDir } from "../support/adapters.ts";
-import { AdminApi, healthy, readInitialPassword } from "../support/admin-api.ts";
+import { AdminApi, readInitialPassword, ready } from "../support/admin-api.ts";
 import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
 import { killNodeProcesses } from "../support/node-processes.ts";
 import { freePort } from "../support/ports.ts";
@@ -109,7 +109,7 @@ describe("daemon restart", () => {
       ].join("\n"),
     );
     running.push(startBinary(["controller", "--root", root]));
-    await waitFor(() => healthy(httpPort), { timeoutMs: 20_000, what: "controller health" });
+    await waitFor(() => ready(httpPort), { timeoutMs: 20_000, what: "controller health" });
     api = new Api(`http://127.0.0.1:${httpPort}`);
     await api.login(await readInitialPassword(root));
     grpc = `127.0.0.1:${grpcPort}`;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/adapters.ts";
-import { AdminApi, healthy } from "../support/admin-api.ts";
+import { AdminApi, ready } from "../support/admin-api.ts";
 import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
 import { killNodeProcesses } from "../support/node-processes.ts";
 import { freePort } from "../support/ports.ts";
@@ -82,7 +82,7 @@ describe.skipIf(skip !== undefined)("deployment failover", () => {
     });
     const proc = startBinary(["controller", "--root", root]);
     running.push(proc);
-    await waitFor(() => healthy(http), { timeoutMs: 30_000, what: "controller health" });
+    await waitFor(() => ready(http), { timeoutMs: 30_000, what: "controller health" });
     const api = new AdminApi(`http://127.0.0.1:${http}`);
     const c = { http, grpc, proc, api };
     controllers.push(c);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/adapters.ts";
-import { type AdminApi, healthy } from "../support/admin-api.ts";
+import { type AdminApi, ready } from "../support/admin-api.ts";
 import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
 import { freePort } from "../support/ports.ts";
 import { startUpCloud } from "../support/up-cloud.ts";
@@ -100,7 +100,7 @@ describe("compiled binary: the bootstrap admin", () => {
       String(await freePort()),
     ]);
     try {
-      await waitFor(() => healthy(port), { timeoutMs: 30_000, what: "controller health" });
+      await waitFor(() => ready(port), { timeoutMs: 30_000, what: "controller health" });
       const base = `http://127.0.0.1:${port}`;
       const password = readFileSync(
         await waitFor(

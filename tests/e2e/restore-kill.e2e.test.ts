@@ -9,7 +9,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import { tempDir } from "../support/adapters.ts";
-import { AdminApi, healthy } from "../support/admin-api.ts";
+import { AdminApi, serving } from "../support/admin-api.ts";
 import { type Running, runBinary, startBinary } from "../support/binary.ts";
 import { freePort } from "../support/ports.ts";
 import { waitFor } from "../support/wait.ts";
@@ -47,7 +47,7 @@ test("kill -9 during a restore: the restarted controller refuses requests, resum
   const start = async () => {
     const proc = startBinary(["controller", "--root", root]);
     running.push(proc);
-    await waitFor(() => healthy(port), {
+    await waitFor(() => serving(port), {
       timeoutMs: 30_000,
       what: `controller: ${proc.output().slice(-400)}`,
     });

@@ -20,7 +20,7 @@ import {
 import { join } from "node:path";
 import { parse } from "yaml";
 import { tempDir } from "../support/adapters.ts";
-import { AdminApi, healthy } from "../support/admin-api.ts";
+import { AdminApi, ready } from "../support/admin-api.ts";
 import { ctlPath, ensureBinary, type Running, runBinary, startBinary } from "../support/binary.ts";
 import { freePort } from "../support/ports.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
@@ -81,7 +81,7 @@ describe("prexor setup --root", () => {
         join(prefix, "var/lib/prexorcloud/controller"),
       ]);
       running.push(controller);
-      await waitFor(() => healthy(httpPort), {
+      await waitFor(() => ready(httpPort), {
         timeoutMs: 30_000,
         what: `controller health\n${controller.output()}`,
       });

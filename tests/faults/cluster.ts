@@ -8,7 +8,7 @@ import type { ChildProcess } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/adapters.ts";
-import { AdminApi, healthy } from "../support/admin-api.ts";
+import { AdminApi, ready } from "../support/admin-api.ts";
 import { type Running, startBinary } from "../support/binary.ts";
 import { FaultProxy } from "../support/fault-proxy.ts";
 import { killNodeProcesses } from "../support/node-processes.ts";
@@ -149,7 +149,7 @@ export class FaultCluster {
   /** Starts (or restarts, same root and ports) a controller and waits for its health. */
   async startController(handle: ControllerHandle): Promise<void> {
     handle.proc = startBinary(["controller", "--root", handle.root]);
-    await waitFor(() => healthy(handle.http), {
+    await waitFor(() => ready(handle.http), {
       timeoutMs: 60_000,
       what: `controller ${handle.index} health`,
     }).catch((err: Error) => {

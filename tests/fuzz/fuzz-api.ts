@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/adapters.ts";
-import { AdminApi, healthy, readInitialPassword } from "../support/admin-api.ts";
+import { AdminApi, readInitialPassword, ready } from "../support/admin-api.ts";
 import { startBinary } from "../support/binary.ts";
 import { freePort } from "../support/ports.ts";
 import { waitFor } from "../support/wait.ts";
@@ -41,7 +41,7 @@ const port = await freePort();
 const up = startBinary(["up", "--dir", dir, "--port", String(port), "--grpc-port", String(await freePort())]);
 let code = 1;
 try {
-  await waitFor(() => healthy(port), { timeoutMs: 30_000, what: "controller health" });
+  await waitFor(() => ready(port), { timeoutMs: 30_000, what: "controller health" });
   const base = `http://127.0.0.1:${port}`;
   const api = new AdminApi(base);
   await api.login(await readInitialPassword(dir));

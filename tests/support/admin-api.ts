@@ -90,6 +90,31 @@ export class AdminApi {
   }
 }
 
+/** Whether the controller on `port` is ready: store, coordination and every start-up step up. */
+export async function ready(port: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}/api/v1/system/ready`)).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether the controller on `port` serves its whole REST surface, ready or not (a controller
+ * holding writes for an interrupted restore serves, and stays unready): its readiness body names
+ * its store rather than the start-up listener's "starting".
+ */
+export async function serving(port: number): Promise<boolean> {
+  try {
+    const body = (await (await fetch(`http://127.0.0.1:${port}/api/v1/system/ready`)).json()) as {
+      store?: string;
+    };
+    return typeof body.store === "string" && body.store !== "starting";
+  } catch {
+    return false;
+  }
+}
+
 /** Whether the controller on `port` answers its liveness probe. */
 export async function healthy(port: number): Promise<boolean> {
   try {

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AdminApi, healthy, readInitialPassword } from "./admin-api.ts";
+import { AdminApi, readInitialPassword, ready } from "./admin-api.ts";
 import { type Running, startBinary } from "./binary.ts";
 import { freePort } from "./ports.ts";
 import { waitFor } from "./wait.ts";
@@ -33,7 +33,7 @@ export async function startUpCloud<T extends AdminApi = AdminApi>(
     },
   );
   try {
-    await waitFor(() => healthy(port), { timeoutMs: 30_000, what: "controller health" });
+    await waitFor(() => ready(port), { timeoutMs: 30_000, what: "controller health" });
     const api = makeApi(`http://127.0.0.1:${port}`);
     // Written just after the listeners are up (hashing it takes a moment).
     await api.login(await readInitialPassword(dir));

@@ -83,6 +83,8 @@ export function buildRouteTable(deps: {
   backups: BackupService;
   /** why the store must not be served (a restore running or interrupted), else null */
   restoreReason?: () => string | null;
+  /** what is still starting (the local daemon of `prexor up`), else null */
+  startupReason?: () => string | null;
   /** lifts the HTTP idle timeout for one long-lived response (SSE) */
   keepOpen(request: Request): void;
 }): RouteTable {

@@ -7,6 +7,7 @@ import { readBodyCapped } from "../body-reader.ts";
 import { pageOf } from "../paging.ts";
 import { Nullable, Paged, StatusAnswer } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+import { MAX_ARTIFACT_BYTES } from "../upload-caps.ts";
 
 const CatalogView = T.Object({
   platform: T.String(),
@@ -30,7 +31,6 @@ const Version = T.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$" });
 const Sha256 = T.String({ pattern: "^[0-9a-fA-F]{64}$" });
 const Url = T.String({ pattern: "^https?://[^\\s]{1,2000}$" });
 const EntryParams = T.Object({ platform: Platform, version: Version });
-const MAX_ARTIFACT_BYTES = 512 * 1024 * 1024;
 
 /** The downloads API's failures as wire errors: nothing published → 422, unreachable → 503. */
 async function fromDownloads(work: () => Promise<CatalogEntry>): Promise<CatalogEntry> {

@@ -16,7 +16,7 @@ const Health = T.Object({
 /** Readiness answers this body with 200 (UP) and with 503 (DOWN), never the error envelope. */
 const Ready = T.Object({
   status: UpDown,
-  checks: T.Object({ store: UpDown, coordination: UpDown, restore: UpDown }),
+  checks: T.Object({ store: UpDown, coordination: UpDown, restore: UpDown, startup: T.Optional(UpDown) }),
   reason: T.Optional(T.String()),
   store: T.String(),
   coordinationKind: T.String(),
@@ -31,6 +31,8 @@ export interface SystemDeps {
   clock?: Pick<Clock, "now">;
   /** why the store must not be served (a restore running or interrupted), else null */
   restoreReason?: () => string | null;
+  /** what is still starting (the local daemon of `prexor up`), else null */
+  startupReason?: () => string | null;
 }
 
 async function probe(fn: () => Promise<void>): Promise<"UP" | "DOWN"> {
@@ -64,12 +66,19 @@ export function systemRoutes(table: RouteTable, deps: SystemDeps): void {
       probe(() => withDeadline(deps.coord.ping(), READY_PROBE_MS)),
     ]);
     const restoring = deps.restoreReason?.() ?? null;
-    const up = store === "UP" && coordination === "UP" && restoring === null;
+    const starting = deps.startupReason?.() ?? null;
+    const up = store === "UP" && coordination === "UP" && restoring === null && starting === null;
     set.status = up ? 200 : 503;
+    const reason = restoring ?? (starting !== null ? `starting: ${starting}` : null);
     return {
       status: up ? "UP" : "DOWN",
-      checks: { store, coordination, restore: restoring === null ? "UP" : "DOWN" },
-      ...(restoring !== null ? { reason: restoring } : {}),
+      checks: {
+        store,
+        coordination,
+        restore: restoring === null ? "UP" : "DOWN",
+        ...(starting !== null ? { startup: "DOWN" as const } : {}),
+      },
+      ...(reason !== null ? { reason } : {}),
       store: deps.store.kind,
       coordinationKind: deps.coord.kind,
     };

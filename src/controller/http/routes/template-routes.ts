@@ -5,6 +5,7 @@ import { readBodyCapped } from "../body-reader.ts";
 import { pageOf, pagingQuery } from "../paging.ts";
 import { DataOf, Iso, Nullable, Paged, StatusAnswer } from "../response-schemas.ts";
 import type { RouteTable } from "../route-table.ts";
+import { MAX_UPLOAD_BYTES } from "../upload-caps.ts";
 
 const TemplateName = T.Object({ name: T.String({ pattern: RESOURCE_NAME_PATTERN }) });
 const Hash = T.String({ pattern: "^[0-9a-f]{64}$" });
@@ -26,8 +27,6 @@ const VersionView = T.Object({
   createdAt: T.Integer(),
   createdBy: T.String(),
 });
-/** Compressed upload cap; the unpacked size is capped separately (512 MiB). */
-export const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
 
 export function templateRoutes(table: RouteTable, templates: TemplateService): void {
   table

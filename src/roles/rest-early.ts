@@ -1,0 +1,26 @@
+import { join, resolve } from "node:path";
+import type { ControllerConfig } from "../config/controller-config.ts";
+import { resolveControllerId } from "../controller/controller-id.ts";
+import { type EarlyListener, listenEarly } from "../controller/http/early-listener.ts";
+import { earlyBodyLimit } from "../controller/http/upload-caps.ts";
+import { systemClock } from "../core/clock.ts";
+
+/**
+ * Binds the controller's REST port before the controller's stack is loaded (the roles import
+ * boot.ts only after this): liveness answers from the first few milliseconds, readiness and the
+ * API say 503 until startController hands the port to the full surface.
+ */
+export function bindRestEarly(root: string, config: ControllerConfig): EarlyListener {
+  return listenEarly({
+    host: config.http.host,
+    port: config.http.port,
+    maxRequestBodySize: earlyBodyLimit(config.http.maxBodyBytes),
+    controllerId: resolveControllerId(
+      config.uuid,
+      join(resolve(root, config.runtime.dataDir), "controller-id"),
+    ),
+    profile: config.runtime.profile,
+    startedAt: systemClock.now(),
+    now: () => systemClock.now(),
+  });
+}
