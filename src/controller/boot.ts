@@ -178,7 +178,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     );
     teardown.push(stopUnlocks);
 
-    listener.starting("secrets");
+    await listener.starting("secrets");
     const clusterSecret = resolveClusterSecret(config, root);
     const jwtSecret = await resolveJwtSecret(config.security.jwtSecret, store, clusterSecret, log, clock);
     // The backup hold spans the cluster: this controller joins before any service of it writes.
@@ -224,7 +224,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       }),
     );
 
-    listener.starting("event system");
+    await listener.starting("event system");
     const eventSystem = await startEventSystem({ coord, controllerId: id, log, metrics, sse: config.sse });
     teardown.push(() => eventSystem.stop());
     const events: EventPublisher = eventSystem.bus;
@@ -258,7 +258,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     // The cluster CA is shared through the store, sealed under the cluster secret; so is the one
     // modern-forwarding secret per cluster (in cluster_meta, like the JWT secret). Each costs a scrypt
     // derivation, which runs off the main thread: opened together rather than one after the other.
-    listener.starting("cluster CA");
+    await listener.starting("cluster CA");
     const [pki, forwardingSecret] = await Promise.all([
       loadOrCreateClusterCa(store, clusterSecret, { clusterId: config.cluster.id, clock, log }),
       resolveForwardingSecret(store, clusterSecret, { clock }),
@@ -461,7 +461,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     }
     // Runs before the listener stops (teardown is reversed): open streams would keep it waiting.
     teardown.push(() => eventSystem.closeStreams());
-    listener.starting("gRPC");
+    await listener.starting("gRPC");
     const grpc = await startGrpcServer({
       config,
       log,
@@ -503,7 +503,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       "controller gRPC (daemon link, mTLS) listening",
     );
     // After listening: the Argon2id hash costs ~0.2 s and liveness should not wait for it.
-    listener.starting("bootstrap admin");
+    await listener.starting("bootstrap admin");
     const bootstrap = await ensureBootstrapAdmin(
       store,
       initialPasswordFile(root),

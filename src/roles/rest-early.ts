@@ -1,7 +1,7 @@
 import { join, resolve } from "node:path";
 import type { ControllerConfig } from "../config/controller-config.ts";
 import { resolveControllerId } from "../controller/controller-id.ts";
-import { type EarlyListener, listenEarly } from "../controller/http/early-listener.ts";
+import { type EarlyListener, listenEarly, yieldToRequests } from "../controller/http/early-listener.ts";
 import { earlyBodyLimit } from "../controller/http/upload-caps.ts";
 import { systemClock } from "../core/clock.ts";
 
@@ -23,4 +23,27 @@ export function bindRestEarly(root: string, config: ControllerConfig): EarlyList
     startedAt: systemClock.now(),
     now: () => systemClock.now(),
   });
+}
+
+/**
+ * The controller's stack, loaded a few packages at a time with a turn for the listener between
+ * them: evaluating it in one go held liveness probes for tens of milliseconds. The order is the
+ * heaviest first; each is loaded (and cached) here only so the next step is short.
+ */
+const STACK: Array<() => Promise<unknown>> = [
+  () => import("../log/logger.ts"),
+  () => import("../x509/x509.ts"),
+  () => import("@grpc/grpc-js"),
+  () => import("prom-client"),
+  () => import("elysia"),
+  () => import("../wire/index.ts"),
+];
+
+export async function loadControllerStack(): Promise<typeof import("../controller/boot.ts")> {
+  for (const load of STACK) {
+    await yieldToRequests();
+    await load();
+  }
+  await yieldToRequests();
+  return import("../controller/boot.ts");
 }

@@ -3,9 +3,9 @@ import { resolve } from "node:path";
 import { defineCommand } from "citty";
 import { loadControllerConfig } from "../config/controller-config.ts";
 import type { RunningController } from "../controller/boot.ts";
+import type { EarlyListener } from "../controller/http/early-listener.ts";
 import type { RunningDaemon } from "../daemon/boot.ts";
-import { createLogger } from "../log/logger.ts";
-import { bindRestEarly } from "./rest-early.ts";
+import { bindRestEarly, loadControllerStack } from "./rest-early.ts";
 import { untilSignal } from "./signals.ts";
 import { report } from "./strict-run.ts";
 
@@ -49,18 +49,24 @@ export const upCommand = defineCommand({
     config.http.port = port;
     config.grpc.host = args.host;
     config.grpc.port = grpcPort;
+    // Listen for signals before starting: a SIGTERM during start-up must still shut down cleanly.
+    const stopSignal = untilSignal();
+    let listener: EarlyListener;
+    try {
+      listener = bindRestEarly(root, config);
+    } catch (err) {
+      return report(err);
+    }
+    // Loaded once the port is bound: the logger and the controller's stack are most of a cold start.
+    const { createLogger } = await import("../log/logger.ts");
     const log = createLogger({
       level: config.logging.level,
       format: config.logging.format,
       name: "prexor-up",
     });
-    // Listen for signals before starting: a SIGTERM during start-up must still shut down cleanly.
-    const stopSignal = untilSignal();
     let running: RunningController;
     try {
-      const listener = bindRestEarly(root, config);
-      // Loaded after the port is bound: the controller's stack is most of a cold start.
-      const { startController } = await import("../controller/boot.ts");
+      const { startController } = await loadControllerStack();
       running = await startController({ root, config, log, listener, holdReadiness: "local daemon" });
     } catch (err) {
       return report(err);

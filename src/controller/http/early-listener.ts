@@ -25,8 +25,12 @@ export interface EarlyListener {
   readonly server: Server<undefined>;
   readonly port: number;
   readonly maxRequestBodySize: number;
-  /** what readiness names while the early handler answers */
-  starting(what: string): void;
+  /**
+   * Names what readiness reports as starting, then lets the requests that queued during the step
+   * before be answered: start-up is synchronous work between awaits, and a microtask await does not
+   * give the listener a turn.
+   */
+  starting(what: string): Promise<void>;
   /** hand every request to the full REST surface from now on */
   serve(fetch: (request: Request) => Response | Promise<Response>): void;
   stop(): Promise<void>;
@@ -87,6 +91,7 @@ export function listenEarly(options: EarlyListenerOptions): EarlyListener {
     maxRequestBodySize: options.maxRequestBodySize,
     starting(what) {
       phase = what;
+      return yieldToRequests();
     },
     serve(fetch) {
       handler = fetch;
@@ -95,4 +100,9 @@ export function listenEarly(options: EarlyListenerOptions): EarlyListener {
       await server.stop(true);
     },
   };
+}
+
+/** One turn of the event loop, so connections waiting on the listener are served. */
+export function yieldToRequests(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
