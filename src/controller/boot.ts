@@ -104,8 +104,11 @@ export function initialPasswordFile(root: string): string {
 }
 
 /**
- * Hand wiring in dependency order: state first (so a bad URI fails before any port is bound),
- * then identity, services, listeners and bootstrap data. stop() undoes it in reverse.
+ * Hand wiring in dependency order: the REST port first (liveness answers at once, readiness and the
+ * API are 503 until the end), then state, identity, services, listeners and bootstrap data; the
+ * full REST surface takes the port last. stop() undoes it in reverse. A store or coordination that
+ * cannot be reached fails start-up with its error (the process exits and its supervisor restarts
+ * it), as it did when the port was bound later; while it is tried, readiness names it.
  */
 export async function startController(options: ControllerOptions): Promise<RunningController> {
   const { root, config, log } = options;

@@ -15,6 +15,16 @@ afterAll(async () => {
   for (const r of running.splice(0)) await r.stop("SIGKILL");
 });
 
+/** The readiness body once it is 200: liveness answers first, while the rest still starts. */
+async function readyBody(port: number): Promise<Record<string, unknown> | null> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/system/ready`);
+    return res.status === 200 ? ((await res.json()) as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
 async function health(port: number): Promise<Record<string, unknown> | null> {
   try {
     const res = await fetch(`http://127.0.0.1:${port}/api/v1/system/health`);
@@ -41,10 +51,7 @@ describe("prexor up", () => {
     const body = await waitFor(() => health(port), { timeoutMs: 15_000, what: "health UP" });
     expect(body.status).toBe("UP");
     expect(body.profile).toBe("development");
-    const ready = (await (await fetch(`http://127.0.0.1:${port}/api/v1/system/ready`)).json()) as Record<
-      string,
-      unknown
-    >;
+    const ready = await waitFor(() => readyBody(port), { timeoutMs: 15_000, what: "ready UP" });
     expect(ready).toMatchObject({ status: "UP", store: "embedded", coordinationKind: "memory" });
 
     const passwordFile = join(dir, "config/.initial-admin-password");
@@ -82,7 +89,8 @@ describe("prexor up", () => {
       String(await freePort()),
     ]);
     running.push(again);
-    await waitFor(() => health(port), { timeoutMs: 15_000, what: "health after restart" });
+    await waitFor(() => readyBody(port), { timeoutMs: 15_000, what: "ready after restart" });
+    await waitFor(() => again.output().includes("PrexorCloud is up"), { what: "the up banner" });
     expect(again.output()).not.toContain("admin password");
     expect(await again.stop("SIGTERM")).toBe(0);
   });
@@ -189,10 +197,7 @@ describe("production profile", () => {
       const controller = startBinary(["controller", "--root", root]);
       running.push(controller);
       await waitFor(() => health(port), { timeoutMs: 15_000, what: "production health" });
-      const ready = (await (await fetch(`http://127.0.0.1:${port}/api/v1/system/ready`)).json()) as Record<
-        string,
-        unknown
-      >;
+      const ready = await waitFor(() => readyBody(port), { timeoutMs: 15_000, what: "production ready" });
       expect(ready).toMatchObject({ status: "UP", store: "mongodb", coordinationKind: "valkey" });
       expect(await controller.stop()).toBe(0);
     },
