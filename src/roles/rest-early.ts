@@ -31,12 +31,21 @@ export function bindRestEarly(root: string, config: ControllerConfig): EarlyList
  * heaviest first; each is loaded (and cached) here only so the next step is short.
  */
 const STACK: Array<() => Promise<unknown>> = [
+  () => import("pino"),
+  () => import("pino-pretty"),
   () => import("../log/logger.ts"),
   () => import("../x509/x509.ts"),
   () => import("@grpc/grpc-js"),
+  () => import("nice-grpc"),
+  () => import("protobufjs/minimal.js"),
   () => import("prom-client"),
+  () => import("@sinclair/typebox/compiler"),
   () => import("elysia"),
   () => import("../wire/index.ts"),
+  () => import("../controller/http/route-wiring.ts"),
+  () => import("../controller/grpc/grpc-server.ts"),
+  () => import("../controller/instances/wiring.ts"),
+  () => import("../controller/scheduler/loop/index.ts"),
 ];
 
 export async function loadControllerStack(): Promise<typeof import("../controller/boot.ts")> {
