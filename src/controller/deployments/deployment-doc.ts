@@ -66,6 +66,8 @@ export interface DeploymentDoc extends Doc {
   switchedAt?: number;
   /** BLUE_GREEN: a failure being unwound over several ticks (switch back, then stop green) */
   failing?: string;
+  /** BLUE_GREEN: an operator asked for the rollback; the unwound deployment ends ROLLED_BACK */
+  rollbackRequested?: boolean;
   /** set by pause/resume: who and when */
   pausedAt?: number | null;
 }

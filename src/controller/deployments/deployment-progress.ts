@@ -116,7 +116,10 @@ export class DeploymentProgress {
     let state: DeploymentState = doc.state;
     if (decision.verdict === "completed") state = "COMPLETED";
     if (decision.verdict === "failed")
-      state = doc.knobs.autoRollbackOnFailure && doc.trigger !== "rollback" ? "ROLLED_BACK" : "FAILED";
+      state =
+        doc.rollbackRequested === true || (doc.knobs.autoRollbackOnFailure && doc.trigger !== "rollback")
+          ? "ROLLED_BACK"
+          : "FAILED";
     const ended = state !== doc.state && state !== "IN_PROGRESS" && state !== "PAUSED";
     const gates = decision.gates.slice(0, GATES_KEPT);
     const unchanged =

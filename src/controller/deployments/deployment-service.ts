@@ -156,11 +156,40 @@ export class DeploymentService {
   async rollback(group: string, revision: number, actor: string): Promise<DeploymentDoc> {
     const doc = await this.lease(group, async (fence) => {
       const from = await this.get(group, revision);
+      if (from.strategy === "BLUE_GREEN" && ACTIVE_STATES.includes(from.state))
+        return this.unwindBlueGreen(from, actor, fence);
       if (ACTIVE_STATES.includes(from.state)) await this.end(from, "ROLLED_BACK", fence);
       return this.rollbackUnderLease(from, actor, fence);
     });
     this.deps.nudge?.();
     return doc;
+  }
+
+  /**
+   * An active BLUE_GREEN is rolled back in place, not by a new revision: its planner unwinds it (before
+   * the switch green stops; after it blue is undrained, routing switched back while blue runs, then
+   * green stops) and ends it ROLLED_BACK. Ending it here at once would lift the routing filter with
+   * both sides up. The group config patched at trigger is restored now; new placements return to the
+   * previous revision when it ends.
+   */
+  private async unwindBlueGreen(from: DeploymentDoc, actor: string, fence: Fence): Promise<DeploymentDoc> {
+    const current = specOf(await this.deps.groups.get(from.groupName));
+    if (JSON.stringify(current) !== JSON.stringify(from.baseline.groupSnapshot)) {
+      const { name: _n, ...fields } = from.baseline.groupSnapshot;
+      await this.deps.groups.update(from.groupName, fields);
+    }
+    const updated = await this.col.update(
+      from._id,
+      {
+        state: "IN_PROGRESS",
+        failing: from.failing ?? `rolled back by ${actor}`,
+        rollbackRequested: true,
+        updatedAt: this.now(),
+      },
+      { fence, ifRev: from._rev },
+    );
+    if (updated === null) throw new AppError("CONFLICT", `deployment r${from.revision} changed; try again`);
+    return updated;
   }
 
   /** Called by the progress loop after it ended `failed` ROLLED_BACK with promoted instances left. */

@@ -54,6 +54,32 @@ async function client(instanceId: string, group: string, prefix: "/api/plugin" |
   return new WorkloadClient(`http://127.0.0.1:${fleet.controller.httpPort}`, prefix, token);
 }
 
+async function groupOf(name: string, count: number): Promise<void> {
+  const res = await fleet.api(
+    "POST",
+    "/api/v1/groups",
+    customGroup(name, { scalingMode: "STATIC", minInstances: count, maxInstances: count, memoryMb: 256 }),
+  );
+  expect(res.status).toBe(201);
+  await waitFor(async () => (await instances(name)).filter((i) => i.state === "RUNNING").length === count, {
+    timeoutMs: 20_000,
+    what: `${count} ${name} instances RUNNING`,
+  });
+}
+
+/** The placement answer for one group, as a proxy reads it. */
+function answerOf(proxy: WorkloadClient, group: string): () => Promise<string[]> {
+  return async () => {
+    const res = await proxy.get("/instances");
+    if (res.status !== 200)
+      throw new Error(`/api/proxy/instances answered ${res.status}: ${await res.text()}`);
+    return (await json<{ data: Array<{ id: string; group: string }> }>(res)).data
+      .filter((i) => i.group === group)
+      .map((i) => i.id)
+      .sort();
+  };
+}
+
 describe("BLUE_GREEN over a real controller", () => {
   test("green beside blue, the answer switches, blue's player is queued for green, blue stops", async () => {
     const res = await fleet.api(
@@ -145,4 +171,104 @@ describe("BLUE_GREEN over a real controller", () => {
     for (const id of blue) expect(after.find((i) => i.id === id)?.state ?? "gone").not.toBe("RUNNING");
     expect(await answer()).toEqual(live.map((i) => i.id).sort());
   }, 120_000);
+
+  test("rollback after the switch: blue (still holding its player) is undrained, routing goes back, green stops", async () => {
+    await groupOf("bgb", 2);
+    const blue = (await instances("bgb")).map((i) => i.id).sort();
+    const proxy = await client("bgbproxy-1", "bgbproxy", "/api/proxy");
+    const onBlue = await client(blue[0]!, "bgb", "/api/plugin");
+    const player = crypto.randomUUID();
+    expect((await proxy.post("/player-join", { uuid: player, name: "Stays" })).status).toBe(200);
+    expect((await onBlue.post("/player-join", { uuid: player, name: "Stays" })).status).toBe(200);
+    const answer = answerOf(proxy, "bgb");
+    const deploy = await fleet.api("POST", "/api/v1/groups/bgb/deploy", { strategy: "BLUE_GREEN" });
+    expect(deploy.status).toBe(202);
+    const { revision } = await json<Deployment>(deploy);
+    // Switched, and blue-1 drains with its player (the 60 s deadline is far away).
+    await waitFor(
+      async () => {
+        const d = await json<Deployment>(
+          await fleet.api("GET", `/api/v1/groups/bgb/deployments/${revision}`),
+        );
+        const b = (await instances("bgb")).find((i) => i.id === blue[0]);
+        return d.routing === "green" && b?.state === "DRAINING";
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: "routing on green with blue-1 DRAINING" },
+    );
+    const breaches: string[] = [];
+    const rolled = await fleet.api("POST", `/api/v1/groups/bgb/deployments/${revision}/rollback`);
+    expect(rolled.status).toBe(202);
+    const end = await waitFor(
+      async () => {
+        const [list, listed, d] = await Promise.all([
+          instances("bgb"),
+          answer(),
+          json<Deployment>(await fleet.api("GET", `/api/v1/groups/bgb/deployments/${revision}`)),
+        ]);
+        const state = new Map(list.map((i) => [i.id, i.state]));
+        if (!listed.some((id) => state.get(id) === "RUNNING"))
+          breaches.push(`no RUNNING instance in ${listed}`);
+        return d.state === "IN_PROGRESS" ? undefined : d;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: "the BLUE_GREEN rollback to end" },
+    );
+    expect(breaches).toEqual([]);
+    expect(end).toMatchObject({ state: "ROLLED_BACK", routing: "blue" });
+    const after = await instances("bgb");
+    expect(
+      after
+        .filter((i) => i.state === "RUNNING")
+        .map((i) => i.id)
+        .sort(),
+    ).toEqual(blue);
+    expect(after.filter((i) => i.deploymentRevision === revision && i.state === "RUNNING")).toEqual([]);
+    expect(await answer()).toEqual(blue);
+  }, 60_000);
+
+  test("rollback before the switch stops green and leaves blue and routing alone", async () => {
+    await groupOf("bgc", 2);
+    const blue = (await instances("bgc")).map((i) => i.id).sort();
+    const proxy = await client("bgcproxy-1", "bgcproxy", "/api/proxy");
+    const answer = answerOf(proxy, "bgc");
+    const deploy = await fleet.api("POST", "/api/v1/groups/bgc/deploy", {
+      strategy: "BLUE_GREEN",
+      healthGateEnabled: true,
+      minHealthySeconds: 600,
+      promotionTimeoutSeconds: 600,
+    });
+    expect(deploy.status).toBe(202);
+    const { revision } = await json<Deployment>(deploy);
+    await waitFor(
+      async () =>
+        (await instances("bgc")).filter((i) => i.deploymentRevision === revision && i.state === "RUNNING")
+          .length === 2,
+      { timeoutMs: 20_000, what: "green RUNNING beside blue" },
+    );
+    expect(await answer()).toEqual(blue);
+    expect((await fleet.api("POST", `/api/v1/groups/bgc/deployments/${revision}/rollback`)).status).toBe(202);
+    const end = await waitFor(
+      async () => {
+        const d = await json<Deployment>(
+          await fleet.api("GET", `/api/v1/groups/bgc/deployments/${revision}`),
+        );
+        return d.state === "IN_PROGRESS" ? undefined : d;
+      },
+      { timeoutMs: 20_000, what: "the rollback to end" },
+    );
+    expect(end).toMatchObject({ state: "ROLLED_BACK", routing: "blue" });
+    await waitFor(
+      async () =>
+        (await instances("bgc")).filter((i) => i.deploymentRevision === revision && i.state === "RUNNING")
+          .length === 0,
+      { timeoutMs: 20_000, what: "green stopped" },
+    );
+    const after = await instances("bgc");
+    expect(
+      after
+        .filter((i) => i.state === "RUNNING")
+        .map((i) => i.id)
+        .sort(),
+    ).toEqual(blue);
+    expect(await answer()).toEqual(blue);
+  }, 60_000);
 });
