@@ -2,6 +2,7 @@ import { ServerError, Status } from "nice-grpc";
 import type { Coordination, Lease } from "../../coord/port.ts";
 import { systemClock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
+import type { Fence } from "../../store/port.ts";
 import { FrameQueue, type PushOutcome } from "../../wire/frame-queue.ts";
 import {
   ControllerMessage,
@@ -176,7 +177,7 @@ export class DaemonSession implements LiveSession {
         });
         // Every heartbeat is the node's full state: compared with the records each time, so a start
         // or stop that was lost on the way is repaired even when nothing changed on the node.
-        await this.deps.reconciler.reconcile(this.nodeId, instances);
+        await this.deps.reconciler.reconcile(this.nodeId, instances, this.sessionFence());
         return;
       }
       case "pong":
@@ -185,7 +186,7 @@ export class DaemonSession implements LiveSession {
         this.rejectFrame(FrameErrorCode.INVALID_FRAME, "Hello was already received on this stream");
         return;
       case "instanceUpdate":
-        await this.deps.reconciler.update(this.nodeId, instanceFromWire(frame.value));
+        await this.deps.reconciler.update(this.nodeId, instanceFromWire(frame.value), this.sessionFence());
         break;
       case "error":
         this.log.warn(
@@ -289,7 +290,7 @@ export class DaemonSession implements LiveSession {
       instances.filter((i) => i.state !== "STOPPED" && i.state !== "CRASHED").map((i) => i.instanceId),
     );
     this.pingTimer = setInterval(() => void this.tick(), this.tickMs());
-    await deps.reconciler.reconcile(this.nodeId, instances);
+    await deps.reconciler.reconcile(this.nodeId, instances, this.sessionFence());
     this.log.info(
       {
         peer: this.peer,
@@ -348,6 +349,15 @@ export class DaemonSession implements LiveSession {
     }
     this.pingSequence++;
     this.push({ case: "ping", value: { sequence: this.pingSequence } });
+  }
+
+  /**
+   * The node session's fence for record writes driven by the daemon's reports: a controller that
+   * was paused past the lease TTL while another took the node over carries an older epoch, and the
+   * store refuses its late writes. Undefined only before the lease is held (no writes then).
+   */
+  private sessionFence(): Fence | undefined {
+    return this.lease ? { scope: `node:${this.nodeId}`, token: this.lease.token } : undefined;
   }
 
   private push(frame: NonNullable<ControllerMessage["frame"]>): PushOutcome {

@@ -162,13 +162,14 @@ export class InstanceService {
     to: InstanceState,
     reason: string,
     extra: Patch<InstanceDoc> = {},
+    options: WriteOptions = {},
   ): Promise<void> {
     const current = await this.col.get(id);
     if (current?.state !== "CRASHED") return;
     const updated = await this.col.update(
       id,
       { ...extra, state: to, stateChangedAt: this.now(), reason, adoptedAt: this.now() },
-      { unset: ["lostAt", "lostReason"] },
+      { unset: ["lostAt", "lostReason"], ...(options.fence ? { fence: options.fence } : {}) },
     );
     if (!updated) return;
     this.announce(updated, current.state, to, reason);

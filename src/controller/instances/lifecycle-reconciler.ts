@@ -6,6 +6,7 @@ import {
   stateOnReadopt,
 } from "../../core/lifecycle/index.ts";
 import type { Logger } from "../../log/logger.ts";
+import type { Fence } from "../../store/port.ts";
 import type { InstanceReconciler } from "../nodes/instance-reconciler.ts";
 import type { NodeInstanceReport } from "../nodes/node-doc.ts";
 import { DEFAULT_REPAIR_LIMITS, PROCESS_UP, type RepairLimits, repairFor } from "./convergence-repairs.ts";
@@ -54,11 +55,12 @@ export class LifecycleReconciler implements InstanceReconciler {
   /** when a stop was last sent for a process nobody manages, per `node/id` */
   private readonly orphanStops = new Map<string, number>();
 
-  async reconcile(nodeId: string, reported: readonly NodeInstanceReport[]): Promise<void> {
+  async reconcile(nodeId: string, reported: readonly NodeInstanceReport[], fence?: Fence): Promise<void> {
+    const w = fence ? { fence } : {};
     const seen = new Map<string, NodeInstanceReport>();
     for (const report of reported) {
       seen.set(report.instanceId, report);
-      await this.apply(nodeId, report, true);
+      await this.apply(nodeId, report, true, w);
     }
     for (const doc of await this.instances.findMany({ node: nodeId })) {
       // A report of another plan under the same id (the process a re-placed STATIC instance
@@ -69,18 +71,23 @@ export class LifecycleReconciler implements InstanceReconciler {
           ? listed
           : undefined;
       const reported = report && isInstanceState(report.state) ? report.state : undefined;
-      await this.repair(doc, reported);
+      await this.repair(doc, reported, w);
       if (report || !EXPECTED_ALIVE.has(doc.state)) continue;
       await this.instances.transition(
         doc._id,
         doc.state === "STOPPING" ? "STOPPED" : "CRASHED",
         "not running on the node",
         { lostAt: this.now(), lostReason: "not running on the node when it reconnected" },
+        w,
       );
     }
   }
 
-  private async repair(doc: InstanceDoc, reported: InstanceState | undefined): Promise<void> {
+  private async repair(
+    doc: InstanceDoc,
+    reported: InstanceState | undefined,
+    w: { fence?: Fence },
+  ): Promise<void> {
     const repair = repairFor(doc, reported, this.now(), this.limits);
     switch (repair.kind) {
       case "none":
@@ -97,16 +104,19 @@ export class LifecycleReconciler implements InstanceReconciler {
         return;
       case "verdict":
         this.log.warn({ instanceId: doc._id, node: doc.node }, repair.reason);
-        await this.instances.transition(doc._id, repair.state, repair.reason, {
-          lostAt: this.now(),
-          lostReason: repair.reason,
-        });
+        await this.instances.transition(
+          doc._id,
+          repair.state,
+          repair.reason,
+          { lostAt: this.now(), lostReason: repair.reason },
+          w,
+        );
         return;
     }
   }
 
-  update(nodeId: string, report: NodeInstanceReport): Promise<void> {
-    return this.apply(nodeId, report, false);
+  update(nodeId: string, report: NodeInstanceReport, fence?: Fence): Promise<void> {
+    return this.apply(nodeId, report, false, fence ? { fence } : {});
   }
 
   async nodeLost(nodeId: string): Promise<string[]> {
@@ -122,7 +132,12 @@ export class LifecycleReconciler implements InstanceReconciler {
     return lost;
   }
 
-  private async apply(nodeId: string, report: NodeInstanceReport, readopt: boolean): Promise<void> {
+  private async apply(
+    nodeId: string,
+    report: NodeInstanceReport,
+    readopt: boolean,
+    w: { fence?: Fence },
+  ): Promise<void> {
     if (!isInstanceState(report.state)) return;
     const now = this.now();
     const doc = await this.instances.get(report.instanceId);
@@ -135,23 +150,26 @@ export class LifecycleReconciler implements InstanceReconciler {
     };
     if (!doc) {
       const state = readopt ? stateOnReadopt(report.state, true) : report.state;
-      await this.instances.record({
-        _id: report.instanceId,
-        group: report.group,
-        node: nodeId,
-        state,
-        port: report.port,
-        planHash: report.planHash,
-        createdAt: now,
-        stateChangedAt: now,
-        players: report.playerCount,
-        reportedPlayers: report.playerCount,
-        ...pingFields(report, null, now),
-        uptimeMs: report.uptimeMs,
-        adoptedAt: now,
-        reportedAt: now,
-        reason: "adopted from the node's report",
-      });
+      await this.instances.record(
+        {
+          _id: report.instanceId,
+          group: report.group,
+          node: nodeId,
+          state,
+          port: report.port,
+          planHash: report.planHash,
+          createdAt: now,
+          stateChangedAt: now,
+          players: report.playerCount,
+          reportedPlayers: report.playerCount,
+          ...pingFields(report, null, now),
+          uptimeMs: report.uptimeMs,
+          adoptedAt: now,
+          reportedAt: now,
+          reason: "adopted from the node's report",
+        },
+        w,
+      );
       this.log.info(
         { instanceId: report.instanceId, nodeId, state },
         "adopted an instance the node reported",
@@ -176,7 +194,7 @@ export class LifecycleReconciler implements InstanceReconciler {
       return;
     }
     if (isTerminalState(doc.state) && PROCESS_UP.has(report.state)) {
-      await this.cameBack(doc, report.state, fields);
+      await this.cameBack(doc, report.state, fields, w);
       return;
     }
     let target: InstanceState = report.state;
@@ -185,10 +203,10 @@ export class LifecycleReconciler implements InstanceReconciler {
     if (target === "RUNNING" && doc.state === "DRAINING") target = "DRAINING";
     if (target === "STARTING" && doc.startedAt == null) fields.startedAt = now - report.uptimeMs;
     if (target === doc.state) {
-      await this.instances.patch(doc._id, fields);
+      await this.instances.patch(doc._id, fields, w);
       return;
     }
-    await this.instances.transition(doc._id, target, `reported by node ${nodeId}`, fields);
+    await this.instances.transition(doc._id, target, `reported by node ${nodeId}`, fields, w);
   }
 
   /**
@@ -200,10 +218,17 @@ export class LifecycleReconciler implements InstanceReconciler {
     doc: InstanceDoc,
     reported: InstanceState,
     fields: Partial<InstanceDoc>,
+    w: { fence?: Fence },
   ): Promise<void> {
     if (doc.state === "CRASHED" && doc.lostReason === NODE_UNREACHABLE) {
       const state = stateOnReadopt(reported, true);
-      await this.instances.readopt(doc._id, state, "re-adopted: its node came back with it running", fields);
+      await this.instances.readopt(
+        doc._id,
+        state,
+        "re-adopted: its node came back with it running",
+        fields,
+        w,
+      );
       return;
     }
     await this.stopOrphan(doc.node, doc, `its record is ${doc.state}`);

@@ -1,4 +1,4 @@
-import type { Doc } from "../../store/port.ts";
+import type { Doc, Fence } from "../../store/port.ts";
 import type { NodeInstanceReport } from "./node-doc.ts";
 
 /**
@@ -7,10 +7,14 @@ import type { NodeInstanceReport } from "./node-doc.ts";
  * can replace this implementation without touching the link.
  */
 export interface InstanceReconciler {
-  /** The node reported every process it supervises (at Hello, and when the set changes). */
-  reconcile(nodeId: string, reported: readonly NodeInstanceReport[]): Promise<void>;
-  /** One instance changed state on the node. */
-  update(nodeId: string, report: NodeInstanceReport): Promise<void>;
+  /**
+   * The node reported every process it supervises (at Hello, and on every heartbeat). `fence` is
+   * the node session's lease (`node:<id>`, token = session epoch): every record write made from
+   * the report carries it, so a session that lost the node lease (a paused controller) is refused.
+   */
+  reconcile(nodeId: string, reported: readonly NodeInstanceReport[], fence?: Fence): Promise<void>;
+  /** One instance changed state on the node; fenced by the node session like `reconcile`. */
+  update(nodeId: string, report: NodeInstanceReport, fence?: Fence): Promise<void>;
   /** The node stayed unreachable past the grace period; returns the instances declared lost. */
   nodeLost(nodeId: string): Promise<string[]>;
 }
