@@ -84,6 +84,39 @@ export class InstanceService {
     return this.col.update(id, fields, options);
   }
 
+  /**
+   * Ended records (STOPPED before `stoppedBefore`, CRASHED before `crashedBefore`), oldest first,
+   * at most `limit` (capped at LIST_LIMIT): what the record pruner works off per round.
+   */
+  endedBefore(stoppedBefore: number, crashedBefore: number, limit: number): Promise<InstanceDoc[]> {
+    return this.col.find(
+      {
+        $or: [
+          { state: "STOPPED", stateChangedAt: { $lt: stoppedBefore } },
+          { state: "CRASHED", stateChangedAt: { $lt: crashedBefore } },
+        ],
+      },
+      { sort: [["stateChangedAt", 1]], limit: Math.min(limit, LIST_LIMIT) },
+    );
+  }
+
+  /**
+   * Removes an ended record only if it is still what the pruner read (same state and plan).
+   * Deliberately unfenced: no lease owns an ended record (its group may be gone, its node session
+   * closed); the compare-and-delete is the guard, so a record re-placed under the same id since
+   * (live again, written under a fence) is never matched. Returns whether it was removed.
+   */
+  async pruneIfUnchanged(doc: Pick<InstanceDoc, "_id" | "state" | "planHash">): Promise<boolean> {
+    return (await this.col.deleteMany({ _id: doc._id, state: doc.state, planHash: doc.planHash })) > 0;
+  }
+
+  /** Which of `ids` still have a record (bounded by the ids asked about). */
+  async existingIds(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const docs = await this.col.find({ _id: { $in: [...ids] } }, { limit: Math.min(ids.length, LIST_LIMIT) });
+    return new Set(docs.map((d) => d._id));
+  }
+
   /** Removes a record; the caller holds the group's lease and passes its fence. */
   remove(id: string, fence: Fence): Promise<boolean> {
     return this.col.delete(id, { fence });

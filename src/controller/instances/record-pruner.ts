@@ -5,10 +5,10 @@ import type { DurableStore } from "../../store/port.ts";
 import { CRASHES, type CrashDoc } from "../crashes/crash-service.ts";
 import { type JourneyDoc, PLAYER_JOURNEY } from "../players/player-journey.ts";
 import type { ConsoleBuffer } from "./console-buffer.ts";
-import { COMPOSITION_PLANS, type InstanceDoc, type PlanDoc } from "./instance-doc.ts";
+import { COMPOSITION_PLANS, type PlanDoc } from "./instance-doc.ts";
+import type { InstanceService } from "./instance-service.ts";
 import { START_RETRIES } from "./start-retries.ts";
 
-const INSTANCES = "instances";
 const LEASE_SCOPE = "record-pruner";
 /** Crash and journey retention is in days: checking it hourly is plenty, and spares scans. */
 const CRASH_PRUNE_EVERY_MS = 60 * 60 * 1000;
@@ -47,6 +47,8 @@ export class RecordPruner {
   constructor(
     private readonly deps: {
       store: DurableStore;
+      /** instance records are read and removed through their service only (bounded reads) */
+      instances: InstanceService;
       coord: Coordination;
       controllerId: string;
       console: ConsoleBuffer;
@@ -84,24 +86,18 @@ export class RecordPruner {
   }
 
   private async pruneInstances(): Promise<number> {
-    const { store } = this.deps;
-    const instances = store.collection<InstanceDoc>(INSTANCES);
+    const { store, instances } = this.deps;
     const now = this.now();
     // Bounded per round: a backlog larger than a batch is worked off over the next rounds.
-    const ended = await instances.find(
-      {
-        $or: [
-          { state: "STOPPED", stateChangedAt: { $lt: now - RETENTION.stoppedMs } },
-          { state: "CRASHED", stateChangedAt: { $lt: now - RETENTION.crashedMs } },
-        ],
-      },
-      { sort: [["stateChangedAt", 1]], limit: PRUNE_BATCH },
+    const ended = await instances.endedBefore(
+      now - RETENTION.stoppedMs,
+      now - RETENTION.crashedMs,
+      PRUNE_BATCH,
     );
     let removed = 0;
     for (const doc of ended) {
       // Conditional on what was read: a record re-placed under the same id since then is live again.
-      const gone = await instances.deleteMany({ _id: doc._id, state: doc.state, planHash: doc.planHash });
-      if (gone === 0) continue;
+      if (!(await instances.pruneIfUnchanged(doc))) continue;
       removed++;
       await store.collection<PlanDoc>(COMPOSITION_PLANS).deleteMany({ _id: doc._id, planHash: doc.planHash });
       await store.collection(START_RETRIES).deleteMany({ _id: doc._id, planHash: doc.planHash });
@@ -113,11 +109,7 @@ export class RecordPruner {
   private async forgetConsoles(): Promise<number> {
     const held = this.deps.console.instanceIds();
     if (held.length === 0) return 0;
-    const known = new Set(
-      (await this.deps.store.collection<InstanceDoc>(INSTANCES).find({ _id: { $in: held } })).map(
-        (d) => d._id,
-      ),
-    );
+    const known = await this.deps.instances.existingIds(held);
     let forgotten = 0;
     for (const id of held) {
       if (known.has(id)) continue;

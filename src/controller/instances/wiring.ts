@@ -119,6 +119,7 @@ export function wireInstances(deps: {
   const starter = new GroupStarter({ ...deps, instances, lifecycle, crashLoops });
   const pruner = new RecordPruner({
     store: deps.store,
+    instances,
     coord: deps.lease.coord,
     controllerId: deps.lease.holder,
     console,

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { CrashDoc } from "../../../src/controller/crashes/crash-service.ts";
 import { ConsoleBuffer } from "../../../src/controller/instances/console-buffer.ts";
 import { COMPOSITION_PLANS, type InstanceDoc } from "../../../src/controller/instances/instance-doc.ts";
+import { InstanceService } from "../../../src/controller/instances/instance-service.ts";
 import { RETENTION, RecordPruner } from "../../../src/controller/instances/record-pruner.ts";
 import { START_RETRIES } from "../../../src/controller/instances/start-retries.ts";
 import { type JourneyDoc, PLAYER_JOURNEY } from "../../../src/controller/players/player-journey.ts";
@@ -100,7 +101,15 @@ for (const storeCase of await storeAdapters()) {
     }
 
     const pruner = (store: DurableStore, coord: MemoryCoordination, console: ConsoleBuffer, id = "c1") =>
-      new RecordPruner({ store, coord, controllerId: id, console, log: silentLogger(), now: () => NOW });
+      new RecordPruner({
+        store,
+        instances: new InstanceService(store, { publish: async () => undefined }, silentLogger(), () => NOW),
+        coord,
+        controllerId: id,
+        console,
+        log: silentLogger(),
+        now: () => NOW,
+      });
 
     test("removes exactly the records past their retention, with their plans and retry intents", async () => {
       const store = await seeded();
