@@ -358,6 +358,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
           }),
       },
       store,
+      instanceRecords: instances.instances,
       coord,
       controllerId: id,
       maintenance,

@@ -12,7 +12,7 @@ import type { SchedGroup, SchedInstance, SchedNode } from "../types.ts";
 export interface SchedulerInstanceDoc extends LinkInstanceDoc {
   memoryMb?: number;
   /** epoch ms the process started (RUNNING); gates scale-down by uptime */
-  startedAt?: number;
+  startedAt?: number | null;
   createdAt?: number;
   /** the instance a drain replacement takes over from; written by the loop after placing it */
   replaces?: string;

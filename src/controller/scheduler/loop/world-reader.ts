@@ -21,6 +21,8 @@ import {
 /** What the reader needs besides the store (narrow, so tests can stub it). */
 export interface WorldSources {
   store: DurableStore;
+  /** instance records, read through their service only (bounded at its list limit) */
+  instanceRecords: { findMany(): Promise<readonly SchedulerInstanceDoc[]> };
   maintenance: { get(): Promise<{ enabled: boolean }> };
   /** plugin-reported metrics; read only for what a deployment's TPS gate judges */
   instanceMetrics?: { latest(instanceId: string): Promise<{ values: Record<string, unknown> } | null> };
@@ -117,7 +119,7 @@ export class WorldReader {
       await Promise.all([
         store.collection<GroupDoc & GroupRuntimeFields>("groups").find({}, { limit: READ_LIMIT }),
         store.collection<NodeDoc>("nodes").find({}, { limit: READ_LIMIT }),
-        store.collection<SchedulerInstanceDoc>("instances").find({}, { limit: READ_LIMIT }),
+        this.sources.instanceRecords.findMany(),
         this.sources.maintenance.get(),
         store
           .collection<CrashLoopPause>("crash_loops")

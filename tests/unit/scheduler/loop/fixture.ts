@@ -12,6 +12,7 @@ import type {
   PlaceRequest,
   StopRequest,
 } from "../../../../src/controller/instances/instance-lifecycle.ts";
+import { InstanceService } from "../../../../src/controller/instances/instance-service.ts";
 import { MaintenanceService } from "../../../../src/controller/maintenance-service.ts";
 import type { Metrics } from "../../../../src/controller/metrics/metrics.ts";
 import type { NodeDoc } from "../../../../src/controller/nodes/node-doc.ts";
@@ -206,6 +207,11 @@ export interface Rig {
   close(): Promise<void>;
 }
 
+/** The instance service the scheduler reads records through (the loop itself writes none). */
+export function readOnlyInstances(store: DurableStore): InstanceService {
+  return new InstanceService(store, { publish: async () => undefined }, silentLogger());
+}
+
 export async function rig(): Promise<Rig> {
   const store = await SqliteStore.open({ file: join(tempDir("sched-loop-"), "s.db") });
   const clock = new Clock();
@@ -228,6 +234,7 @@ export async function rig(): Promise<Rig> {
     loop: (overrides = {}) => {
       const loop = new SchedulerLoop({
         store,
+        instanceRecords: readOnlyInstances(store),
         coord,
         controllerId: "c1",
         maintenance,

@@ -4,7 +4,7 @@ import type { GroupDoc } from "../../../../src/controller/groups/group-service.t
 import type { SchedulerInstanceDoc } from "../../../../src/controller/scheduler/loop/world-mapping.ts";
 import { WorldReader } from "../../../../src/controller/scheduler/loop/world-reader.ts";
 import type { Collection, Doc, DurableStore } from "../../../../src/store/port.ts";
-import { type Rig, rig } from "./fixture.ts";
+import { type Rig, readOnlyInstances, rig } from "./fixture.ts";
 
 let r: Rig;
 afterEach(async () => {
@@ -43,7 +43,11 @@ test("groups are read once per tick and resolved through their parents in memory
   for (let k = 0; k < 20; k++) await r.addGroup({ name: `solo-${k}` });
 
   const { store, reads } = countingGroupReads(r.store);
-  const reader = new WorldReader({ store, maintenance: { get: async () => ({ enabled: false }) } });
+  const reader = new WorldReader({
+    store,
+    instanceRecords: readOnlyInstances(store),
+    maintenance: { get: async () => ({ enabled: false }) },
+  });
   const world = await reader.read(r.clock.t);
   expect(reads).toEqual({ get: 0, find: 1 });
   expect(world.groups).toHaveLength(23);
@@ -81,7 +85,11 @@ test("the players counter of the instance record wins over a stale heartbeat rep
   await r.store
     .collection<SchedulerInstanceDoc>("instances")
     .put({ _id: "lobby-1", group: "lobby", node: "node-a", state: "RUNNING", port: 30000, players: 7 });
-  const reader = new WorldReader({ store: r.store, maintenance: { get: async () => ({ enabled: false }) } });
+  const reader = new WorldReader({
+    store: r.store,
+    instanceRecords: readOnlyInstances(r.store),
+    maintenance: { get: async () => ({ enabled: false }) },
+  });
   const world = await reader.read(r.clock.t);
   expect(world.instances[0]).toMatchObject({ id: "lobby-1", players: 7, startedAt: r.clock.t - 60_000 });
 });
