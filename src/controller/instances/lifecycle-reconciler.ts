@@ -119,6 +119,11 @@ export class LifecycleReconciler implements InstanceReconciler {
     return this.apply(nodeId, report, false, fence ? { fence } : {});
   }
 
+  /**
+   * Deliberately unfenced: the node is disconnected, so nobody holds its session lease; the
+   * liveness sweeper's compare-and-set on the node record (markInstancesLost) lets exactly one
+   * controller run this per disconnection, and a session that opens meanwhile re-adopts what runs.
+   */
   async nodeLost(nodeId: string): Promise<string[]> {
     const lost: string[] = [];
     for (const doc of await this.instances.findMany({ node: nodeId })) {

@@ -126,7 +126,11 @@ export class PlayerSessions {
     }
   }
 
-  /** Read, add, write if nobody wrote in between: the store has no atomic increment. */
+  /**
+   * Read, add, write if nobody wrote in between: the store has no atomic increment. Deliberately
+   * unfenced: the plugin's join/leave calls hold no lease; the `ifRev` compare-and-set is the guard
+   * (a concurrent writer makes this attempt retry, never lose its delta or undo the other's).
+   */
   private async adjust(instanceId: string, delta: number): Promise<void> {
     const { instances } = this.deps;
     for (let attempt = 0; attempt < COUNTER_ATTEMPTS; attempt++) {

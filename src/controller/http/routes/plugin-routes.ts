@@ -70,6 +70,9 @@ export function sharedWorkloadRoutes(table: RouteTable, prefix: string, deps: Wo
       handler: async ({ request }) => {
         const { instanceId } = auth.identity(request);
         const doc = await instances.require(instanceId);
+        // Deliberately unfenced: the instance's own authenticated plugin says it is ready; no
+        // controller lease decides this, and the lifecycle FSM refuses the move from a state
+        // that does not allow it (an instance already stopping stays stopping).
         if (doc.state !== "RUNNING") {
           await instances.transition(
             instanceId,
