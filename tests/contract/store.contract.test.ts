@@ -279,6 +279,43 @@ for (const adapter of await storeAdapters()) {
       expect(await store.fenceHighWater("group:bedwars")).toBe(1);
     });
 
+    test("fenced writes: one document written under alternating scopes (group, node) keeps each scope's check", async () => {
+      const store = await fresh();
+      const instances = store.collection<Item>("instances");
+      const group = "group:lobby";
+      const node = "node:node-a";
+      await instances.insert(
+        { _id: "lobby-1", group: "lobby", state: "PREPARING", n: 0, createdAt: 0 },
+        { fence: { scope: group, token: 5 } },
+      );
+      // a lower token of another scope is not compared with the document's last (group) fence
+      await instances.update("lobby-1", { state: "RUNNING", n: 1 }, { fence: { scope: node, token: 1 } });
+      await instances.update("lobby-1", { n: 2 }, { fence: { scope: node, token: 2 } });
+      await instances.update("lobby-1", { state: "DRAINING" }, { fence: { scope: group, token: 5 } });
+      expect(await instances.get("lobby-1")).toMatchObject({
+        state: "DRAINING",
+        n: 2,
+        _fence: { scope: group, token: 5 },
+      });
+      // the node scope's high-water mark still refuses the older node session
+      await expectCode(
+        instances.update("lobby-1", { n: 99 }, { fence: { scope: node, token: 1 } }),
+        "STALE_FENCING_TOKEN",
+      );
+      await expectCode(
+        instances.update("lobby-1", { n: 98 }, { fence: { scope: group, token: 4 } }),
+        "STALE_FENCING_TOKEN",
+      );
+      await instances.update("lobby-1", { n: 3 }, { fence: { scope: node, token: 2 } });
+      expect(await instances.get("lobby-1")).toMatchObject({
+        state: "DRAINING",
+        n: 3,
+        _fence: { scope: node, token: 2 },
+      });
+      expect(await store.fenceHighWater(node)).toBe(2);
+      expect(await store.fenceHighWater(group)).toBe(5);
+    });
+
     test("fenced writes: concurrent writers with different tokens never let an older token overwrite a newer one", async () => {
       const store = await fresh();
       const groups = store.collection<Item>("groups");
