@@ -112,7 +112,12 @@ async function unsettled(): Promise<string> {
       );
       views.push(`controller ${c.index} scheduler: ${JSON.stringify(report).slice(0, 1500)}`);
     }
-    return `unsettled records: ${JSON.stringify(docs)}\n${views.join("\n")}`;
+    const deployments = await client
+      .db(cluster.database)
+      .collection("deployments")
+      .find({ state: { $in: ["IN_PROGRESS", "PAUSED"] } })
+      .toArray();
+    return `unsettled records: ${JSON.stringify(docs)}\nactive deployments: ${JSON.stringify(deployments).slice(0, 3000)}\n${views.join("\n")}`;
   } finally {
     await client.close();
   }
@@ -421,6 +426,8 @@ describe.skipIf(mongo.skip !== undefined)(`fault injection (seed ${seed})`, () =
         await waitFor(async () => (await deployment()).updatedInstances >= 1, {
           timeoutMs: 30_000,
           what: "the first wave to replace an instance",
+        }).catch(async (err: Error) => {
+          throw new Error(`${err.message}\n${cluster.dumpLogs(`seed${seed}-rollout`)}\n${await unsettled()}`);
         });
         await cluster.redis.kill();
         try {
