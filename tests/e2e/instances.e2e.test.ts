@@ -7,7 +7,6 @@
  * three times tripping the crash loop, classified in /crashes.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { createServer } from "node:net";
 import { createClient, ping } from "minecraft-protocol";
 import { tempDir } from "../support/adapters.ts";
 import { AdminApi } from "../support/admin-api.ts";
@@ -165,45 +164,4 @@ describe("instances end to end", () => {
 
     expect(await up.stop("SIGINT")).toBe(0);
   }, 180_000);
-});
-
-describe("a port taken by something outside the cloud", () => {
-  test("the start refused there moves to another port of the range instead of retrying the same one", async () => {
-    const dir = tempDir("prexor-e2e-foreign-port-");
-    const { api, up } = await startUpCloud(dir, (base) => new Api(base));
-    running.push(up);
-    // A listener the daemon did not start, on the first port of the group's range.
-    const taken = createServer();
-    const rangeStart = await freePort();
-    await new Promise<void>((resolve) => taken.listen(rangeStart, "0.0.0.0", resolve));
-    try {
-      const created = await api.call("POST", "/api/v1/groups", {
-        name: "foreign",
-        platform: "CUSTOM",
-        scalingMode: "STATIC",
-        minInstances: 1,
-        memoryMb: 64,
-        portRangeStart: rangeStart,
-        portRangeEnd: Math.min(65535, rangeStart + 10),
-        argvTemplate: ["sh", "-c", "echo 'Done (0.1s)! For help, type \"help\"'; read line; exit 0"],
-      });
-      expect(created.status).toBe(201);
-      const runningOn = await waitFor(
-        async () => (await api.services("foreign")).find((i) => i.state === "RUNNING"),
-        // Refused starts are retried (TRANSIENT) before the instance is placed again, at the next
-        // scheduler pass (15 s apart under `prexor up`): two passes and the retries fit in 90 s.
-        { timeoutMs: 90_000, intervalMs: 250, what: "the instance RUNNING on a free port" },
-      ).catch((err: Error) => {
-        const log = up
-          .output()
-          .split("\n")
-          .filter((l) => l.includes("foreign-"));
-        throw new Error(`${err.message}\n${log.slice(-15).join("\n")}`);
-      });
-      expect(runningOn.port).not.toBe(rangeStart);
-      expect(runningOn.port).toBeGreaterThan(rangeStart);
-    } finally {
-      await new Promise<void>((resolve) => taken.close(() => resolve()));
-    }
-  }, 150_000);
 });

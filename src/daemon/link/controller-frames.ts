@@ -22,8 +22,6 @@ export interface FrameContext {
   log: Logger;
   runningInstances(): number;
   onShutdown?: (reason: string) => void;
-  /** sends a heartbeat (the node's ports and instances) at once */
-  heartbeatNow?: () => void;
 }
 
 /**
@@ -51,12 +49,7 @@ export function applyControllerFrame(
       }
       // Not awaited: preparing a start can take long, and pings must keep flowing meanwhile.
       commands.start(command).then(
-        (ack) => {
-          reply({ case: "startAck", value: ack });
-          // The port is someone else's: tell the controller now which ports are taken, so its next
-          // placement picks another one instead of waiting for the heartbeat.
-          if (!ack.accepted && ack.errorCode === "PORT_UNAVAILABLE") ctx.heartbeatNow?.();
-        },
+        (ack) => reply({ case: "startAck", value: ack }),
         (err: unknown) =>
           reply({
             case: "startAck",

@@ -325,7 +325,6 @@ export class DaemonLink {
       log: this.log,
       runningInstances: () => this.deps.supervisor.snapshot().length,
       onShutdown: this.deps.onShutdown,
-      heartbeatNow: () => outbound.push(this.heartbeat()),
     });
   }
 
