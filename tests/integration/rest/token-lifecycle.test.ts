@@ -17,8 +17,12 @@ const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64ur
 
 /** A token with our claims, signed with the controller's own secret under any HMAC algorithm. */
 function forge(alg: "HS256" | "HS384" | "HS512", sub: string, role: string): string {
-  const now = Math.floor(Date.now() / 1000);
-  const head = `${b64url({ alg, typ: "JWT" })}.${b64url({ sub, role, iat: now, exp: now + 600, jti: crypto.randomUUID() })}`;
+  const nowMs = Date.now();
+  const now = Math.floor(nowMs / 1000);
+  // The jti carries the issue time in ms, as ours do: with iat alone (whole seconds, rounded
+  // down) a token forged in the same second the admin's tokensValidAfter was set reads as older.
+  const jti = `${nowMs.toString(36)}.${crypto.randomUUID()}`;
+  const head = `${b64url({ alg, typ: "JWT" })}.${b64url({ sub, role, iat: now, exp: now + 600, jti })}`;
   const hash = { HS256: "sha256", HS384: "sha384", HS512: "sha512" }[alg];
   const sig = createHmac(hash, Buffer.from(SECRET, "base64")).update(head).digest("base64url");
   return `${head}.${sig}`;
