@@ -31,6 +31,7 @@ import type { EventPublisher } from "./events/event-types.ts";
 import { GroupService } from "./groups/group-service.ts";
 import { startCommandRelay } from "./grpc/command-relay.ts";
 import { startGrpcServer } from "./grpc/grpc-server.ts";
+import { startNodeHandover } from "./grpc/node-handover.ts";
 import { SessionRegistry } from "./grpc/session-registry.ts";
 import { createHttpApp, serverBodyLimit } from "./http/app.ts";
 import { type EarlyListener, listenEarly } from "./http/early-listener.ts";
@@ -279,6 +280,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const stopClosingRevoked = revocations.onChange((change) => sessions.closeRevoked(change));
     teardown.push(() => void stopClosingRevoked());
     const stopRelaying = await startCommandRelay({ coord, sessions, controllerId: id, log });
+    const stopHandovers = await startNodeHandover({ coord, sessions, controllerId: id, log });
+    teardown.push(() => stopHandovers());
     const instanceFiles = new InstanceFiles({ sessions, coord, clock });
     await instanceFiles.start();
     teardown.push(() => instanceFiles.stop());

@@ -7,9 +7,9 @@
  *   bun tests/fuzz/fuzz-api.ts [path/to/st]
  */
 import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { tempDir } from "../support/adapters.ts";
 import { AdminApi, readInitialPassword, ready } from "../support/admin-api.ts";
 import { startBinary } from "../support/binary.ts";

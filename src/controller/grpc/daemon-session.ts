@@ -27,6 +27,9 @@ import { peerHost } from "./transport-guard.ts";
 
 /** Outbound frames per stream before pings give way (spec: 2048). */
 export const OUTBOUND_QUEUE_CAPACITY = 2048;
+/** How long a Hello waits for the node's previous controller to hand it over, and how often it looks. */
+const HANDOVER_WAIT_MS = 2_000;
+const HANDOVER_POLL_MS = 100;
 
 export interface SessionDeps {
   controllerId: string;
@@ -235,7 +238,7 @@ export class DaemonSession implements LiveSession {
     }
     let lease: Lease | null;
     try {
-      lease = await deps.coord.acquireLease(`node:${this.nodeId}`, deps.controllerId, this.sessionLeaseMs());
+      lease = await this.acquireNodeLease();
     } catch (err) {
       this.log.warn({ err }, "daemon stream refused: coordination store unavailable");
       this.finish("coordination store unavailable; retry", false, Status.UNAVAILABLE);
@@ -302,6 +305,44 @@ export class DaemonSession implements LiveSession {
       "daemon connected",
     );
     this.publish({ type: "NODE_CONNECTED", payload: { nodeId: this.nodeId, sessionId: this.sessionId } });
+  }
+
+  /**
+   * Takes `node:<id>`. When another controller still holds it, the node is asked to be handed over:
+   * the daemon keeps one stream at a time, so its Hello here means it left the old one, and the old
+   * holder lets go at once if it has not heard from the node lately (see `yieldIfSilent`). That
+   * moves a node cut from its controller in about the daemon's own silence limit instead of the
+   * old holder's missed-heartbeat window plus the lease TTL. A holder that still hears the node
+   * keeps it, and this Hello is refused as before.
+   */
+  private async acquireNodeLease(): Promise<Lease | null> {
+    const { deps } = this;
+    const acquire = () =>
+      deps.coord.acquireLease(`node:${this.nodeId}`, deps.controllerId, this.sessionLeaseMs());
+    let lease = await acquire();
+    if (lease || !deps.registry.requestHandover(this.nodeId)) return lease;
+    const deadline = this.now() + HANDOVER_WAIT_MS;
+    while (!lease && this.phase !== "ended" && this.now() < deadline) {
+      await systemClock.sleep(HANDOVER_POLL_MS);
+      lease = await acquire();
+      // Asked again each turn: the holder may not yet have counted the node silent at the first.
+      if (!lease) deps.registry.requestHandover(this.nodeId);
+    }
+    if (lease) this.log.info("node handed over by its previous controller");
+    return lease;
+  }
+
+  /**
+   * Another controller got this node's Hello. Ends this session when the node has been silent for
+   * two ping periods (its stream here is dead, whatever TCP says); says whether it did.
+   */
+  yieldIfSilent(): boolean {
+    if (this.phase !== "open") return false;
+    const silentMs = this.now() - this.lastHeardAt;
+    if (silentMs <= 2 * this.tickMs()) return false;
+    this.log.warn({ silentMs }, "node said Hello to another controller and is silent here: handing it over");
+    this.finish("the node moved to another controller", false, Status.UNAVAILABLE);
+    return true;
   }
 
   private async controllerAddrs(): Promise<string[]> {

@@ -11,7 +11,12 @@ export interface LiveSession {
   send(frame: NonNullable<ControllerMessage["frame"]>): PushOutcome;
   /** Ends the stream with a reason; `graceful` decides OFFLINE versus UNREACHABLE. */
   end(reason: string, options: { graceful: boolean; code?: "UNAUTHENTICATED" | "UNAVAILABLE" }): void;
+  /** The node said Hello elsewhere: end this session if the node went silent here; says whether. */
+  yieldIfSilent?(): boolean;
 }
+
+/** Asks the controller holding a node's session to let go of it (see node-handover.ts). */
+export type HandoverRequest = (nodeId: string) => void;
 
 /** Hands a frame to whichever controller holds the node's session (see command-relay.ts). */
 export type FrameRelay = (nodeId: string, frame: NonNullable<ControllerMessage["frame"]>) => void;
@@ -35,6 +40,7 @@ export class SessionRegistry {
   private readonly frameListeners = new Set<FrameListener>();
   private readonly openListeners = new Set<OpenListener>();
   private relay: FrameRelay | undefined;
+  private handover: HandoverRequest | undefined;
 
   get size(): number {
     return this.byNode.size;
@@ -72,6 +78,17 @@ export class SessionRegistry {
 
   setRelay(relay: FrameRelay | undefined): void {
     this.relay = relay;
+  }
+
+  setHandover(handover: HandoverRequest | undefined): void {
+    this.handover = handover;
+  }
+
+  /** Asks whoever holds the node's session to hand it over; false when nobody can be asked. */
+  requestHandover(nodeId: string): boolean {
+    if (!this.handover) return false;
+    this.handover(nodeId);
+    return true;
   }
 
   /**
