@@ -13,8 +13,7 @@ import { tempDir } from "../support/adapters.ts";
 import { AdminApi, ready } from "../support/admin-api.ts";
 import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
 import { killNodeProcesses } from "../support/node-processes.ts";
-import { freePort } from "../support/ports.ts";
-import { writeProductionConfig } from "../support/production-config.ts";
+import { type ProductionController, startProductionController } from "../support/production-controller.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
 import { randomId, waitFor } from "../support/wait.ts";
 
@@ -76,31 +75,23 @@ interface NodeView {
 
 describe.skipIf(skip !== undefined)("daemon failover", () => {
   const database = randomId("failover_");
-  const controllers: Array<{ http: number; grpc: number; proc: Running; id: string }> = [];
+  const controllers: ProductionController[] = [];
 
   const startController = async () => {
-    const root = tempDir("prexor-e2e-failover-ctl-");
-    const http = await freePort();
-    const grpc = await freePort();
-    writeProductionConfig(root, {
-      http,
-      grpc,
-      mongoUri: mongo.server!.uri,
-      database,
-      redisUri: redis.server!.uri,
-      clusterSecret: "failover-suite-cluster-secret-0123",
-      password: PASSWORD,
-      sessionLeaseMs: SESSION_LEASE_MS,
-    });
-    const proc = startBinary(["controller", "--root", root]);
-    running.push(proc);
-    await waitFor(() => ready(http), { timeoutMs: 30_000, what: "controller health" });
-    const health = (await (await fetch(`http://127.0.0.1:${http}/api/v1/system/health`)).json()) as {
-      controllerId: string;
-    };
-    const entry = { http, grpc, proc, id: health.controllerId };
-    controllers.push(entry);
-    return entry;
+    const controller = await startProductionController(
+      {
+        mongoUri: mongo.server!.uri,
+        database,
+        redisUri: redis.server!.uri,
+        clusterSecret: "failover-suite-cluster-secret-0123",
+        password: PASSWORD,
+        sessionLeaseMs: SESSION_LEASE_MS,
+      },
+      running,
+      "prexor-e2e-failover-ctl-",
+    );
+    controllers.push(controller);
+    return controller;
   };
 
   let api1: AdminApi;

@@ -10,12 +10,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/adapters.ts";
-import { AdminApi, ready } from "../support/admin-api.ts";
+import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
 import { FaultProxy } from "../support/fault-proxy.ts";
 import { killNodeProcesses } from "../support/node-processes.ts";
-import { freePort } from "../support/ports.ts";
-import { writeProductionConfig } from "../support/production-config.ts";
+import { type ProductionController, startProductionController } from "../support/production-controller.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
 import { randomId, waitFor } from "../support/wait.ts";
 
@@ -43,34 +42,26 @@ interface NodeView {
 
 describe.skipIf(skip !== undefined)("node handover", () => {
   const database = randomId("handover_");
-  const controllers: Array<{ http: number; grpc: number; proc: Running; id: string; api: AdminApi }> = [];
+  const controllers: ProductionController[] = [];
 
   beforeAll(async () => {
     for (let k = 0; k < 2; k++) {
-      const root = tempDir("prexor-e2e-handover-ctl-");
-      const http = await freePort();
-      const grpc = await freePort();
-      writeProductionConfig(root, {
-        http,
-        grpc,
-        mongoUri: mongo.server!.uri,
-        database,
-        redisUri: redis.server!.uri,
-        clusterSecret: "handover-suite-cluster-secret-0123",
-        password: PASSWORD,
-        heartbeatMs: 500,
-        missedThreshold: 400,
-        sessionLeaseMs: 2000,
-      });
-      const proc = startBinary(["controller", "--root", root]);
-      running.push(proc);
-      await waitFor(() => ready(http), { timeoutMs: 30_000, what: `controller ${k} health` });
-      const health = (await (await fetch(`http://127.0.0.1:${http}/api/v1/system/health`)).json()) as {
-        controllerId: string;
-      };
-      const api = new AdminApi(`http://127.0.0.1:${http}`);
-      await api.login(PASSWORD);
-      controllers.push({ http, grpc, proc, id: health.controllerId, api });
+      const controller = await startProductionController(
+        {
+          mongoUri: mongo.server!.uri,
+          database,
+          redisUri: redis.server!.uri,
+          clusterSecret: "handover-suite-cluster-secret-0123",
+          password: PASSWORD,
+          heartbeatMs: 500,
+          missedThreshold: 400,
+          sessionLeaseMs: 2000,
+        },
+        running,
+        "prexor-e2e-handover-ctl-",
+      );
+      await controller.api.login(PASSWORD);
+      controllers.push(controller);
     }
   }, 90_000);
 
