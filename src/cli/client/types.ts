@@ -218,4 +218,5 @@ export interface DeployRequest {
   replacementTimeoutSeconds?: number;
   autoRollbackOnFailure?: boolean;
   minHealthyTps?: number;
+  drainTimeoutSeconds?: number;
 }

@@ -175,6 +175,10 @@ export const deployCommand = leaf({
     "min-healthy": { type: "string", description: "seconds RUNNING before a replacement counts healthy" },
     "promotion-timeout": { type: "string", description: "seconds after --min-healthy to pass the gate" },
     "replacement-timeout": { type: "string", description: "seconds for a replacement to reach RUNNING" },
+    "drain-timeout": {
+      type: "string",
+      description: "BLUE_GREEN: seconds blue keeps its players after the switch (default 60)",
+    },
     "auto-rollback": { type: "boolean", description: "roll back automatically when a wave fails" },
     "min-healthy-tps": { type: "string", description: "TPS floor a replacement must hold (when reported)" },
     page: { type: "string", description: "list: page (default 1)" },
@@ -269,6 +273,7 @@ export const deployCommand = leaf({
       minHealthySeconds: int("min-healthy", 0),
       promotionTimeoutSeconds: int("promotion-timeout", 1),
       replacementTimeoutSeconds: int("replacement-timeout", 1),
+      drainTimeoutSeconds: int("drain-timeout", 1),
       healthGateEnabled: switchOf(rawArgs, "health-gate"),
       autoRollbackOnFailure: switchOf(rawArgs, "auto-rollback"),
     };

@@ -1,5 +1,9 @@
 import { AppError } from "../../core/errors.ts";
+import { BLUE_GREEN_DRAIN_SECONDS } from "./blue-green-planner.ts";
 import type { RolloutKnobs, Strategy } from "./rollout-types.ts";
+
+/** A drain deadline past a day is a typo, not a plan: players would pin blue up indefinitely. */
+const MAX_DRAIN_TIMEOUT_SECONDS = 86_400;
 
 /** Knobs as a request names them: every field optional. */
 export interface KnobRequest {
@@ -14,6 +18,7 @@ export interface KnobRequest {
   replacementTimeoutSeconds?: number;
   autoRollbackOnFailure?: boolean;
   minHealthyTps?: number;
+  drainTimeoutSeconds?: number;
 }
 
 export interface KnobContext {
@@ -65,6 +70,12 @@ export function resolveKnobs(req: KnobRequest, ctx: KnobContext): RolloutKnobs {
   if (req.minHealthyTps !== undefined && (req.minHealthyTps < 0 || req.minHealthyTps > 20))
     throw bad("minHealthyTps must be within 0..20", "minHealthyTps");
 
+  if (
+    req.drainTimeoutSeconds !== undefined &&
+    (req.drainTimeoutSeconds <= 0 || req.drainTimeoutSeconds > MAX_DRAIN_TIMEOUT_SECONDS)
+  )
+    throw bad(`drainTimeoutSeconds must be within 1..${MAX_DRAIN_TIMEOUT_SECONDS}`, "drainTimeoutSeconds");
+
   const canaryDefaults = ctx.strategy === "CANARY" ? CANARY_DEFAULTS : undefined;
   const batchSize = Math.floor(req.batchSize ?? 1);
   const maxUnavailable = Math.floor(req.maxUnavailable ?? 0);
@@ -99,5 +110,6 @@ export function resolveKnobs(req: KnobRequest, ctx: KnobContext): RolloutKnobs {
     replacementTimeoutSeconds: req.replacementTimeoutSeconds ?? Math.max(1, ctx.startupTimeoutSeconds),
     autoRollbackOnFailure: req.autoRollbackOnFailure ?? canaryDefaults?.autoRollbackOnFailure ?? false,
     minHealthyTps: req.minHealthyTps ?? canaryDefaults?.minHealthyTps ?? 0,
+    drainTimeoutSeconds: Math.floor(req.drainTimeoutSeconds ?? BLUE_GREEN_DRAIN_SECONDS),
   };
 }

@@ -29,6 +29,8 @@ export interface RolloutKnobs {
   readonly autoRollbackOnFailure: boolean;
   /** stabilized replacement reporting 0 < tps1m < this fails the wave (0 = off) */
   readonly minHealthyTps: number;
+  /** BLUE_GREEN: how long blue may keep players after the switch before it is stopped anyway */
+  readonly drainTimeoutSeconds: number;
 }
 
 /** What the planner reads of a deployment record. */

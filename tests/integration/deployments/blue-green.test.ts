@@ -225,6 +225,48 @@ describe("BLUE_GREEN over a real controller", () => {
     expect(await answer()).toEqual(blue);
   }, 60_000);
 
+  test("drainTimeoutSeconds: blue holding a player that never leaves is stopped at the deadline, not after 60 s", async () => {
+    await groupOf("bgd", 1);
+    const [blue] = (await instances("bgd")).map((i) => i.id);
+    const proxy = await client("bgdproxy-1", "bgdproxy", "/api/proxy");
+    const onBlue = await client(blue!, "bgd", "/api/plugin");
+    const player = crypto.randomUUID();
+    expect((await proxy.post("/player-join", { uuid: player, name: "Stays" })).status).toBe(200);
+    expect((await onBlue.post("/player-join", { uuid: player, name: "Stays" })).status).toBe(200);
+    const bad = await fleet.api("POST", "/api/v1/groups/bgd/deploy", {
+      strategy: "BLUE_GREEN",
+      drainTimeoutSeconds: 0,
+    });
+    expect(bad.status).toBe(400);
+    expect((await json<{ error: { code: string } }>(bad)).error.code).toBe("BAD_REQUEST");
+    const deploy = await fleet.api("POST", "/api/v1/groups/bgd/deploy", {
+      strategy: "BLUE_GREEN",
+      drainTimeoutSeconds: 2,
+    });
+    expect(deploy.status).toBe(202);
+    const created = await json<Deployment & { configSnapshot: { drainTimeoutSeconds: number } }>(deploy);
+    expect(created.configSnapshot.drainTimeoutSeconds).toBe(2);
+    // The player never moves: only the 2 s deadline can end blue. The 60 s default would outlast
+    // this wait by far.
+    const end = await waitFor(
+      async () => {
+        const d = await json<Deployment>(
+          await fleet.api("GET", `/api/v1/groups/bgd/deployments/${created.revision}`),
+        );
+        return d.state === "IN_PROGRESS" ? undefined : d;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: "BLUE_GREEN with a 2 s drain deadline to end" },
+    );
+    expect(end).toMatchObject({ state: "COMPLETED", routing: "green" });
+    await waitFor(
+      async () => {
+        const state = (await instances("bgd")).find((i) => i.id === blue)?.state ?? "gone";
+        return state !== "RUNNING" && state !== "DRAINING";
+      },
+      { timeoutMs: 10_000, what: "blue stopped with its player still on it" },
+    );
+  }, 60_000);
+
   test("rollback before the switch stops green and leaves blue and routing alone", async () => {
     await groupOf("bgc", 2);
     const blue = (await instances("bgc")).map((i) => i.id).sort();

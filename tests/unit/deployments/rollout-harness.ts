@@ -50,6 +50,7 @@ const DEFAULT_KNOBS: RolloutKnobs = {
   replacementTimeoutSeconds: 120,
   autoRollbackOnFailure: false,
   minHealthyTps: 0,
+  drainTimeoutSeconds: 60,
 };
 
 export function knobs(fields: Partial<RolloutKnobs> = {}): RolloutKnobs {

@@ -212,6 +212,8 @@ describe("rollout knobs", () => {
     expect(code(() => resolveKnobs({ canaryPercent: 10, canaryInstances: 1 }, ctx))).toBe("BAD_REQUEST");
     expect(code(() => resolveKnobs({ promotionTimeoutSeconds: 0 }, ctx))).toBe("BAD_REQUEST");
     expect(code(() => resolveKnobs({ minHealthySeconds: -1 }, ctx))).toBe("BAD_REQUEST");
+    expect(code(() => resolveKnobs({ drainTimeoutSeconds: 0 }, ctx))).toBe("BAD_REQUEST");
+    expect(code(() => resolveKnobs({ drainTimeoutSeconds: 86_401 }, ctx))).toBe("BAD_REQUEST");
   });
 
   test("combinations that can never progress answer VALIDATION_ERROR", () => {
@@ -230,6 +232,8 @@ describe("rollout knobs", () => {
       promotionTimeoutSeconds: 30,
     });
     expect(rolling.replacementTimeoutSeconds).toBe(120);
+    expect(rolling.drainTimeoutSeconds).toBe(60);
+    expect(resolveKnobs({ drainTimeoutSeconds: 5 }, ctx).drainTimeoutSeconds).toBe(5);
     const canary = resolveKnobs({}, { ...ctx, strategy: "CANARY" });
     expect(canary).toMatchObject({
       canaryInstances: 1,

@@ -53,6 +53,7 @@ const Knobs = {
   replacementTimeoutSeconds: T.Optional(Seconds),
   autoRollbackOnFailure: T.Optional(T.Boolean()),
   minHealthyTps: T.Optional(T.Number({ minimum: -1_000_000, maximum: 1_000_000 })),
+  drainTimeoutSeconds: T.Optional(Seconds),
 };
 
 const DeployBody = T.Object(
