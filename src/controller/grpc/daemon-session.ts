@@ -377,7 +377,9 @@ export class DaemonSession implements LiveSession {
         // the lease's TTL it is: this controller can no longer prove it owns the node, commands
         // relayed to it through coordination cannot arrive, and the daemon, whose stream looks
         // healthy, would never move to a controller that can act.
-        if (this.now() - this.leaseHeldAt >= this.sessionLeaseMs()) {
+        // Judged one tick ahead: if the next attempt would come after the lease ran out, it can no
+        // longer be kept, and waiting for that tick only holds the node where nothing can reach it.
+        if (this.now() - this.leaseHeldAt + this.tickMs() >= this.sessionLeaseMs()) {
           this.log.warn(
             { err },
             "node lease not renewable within its TTL: closing the session so the node moves",
