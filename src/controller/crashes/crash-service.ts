@@ -3,7 +3,7 @@ import { classifyCrash } from "../../core/crash/index.ts";
 import { AppError, isAppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import { findPage } from "../../store/find-page.ts";
-import type { Doc, DurableStore, Filter } from "../../store/port.ts";
+import type { Doc, DurableStore, Fence, Filter } from "../../store/port.ts";
 import type { CrashReport } from "../../wire/index.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import type { InstanceService } from "../instances/instance-service.ts";
@@ -70,8 +70,13 @@ export class CrashService {
     return doc;
   }
 
-  /** Returns the stored crash, or null when the report was refused or already recorded. */
-  async report(nodeId: string, report: CrashReport): Promise<CrashDoc | null> {
+  /**
+   * Returns the stored crash, or null when the report was refused or already recorded. Every write
+   * carries `fence`, the fence of the node session that received the report: a controller that
+   * lost the node while paused cannot record a crash or end an instance the new holder manages.
+   */
+  async report(nodeId: string, report: CrashReport, fence?: Fence): Promise<CrashDoc | null> {
+    const w = { fence };
     const instance = await this.instances.get(report.instanceId);
     if (!instance || instance.node !== nodeId) {
       this.log.warn(
@@ -100,21 +105,24 @@ export class CrashService {
       : `${report.instanceId}-${crypto.randomUUID().slice(0, 8)}`;
     let doc: CrashDoc;
     try {
-      doc = await this.col.insert({
-        _id: id,
-        instanceId: report.instanceId,
-        group: instance.group,
-        node: nodeId,
-        exitCode: report.signal ? null : report.exitCode,
-        signal: report.signal || null,
-        classification: classified.class,
-        causeSummary: classified.reason,
-        signature: classified.signature,
-        uptimeMs: report.uptimeMs,
-        planHash: report.planHash,
-        crashedAt,
-        logTail: [...report.logTail],
-      });
+      doc = await this.col.insert(
+        {
+          _id: id,
+          instanceId: report.instanceId,
+          group: instance.group,
+          node: nodeId,
+          exitCode: report.signal ? null : report.exitCode,
+          signal: report.signal || null,
+          classification: classified.class,
+          causeSummary: classified.reason,
+          signature: classified.signature,
+          uptimeMs: report.uptimeMs,
+          planHash: report.planHash,
+          crashedAt,
+          logTail: [...report.logTail],
+        },
+        w,
+      );
     } catch (err) {
       if (isAppError(err, "DUPLICATE_KEY")) return null;
       throw err;
@@ -128,10 +136,14 @@ export class CrashService {
       },
       "instance crashed",
     );
-    await this.instances.transition(doc.instanceId, "CRASHED", `crashed: ${doc.causeSummary}`, {
-      lastCrashId: id,
-    });
-    await this.instances.patch(doc.instanceId, { lastCrashId: id });
+    await this.instances.transition(
+      doc.instanceId,
+      "CRASHED",
+      `crashed: ${doc.causeSummary}`,
+      { lastCrashId: id },
+      w,
+    );
+    await this.instances.patch(doc.instanceId, { lastCrashId: id }, w);
     await this.events
       .publish({
         type: "INSTANCE_CRASHED",

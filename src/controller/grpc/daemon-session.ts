@@ -180,7 +180,7 @@ export class DaemonSession implements LiveSession {
         });
         // Every heartbeat is the node's full state: compared with the records each time, so a start
         // or stop that was lost on the way is repaired even when nothing changed on the node.
-        await this.deps.reconciler.reconcile(this.nodeId, instances, this.sessionFence());
+        await this.deps.reconciler.reconcile(this.nodeId, instances, this.writeFence());
         return;
       }
       case "pong":
@@ -189,7 +189,7 @@ export class DaemonSession implements LiveSession {
         this.rejectFrame(FrameErrorCode.INVALID_FRAME, "Hello was already received on this stream");
         return;
       case "instanceUpdate":
-        await this.deps.reconciler.update(this.nodeId, instanceFromWire(frame.value), this.sessionFence());
+        await this.deps.reconciler.update(this.nodeId, instanceFromWire(frame.value), this.writeFence());
         break;
       case "error":
         this.log.warn(
@@ -202,7 +202,7 @@ export class DaemonSession implements LiveSession {
         );
         break;
     }
-    await this.deps.registry.emitFrame(this.nodeId, frame);
+    await this.deps.registry.emitFrame(this.nodeId, frame, this.writeFence());
   }
 
   private async onHello(hello: Hello): Promise<void> {
@@ -293,7 +293,7 @@ export class DaemonSession implements LiveSession {
       instances.filter((i) => i.state !== "STOPPED" && i.state !== "CRASHED").map((i) => i.instanceId),
     );
     this.pingTimer = setInterval(() => void this.tick(), this.tickMs());
-    await deps.reconciler.reconcile(this.nodeId, instances, this.sessionFence());
+    await deps.reconciler.reconcile(this.nodeId, instances, this.writeFence());
     this.log.info(
       {
         peer: this.peer,
@@ -399,7 +399,7 @@ export class DaemonSession implements LiveSession {
    * was paused past the lease TTL while another took the node over carries an older epoch, and the
    * store refuses its late writes. Undefined only before the lease is held (no writes then).
    */
-  private sessionFence(): Fence | undefined {
+  writeFence(): Fence | undefined {
     return this.lease ? { scope: `node:${this.nodeId}`, token: this.lease.token } : undefined;
   }
 

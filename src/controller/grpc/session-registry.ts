@@ -1,3 +1,4 @@
+import type { Fence } from "../../store/port.ts";
 import type { PushOutcome } from "../../wire/frame-queue.ts";
 import type { ControllerMessage, DaemonMessage } from "../../wire/index.ts";
 import type { RevocationChange } from "../nodes/cert-revocations.ts";
@@ -9,6 +10,11 @@ export interface LiveSession {
   readonly certSerial: string;
   /** Queues a frame, stamped with the session's epoch. */
   send(frame: NonNullable<ControllerMessage["frame"]>): PushOutcome;
+  /**
+   * The fence for record writes this session drives (`node:<id>` at the session's lease epoch), so
+   * a controller that lost the node while paused cannot land them; undefined before the lease.
+   */
+  writeFence(): Fence | undefined;
   /** Ends the stream with a reason; `graceful` decides OFFLINE versus UNREACHABLE. */
   end(reason: string, options: { graceful: boolean; code?: "UNAUTHENTICATED" | "UNAVAILABLE" }): void;
   /** The node said Hello elsewhere: end this session if the node went silent here; says whether. */
@@ -24,10 +30,15 @@ export type FrameRelay = (nodeId: string, frame: NonNullable<ControllerMessage["
 /** A node's session opened; `instanceIds` are the live instances its Hello reported. */
 export type OpenListener = (nodeId: string, instanceIds: readonly string[]) => void;
 
-/** May return the work it started: the stream reads its next frame once that work is done. */
+/**
+ * May return the work it started: the stream reads its next frame once that work is done. `fence`
+ * is the receiving session's write fence (see LiveSession.writeFence): record writes a frame drives
+ * carry it.
+ */
 export type FrameListener = (
   nodeId: string,
   frame: NonNullable<DaemonMessage["frame"]>,
+  fence: Fence | undefined,
 ) => undefined | Promise<unknown>;
 
 /**
@@ -132,11 +143,11 @@ export class SessionRegistry {
    * Resolves once every listener's work for the frame is done, so a node's frames take effect in
    * the order it sent them (a StartInstanceAck before the state report that followed it).
    */
-  async emitFrame(nodeId: string, frame: NonNullable<DaemonMessage["frame"]>): Promise<void> {
+  async emitFrame(nodeId: string, frame: NonNullable<DaemonMessage["frame"]>, fence?: Fence): Promise<void> {
     const pending: Promise<unknown>[] = [];
     for (const listener of this.frameListeners) {
       try {
-        const work = listener(nodeId, frame);
+        const work = listener(nodeId, frame, fence);
         // each listener reports its own failures; one must not stop the others
         if (work) pending.push(work.catch(() => undefined));
       } catch {

@@ -47,12 +47,13 @@ export function routeInstanceFrames(deps: {
       });
     }
   });
-  const offFrame = deps.sessions.onFrame((nodeId, frame) => {
+  // Each write a frame drives carries the receiving session's fence (node:<id>, its lease epoch).
+  const offFrame = deps.sessions.onFrame((nodeId, frame, fence) => {
     switch (frame.case) {
       case "startAck":
-        return inOrder(nodeId, () => deps.lifecycle.onStartAck(nodeId, frame.value));
+        return inOrder(nodeId, () => deps.lifecycle.onStartAck(nodeId, frame.value, fence));
       case "crashReport":
-        return inOrder(nodeId, () => deps.crashes.report(nodeId, frame.value));
+        return inOrder(nodeId, () => deps.crashes.report(nodeId, frame.value, fence));
       case "consoleLine":
         deps.console.push(frame.value.instanceId, {
           line: frame.value.line,
@@ -66,7 +67,7 @@ export function routeInstanceFrames(deps: {
         // FrameErrorCode.STALE_FENCE: the daemon saw a newer fence for this instance's group.
         if (frame.value.code === FrameErrorCode.STALE_FENCE && frame.value.instanceId !== "") {
           const instanceId = frame.value.instanceId;
-          return inOrder(nodeId, () => deps.lifecycle.onStaleFence(nodeId, instanceId));
+          return inOrder(nodeId, () => deps.lifecycle.onStaleFence(nodeId, instanceId, fence));
         }
         return;
       case "stopAck":

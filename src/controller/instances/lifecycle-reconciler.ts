@@ -20,11 +20,11 @@ const EXPECTED_ALIVE = new Set<InstanceState>(["PREPARING", "STARTING", "RUNNING
 
 export interface Redispatcher {
   /** re-sends a SCHEDULED start unless a start retry already has it in hand */
-  recover(instanceId: string): Promise<boolean>;
+  recover(instanceId: string, fence?: Fence): Promise<boolean>;
   /** re-sends the StopInstance of a STOPPING instance the node still runs */
-  resendStop(instanceId: string, force: boolean): Promise<boolean>;
+  resendStop(instanceId: string, force: boolean, fence?: Fence): Promise<boolean>;
   /** tells the node to stop an instance stuck before its start, and ends the record */
-  stopStuck(instanceId: string, reason: string): Promise<void>;
+  stopStuck(instanceId: string, reason: string, fence?: Fence): Promise<void>;
   /** tells a node to stop a process that no live record of it accounts for */
   stopOrphan(nodeId: string, instanceId: string, group: string, reason: string): Promise<void>;
 }
@@ -93,14 +93,14 @@ export class LifecycleReconciler implements InstanceReconciler {
       case "none":
         return;
       case "redispatch":
-        await this.starts.recover(doc._id);
+        await this.starts.recover(doc._id, w.fence);
         return;
       case "resend-stop":
-        await this.starts.resendStop(doc._id, repair.force);
+        await this.starts.resendStop(doc._id, repair.force, w.fence);
         return;
       case "stop-stuck-prepare":
         this.log.warn({ instanceId: doc._id, node: doc.node }, repair.reason);
-        await this.starts.stopStuck(doc._id, repair.reason);
+        await this.starts.stopStuck(doc._id, repair.reason, w.fence);
         return;
       case "verdict":
         this.log.warn({ instanceId: doc._id, node: doc.node }, repair.reason);

@@ -29,7 +29,8 @@ export type RefusalOutcome =
   | { retry: false; attempt: number };
 
 export interface RetryDispatcher {
-  dispatch(instanceId: string): Promise<boolean>;
+  /** sends the start again; `node` is the intent's node, whose session this controller holds */
+  dispatch(instanceId: string, node: string): Promise<boolean>;
 }
 
 /**
@@ -108,7 +109,7 @@ export class StartRetries {
       if (!this.deps.holdsSession(intent.node)) continue;
       if (!(await this.claim(intent, now + INFLIGHT_HOLD_MS))) continue;
       try {
-        if (await dispatcher.dispatch(intent._id)) sent++;
+        if (await dispatcher.dispatch(intent._id, intent.node)) sent++;
         else {
           // Either the record moved on (stopped, crashed, deleted) and the intent is moot, or the
           // session just closed, and the node's next Hello re-dispatches its SCHEDULED starts.

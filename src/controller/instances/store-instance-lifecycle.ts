@@ -3,7 +3,7 @@ import { AppError, isAppError } from "../../core/errors.ts";
 import { isTerminalState } from "../../core/lifecycle/index.ts";
 import { createCompositionPlan } from "../../core/plan/index.ts";
 import type { Logger } from "../../log/logger.ts";
-import type { DurableStore } from "../../store/port.ts";
+import type { DurableStore, Fence } from "../../store/port.ts";
 import { FailureDisposition, StartInstance, type StartInstanceAck } from "../../wire/index.ts";
 import { planToWire } from "../../wire/plan-wire.ts";
 import type { CatalogEntry } from "../catalog/catalog-service.ts";
@@ -100,9 +100,14 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     });
   }
 
-  /** Starts the durable start-retry pump (boot calls this; tests may pump by hand). */
+  /**
+   * Starts the durable start-retry pump (boot calls this; tests may pump by hand). The pump only
+   * sends for nodes whose session this controller holds, so each retry writes under that fence.
+   */
   startRetryPump(): void {
-    this.retries.start(this);
+    this.retries.start({
+      dispatch: (instanceId, node) => this.dispatch(instanceId, this.deps.sessions.get(node)?.writeFence()),
+    });
   }
 
   private get plans() {
@@ -118,7 +123,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     const existing = await instances.get(request.instanceId);
     if (existing && !isTerminalState(existing.state)) {
       // The loop (or an operator) placed an id that is already live: at most re-send its own plan.
-      if (existing.state === "SCHEDULED") await this.dispatch(request.instanceId);
+      if (existing.state === "SCHEDULED") await this.dispatch(request.instanceId, request.fence);
       return;
     }
     const group = await this.deps.groups.resolved(request.group);
@@ -204,9 +209,13 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
         { instanceId: request.instanceId, code, permanent, err },
         "could not build the composition plan",
       );
-      await instances.transition(request.instanceId, "CRASHED", `plan failed: ${message}`, {
-        startError: { code, message, disposition: permanent ? "PERMANENT" : "TRANSIENT" },
-      });
+      await instances.transition(
+        request.instanceId,
+        "CRASHED",
+        `plan failed: ${message}`,
+        { startError: { code, message, disposition: permanent ? "PERMANENT" : "TRANSIENT" } },
+        { fence: request.fence },
+      );
       this.deps.metrics?.compositionPlanningFailed();
       await this.deps.onStartFailure?.(request.group, {
         code,
@@ -216,14 +225,15 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
       });
       return;
     }
-    await this.dispatch(request.instanceId);
+    await this.dispatch(request.instanceId, request.fence);
   }
 
   /**
    * Sends the persisted plan to its node with a freshly minted plugin token. No session here means
-   * the start stays SCHEDULED; the reconciler re-dispatches when the node says Hello.
+   * the start stays SCHEDULED; the reconciler re-dispatches when the node says Hello. `fence` is the
+   * decision's: the group lease's when placing, the node session's when a report or retry re-sends.
    */
-  async dispatch(instanceId: string): Promise<boolean> {
+  async dispatch(instanceId: string, fence: Fence | undefined): Promise<boolean> {
     const plan = await this.plans.get(instanceId);
     const doc = await this.deps.instances.get(instanceId);
     if (!plan || !doc || doc.state !== "SCHEDULED") return false;
@@ -246,12 +256,16 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     });
     const outcome = this.deps.sessions.deliver(doc.node, { case: "startInstance", value: frame });
     const sent = outcome !== "no-session" && outcome !== "closed" && outcome !== "overflow";
-    await this.deps.instances.patch(instanceId, {
-      dispatchedAt: this.now(),
-      // Only a delivery counts toward the redispatch verdict: a start relayed to nobody was not sent.
-      ...(sent ? { dispatchCount: (doc.dispatchCount ?? 0) + 1 } : {}),
-      reason: sent ? (doc.reason ?? "") : `node ${doc.node} not connected; start pending`,
-    });
+    await this.deps.instances.patch(
+      instanceId,
+      {
+        dispatchedAt: this.now(),
+        // Only a delivery counts toward the redispatch verdict: a start relayed to nobody was not sent.
+        ...(sent ? { dispatchCount: (doc.dispatchCount ?? 0) + 1 } : {}),
+        reason: sent ? (doc.reason ?? "") : `node ${doc.node} not connected; start pending`,
+      },
+      { fence },
+    );
     this.log.info({ instanceId, node: doc.node, planHash: plan.planHash, sent }, "StartInstance dispatched");
     return sent;
   }
@@ -272,11 +286,14 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     return forwardingRoleOf(group, networks, platforms);
   }
 
-  /** A SCHEDULED start the node never saw; a pending retry owns its timing, so it is left alone. */
-  async recover(instanceId: string): Promise<boolean> {
+  /**
+   * A SCHEDULED start the node never saw; a pending retry owns its timing, so it is left alone.
+   * `fence` is the node session's that read the report (as for every repair below).
+   */
+  async recover(instanceId: string, fence?: Fence): Promise<boolean> {
     if (await this.retries.pending(instanceId)) return false;
-    if (await this.endUnsealed(instanceId)) return false;
-    return this.dispatch(instanceId);
+    if (await this.endUnsealed(instanceId, fence)) return false;
+    return this.dispatch(instanceId, fence);
   }
 
   /**
@@ -286,17 +303,19 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
    * has a newer token than the record's (a later holder wrote, so the old placer's seal would be
    * fenced out), or the record is older than any plan build takes.
    */
-  private async endUnsealed(instanceId: string): Promise<boolean> {
+  private async endUnsealed(instanceId: string, fence: Fence | undefined): Promise<boolean> {
     const doc = await this.deps.instances.get(instanceId);
     if (doc?.state !== "SCHEDULED" || doc.planHash !== "" || (await this.plans.get(instanceId))) return false;
-    const fence = doc._fence;
+    const placed = doc._fence;
     const superseded =
-      fence !== undefined && fence.token < (await this.deps.store.fenceHighWater(fence.scope));
+      placed !== undefined && placed.token < (await this.deps.store.fenceHighWater(placed.scope));
     if (!superseded && this.now() - doc.stateChangedAt < UNSEALED_PLACEMENT_MS) return false;
     await this.deps.instances.transition(
       instanceId,
       "STOPPED",
       "placed, but its plan was never sealed (its controller stopped mid-placement); placed again",
+      {},
+      { fence },
     );
     return true;
   }
@@ -328,17 +347,17 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
    * mark in the store: the record's STOPPING passed the store's fence check, so the decision stands,
    * and a newer holder's token the daemon has seen since must not make it refuse the repeat.
    */
-  async resendStop(instanceId: string, force = false): Promise<boolean> {
+  async resendStop(instanceId: string, force = false, sessionFence?: Fence): Promise<boolean> {
     const doc = await this.deps.instances.get(instanceId);
     if (doc?.state !== "STOPPING" || !doc.stopFence) return false;
     const highWater = await this.deps.store.fenceHighWater(doc.stopFence.scope);
     const fence = { scope: doc.stopFence.scope, token: Math.max(doc.stopFence.token, highWater) };
     const forced = force || doc.stopForce === true;
-    await this.deps.instances.patch(instanceId, {
-      stopSentAt: this.now(),
-      stopCount: (doc.stopCount ?? 1) + 1,
-      stopForce: forced,
-    });
+    await this.deps.instances.patch(
+      instanceId,
+      { stopSentAt: this.now(), stopCount: (doc.stopCount ?? 1) + 1, stopForce: forced },
+      { fence: sessionFence },
+    );
     this.log.info(
       { instanceId, node: doc.node, force: forced },
       "StopInstance sent again: the node still runs it",
@@ -351,17 +370,20 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
    * record ends CRASHED, so the scheduler places the group's instance again, and the node is told
    * to stop it, under its plan's fence raised to the scope's high-water mark (see resendStop).
    */
-  async stopStuck(instanceId: string, reason: string): Promise<void> {
+  async stopStuck(instanceId: string, reason: string, sessionFence?: Fence): Promise<void> {
     const doc = await this.deps.instances.get(instanceId);
     if (doc === null || isTerminalState(doc.state)) return;
     const plan = await this.deps.store.collection<PlanDoc>(COMPOSITION_PLANS).get(instanceId);
     const scope = plan?.fencing.scope ?? `group:${doc.group}`;
     const token = Math.max(plan?.fencing.token ?? 0, await this.deps.store.fenceHighWater(scope));
     this.sendStop(instanceId, doc.node, reason, { scope, token }, true);
-    await this.deps.instances.transition(instanceId, "CRASHED", reason, {
-      lostAt: this.now(),
-      lostReason: reason,
-    });
+    await this.deps.instances.transition(
+      instanceId,
+      "CRASHED",
+      reason,
+      { lostAt: this.now(), lostReason: reason },
+      { fence: sessionFence },
+    );
   }
 
   /**
@@ -381,7 +403,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
    * can never be accepted, so it ends here and the scheduler places the instance again under its
    * current lease (a fresh plan, a fresh fence).
    */
-  async onStaleFence(nodeId: string, instanceId: string): Promise<void> {
+  async onStaleFence(nodeId: string, instanceId: string, sessionFence?: Fence): Promise<void> {
     const doc = await this.deps.instances.get(instanceId);
     if (!doc || doc.node !== nodeId || doc.state !== "SCHEDULED") return;
     await this.retries.clear(instanceId);
@@ -389,6 +411,8 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
       instanceId,
       "STOPPED",
       "plan sealed under a superseded group lease; the scheduler places it again",
+      {},
+      { fence: sessionFence },
     );
   }
 
@@ -420,14 +444,15 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     return plan;
   }
 
-  /** The daemon answered a StartInstance. */
-  async onStartAck(nodeId: string, ack: StartInstanceAck): Promise<void> {
+  /** The daemon answered a StartInstance; `sessionFence` is the session's that received the ack. */
+  async onStartAck(nodeId: string, ack: StartInstanceAck, sessionFence?: Fence): Promise<void> {
+    const w = { fence: sessionFence };
     const doc = await this.deps.instances.get(ack.instanceId);
     if (!doc || doc.node !== nodeId) return;
     if (ack.accepted) {
       await this.retries.clear(ack.instanceId);
       if (doc.state === "SCHEDULED")
-        await this.deps.instances.transition(doc._id, "PREPARING", "start accepted");
+        await this.deps.instances.transition(doc._id, "PREPARING", "start accepted", {}, w);
       this.deps.sessions.send(nodeId, {
         case: "consoleSubscribe",
         value: { instanceId: doc._id, backlogLines: CONSOLE_BACKLOG },
@@ -451,16 +476,20 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
         "daemon refused the start",
       );
       if (outcome.retry) {
-        await this.deps.instances.patch(doc._id, { startError });
+        await this.deps.instances.patch(doc._id, { startError }, w);
         return;
       }
     } else {
       await this.retries.clear(doc._id);
       this.log.warn({ instanceId: doc._id, ...startError }, "daemon refused the start permanently");
     }
-    await this.deps.instances.transition(doc._id, "CRASHED", `start failed: ${ack.errorCode}`, {
-      startError,
-    });
+    await this.deps.instances.transition(
+      doc._id,
+      "CRASHED",
+      `start failed: ${ack.errorCode}`,
+      { startError },
+      w,
+    );
     await this.deps.onStartFailure?.(doc.group, {
       code: ack.errorCode,
       message: ack.errorMessage,

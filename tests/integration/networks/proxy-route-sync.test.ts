@@ -55,6 +55,9 @@ class RecordingSession {
     return "queued" as const;
   }
   end() {}
+  writeFence() {
+    return undefined;
+  }
   last(): ProxyRoutes | undefined {
     return this.frames.at(-1);
   }
