@@ -19,6 +19,7 @@ import { ClusterWriteHold } from "./backup/cluster-hold.ts";
 import { finishInterruptedRestore } from "./backup/interrupted-restore.ts";
 import { unfinishedRestore } from "./backup/restore-runner.ts";
 import { gatedStore, WriteHold } from "./backup/write-hold.ts";
+import { StartSequence } from "./boot/start-sequence.ts";
 import { CatalogResolver } from "./catalog/catalog-resolver.ts";
 import { CatalogService } from "./catalog/catalog-service.ts";
 import { resolveControllerId } from "./controller-id.ts";
@@ -26,7 +27,7 @@ import { DependencyWatch } from "./dependency-watch.ts";
 import { startDeploymentReconciler } from "./deployments/deployment-reconciler.ts";
 import { DeploymentService } from "./deployments/deployment-service.ts";
 import type { EventBus } from "./events/event-bus.ts";
-import { startEventSystem } from "./events/event-system.ts";
+import { createEventSystem } from "./events/event-system.ts";
 import type { EventPublisher } from "./events/event-types.ts";
 import { GroupService } from "./groups/group-service.ts";
 import { startCommandRelay } from "./grpc/command-relay.ts";
@@ -105,9 +106,12 @@ export function initialPasswordFile(root: string): string {
 }
 
 /**
- * Hand wiring in dependency order: the REST port first (liveness answers at once, readiness and the
- * API are 503 until the end), then state, identity, services, listeners and bootstrap data; the
- * full REST surface takes the port last. stop() undoes it in reverse. A store or coordination that
+ * Hand wiring in three phases. Open: the REST port first (liveness answers at once, readiness and
+ * the API are 503 until the end), then the store, coordination, the cluster write hold, an
+ * interrupted restore and the secrets and CA the services are built with. Construct: every service
+ * in dependency order, registering what listens, ticks or subscribes on a StartSequence without
+ * running it. Start: the sequence in order (event system … gRPC, route sync, scheduler), then the
+ * bootstrap admin, then the full REST surface takes the port. stop() undoes what started in reverse. A store or coordination that
  * cannot be reached fails start-up with its error (the process exits and its supervisor restarts
  * it), as it did when the port was bound later; while it is tried, readiness names it.
  */
@@ -115,16 +119,10 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const { root, config, log } = options;
   const clock = options.clock ?? systemClock;
   const now = () => clock.now();
-  const teardown: Array<() => Promise<void> | void> = [];
-  const stop = async () => {
-    for (const step of teardown.splice(0).reverse()) {
-      try {
-        await step();
-      } catch (err) {
-        log.warn({ err }, "shutdown step failed");
-      }
-    }
-  };
+  // Started steps stop in reverse; the listener is known only once bound, so phases go through it.
+  let onPhase: (phase: string) => Promise<void> = async () => {};
+  const sequence = new StartSequence(log, (phase) => onPhase(phase));
+  const stop = () => sequence.stop();
   try {
     // The directories the product owns under the root, not the root itself: `--dir` may be a
     // directory the operator shares with other things.
@@ -160,27 +158,26 @@ export async function startController(options: ControllerOptions): Promise<Runni
         startedAt,
         now,
       });
-    teardown.push(() => listener.stop());
+    sequence.opened("REST listener", () => listener.stop());
+    onPhase = (phase) => listener.starting(phase);
     const httpPort = listener.port;
     const rawStore = await openStore(root, config);
     // Every service writes through the gate, so a backup can take a cut and a restore can fence writes off.
     const writeGate = new WriteHold();
     const store = gatedStore(rawStore, writeGate);
-    teardown.push(() => store.close());
+    sequence.opened("durable store", () => store.close());
     log.info({ store: store.kind, location: store.location }, "durable store open");
 
     const metrics = createMetrics({ enabled: config.metrics.enabled, now });
     const coord = instrumentCoordination(await openCoordination(config), metrics);
-    teardown.push(() => coord.close());
+    sequence.opened("coordination", () => coord.close());
     log.info({ coordination: coord.kind, location: coord.location }, "coordination store connected");
 
     // `prexor admin unlock` requests left on this host (see unlock-inbox.ts)
-    const stopUnlocks = startUnlockInbox(
-      unlockInbox(root, config.runtime.dataDir),
-      new LoginLockout(coord, config.security.lockout),
-      log,
+    const lockout = new LoginLockout(coord, config.security.lockout);
+    sequence.add("unlock inbox", () =>
+      startUnlockInbox(unlockInbox(root, config.runtime.dataDir), lockout, log),
     );
-    teardown.push(stopUnlocks);
 
     await listener.starting("secrets");
     const clusterSecret = resolveClusterSecret(config, root);
@@ -195,8 +192,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
       log,
       clock,
     });
+    // Joined now, not in the start phase: the secrets and the restore below already write.
     await clusterHold.start();
-    teardown.push(() => clusterHold.stop());
+    sequence.opened("cluster write hold", () => clusterHold.stop());
     const backups = new BackupService({
       store: rawStore,
       coord,
@@ -218,7 +216,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const roles = new RoleService(store, clock);
     const users = new UserService(store, roles, initialPasswordFile(root), clock);
     const audit = new AuditLog(store, now);
-    teardown.push(
+    sequence.add("audit pruner", () =>
       startAuditPruner({
         audit,
         coord,
@@ -228,9 +226,17 @@ export async function startController(options: ControllerOptions): Promise<Runni
       }),
     );
 
-    await listener.starting("event system");
-    const eventSystem = await startEventSystem({ coord, controllerId: id, log, metrics, sse: config.sse });
-    teardown.push(() => eventSystem.stop());
+    // Construction from here on: services are built in dependency order; what listens, ticks or
+    // subscribes is registered on the sequence and started after the last of them is built.
+    const eventSystem = createEventSystem({ coord, controllerId: id, log, metrics, sse: config.sse });
+    sequence.add(
+      "event system",
+      async () => {
+        await eventSystem.start();
+        return () => eventSystem.stop();
+      },
+      "event system",
+    );
     const events: EventPublisher = eventSystem.bus;
     const dependencies = new DependencyWatch({
       probes: [
@@ -243,13 +249,18 @@ export async function startController(options: ControllerOptions): Promise<Runni
       controllerId: id,
       gauge: (dependency, up) => metrics.dependency(dependency, up),
     });
-    dependencies.start();
-    teardown.push(() => dependencies.stop());
+    sequence.add("dependency watch", () => {
+      dependencies.start();
+      return () => dependencies.stop();
+    });
     const lease = { coord, store, holder: id, clock };
     const groups = new GroupService(store, events, lease, clock);
     const networks = new NetworkService(store, events, lease, clock);
-    const seeded = await networks.seed(config.networks);
-    if (seeded > 0) log.info({ seeded }, "seeded network compositions from controller.yml");
+    sequence.add("network seed", async () => {
+      const seeded = await networks.seed(config.networks);
+      if (seeded > 0) log.info({ seeded }, "seeded network compositions from controller.yml");
+      return undefined;
+    });
     const maintenance = new MaintenanceService(store, config.maintenance, events, lease, clock);
     const templateFiles = new TemplateFiles(resolve(root, "templates"));
     const templates = new TemplateService(store, templateFiles, events, lease, undefined, clock);
@@ -267,8 +278,11 @@ export async function startController(options: ControllerOptions): Promise<Runni
       loadOrCreateClusterCa(store, clusterSecret, { clusterId: config.cluster.id, clock, log }),
       resolveForwardingSecret(store, clusterSecret, { clock }),
     ]);
-    const revocations = await CertRevocations.start({ store, coord, log });
-    teardown.push(() => revocations.stop());
+    const revocations = new CertRevocations({ store, coord, log });
+    sequence.add("certificate revocations", async () => {
+      await revocations.start();
+      return () => revocations.stop();
+    });
     const nodes = new NodeService(store, now);
     const joinTokens = new JoinTokenService(store, pki.ca.fingerprint, {
       isEnrolled: async (nodeId) => {
@@ -277,15 +291,17 @@ export async function startController(options: ControllerOptions): Promise<Runni
       },
     });
     const sessions = new SessionRegistry();
-    const stopClosingRevoked = revocations.onChange((change) => sessions.closeRevoked(change));
-    teardown.push(() => void stopClosingRevoked());
-    const stopRelaying = await startCommandRelay({ coord, sessions, controllerId: id, log });
-    const stopHandovers = await startNodeHandover({ coord, sessions, controllerId: id, log });
-    teardown.push(() => stopHandovers());
+    sequence.add("revoked streams closing", () => {
+      const off = revocations.onChange((change) => sessions.closeRevoked(change));
+      return () => void off();
+    });
+    sequence.add("command relay", () => startCommandRelay({ coord, sessions, controllerId: id, log }));
+    sequence.add("node handover", () => startNodeHandover({ coord, sessions, controllerId: id, log }));
     const instanceFiles = new InstanceFiles({ sessions, coord, clock });
-    await instanceFiles.start();
-    teardown.push(() => instanceFiles.stop());
-    teardown.push(() => stopRelaying());
+    sequence.add("instance files", async () => {
+      await instanceFiles.start();
+      return () => instanceFiles.stop();
+    });
     const instances = wireInstances({
       store,
       events,
@@ -306,7 +322,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       controllerUrl: () => controllerUrlOf(config.http.host, httpPort),
       clock,
     });
-    teardown.push(() => instances.stop());
+    sequence.add("instances", () => instances.start());
     const workload = wireWorkloadServices({
       coord,
       store,
@@ -314,8 +330,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
       groups,
       events,
       log,
+      now,
     });
-    teardown.push(() => workload.stop());
+    sequence.add("workload", () => workload.start());
     const reconciler = instances.reconciler;
     const sweeper = new LivenessSweeper({
       nodes,
@@ -329,12 +346,13 @@ export async function startController(options: ControllerOptions): Promise<Runni
         instanceLostGraceMs: config.heartbeat.instanceLostGraceMs,
       },
     });
-    sweeper.start();
-    teardown.push(() => sweeper.stop());
+    sequence.add("liveness sweeper", () => {
+      sweeper.start();
+      return () => sweeper.stop();
+    });
 
     // ShutdownNode goes out on this controller's session to the node, or waits for the one holding it.
     const shutdowns = new NodeShutdowns({ nodes, sessions, log });
-    let nudgeScheduler = () => {};
     const deployments = new DeploymentService({
       store,
       groups,
@@ -344,7 +362,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
       evaluationIntervalSeconds: config.scheduler.evaluationIntervalSeconds,
       metrics,
       clock,
-      nudge: () => nudgeScheduler(),
+      // the loop is built next; a nudge only comes once the service is in use, after start-up
+      nudge: () => scheduler.nudge(),
     });
     const scheduler = new SchedulerLoop({
       deployments: {
@@ -376,12 +395,13 @@ export async function startController(options: ControllerOptions): Promise<Runni
       scalingCooldownSeconds: config.scheduler.scalingCooldownSeconds,
       cpuHardLimit: config.scheduler.cpuHardLimit,
     });
-    nudgeScheduler = () => scheduler.nudge();
-    const rolloutNudges = eventSystem.bus.on("INSTANCE_STATE_CHANGED", (event) =>
-      scheduler.instanceChanged(event.payload.group, event.payload.newState),
-    );
-    teardown.push(() => rolloutNudges.unsubscribe());
-    teardown.push(
+    sequence.add("rollout nudges", () => {
+      const nudges = eventSystem.bus.on("INSTANCE_STATE_CHANGED", (event) =>
+        scheduler.instanceChanged(event.payload.group, event.payload.newState),
+      );
+      return () => nudges.unsubscribe();
+    });
+    sequence.add("deployment reconciler", () =>
       startDeploymentReconciler({
         store,
         coord,
@@ -394,7 +414,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       }),
     );
 
-    teardown.push(
+    sequence.add("backup schedule", () =>
       startBackupSchedule({
         schedule: backupSchedule,
         scope: config.backup.scope,
@@ -466,10 +486,23 @@ export async function startController(options: ControllerOptions): Promise<Runni
     if (serverBodyLimit(routes, config) > listener.maxRequestBodySize) {
       throw new Error("a route's body cap exceeds the early listener's limit (see upload-caps.ts)");
     }
-    // Runs before the listener stops (teardown is reversed): open streams would keep it waiting.
-    teardown.push(() => eventSystem.closeStreams());
-    await listener.starting("gRPC");
-    const grpc = await startGrpcServer({
+    // Stops before the listener and the bus (stops run in reverse): open streams would keep them waiting.
+    sequence.add("SSE streams", () => () => eventSystem.closeStreams());
+    // Proxies without a plugin: their velocity.toml / config.yml follow the RUNNING backends.
+    const routeSync = new ProxyRouteSync({
+      store,
+      instances: instances.instances,
+      networks,
+      groups,
+      sessions,
+      events: eventSystem.bus,
+      routing: workload.routing,
+      log: log.child({ component: "proxy-routes" }),
+      intervalMs: config.scheduler.evaluationIntervalSeconds * 1000,
+      clock,
+    });
+    let grpcPort = 0;
+    const grpcDeps = {
       config,
       log,
       coord,
@@ -485,30 +518,32 @@ export async function startController(options: ControllerOptions): Promise<Runni
       httpPort,
       events,
       metrics,
-    });
-    teardown.push(() => grpc.stop());
-    // Once daemons can connect, so their reports open the convergence gate; stopped first on shutdown.
-    scheduler.start();
-    // Proxies without a plugin: their velocity.toml / config.yml follow the RUNNING backends.
-    const routeSync = new ProxyRouteSync({
-      store,
-      instances: instances.instances,
-      networks,
-      groups,
-      sessions,
-      events: eventSystem.bus,
-      routing: workload.routing,
-      log: log.child({ component: "proxy-routes" }),
-      intervalMs: config.scheduler.evaluationIntervalSeconds * 1000,
-      clock,
-    });
-    routeSync.start();
-    teardown.push(() => routeSync.stop());
-    teardown.push(() => scheduler.stop());
-    log.info(
-      { host: config.grpc.host, port: grpc.port, caFingerprint: pki.ca.fingerprint },
-      "controller gRPC (daemon link, mTLS) listening",
+    };
+    sequence.add(
+      "gRPC",
+      async () => {
+        const grpc = await startGrpcServer(grpcDeps);
+        grpcPort = grpc.port;
+        log.info(
+          { host: config.grpc.host, port: grpc.port, caFingerprint: pki.ca.fingerprint },
+          "controller gRPC (daemon link, mTLS) listening",
+        );
+        return () => grpc.stop();
+      },
+      "gRPC",
     );
+    sequence.add("proxy route sync", () => {
+      routeSync.start();
+      return () => routeSync.stop();
+    });
+    // Once daemons can connect, so their reports open the convergence gate; stopped first on shutdown.
+    sequence.add("scheduler loop", () => {
+      scheduler.start();
+      return () => scheduler.stop();
+    });
+
+    // Start phase: everything registered above, in that order.
+    await sequence.start();
     // After listening: the Argon2id hash costs ~0.2 s and liveness should not wait for it.
     await listener.starting("bootstrap admin");
     const bootstrap = await ensureBootstrapAdmin(
@@ -534,7 +569,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       routes,
       events: eventSystem.bus,
       metrics,
-      grpcPort: grpc.port,
+      grpcPort,
       pki,
       nodes,
       joinTokens,

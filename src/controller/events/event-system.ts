@@ -13,7 +13,10 @@ export interface EventSystemOptions {
   sse: { maxClients: number; replayBufferSize: number; keepAliveMs: number };
 }
 
-/** The bus, the SSE hub it feeds and the ticket desk, wired together for boot.ts. */
+/**
+ * The bus, the SSE hub it feeds and the ticket desk, wired together for boot.ts. Constructed only:
+ * `start` reads the replay buffer's live edge and subscribes to the cluster's events.
+ */
 export interface EventSystem {
   bus: EventBus;
   hub: SseHub;
@@ -21,18 +24,16 @@ export interface EventSystem {
   coord: Coordination;
   log: Logger;
   replayBufferSize: number;
+  start(): Promise<void>;
   /** Ends every open stream. Runs before the HTTP server stops, which would otherwise wait on them. */
   closeStreams(): void;
   stop(): Promise<void>;
 }
 
-export async function startEventSystem(options: EventSystemOptions): Promise<EventSystem> {
+export function createEventSystem(options: EventSystemOptions): EventSystem {
   const { coord, controllerId, log, metrics, sse } = options;
   const hub = new SseHub({ coord, log, maxClients: sse.maxClients, keepAliveMs: sse.keepAliveMs });
-  // The hub first: it must know the buffer's live edge before the first event is offered to it.
-  await hub.start();
   const bus = new EventBus({ coord, controllerId, log, replayBufferSize: sse.replayBufferSize, sink: hub });
-  await bus.start();
   metrics.sample("sseClients", () => hub.connected);
   metrics.sample("sseReplayBufferSize", () => hub.bufferedEvents());
   return {
@@ -42,6 +43,11 @@ export async function startEventSystem(options: EventSystemOptions): Promise<Eve
     coord,
     log,
     replayBufferSize: sse.replayBufferSize,
+    start: async () => {
+      // The hub first: it must know the buffer's live edge before the first event is offered to it.
+      await hub.start();
+      await bus.start();
+    },
     closeStreams: () => hub.stop(),
     stop: async () => {
       hub.stop();

@@ -39,10 +39,14 @@ export interface InstanceWiring {
   pruner: RecordPruner;
   auth: WorkloadAuth;
   lease: LeaseGateOptions;
-  stop(): void;
+  /**
+   * Starts what runs on its own (the crash-loop guard, the start-retry pump, the daemon frame
+   * routing, the record pruner, the terminal-state cleanup); returns how to stop it all again.
+   */
+  start(): () => void;
 }
 
-/** The instance side of the controller wired together, for boot.ts. */
+/** The instance side of the controller constructed (nothing runs until `start`), for boot.ts. */
 export function wireInstances(deps: {
   store: DurableStore;
   events: EventPublisher;
@@ -67,7 +71,7 @@ export function wireInstances(deps: {
   const log = deps.log.child({ component: "instances" });
   const clock = deps.clock ?? systemClock;
   const now = () => clock.now();
-  const instances = new InstanceService(deps.store, deps.events, log);
+  const instances = new InstanceService(deps.store, deps.events, log, now);
   const tokens = new WorkloadTokens(deps.store);
   const console = new ConsoleBuffer();
   const pauses = new GroupPauses(deps.store, deps.events, log, deps.metrics);
@@ -84,7 +88,17 @@ export function wireInstances(deps: {
     () => deps.metrics?.crashLoopPaused(),
   );
   const lifecycle = new StoreInstanceLifecycle({
-    ...deps,
+    store: deps.store,
+    groups: deps.groups,
+    catalog: deps.catalog,
+    templates: deps.templates,
+    sessions: deps.sessions,
+    controllerUrl: deps.controllerUrl,
+    now,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.acceptEula !== undefined ? { acceptEula: deps.acceptEula } : {}),
+    ...(deps.networks ? { networks: deps.networks } : {}),
+    ...(deps.forwardingSecret ? { forwardingSecret: deps.forwardingSecret } : {}),
     instances,
     tokens,
     console,
@@ -99,24 +113,22 @@ export function wireInstances(deps: {
     now,
     repairLimitsFor(deps.heartbeatIntervalMs),
   );
-  crashLoops.start();
-  const crashes = new CrashService(deps.store, instances, crashLoops, deps.events, log);
-  // A stopped or crashed instance's plugin has nothing left to say.
-  const stopRevoking = instances.onTerminal((doc) => {
-    void tokens.revoke(doc._id).catch(() => undefined);
-    // best effort: a token left behind dies with its instance's record, a retry finds the instance terminal
-    void lifecycle.retries.clear(doc._id).catch(() => undefined);
-  });
-  lifecycle.startRetryPump();
-  const stopRouting = routeInstanceFrames({
+  const crashes = new CrashService(deps.store, instances, crashLoops, deps.events, log, now);
+  const artifacts = new ArtifactServer({
     sessions: deps.sessions,
-    lifecycle,
-    crashes,
-    console,
-    artifacts: new ArtifactServer({ ...deps, log }),
+    templateFiles: deps.templateFiles,
+    artifactDir: deps.artifactDir,
     log,
   });
-  const starter = new GroupStarter({ ...deps, instances, lifecycle, crashLoops });
+  const starter = new GroupStarter({
+    store: deps.store,
+    groups: deps.groups,
+    lease: deps.lease,
+    instances,
+    lifecycle,
+    crashLoops,
+    now,
+  });
   const pruner = new RecordPruner({
     store: deps.store,
     instances,
@@ -125,7 +137,6 @@ export function wireInstances(deps: {
     console,
     log,
   });
-  pruner.start();
   return {
     instances,
     lifecycle,
@@ -138,12 +149,31 @@ export function wireInstances(deps: {
     pruner,
     auth: new WorkloadAuth(tokens),
     lease: deps.lease,
-    stop() {
-      stopRouting();
-      stopRevoking();
-      crashLoops.stop();
-      lifecycle.close();
-      pruner.stop();
+    start() {
+      crashLoops.start();
+      // A stopped or crashed instance's plugin has nothing left to say.
+      const stopRevoking = instances.onTerminal((doc) => {
+        void tokens.revoke(doc._id).catch(() => undefined);
+        // best effort: a token left behind dies with its instance's record, a retry finds the instance terminal
+        void lifecycle.retries.clear(doc._id).catch(() => undefined);
+      });
+      lifecycle.startRetryPump();
+      const stopRouting = routeInstanceFrames({
+        sessions: deps.sessions,
+        lifecycle,
+        crashes,
+        console,
+        artifacts,
+        log,
+      });
+      pruner.start();
+      return () => {
+        pruner.stop();
+        stopRouting();
+        lifecycle.close();
+        stopRevoking();
+        crashLoops.stop();
+      };
     },
   };
 }

@@ -51,32 +51,36 @@ export class CertRevocations {
   private unsubscribe: Unsubscribe | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
 
-  private constructor(
-    private readonly store: DurableStore,
-    private readonly coord: Coordination,
-    private readonly log: Logger,
-    private readonly now: () => number,
-  ) {}
+  private readonly store: DurableStore;
+  private readonly coord: Coordination;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly resyncMs: number;
 
-  static async start(deps: {
+  /** Constructed empty: `start` loads the list, subscribes and resyncs from then on. */
+  constructor(deps: {
     store: DurableStore;
     coord: Coordination;
     log: Logger;
     resyncMs?: number;
     now?: () => number;
-  }): Promise<CertRevocations> {
-    const revocations = new CertRevocations(deps.store, deps.coord, deps.log, deps.now ?? systemClock.now);
-    await revocations.resync();
-    revocations.unsubscribe = await deps.coord.subscribe(CHANNEL, (message) =>
-      revocations.onMessage(message),
-    );
-    revocations.timer = setInterval(() => {
-      revocations.resync().catch((err: unknown) => {
-        deps.log.warn({ err }, "certificate revocation resync failed");
+  }) {
+    this.store = deps.store;
+    this.coord = deps.coord;
+    this.log = deps.log;
+    this.now = deps.now ?? systemClock.now;
+    this.resyncMs = deps.resyncMs ?? 60_000;
+  }
+
+  async start(): Promise<void> {
+    await this.resync();
+    this.unsubscribe = await this.coord.subscribe(CHANNEL, (message) => this.onMessage(message));
+    this.timer = setInterval(() => {
+      this.resync().catch((err: unknown) => {
+        this.log.warn({ err }, "certificate revocation resync failed");
       });
-    }, deps.resyncMs ?? 60_000);
-    revocations.timer.unref?.();
-    return revocations;
+    }, this.resyncMs);
+    this.timer.unref?.();
   }
 
   async stop(): Promise<void> {

@@ -21,9 +21,11 @@ export interface WorkloadServices {
   instanceMetrics: InstanceMetrics;
   /** BLUE_GREEN routing: which instances proxies may send players to */
   routing: RoutingView;
-  stop(): void;
+  /** Starts the cleanup on instance ends and the evacuation on drains; returns how to stop it. */
+  start(): () => void;
 }
 
+/** Constructed only: the instance listeners are attached by `start`. */
 export function wireWorkloadServices(deps: {
   coord: Coordination;
   store: DurableStore;
@@ -31,46 +33,52 @@ export function wireWorkloadServices(deps: {
   groups: GroupService;
   events: EventPublisher;
   log: Logger;
+  now: () => number;
 }): WorkloadServices {
   const log = deps.log.child({ component: "players" });
   const registry = new PlayerRegistry(deps.coord);
   const intents = new TransferIntents(deps.store);
-  const journey = new PlayerJourney({ ...deps, log });
-  const players = new PlayerSessions({ ...deps, registry, log, journey });
+  const { instances, events, groups, now } = deps;
+  const journey = new PlayerJourney({ store: deps.store, events, log, now });
+  const players = new PlayerSessions({ registry, instances, events, log, journey, now });
   const routing = new RoutingView(deps.store);
-  const transfers = new PlayerTransfers({ ...deps, registry, intents, journey, routing });
-  const instanceMetrics = new InstanceMetrics(deps.coord);
-  // A stopped instance's plugin never reports its players leaving; its transfers can never happen.
-  const stopForgetting = deps.instances.onTerminal((doc) => {
-    const failed = (what: string) => (err: Error) =>
-      log.warn({ instanceId: doc._id, err }, `could not clear ${what} of a stopped instance`);
-    void players.instanceGone(doc._id).catch(failed("the players"));
-    void intents.dropFor(doc._id).catch(failed("the transfers"));
-    void instanceMetrics.forget(doc._id).catch(failed("the metrics"));
-  });
-  // Node drains: the players of an instance going DRAINING are queued for another instance.
-  const stopEvacuating = deps.instances.onDraining((doc) => {
-    void deps.groups
-      .get(doc.group)
-      .then((group) => transfers.evacuate(doc, group.fallbackGroup ?? null))
-      .then((moved) => {
-        if (moved.queued + moved.stranded > 0)
-          log.info({ instanceId: doc._id, ...moved }, "draining instance's players queued for transfer");
-      })
-      .catch((err: Error) =>
-        log.warn({ instanceId: doc._id, err }, "could not queue a draining instance's players"),
-      );
-  });
-  return {
-    players,
-    transfers,
+  const transfers = new PlayerTransfers({
+    registry,
     intents,
+    instances,
+    groups,
+    events,
     journey,
-    instanceMetrics,
     routing,
-    stop() {
+    now,
+  });
+  const instanceMetrics = new InstanceMetrics(deps.coord);
+  const start = () => {
+    // A stopped instance's plugin never reports its players leaving; its transfers can never happen.
+    const stopForgetting = deps.instances.onTerminal((doc) => {
+      const failed = (what: string) => (err: Error) =>
+        log.warn({ instanceId: doc._id, err }, `could not clear ${what} of a stopped instance`);
+      void players.instanceGone(doc._id).catch(failed("the players"));
+      void intents.dropFor(doc._id).catch(failed("the transfers"));
+      void instanceMetrics.forget(doc._id).catch(failed("the metrics"));
+    });
+    // Node drains: the players of an instance going DRAINING are queued for another instance.
+    const stopEvacuating = deps.instances.onDraining((doc) => {
+      void deps.groups
+        .get(doc.group)
+        .then((group) => transfers.evacuate(doc, group.fallbackGroup ?? null))
+        .then((moved) => {
+          if (moved.queued + moved.stranded > 0)
+            log.info({ instanceId: doc._id, ...moved }, "draining instance's players queued for transfer");
+        })
+        .catch((err: Error) =>
+          log.warn({ instanceId: doc._id, err }, "could not queue a draining instance's players"),
+        );
+    });
+    return () => {
       stopForgetting();
       stopEvacuating();
-    },
+    };
   };
+  return { players, transfers, intents, journey, instanceMetrics, routing, start };
 }
