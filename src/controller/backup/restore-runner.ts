@@ -1,27 +1,19 @@
-import {
-  copyFileSync,
-  createReadStream,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
 import type { Coordination } from "../../coord/port.ts";
 import { systemClock } from "../../core/clock.ts";
 import type { Doc, DurableStore, StoreInternals } from "../../store/port.ts";
 import {
   COORDINATION_FILE,
-  FILES_DIR,
   INTERNALS_FILE,
   type Manifest,
   PRESERVED_DOCS,
 } from "./bundle-format.ts";
 import type { CoordinationFile } from "./bundle-writer.ts";
+import { stageFiles } from "./file-staging.ts";
 import { ROOT_FILES, ROOT_TREES } from "./filesystem-state.ts";
 import { GarbageReclaimer } from "./garbage-reclaimer.ts";
+import { type BatchLimits, DEFAULT_BATCH, ndjsonBatches, pipelineBatches } from "./ndjson-batches.ts";
 import type { RestorePlan } from "./restore-plan.ts";
 
 export const RESTORE_JOURNAL = "restore_journal";
@@ -64,21 +56,6 @@ export async function unfinishedRestore(store: DurableStore): Promise<RestoreJou
   return store.collection<RestoreJournal>(RESTORE_JOURNAL).get(JOURNAL_ID);
 }
 
-/** Streams one NDJSON file in batches; memory holds one batch. */
-async function* ndjsonBatches(path: string, size: number): AsyncIterable<Doc[]> {
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
-  let batch: Doc[] = [];
-  for await (const line of lines) {
-    if (line === "") continue;
-    batch.push(JSON.parse(line) as Doc);
-    if (batch.length >= size) {
-      yield batch;
-      batch = [];
-    }
-  }
-  if (batch.length > 0) yield batch;
-}
-
 export interface ApplyRestoreOptions {
   store: DurableStore;
   coord: Coordination | null;
@@ -89,7 +66,7 @@ export interface ApplyRestoreOptions {
   plan: RestorePlan;
   /** where displaced trees go: `<backupDir>/.rollback/<ts>/` */
   backupDir: string;
-  batchSize?: number;
+  batch?: BatchLimits;
   now?: () => number;
   onProgress?: (p: RestoreProgress) => void;
   /** recorded in the journal: who runs it and what was asked */
@@ -127,88 +104,113 @@ export async function applyRestore(options: ApplyRestoreOptions): Promise<Restor
     notes: [...plan.notes],
   };
   await mark("store");
-  const reclaim = new GarbageReclaimer();
-  if (plan.collections.length > 0) {
-    for (const step of plan.collections) {
-      const col = store.collection<Doc>(step.name);
-      const preserved: Doc[] = [];
-      for (const p of PRESERVED_DOCS) {
-        if (p.collection !== step.name) continue;
-        const doc = await col.get(p.id);
-        if (doc) preserved.push(doc);
-      }
-      await col.deleteMany({});
-      if (step.action === "replace") {
-        const path = join(options.dir, `store/${step.name}.ndjson`);
-        const keep = new Set(preserved.map((d) => d._id));
-        for await (const batch of ndjsonBatches(path, options.batchSize ?? 1000)) {
-          reclaim.batch();
-          let docs = batch.filter((d) => !keep.has(d._id));
-          // Users come back as they were at the cut, but no token issued before now stays valid.
-          if (step.name === "users") docs = docs.map((d) => ({ ...d, tokensValidAfter: validAfter }));
-          await col.importMany(docs);
-          progress.documents += docs.length;
-          report.datastores.documents += docs.length;
-          options.onProgress?.({ ...progress });
-        }
-      }
-      if (preserved.length > 0) await col.importMany(preserved);
-    }
-    if (plan.collections.some((c) => c.name === "users")) report.tokensValidAfter = validAfter;
-    if (plan.internals) {
-      const internals = JSON.parse(readFileSync(join(options.dir, INTERNALS_FILE), "utf8")) as StoreInternals;
-      await store.importInternals(internals);
-    }
-    report.datastores.applied = true;
-  }
-  if (plan.coordination && options.coord) {
-    await mark("coordination");
-    progress.phase = "coordination";
-    options.onProgress?.({ ...progress });
-    const file = JSON.parse(readFileSync(join(options.dir, COORDINATION_FILE), "utf8")) as CoordinationFile;
-    await options.coord.importState(file.state);
-    for (const c of file.cooldowns) {
-      // a cooldown that cannot be re-armed only lets a peer act sooner; the restore itself is complete
-      if (c.ttlMs > 0) await options.coord.acquireLease(c.scope, c.holder, c.ttlMs).catch(() => null);
-    }
-    // Tokens the store accepted are above anything the coordination counter may hand out next.
-    for (const f of (JSON.parse(readFileSync(join(options.dir, INTERNALS_FILE), "utf8")) as StoreInternals)
-      .fences) {
-      await options.coord.raiseFencingToken(f.scope, f.token);
-    }
-    report.datastores.coordination = true;
-  }
+  // Files are staged (copied beside the live tree, nothing live touched) while the store loads:
+  // the two are independent until the swap, which still happens after the store is whole.
+  const stamp = String(startedAt);
+  const staging = join(options.root, `.restore-${stamp}`);
+  const sizes = new Map(options.manifest.files.map((f) => [f.path, f.bytes]));
+  let staged: Promise<void> = Promise.resolve();
   if (plan.files.length > 0) {
-    await mark("filesystem");
-    progress.phase = "filesystem";
-    options.onProgress?.({ ...progress });
-    const stamp = String(startedAt);
-    const staging = join(options.root, `.restore-${stamp}`);
-    const rollback = join(options.backupDir, ".rollback", stamp);
     rmSync(staging, { recursive: true, force: true });
-    for (const rel of plan.files) {
-      const target = join(staging, rel.slice(FILES_DIR.length + 1));
-      mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
-      copyFileSync(join(options.dir, rel), target);
-      progress.bytes += options.manifest.files.find((f) => f.path === rel)?.bytes ?? 0;
-    }
-    mkdirSync(rollback, { recursive: true, mode: 0o700 });
-    for (const entry of [...ROOT_TREES, ...ROOT_FILES]) {
-      const staged = join(staging, entry);
-      if (!existsSync(staged)) continue;
-      const live = join(options.root, entry);
-      if (existsSync(live)) {
-        mkdirSync(dirname(join(rollback, entry)), { recursive: true, mode: 0o700 });
-        renameSync(live, join(rollback, entry));
-      }
-      mkdirSync(dirname(live), { recursive: true, mode: 0o700 });
-      renameSync(staged, live);
-    }
-    rmSync(staging, { recursive: true, force: true });
-    report.filesystem = { applied: true, entryCount: plan.files.length, rollbackRoot: rollback };
+    staged = stageFiles({
+      dir: options.dir,
+      staging,
+      files: plan.files,
+      sizes,
+      onBytes: (n) => {
+        progress.bytes += n;
+      },
+    });
+    // observed below (awaited, or awaited before the staging tree is removed on failure)
+    staged.catch(() => undefined);
   }
-  await journal.delete(JOURNAL_ID);
-  progress.phase = "done";
-  options.onProgress?.({ ...progress });
-  return report;
+  try {
+    return await applyPhases();
+  } catch (err) {
+    // the store phase's error is the one to report; staging only has to have stopped
+    await staged.catch(() => undefined);
+    rmSync(staging, { recursive: true, force: true });
+    throw err;
+  }
+
+  async function applyPhases(): Promise<RestoreReport> {
+    const reclaim = new GarbageReclaimer();
+    if (plan.collections.length > 0) {
+      for (const step of plan.collections) {
+        const col = store.collection<Doc>(step.name);
+        const preserved: Doc[] = [];
+        for (const p of PRESERVED_DOCS) {
+          if (p.collection !== step.name) continue;
+          const doc = await col.get(p.id);
+          if (doc) preserved.push(doc);
+        }
+        await col.deleteMany({});
+        if (step.action === "replace") {
+          const path = join(options.dir, `store/${step.name}.ndjson`);
+          const keep = new Set(preserved.map((d) => d._id));
+          await pipelineBatches(ndjsonBatches(path, options.batch ?? DEFAULT_BATCH), async (batch) => {
+            reclaim.batch();
+            let docs = keep.size > 0 ? batch.filter((d) => !keep.has(d._id)) : batch;
+            // Users come back as they were at the cut, but no token issued before now stays valid.
+            if (step.name === "users") docs = docs.map((d) => ({ ...d, tokensValidAfter: validAfter }));
+            await col.importMany(docs);
+            progress.documents += docs.length;
+            report.datastores.documents += docs.length;
+            options.onProgress?.({ ...progress });
+          });
+        }
+        if (preserved.length > 0) await col.importMany(preserved);
+      }
+      if (plan.collections.some((c) => c.name === "users")) report.tokensValidAfter = validAfter;
+      if (plan.internals) {
+        const internals = JSON.parse(
+          readFileSync(join(options.dir, INTERNALS_FILE), "utf8"),
+        ) as StoreInternals;
+        await store.importInternals(internals);
+      }
+      report.datastores.applied = true;
+    }
+    if (plan.coordination && options.coord) {
+      await mark("coordination");
+      progress.phase = "coordination";
+      options.onProgress?.({ ...progress });
+      const file = JSON.parse(readFileSync(join(options.dir, COORDINATION_FILE), "utf8")) as CoordinationFile;
+      await options.coord.importState(file.state);
+      for (const c of file.cooldowns) {
+        // a cooldown that cannot be re-armed only lets a peer act sooner; the restore itself is complete
+        if (c.ttlMs > 0) await options.coord.acquireLease(c.scope, c.holder, c.ttlMs).catch(() => null);
+      }
+      // Tokens the store accepted are above anything the coordination counter may hand out next.
+      for (const f of (JSON.parse(readFileSync(join(options.dir, INTERNALS_FILE), "utf8")) as StoreInternals)
+        .fences) {
+        await options.coord.raiseFencingToken(f.scope, f.token);
+      }
+      report.datastores.coordination = true;
+    }
+    if (plan.files.length > 0) {
+      await mark("filesystem");
+      progress.phase = "filesystem";
+      options.onProgress?.({ ...progress });
+      const rollback = join(options.backupDir, ".rollback", stamp);
+      await staged;
+      mkdirSync(rollback, { recursive: true, mode: 0o700 });
+      for (const entry of [...ROOT_TREES, ...ROOT_FILES]) {
+        const staged = join(staging, entry);
+        if (!existsSync(staged)) continue;
+        const live = join(options.root, entry);
+        if (existsSync(live)) {
+          mkdirSync(dirname(join(rollback, entry)), { recursive: true, mode: 0o700 });
+          renameSync(live, join(rollback, entry));
+        }
+        mkdirSync(dirname(live), { recursive: true, mode: 0o700 });
+        renameSync(staged, live);
+      }
+      rmSync(staging, { recursive: true, force: true });
+      report.filesystem = { applied: true, entryCount: plan.files.length, rollbackRoot: rollback };
+    }
+    await journal.delete(JOURNAL_ID);
+    progress.phase = "done";
+    options.onProgress?.({ ...progress });
+    return report;
+  }
 }
