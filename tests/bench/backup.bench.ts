@@ -207,7 +207,7 @@ try {
   console.log(`hash floor (read + hashed, fsynced write of the template bytes): ${floor.toFixed(0)} MiB/s`);
   const line = (what: string, r: { seconds: number; rssGrowthMiB: number }) =>
     console.log(
-      `${what.padEnd(34)} ${r.seconds.toFixed(2)} s  ${(bundleMiB / r.seconds).toFixed(0)} MiB/s (${((bundleMiB / r.seconds / floor) * 100).toFixed(0)} % of floor)  RSS growth ${r.rssGrowthMiB.toFixed(1)} MiB`,
+      `${what.padEnd(34)} ${r.seconds.toFixed(2)} s  ${(bundleMiB / r.seconds).toFixed(0)} MiB/s (${((bundleMiB / r.seconds / floor) * 100).toFixed(0)} % of hash floor)  RSS growth ${r.rssGrowthMiB.toFixed(1)} MiB`,
     );
   line(`backup (${m.documentCount} docs, ${bundleMiB.toFixed(0)} MiB)`, backup);
   line("verify", await measure(() => svc.verify(m.id)));

@@ -23,7 +23,7 @@ import {
 import type { HoldGate } from "./cluster-hold.ts";
 import { listRootFiles, REDACTED_CONFIG, redactedConfig } from "./filesystem-state.ts";
 import { GarbageReclaimer } from "./garbage-reclaimer.ts";
-import { copyBuffer, HashingWriter } from "./hashing-writer.ts";
+import { copyBuffer, HashingWriter, syncFiles } from "./hashing-writer.ts";
 
 export interface BackupProgress {
   phase: "store" | "coordination" | "filesystem" | "done";
@@ -139,6 +139,7 @@ export async function createBundle(options: CreateBundleOptions): Promise<Manife
       progress.phase = "filesystem";
       report();
       const buf = copyBuffer();
+      const unsynced: string[] = [];
       for (const f of listRootFiles(options.root)) {
         const rel = `${FILES_DIR}/${f.rel}`;
         const target = join(partial, rel);
@@ -152,9 +153,12 @@ export async function createBundle(options: CreateBundleOptions): Promise<Manife
           writer.abort();
           throw err;
         }
-        files.push({ path: rel, ...writer.finish() });
+        files.push({ path: rel, ...writer.finish({ sync: false }) });
+        unsynced.push(target);
         report();
       }
+      // all on disk before the manifest is written: a bundle with a manifest is whole
+      await syncFiles(unsynced);
       const config = redactedConfig(options.root);
       if (config !== null) {
         mkdirSync(join(partial, FILES_DIR, "config"), { recursive: true, mode: 0o700 });

@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
+import { open } from "node:fs/promises";
 
 const FLUSH_BYTES = 1 << 20;
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -68,11 +69,14 @@ export class HashingWriter {
     this.pendingBytes = 0;
   }
 
-  /** Flushes, fsyncs and closes; returns the hex SHA-256 of everything written. */
-  finish(): { bytes: number; sha256: string } {
+  /**
+   * Flushes, fsyncs and closes; returns the hex SHA-256 of everything written. `sync: false`
+   * leaves the fsync to the caller (`syncFiles`), which can then wait for many files at once.
+   */
+  finish(options: { sync?: boolean } = {}): { bytes: number; sha256: string } {
     try {
       this.flush();
-      fsyncSync(this.fd);
+      if (options.sync !== false) fsyncSync(this.fd);
     } finally {
       closeSync(this.fd);
     }
@@ -108,4 +112,28 @@ export async function hashFile(
     closeSync(fd);
   }
   return { bytes, sha256: hash.digest("hex") };
+}
+
+/**
+ * Fsyncs written files a few at a time off the event loop: one fsync after each file serialises
+ * the disk's write-back file by file, while several in flight let it flush them together.
+ */
+export async function syncFiles(paths: readonly string[], concurrency = 4): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) {
+      const handle = await open(paths[next++]!, "r");
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+  };
+  // every worker settles before this returns, so no fsync is still running when the caller moves on
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.min(concurrency, paths.length) }, worker),
+  );
+  const failed = settled.find((s) => s.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }

@@ -3,12 +3,7 @@ import { dirname, join } from "node:path";
 import type { Coordination } from "../../coord/port.ts";
 import { systemClock } from "../../core/clock.ts";
 import type { Doc, DurableStore, StoreInternals } from "../../store/port.ts";
-import {
-  COORDINATION_FILE,
-  INTERNALS_FILE,
-  type Manifest,
-  PRESERVED_DOCS,
-} from "./bundle-format.ts";
+import { COORDINATION_FILE, INTERNALS_FILE, type Manifest, PRESERVED_DOCS } from "./bundle-format.ts";
 import type { CoordinationFile } from "./bundle-writer.ts";
 import { stageFiles } from "./file-staging.ts";
 import { ROOT_FILES, ROOT_TREES } from "./filesystem-state.ts";
