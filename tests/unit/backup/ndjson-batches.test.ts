@@ -39,7 +39,7 @@ test("CRLF, blank lines and a last line without a newline are read; a truncated 
   await expect(collect(cut, 10, 1 << 20)).rejects.toThrow();
 });
 
-test("the pipeline writes batches in file order, one at a time, and stops at a failed write", async () => {
+test("the pipeline writes every batch, at most two at a time, and stops at a failed write", async () => {
   const path = join(dir, "d.ndjson");
   writeFileSync(
     path,
@@ -48,16 +48,17 @@ test("the pipeline writes batches in file order, one at a time, and stops at a f
   const seen: string[] = [];
   let inFlight = 0;
   await pipelineBatches(ndjsonBatches(path, { docs: 7, bytes: 1 << 20 }), async (b) => {
-    expect(++inFlight).toBe(1);
+    expect(++inFlight).toBeLessThanOrEqual(2);
     await Bun.sleep(0);
     seen.push(...b.map((d) => d._id));
     inFlight--;
   });
-  expect(seen).toEqual(Array.from({ length: 50 }, (_, i) => `x${i}`));
+  expect(seen.sort()).toEqual(Array.from({ length: 50 }, (_, i) => `x${i}`).sort());
   let calls = 0;
   const failing = pipelineBatches(ndjsonBatches(path, { docs: 7, bytes: 1 << 20 }), async () => {
     if (++calls === 2) throw new Error("store went away");
   });
   await expect(failing).rejects.toThrow("store went away");
-  expect(calls).toBe(2);
+  // the failure stops the reading: at most the batch already in flight beside it ran as well
+  expect(calls).toBeLessThanOrEqual(3);
 });
