@@ -73,6 +73,8 @@ export interface LifecycleDeps {
   networks?: { list(): Promise<NetworkSpec[]> };
   /** the cluster's modern-forwarding secret (sealed in the store; see networks/forwarding-secret.ts) */
   forwardingSecret?: () => Promise<string>;
+  /** the last fencing token coordination handed out for a scope (Coordination.fencingToken) */
+  leaseTokenOf?: (scope: string) => Promise<number>;
   /**
    * A plan or start failure that ended the instance. PERMANENT: retrying cannot fix it, so the wiring
    * pauses the group; TRANSIENT (retries used up): it counts toward the crash-loop detector.
@@ -300,15 +302,20 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
    * A SCHEDULED record without a sealed plan: its placer wrote the record and stopped before
    * sealing (a controller killed mid-placement). Nothing can ever send it, so it ends STOPPED and the
    * scheduler places the instance again. Ended only once the placement is provably dead: the scope
-   * has a newer token than the record's (a later holder wrote, so the old placer's seal would be
-   * fenced out), or the record is older than any plan build takes.
+   * has a newer token than the record's — in the store (a later holder wrote, so the old placer's
+   * seal would be fenced out) or in coordination (the lease was granted again since: the placer lost
+   * it, and a later holder that finds the group at its count writes nothing, so the store alone
+   * would wait the full minute) — or the record is older than any plan build takes. A placer that
+   * lost its lease and still seals late cannot start anything: dispatch only sends SCHEDULED records.
    */
   private async endUnsealed(instanceId: string, fence: Fence | undefined): Promise<boolean> {
     const doc = await this.deps.instances.get(instanceId);
     if (doc?.state !== "SCHEDULED" || doc.planHash !== "" || (await this.plans.get(instanceId))) return false;
     const placed = doc._fence;
     const superseded =
-      placed !== undefined && placed.token < (await this.deps.store.fenceHighWater(placed.scope));
+      placed !== undefined &&
+      (placed.token < (await this.deps.store.fenceHighWater(placed.scope)) ||
+        placed.token < ((await this.deps.leaseTokenOf?.(placed.scope)) ?? 0));
     if (!superseded && this.now() - doc.stateChangedAt < UNSEALED_PLACEMENT_MS) return false;
     await this.deps.instances.transition(
       instanceId,

@@ -99,6 +99,7 @@ export function wireInstances(deps: {
     ...(deps.acceptEula !== undefined ? { acceptEula: deps.acceptEula } : {}),
     ...(deps.networks ? { networks: deps.networks } : {}),
     ...(deps.forwardingSecret ? { forwardingSecret: deps.forwardingSecret } : {}),
+    leaseTokenOf: (scope) => deps.lease.coord.fencingToken(scope),
     instances,
     tokens,
     console,

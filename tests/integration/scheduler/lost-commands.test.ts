@@ -167,6 +167,46 @@ test.skipIf(skip !== undefined)(
 );
 
 test.skipIf(skip !== undefined)(
+  "a placement whose controller died before sealing its plan ends once the lease was granted again, even with no later write",
+  async () => {
+    const { controller, daemon, group, stateOf } = await cluster();
+    const scope = `group:${group}`;
+    const instances = controller.store.collection<InstanceDoc>("instances");
+    const now = Date.now();
+    const base = Math.max(
+      await controller.store.fenceHighWater(scope),
+      await controller.coord.fencingToken(scope),
+    );
+    await instances.put(
+      {
+        _id: `${group}-8`,
+        group,
+        node: daemon.nodeId,
+        state: "SCHEDULED",
+        port: 30098,
+        planHash: "",
+        createdAt: now,
+        stateChangedAt: now,
+        players: 0,
+      },
+      { fence: { scope, token: base + 1 } },
+    );
+    // The placer's lease is gone and coordination has granted the scope again; the new holder finds
+    // the group at its count (the dead placement counts) and so writes nothing to the store.
+    await controller.coord.raiseFencingToken(scope, base + 2);
+    await waitFor(
+      async () => {
+        daemon.heartbeat();
+        return (await stateOf(`${group}-8`)) === "STOPPED";
+      },
+      { timeoutMs: 30_000, intervalMs: 500, what: "the unsealed placement to end before the 60 s fallback" },
+    );
+    expect((await instances.get(`${group}-8`))?.reason).toContain("never sealed");
+  },
+  60_000,
+);
+
+test.skipIf(skip !== undefined)(
   "a placement whose controller died before sealing its plan ends once a later holder has written, so it is placed again",
   async () => {
     const { controller, daemon, group, stateOf } = await cluster();
