@@ -150,11 +150,18 @@ describe("deployments over a real controller", () => {
     const paused = await fleet.api("POST", "/api/v1/groups/hold/deployments/1/pause");
     expect(paused.status).toBe(200);
     expect((await json<Deployment>(paused)).state).toBe("PAUSED");
-    // The wave in flight finishes; after that nothing more moves.
-    await waitFor(async () => (await deployment("hold", 1)).waves.every((w) => w.verdict !== "pending"), {
-      timeoutMs: 20_000,
-      what: "the open wave closed",
-    });
+    // The wave in flight finishes, its old instances' stops included (on a busy box the last stop
+    // can still be on its way when the verdict is written); after that nothing more moves.
+    await waitFor(
+      async () => {
+        const waves = (await deployment("hold", 1)).waves;
+        return (
+          waves.every((w) => w.verdict !== "pending") &&
+          waves.every((w) => w.replaced.every((r) => fleet.daemons.some((d) => d.stopReasons.has(r.old))))
+        );
+      },
+      { timeoutMs: 20_000, what: "the open wave closed and its old instances stopped" },
+    );
     const stopsAtBoundary = fleet.daemons.reduce((n, d) => n + d.stopReasons.size, 0);
     const startsAtBoundary = fleet.daemons.reduce((n, d) => n + d.starts, 0);
     const tickAt = async () =>
