@@ -7,6 +7,9 @@ import type {
   RolloutStep,
 } from "./rollout-types.ts";
 
+/** The drain deadline when a deployment record names none (BLUE_GREEN's default is the same). */
+const DEFAULT_DRAIN_SECONDS = 60;
+
 /** Numeric-aware for `{group}-{N}` IDs, so waves go lobby-1, lobby-2, …, lobby-10. */
 export function compareIds(a: RolloutInstance, b: RolloutInstance): number {
   return a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -71,6 +74,13 @@ export function gateOf(i: RolloutInstance, knobs: RolloutKnobs, now: number): Ga
  * instance of the revision that crashes, or a replacement past its timeout, fails the rollout: the
  * unproven replacements are stopped (their old instances are still there) and, when instances of the
  * revision were already promoted, a rollback is owed.
+ *
+ * An old instance holding players is never stopped outright: it is drained first (it leaves routing
+ * and its players are queued for transfer to a RUNNING instance of the group), and stopped once it has
+ * no players or `drainTimeoutSeconds` after it became DRAINING. Draining spends availability exactly
+ * as a stop would, so it is taken under the same conditions. A DRAINING instance on a node that is not
+ * draining is the rollout's own (only node drains and deployments drain instances), so a takeover
+ * resumes it; a failed rollout gives its drained old instances back to routing.
  */
 export function planRollout(input: RolloutInput): RolloutDecision {
   const { now, deployment } = input;
@@ -115,7 +125,7 @@ export function planRollout(input: RolloutInput): RolloutDecision {
   }
 
   const olds = live.filter((i) => !upToDate(i) && !isLeaving(i));
-  const owned = olds.filter((i) => !ownedByDrain(i)).sort(compareIds);
+  const owned = olds.filter((i) => i.onDrainingNode !== true).sort(compareIds);
   const updatedLive = live.filter((i) => upToDate(i) && !isLeaving(i));
   const progress = {
     updated: updatedLive.filter((i) => gate(i).verdict === "passed").length,
@@ -131,6 +141,13 @@ export function planRollout(input: RolloutInput): RolloutDecision {
       if (gate(i).verdict === "passed") promoted++;
       else steps.push({ kind: "stop", instance: i.id, reason: `deployment r${revision} failed` });
     }
+    for (const old of owned)
+      if (old.state === "DRAINING")
+        steps.push({
+          kind: "undrain",
+          instance: old.id,
+          reason: `deployment r${revision} failed: keeps serving`,
+        });
     const first = failures[0]!;
     return {
       verdict: "failed",
@@ -157,6 +174,38 @@ export function planRollout(input: RolloutInput): RolloutDecision {
   };
   const mayStopEarly = (old: RolloutInstance) =>
     knobs.maxUnavailable > 0 && (old.state !== "RUNNING" || running - 1 >= floor);
+  const playersOn = (i: RolloutInstance) => i.players ?? 0;
+  // Records written before the knob existed carry none (and the world reader then passes no
+  // drainSeconds): the default applies rather than a NaN deadline that never passes.
+  const drainSeconds = deployment.drainSeconds ?? knobs.drainTimeoutSeconds ?? DEFAULT_DRAIN_SECONDS;
+  // A record without the time it became DRAINING is old enough: its deadline has passed.
+  const drainDone = (i: RolloutInstance) =>
+    playersOn(i) === 0 || now >= (i.drainingSince ?? i.createdAt) + drainSeconds * 1000;
+  /** Stop an old instance, or drain it first while it holds players: true once it is stopped. */
+  const release = (old: RolloutInstance, reason: string): boolean => {
+    if (old.state === "DRAINING") {
+      if (!drainDone(old)) return false;
+      const left = playersOn(old);
+      stop(old, left > 0 ? `${reason}; drain deadline passed (${left} player(s))` : `${reason}; drained`);
+      return true;
+    }
+    if (old.state === "RUNNING" && playersOn(old) > 0) {
+      steps.push({
+        kind: "drain",
+        instance: old.id,
+        reason: `${reason}: moving ${playersOn(old)} player(s) first`,
+      });
+      running--;
+      return false;
+    }
+    stop(old, reason);
+    return true;
+  };
+  // An up-to-date instance is never drained by a rollout: one left DRAINING (a failed rollout whose
+  // undrain was lost with its controller) goes back to routing.
+  for (const i of updatedLive)
+    if (i.state === "DRAINING" && i.onDrainingNode !== true)
+      steps.push({ kind: "undrain", instance: i.id, reason: `r${revision} is current: serves again` });
 
   // The open wave: promote what passed, stop early what availability allows.
   const pending: RolloutInstance[] = [];
@@ -171,12 +220,12 @@ export function planRollout(input: RolloutInput): RolloutDecision {
     if (g.verdict === "passed") {
       // A surge swap never lowers RUNNING below what it was before the replacement existed; with
       // maxUnavailable the early stops already spent the budget, so the swap has to fit the floor.
-      if (knobs.maxUnavailable === 0 || old.state !== "RUNNING" || running - 1 >= floor)
-        stop(old, `replaced by ${r.id} (r${revision})`);
-      else open = true;
+      if (knobs.maxUnavailable === 0 || old.state !== "RUNNING" || running - 1 >= floor) {
+        if (!release(old, `replaced by ${r.id} (r${revision})`)) open = true;
+      } else open = true;
     } else {
       open = true;
-      if (mayStopEarly(old)) stop(old, `replacement ${r.id} placed (r${revision}); maxUnavailable allows`);
+      if (mayStopEarly(old)) release(old, `replacement ${r.id} placed (r${revision}); maxUnavailable allows`);
     }
   }
   // Replacements whose old instance already left still have to pass before the wave closes.
@@ -217,10 +266,19 @@ export function planRollout(input: RolloutInput): RolloutDecision {
   const canary = knobs.canaryInstances > 0 && progress.updated === 0 && replacementOf.size === 0;
   const size = Math.min(pending.length, canary ? knobs.canaryInstances : knobs.batchSize);
   const started: string[] = [];
+  const draining: string[] = [];
   let blocked = "";
   for (const old of pending.slice(0, size)) {
     const early = mayStopEarly(old);
-    if (!early && present + 1 - total > knobs.maxSurge) {
+    // An early stop frees its slot at once only when there is nothing left to drain first.
+    const freesSlot = early && (old.state === "DRAINING" ? drainDone(old) : playersOn(old) === 0);
+    if (!freesSlot && present + 1 - total > knobs.maxSurge) {
+      if (early) {
+        // No room for the replacement beside it: drain it now, replace it once it is empty.
+        if (old.state === "RUNNING") release(old, `r${revision} wave, no surge room`);
+        draining.push(old.id);
+        continue;
+      }
       blocked = `maxSurge ${knobs.maxSurge} reached`;
       break;
     }
@@ -231,14 +289,16 @@ export function planRollout(input: RolloutInput): RolloutDecision {
     });
     present++;
     started.push(old.id);
-    if (early) stop(old, `replacement placed (r${revision}); maxUnavailable allows`);
+    if (early) release(old, `replacement placed (r${revision}); maxUnavailable allows`);
   }
   return {
     verdict: "progress",
     reason:
       started.length > 0
         ? `${canary ? "canary wave" : "wave"}: replacing ${started.join(", ")}`
-        : `waiting: ${blocked || "no instance can be replaced yet"}`,
+        : draining.length > 0
+          ? `draining ${draining.join(", ")} before replacing it`
+          : `waiting: ${blocked || "no instance can be replaced yet"}`,
     steps,
     progress,
     waveOpen: started.length > 0,

@@ -75,6 +75,8 @@ export interface RolloutInstance {
   readonly createdAt: number;
   /** epoch ms it became RUNNING (only meaningful while RUNNING) */
   readonly runningSince?: number;
+  /** epoch ms it became DRAINING (only meaningful while DRAINING): a rolling drain's deadline counts from it */
+  readonly drainingSince?: number;
   /** 0 or absent = the workload reports no TPS */
   readonly tps1m?: number;
   /** on a DRAINING node: the node drain owns it (it is replaced there, at the target revision) */

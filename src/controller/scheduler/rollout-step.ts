@@ -24,6 +24,7 @@ export function rolloutsOf(
       createdAt: inst.createdAt ?? inst.startedAt,
       ...(inst.replaces !== undefined ? { replaces: inst.replaces } : {}),
       ...(inst.runningSince !== undefined ? { runningSince: inst.runningSince } : {}),
+      ...(inst.drainingSince !== undefined ? { drainingSince: inst.drainingSince } : {}),
       ...(inst.tps1m !== undefined ? { tps1m: inst.tps1m } : {}),
       onDrainingNode: index.nodes.get(inst.node)?.state === "DRAINING",
       ...(inst.lost === true ? { lost: true } : {}),

@@ -97,6 +97,8 @@ export interface SchedInstance {
   readonly createdAt?: number;
   /** Epoch ms it became RUNNING, while RUNNING (the health gate's clock). */
   readonly runningSince?: number;
+  /** Epoch ms it became DRAINING, while DRAINING (a rollout's drain deadline counts from it). */
+  readonly drainingSince?: number;
   /** Ended because its node was lost (not its own crash): a rollout's gate does not blame the revision. */
   readonly lost?: boolean;
 }

@@ -22,6 +22,8 @@ interface SimInstance extends Mutable<RolloutInstance> {
   bootAt?: number;
   stopAt?: number;
   crashOnBoot?: boolean;
+  /** when a DRAINING instance's players are gone (transferred) */
+  emptyAt?: number;
 }
 
 export interface SimOptions {
@@ -37,6 +39,10 @@ export interface SimOptions {
   crashNew?: boolean;
   /** TPS every new instance reports once RUNNING */
   newTps?: number;
+  /** players on each old instance at start */
+  players?: number;
+  /** ms after an instance goes DRAINING until its players have moved (absent: they never do) */
+  leaveMs?: number;
 }
 
 const DEFAULT_KNOBS: RolloutKnobs = {
@@ -65,6 +71,8 @@ export class RolloutSim {
   readonly decisions: RolloutDecision[] = [];
   /** every stop step, in order */
   readonly stops: string[] = [];
+  /** every drain step, in order */
+  readonly drains: string[] = [];
   minRunning = Number.POSITIVE_INFINITY;
   maxExtra = 0;
   private readonly random: () => number;
@@ -81,6 +89,7 @@ export class RolloutSim {
         revision: this.revision - 1,
         createdAt: T0 - 600_000,
         runningSince: T0 - 500_000,
+        ...(options.players !== undefined ? { players: options.players } : {}),
       });
     }
     this.next = options.total + 1;
@@ -134,10 +143,25 @@ export class RolloutSim {
           this.violations.push(`${step.instance} stopped twice`);
         seen.add(step.instance);
         this.stops.push(step.instance);
+        const held = target.players ?? 0;
+        const deadline = (target.drainingSince ?? 0) + this.knobs.drainTimeoutSeconds * 1000;
+        if (held > 0 && target.state !== "CRASHED" && (target.state !== "DRAINING" || this.now < deadline))
+          this.violations.push(`${step.instance} stopped holding ${held} player(s) (${target.state})`);
         if (target.state !== "CRASHED") {
           target.state = "STOPPING";
           target.stopAt = this.now + (this.options.stopMs ?? 500);
         }
+      } else if (step.kind === "drain") {
+        if (target.state !== "RUNNING")
+          this.violations.push(`${step.instance} drained while ${target.state}`);
+        target.state = "DRAINING";
+        target.drainingSince = this.now;
+        if (this.options.leaveMs !== undefined) target.emptyAt = this.now + this.options.leaveMs;
+        this.drains.push(step.instance);
+      } else if (step.kind === "undrain") {
+        target.state = "RUNNING";
+        delete target.drainingSince;
+        delete target.emptyAt;
       } else {
         const [lo, hi] = this.options.bootMs ?? [1000, 5000];
         this.instances.push({
@@ -165,7 +189,14 @@ export class RolloutSim {
       let first: SimInstance | undefined;
       let at = Number.POSITIVE_INFINITY;
       for (const i of this.instances) {
-        const t = i.state === "SCHEDULED" ? i.bootAt : i.state === "STOPPING" ? i.stopAt : undefined;
+        const t =
+          i.state === "SCHEDULED"
+            ? i.bootAt
+            : i.state === "STOPPING"
+              ? i.stopAt
+              : i.state === "DRAINING" && (i.players ?? 0) > 0
+                ? i.emptyAt
+                : undefined;
         if (t !== undefined && t <= until && t < at) {
           at = t;
           first = i;
@@ -180,7 +211,8 @@ export class RolloutSim {
           first.runningSince = at;
           if (this.options.newTps !== undefined) first.tps1m = this.options.newTps;
         }
-      } else first.state = "STOPPED";
+      } else if (first.state === "DRAINING") first.players = 0;
+      else first.state = "STOPPED";
       this.sample(`at +${at - T0}ms`);
     }
     this.now = until;

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { resolveKnobs } from "../../../src/controller/deployments/rollout-knobs.ts";
+import { planRollout } from "../../../src/controller/deployments/rollout-planner.ts";
 import type { AppError } from "../../../src/core/errors.ts";
 import { seededRandom } from "../scheduler/fleet.ts";
 import { knobs, RolloutSim } from "./rollout-harness.ts";
@@ -168,8 +169,19 @@ describe("rollout planner", () => {
         canaryInstances: pick(3),
         healthGateEnabled: r() < 0.5,
         minHealthySeconds: pick(20),
+        drainTimeoutSeconds: 1 + pick(30),
       });
-      const sim = new RolloutSim({ seed, total, knobs: k, bootMs: [200, 1000 + pick(8000)] });
+      // Half the runs have players on the old instances: they move after a while, or never.
+      const withPlayers = r() < 0.5;
+      const leaveMs = r() < 0.5 ? pick(40_000) : undefined;
+      const sim = new RolloutSim({
+        seed,
+        total,
+        knobs: k,
+        bootMs: [200, 1000 + pick(8000)],
+        ...(withPlayers ? { players: 1 + pick(5) } : {}),
+        ...(withPlayers && leaveMs !== undefined ? { leaveMs } : {}),
+      });
       let ended = undefined as ReturnType<RolloutSim["tick"]> | undefined;
       for (let t = 0; t < 5000 && ended === undefined; t++) {
         if (r() < 0.05) sim.state = sim.state === "PAUSED" ? "IN_PROGRESS" : "PAUSED";
@@ -185,7 +197,110 @@ describe("rollout planner", () => {
       expect(sim.liveAt(sim.revision - 1).length).toBe(0);
       // Progress is read from the instances: the last decision counts every live one updated.
       expect(ended?.progress.updated).toBe(total);
+      // Every old instance holding players went through DRAINING before it stopped.
+      if (withPlayers) expect({ context, drains: sim.drains.length }).toEqual({ context, drains: total });
     }
+  });
+
+  test("players on an old instance: drained first, stopped once they moved to a RUNNING one", () => {
+    const sim = new RolloutSim({ seed: 21, total: 3, knobs: knobs(), players: 4, leaveMs: 3000 });
+    const end = sim.runToEnd();
+    expect(end.verdict).toBe("completed");
+    expect(sim.violations).toEqual([]);
+    expect([...sim.drains].sort()).toEqual(["g-1", "g-2", "g-3"]);
+    expect([...sim.stops].sort()).toEqual(["g-1", "g-2", "g-3"]);
+    expect(sim.minRunning).toBeGreaterThanOrEqual(3);
+  });
+
+  test("players that never move: the old instance stops at drainTimeoutSeconds after DRAINING", () => {
+    const sim = new RolloutSim({ seed: 22, total: 2, knobs: knobs({ drainTimeoutSeconds: 7 }), players: 2 });
+    const end = sim.runToEnd();
+    expect(end.verdict).toBe("completed");
+    // the harness flags any stop of an instance holding players before its deadline
+    expect(sim.violations).toEqual([]);
+    expect(sim.stops.sort()).toEqual(["g-1", "g-2"]);
+  });
+
+  test("maxUnavailable without surge room: drained before its replacement is placed, floor kept", () => {
+    const sim = new RolloutSim({
+      seed: 23,
+      total: 3,
+      knobs: knobs({ maxUnavailable: 1, maxSurge: 0 }),
+      players: 1,
+      leaveMs: 2000,
+    });
+    const end = sim.runToEnd();
+    expect(end.verdict).toBe("completed");
+    expect(sim.violations).toEqual([]);
+    expect(sim.maxExtra).toBe(0);
+    expect(sim.drains.sort()).toEqual(["g-1", "g-2", "g-3"]);
+  });
+
+  const base = {
+    revision: 2,
+    strategy: "ROLLING" as const,
+    state: "IN_PROGRESS" as const,
+    totalInstances: 1,
+  };
+  const draining = (drainingSince: number) => ({
+    id: "g-1",
+    state: "DRAINING" as const,
+    revision: 1,
+    createdAt: 0,
+    drainingSince,
+    players: 3,
+  });
+  const replacement = {
+    id: "g-2",
+    state: "RUNNING" as const,
+    revision: 2,
+    replaces: "g-1",
+    createdAt: 1000,
+    runningSince: 2000,
+  };
+
+  test("a takeover resumes a drain from the record: waits until the deadline, then stops", () => {
+    const k = knobs({ drainTimeoutSeconds: 10 });
+    const at = (now: number) =>
+      planRollout({
+        now,
+        deployment: { ...base, knobs: k, sameAs: [] },
+        instances: [draining(5000), replacement],
+        canPlace: true,
+      });
+    const before = at(14_999);
+    expect(before.steps).toEqual([]);
+    expect(before.waveOpen).toBe(true);
+    expect(at(15_000).steps).toEqual([
+      { kind: "stop", instance: "g-1", reason: "replaced by g-2 (r2); drain deadline passed (3 player(s))" },
+    ]);
+  });
+
+  test("a failed wave gives its drained old instance back to routing; a stranded up-to-date one too", () => {
+    const failed = planRollout({
+      now: 6000,
+      deployment: { ...base, knobs: knobs(), sameAs: [] },
+      instances: [draining(5000), { ...replacement, state: "CRASHED" as const }],
+      canPlace: true,
+    });
+    expect(failed.verdict).toBe("failed");
+    expect(failed.steps).toContainEqual({
+      kind: "undrain",
+      instance: "g-1",
+      reason: "deployment r2 failed: keeps serving",
+    });
+    // The rollback (r3 = r1's content): the old instance is current again and must serve.
+    const rollback = planRollout({
+      now: 7000,
+      deployment: { ...base, revision: 3, knobs: knobs(), sameAs: [1] },
+      instances: [draining(5000)],
+      canPlace: true,
+    });
+    expect(rollback.steps).toContainEqual({
+      kind: "undrain",
+      instance: "g-1",
+      reason: "r3 is current: serves again",
+    });
   });
 });
 

@@ -115,6 +115,9 @@ export function toSchedInstance(
     ...(doc.state === "RUNNING" && doc.stateChangedAt !== undefined
       ? { runningSince: doc.stateChangedAt }
       : {}),
+    ...(doc.state === "DRAINING" && doc.stateChangedAt !== undefined
+      ? { drainingSince: doc.stateChangedAt }
+      : {}),
     // ended by the loss of its node, not by its own crash (the lifecycle stamps lostAt)
     ...(doc.lostAt !== undefined ? { lost: true } : {}),
   };
