@@ -100,7 +100,14 @@ export class PlayerTransfers {
     const running = (await this.deps.instances.findMany({ group, state: "RUNNING" })).filter(
       (i) => i._id !== except && routable(i),
     );
-    return running.sort((a, b) => (a.players ?? 0) - (b.players ?? 0) || a._id.localeCompare(b._id))[0];
+    // Newest revision first: a rolling deployment drains old instances one after another, and a player
+    // moved to another outdated one would be moved again at its turn.
+    return running.sort(
+      (a, b) =>
+        (b.deploymentRevision ?? 0) - (a.deploymentRevision ?? 0) ||
+        (a.players ?? 0) - (b.players ?? 0) ||
+        a._id.localeCompare(b._id),
+    )[0];
   }
 
   /** What the proxy still has to carry out. */

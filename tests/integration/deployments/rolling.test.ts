@@ -1,12 +1,14 @@
 /**
  * Deployments through a real controller (embedded store, gRPC over mTLS, its own lifecycle) and
  * simulated daemons: a rolling restart of a STATIC group, template pins reaching the plans, the one-
- * deployment-per-group rule, knob validation codes, pause at a boundary, resume, and rollback.
+ * deployment-per-group rule, knob validation codes, pause at a boundary, resume, and rollback; an old
+ * instance holding a player is drained (its player queued for a RUNNING instance) before it stops.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { waitFor } from "../../support/wait.ts";
 import { customGroup, type Fleet, startFleet } from "../scheduler/fleet-harness.ts";
+import { WorkloadClient } from "../workload/workload-harness.ts";
 
 interface Deployment {
   revision: number;
@@ -72,7 +74,62 @@ async function groupOf(name: string, count: number): Promise<void> {
   });
 }
 
+async function client(instanceId: string, group: string, prefix: "/api/plugin" | "/api/proxy") {
+  const token = await fleet.controller.instances.auth.tokens.mint({ instanceId, group });
+  return new WorkloadClient(`http://127.0.0.1:${fleet.controller.httpPort}`, prefix, token);
+}
+
 describe("deployments over a real controller", () => {
+  test("rolling: an old instance with a player is DRAINING, its player queued for a RUNNING one, then stops", async () => {
+    await groupOf("rdp", 2);
+    const old = (await instances("rdp")).map((i) => i.id).sort();
+    const proxy = await client("rdpproxy-1", "rdpproxy", "/api/proxy");
+    const onOld = await client(old[0]!, "rdp", "/api/plugin");
+    const player = crypto.randomUUID();
+    expect((await proxy.post("/player-join", { uuid: player, name: "Mover" })).status).toBe(200);
+    expect((await onOld.post("/player-join", { uuid: player, name: "Mover" })).status).toBe(200);
+    const res = await fleet.api("POST", "/api/v1/groups/rdp/restart", { drainTimeoutSeconds: 600 });
+    expect(res.status).toBe(202);
+    const { revision } = await json<Deployment>(res);
+
+    // The 600 s deadline is far off: only the player moving lets the old instance stop.
+    let sawDraining = false;
+    let transfer: { targetInstanceId: string } | undefined;
+    const end = await waitFor(
+      async () => {
+        const [list, d] = await Promise.all([instances("rdp"), deployment("rdp", revision)]);
+        const first = list.find((i) => i.id === old[0]);
+        if (first?.state === "DRAINING") sawDraining = true;
+        if (transfer === undefined && sawDraining) {
+          const pending = await json<{ data: Array<{ playerUuid: string; targetInstanceId: string }> }>(
+            await proxy.get("/pending-transfers"),
+          );
+          transfer = pending.data.find((t) => t.playerUuid === player);
+          if (transfer !== undefined) {
+            const target = list.find((i) => i.id === transfer!.targetInstanceId);
+            expect(target?.state).toBe("RUNNING");
+            // moved once: onto an instance already at the new revision, not another old one
+            expect(target?.deploymentRevision).toBe(revision);
+            // What the proxy does: connect the player to the target, ack; the target sees the join.
+            const onTarget = await client(transfer.targetInstanceId, "rdp", "/api/plugin");
+            expect((await onTarget.post("/player-join", { uuid: player, name: "Mover" })).status).toBe(200);
+            expect((await proxy.post(`/transfer-ack/${player}`)).status).toBeLessThan(300);
+          }
+        }
+        return d.state === "IN_PROGRESS" ? undefined : d;
+      },
+      { timeoutMs: 60_000, intervalMs: 100, what: "the rolling restart with a player to end" },
+    );
+    expect(end.state).toBe("COMPLETED");
+    expect(sawDraining).toBe(true);
+    expect(transfer).toBeDefined();
+    const after = await instances("rdp");
+    expect(after.find((i) => i.id === old[0])?.state ?? "gone").not.toBe("RUNNING");
+    const live = after.filter((i) => i.state === "RUNNING");
+    expect(live.length).toBe(2);
+    expect(live.every((i) => i.deploymentRevision === revision)).toBe(true);
+  }, 90_000);
+
   test("rolling restart of a STATIC group of 4: RUNNING never below 4, every instance replaced once", async () => {
     await groupOf("roll", 4);
     const before = (await instances("roll")).map((i) => i.id).sort();
