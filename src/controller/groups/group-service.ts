@@ -152,7 +152,23 @@ export class GroupService {
 
   /** The group as the scheduler sees it: parent chain merged root first, child overriding. */
   async resolved(name: string): Promise<ResolvedGroup> {
-    const own = await this.get(name);
+    return this.resolvedFrom(name, await this.get(name));
+  }
+
+  /** As `resolved`, with the group's own fields replaced by `own` (a deployment revision's snapshot). */
+  async resolvedAs(name: string, own: GroupSpec): Promise<ResolvedGroup> {
+    const doc = await this.get(name);
+    const { name: _n, ...fields } = own;
+    return this.resolvedFrom(name, {
+      _id: doc._id,
+      _rev: doc._rev,
+      createdAt: doc.createdAt,
+      updatedAt: doc.updatedAt,
+      ...fields,
+    } as GroupDoc);
+  }
+
+  private async resolvedFrom(name: string, own: GroupDoc): Promise<ResolvedGroup> {
     const chain = [own];
     for (let parent = own.parent; parent && chain.length <= MAX_PARENT_HOPS; ) {
       const doc = await this.groups.get(parent);

@@ -9,7 +9,9 @@ import { planToWire } from "../../wire/plan-wire.ts";
 import type { CatalogEntry } from "../catalog/catalog-service.ts";
 import { DownloadsApiError } from "../catalog/papermc-downloads.ts";
 import { DEPLOYMENTS, type DeploymentDoc, deploymentId } from "../deployments/deployment-doc.ts";
-import type { GroupService } from "../groups/group-service.ts";
+import { pinnedSpec } from "../deployments/group-pins.ts";
+import type { ResolvedGroup } from "../groups/group-inheritance.ts";
+import { type GroupService, toGroupView } from "../groups/group-service.ts";
 import type { SessionRegistry } from "../grpc/session-registry.ts";
 import { forwardingRoleOf } from "../networks/forwarding-role.ts";
 import type { NetworkSpec } from "../networks/network-service.ts";
@@ -128,7 +130,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
       if (existing.state === "SCHEDULED") await this.dispatch(request.instanceId, request.fence);
       return;
     }
-    const group = await this.deps.groups.resolved(request.group);
+    const group = await this.groupAt(request.group, request.deploymentRevision ?? 0);
     const now = this.now();
     await instances.record(
       {
@@ -515,6 +517,26 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
 
   close(): void {
     this.retries.stop();
+  }
+
+  /**
+   * The group as an instance of `revision` is placed: the revision's recorded group snapshot (the
+   * patch its deployment applied), with later plain edits on top (pinnedSpec). No deployment yet, or
+   * the latest revision: the group as it is.
+   */
+  private async groupAt(group: string, revision: number): Promise<ResolvedGroup> {
+    const col = this.deps.store.collection<DeploymentDoc>(DEPLOYMENTS);
+    const [latest] = await col.find({ groupName: group }, { sort: [["revision", -1]], limit: 1 });
+    if (latest === undefined || revision === latest.revision) return this.deps.groups.resolved(group);
+    // Before the first deployment: what that deployment found at trigger.
+    const at =
+      revision > 0
+        ? (await col.get(deploymentId(group, revision)))?.groupSnapshot
+        : (await col.find({ groupName: group }, { sort: [["revision", 1]], limit: 1 }))[0]?.baseline
+            .groupSnapshot;
+    if (at === undefined) return this.deps.groups.resolved(group);
+    const { createdAt: _c, updatedAt: _u, ...current } = toGroupView(await this.deps.groups.get(group));
+    return this.deps.groups.resolvedAs(group, pinnedSpec(current, at, latest.groupSnapshot));
   }
 
   private async pinsOf(group: string, revision: number): Promise<Array<[string, string]>> {

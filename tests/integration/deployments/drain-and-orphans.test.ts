@@ -161,4 +161,72 @@ describe("deployments and other workflows", () => {
       { timeoutMs: 30_000, what: "the group back on its old instances" },
     );
   }, 60_000);
+  test("group settings are pinned per revision: after a failed canary, an old-revision placement gets the old settings", async () => {
+    const created = await fleet.api(
+      "POST",
+      "/api/v1/groups",
+      customGroup("pinned", {
+        scalingMode: "STATIC",
+        minInstances: 2,
+        maxInstances: 2,
+        memoryMb: 128,
+        env: { STAGE: "a" },
+      }),
+    );
+    expect(created.status).toBe(201);
+    await waitFor(async () => (await services("pinned")).filter((i) => i.state === "RUNNING").length === 2, {
+      timeoutMs: 20_000,
+      what: "2 pinned instances RUNNING",
+    });
+    const planEnv = async (id: string) => {
+      const plan = await fleet.controller.store.collection("instance_composition_plans").get(id);
+      return JSON.stringify(plan ?? {}).match(/"STAGE":"(\w+)"/)?.[1];
+    };
+    const res = await fleet.api("POST", "/api/v1/groups/pinned/deploy", {
+      strategy: "CANARY",
+      group: { env: { STAGE: "b" } },
+      minHealthySeconds: 6,
+      minHealthyTps: 18,
+    });
+    expect(res.status).toBe(202);
+    const canary = await waitFor(
+      async () => (await services("pinned")).find((i) => i.deploymentRevision === 1 && i.state === "RUNNING"),
+      { timeoutMs: 20_000, what: "the canary RUNNING" },
+    );
+    // The revision's instance runs the revision's settings.
+    expect(await planEnv(canary.id)).toBe("b");
+    await new InstanceMetrics(fleet.controller.coord).record({
+      instanceId: canary.id,
+      group: "pinned",
+      kind: "server",
+      receivedAt: Date.now(),
+      values: { tps1m: 9.5 },
+    });
+    await waitFor(async () => (await deployment("pinned", 1)).state !== "IN_PROGRESS", {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      what: "the canary judged",
+    });
+    const olds = await waitFor(
+      async () => {
+        const live = (await services("pinned")).filter((i) => i.state === "RUNNING");
+        return live.length === 2 && live.every((i) => i.deploymentRevision === 0) ? live : undefined;
+      },
+      { timeoutMs: 30_000, what: "the group back on its old instances" },
+    );
+    // An old instance stops; STATIC places another (its ID comes back) at the head revision, 0 again:
+    // it gets r0's settings, not the failed r1's the group was patched with at trigger.
+    const starts = () => fleet.daemons.reduce((n, d) => n + d.starts, 0);
+    const startsBefore = starts();
+    expect((await fleet.api("POST", `/api/v1/services/${olds[0]!.id}/stop`)).status).toBeLessThan(300);
+    const live = await waitFor(
+      async () => {
+        const running = (await services("pinned")).filter((i) => i.state === "RUNNING");
+        return starts() > startsBefore && running.length === 2 ? running : undefined;
+      },
+      { timeoutMs: 30_000, what: "a new instance placed for the stopped one" },
+    );
+    expect(live.every((i) => i.deploymentRevision === 0)).toBe(true);
+    for (const i of live) expect({ id: i.id, stage: await planEnv(i.id) }).toEqual({ id: i.id, stage: "a" });
+  }, 90_000);
 });
