@@ -29,6 +29,29 @@ beforeAll(() => {
 
 afterAll(() => rmSync(extract, { recursive: true, force: true }));
 
+/** The archive's entries whose contents differ between two builds (sha256 of each extracted file). */
+function differingEntries(a: string, b: string): string[] {
+  const sums = (dir: string) => {
+    const into = tempDir("prexor-release-cmp-");
+    spawnSync("tar", ["xzf", join(dir, ARCHIVE), "-C", into]);
+    const out = spawnSync("sh", ["-c", "find . -type f -print0 | sort -z | xargs -0 sha256sum"], {
+      cwd: into,
+      encoding: "utf8",
+    }).stdout;
+    rmSync(into, { recursive: true, force: true });
+    return new Map(
+      out
+        .trim()
+        .split("\n")
+        .map((l) => [l.slice(66), l.slice(0, 64)] as const),
+    );
+  };
+  const [x, y] = [sums(a), sums(b)];
+  const names = [...new Set([...x.keys(), ...y.keys()])].sort();
+  const differ = names.filter((n) => x.get(n) !== y.get(n));
+  return differ.length > 0 ? differ : ["none (the tar or gzip framing differs)"];
+}
+
 describe("bun run release", () => {
   test("the archive holds the binary, the prexorctl link, LICENSE, README, units and completions (owner 0:0)", () => {
     const listing = spawnSync("tar", ["tvzf", join(first.dir, ARCHIVE)], { encoding: "utf8" }).stdout;
@@ -63,7 +86,12 @@ describe("bun run release", () => {
   test("the same commit builds the same bytes", () => {
     const second = buildRelease("b");
     console.log(`release (${HOST_TARGET}) built in ${second.seconds.toFixed(1)} s`);
-    expect(readFileSync(join(second.dir, ARCHIVE)).equals(readFileSync(join(first.dir, ARCHIVE)))).toBe(true);
+    const same = readFileSync(join(second.dir, ARCHIVE)).equals(readFileSync(join(first.dir, ARCHIVE)));
+    // On a mismatch, name the entries that differ: the archive alone says nothing about why.
+    expect(
+      same,
+      same ? "" : `entries that differ: ${differingEntries(first.dir, second.dir).join(", ")}`,
+    ).toBe(true);
     expect(readFileSync(join(second.dir, "checksums.txt"), "utf8")).toBe(
       readFileSync(join(first.dir, "checksums.txt"), "utf8"),
     );
