@@ -1,15 +1,13 @@
 import { compareIds, gateOf, isLeaving, isTerminal, ownedByDrain } from "./rollout-planner.ts";
-import type {
-  GateVerdict,
-  RolloutDecision,
-  RolloutInput,
-  RolloutInstance,
-  RolloutProgress,
-  RolloutStep,
+import {
+  drainTimeoutOf,
+  type GateVerdict,
+  type RolloutDecision,
+  type RolloutInput,
+  type RolloutInstance,
+  type RolloutProgress,
+  type RolloutStep,
 } from "./rollout-types.ts";
-
-/** How long blue may keep players after the switch when the record names no other deadline. */
-export const BLUE_GREEN_DRAIN_SECONDS = 60;
 
 /**
  * One look at a BLUE_GREEN rollout. Blue is every live instance on an older revision, green the ones
@@ -82,8 +80,7 @@ export function planBlueGreen(input: RolloutInput): RolloutDecision {
 
   if (routing === "green") {
     const steps: RolloutStep[] = [];
-    const deadline =
-      (deployment.switchedAt ?? now) + (deployment.drainSeconds ?? BLUE_GREEN_DRAIN_SECONDS) * 1000;
+    const deadline = (deployment.switchedAt ?? now) + drainTimeoutOf(deployment.knobs) * 1000;
     let waiting = 0;
     for (const blue of blues) {
       if (ownedByDrain(blue) && blue.state !== "DRAINING") {

@@ -1,6 +1,5 @@
 import { AppError } from "../../core/errors.ts";
-import { BLUE_GREEN_DRAIN_SECONDS } from "./blue-green-planner.ts";
-import type { RolloutKnobs, Strategy } from "./rollout-types.ts";
+import { DEFAULT_DRAIN_TIMEOUT_SECONDS, type RolloutKnobs, type Strategy } from "./rollout-types.ts";
 
 /** A drain deadline past a day is a typo, not a plan: players would pin blue up indefinitely. */
 const MAX_DRAIN_TIMEOUT_SECONDS = 86_400;
@@ -110,6 +109,6 @@ export function resolveKnobs(req: KnobRequest, ctx: KnobContext): RolloutKnobs {
     replacementTimeoutSeconds: req.replacementTimeoutSeconds ?? Math.max(1, ctx.startupTimeoutSeconds),
     autoRollbackOnFailure: req.autoRollbackOnFailure ?? canaryDefaults?.autoRollbackOnFailure ?? false,
     minHealthyTps: req.minHealthyTps ?? canaryDefaults?.minHealthyTps ?? 0,
-    drainTimeoutSeconds: Math.floor(req.drainTimeoutSeconds ?? BLUE_GREEN_DRAIN_SECONDS),
+    drainTimeoutSeconds: Math.floor(req.drainTimeoutSeconds ?? DEFAULT_DRAIN_TIMEOUT_SECONDS),
   };
 }

@@ -1,14 +1,12 @@
-import type {
-  GateVerdict,
-  RolloutDecision,
-  RolloutInput,
-  RolloutInstance,
-  RolloutKnobs,
-  RolloutStep,
+import {
+  drainTimeoutOf,
+  type GateVerdict,
+  type RolloutDecision,
+  type RolloutInput,
+  type RolloutInstance,
+  type RolloutKnobs,
+  type RolloutStep,
 } from "./rollout-types.ts";
-
-/** The drain deadline when a deployment record names none (BLUE_GREEN's default is the same). */
-const DEFAULT_DRAIN_SECONDS = 60;
 
 /** Numeric-aware for `{group}-{N}` IDs, so waves go lobby-1, lobby-2, …, lobby-10. */
 export function compareIds(a: RolloutInstance, b: RolloutInstance): number {
@@ -175,9 +173,7 @@ export function planRollout(input: RolloutInput): RolloutDecision {
   const mayStopEarly = (old: RolloutInstance) =>
     knobs.maxUnavailable > 0 && (old.state !== "RUNNING" || running - 1 >= floor);
   const playersOn = (i: RolloutInstance) => i.players ?? 0;
-  // Records written before the knob existed carry none (and the world reader then passes no
-  // drainSeconds): the default applies rather than a NaN deadline that never passes.
-  const drainSeconds = deployment.drainSeconds ?? knobs.drainTimeoutSeconds ?? DEFAULT_DRAIN_SECONDS;
+  const drainSeconds = drainTimeoutOf(knobs);
   // A record without the time it became DRAINING is old enough: its deadline has passed.
   const drainDone = (i: RolloutInstance) =>
     playersOn(i) === 0 || now >= (i.drainingSince ?? i.createdAt) + drainSeconds * 1000;

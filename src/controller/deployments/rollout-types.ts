@@ -9,6 +9,17 @@ export type DeploymentTrigger = "manual" | "restart" | "rollback" | "template-ch
 
 export const STRATEGIES: readonly Strategy[] = ["ROLLING", "CANARY", "BLUE_GREEN"];
 
+/** How long a draining instance may keep its players before it is stopped anyway (the knob's default). */
+export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 60;
+
+/**
+ * The deployment's drain deadline in seconds. Records written before the knob existed carry none,
+ * so the default applies rather than a NaN deadline that never passes.
+ */
+export function drainTimeoutOf(knobs: RolloutKnobs): number {
+  return (knobs.drainTimeoutSeconds as number | undefined) ?? DEFAULT_DRAIN_TIMEOUT_SECONDS;
+}
+
 /** Rollout knobs after defaults: every field set. */
 export interface RolloutKnobs {
   /** instances replaced per wave (≥ 1) */
@@ -49,8 +60,6 @@ export interface RolloutDeployment {
   readonly switchedAt?: number;
   /** BLUE_GREEN: the recorded failure being unwound (switch back, stop green) */
   readonly failing?: string;
-  /** BLUE_GREEN: how long blue may keep players after the switch before it is stopped anyway */
-  readonly drainSeconds?: number;
 }
 
 /** Blue = the instances on older revisions; green = the deployment's revision. */

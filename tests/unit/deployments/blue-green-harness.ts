@@ -116,13 +116,15 @@ export class BlueGreenSim {
         revision: REVISION,
         strategy: "BLUE_GREEN",
         state: this.state,
-        knobs: this.options.knobs,
+        knobs:
+          this.options.drainSeconds !== undefined
+            ? { ...this.options.knobs, drainTimeoutSeconds: this.options.drainSeconds }
+            : this.options.knobs,
         totalInstances: this.options.total,
         sameAs: [],
         routing: this.routing,
         ...(this.switchedAt !== undefined ? { switchedAt: this.switchedAt } : {}),
         ...(this.failing !== undefined ? { failing: this.failing } : {}),
-        ...(this.options.drainSeconds !== undefined ? { drainSeconds: this.options.drainSeconds } : {}),
       },
       instances: this.instances.map((i) => ({ ...i })),
       canPlace: true,

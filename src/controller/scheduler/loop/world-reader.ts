@@ -58,8 +58,6 @@ export function rolloutsOf(world: World): TickRollout[] {
       ...(d.routing !== undefined ? { routing: d.routing } : {}),
       ...(d.switchedAt !== undefined ? { switchedAt: d.switchedAt } : {}),
       ...(d.failing !== undefined ? { failing: d.failing } : {}),
-      // Records written before the knob existed have none: the planner's fixed default applies.
-      ...(d.knobs.drainTimeoutSeconds !== undefined ? { drainSeconds: d.knobs.drainTimeoutSeconds } : {}),
     },
   }));
 }
