@@ -49,7 +49,7 @@ test("the pipeline writes every batch, at most two at a time, and stops at a fai
   let inFlight = 0;
   await pipelineBatches(ndjsonBatches(path, { docs: 7, bytes: 1 << 20 }), async (b) => {
     expect(++inFlight).toBeLessThanOrEqual(2);
-    await Bun.sleep(0);
+    await new Promise((resolve) => setImmediate(resolve)); // one event-loop turn, so a second write can start beside this one
     seen.push(...b.map((d) => d._id));
     inFlight--;
   });
