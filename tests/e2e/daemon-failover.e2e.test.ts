@@ -13,7 +13,11 @@ import { tempDir } from "../support/adapters.ts";
 import { AdminApi, ready } from "../support/admin-api.ts";
 import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
 import { killNodeProcesses } from "../support/node-processes.ts";
-import { type ProductionController, startProductionController } from "../support/production-controller.ts";
+import {
+  nodeView,
+  type ProductionController,
+  startProductionController,
+} from "../support/production-controller.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
 import { randomId, waitFor } from "../support/wait.ts";
 
@@ -66,13 +70,6 @@ async function startOneInstance(api: AdminApi, prefix: string): Promise<string> 
   return id;
 }
 
-interface NodeView {
-  id: string;
-  state: string;
-  connected: boolean;
-  controllerId: string | null;
-}
-
 describe.skipIf(skip !== undefined)("daemon failover", () => {
   const database = randomId("failover_");
   const controllers: ProductionController[] = [];
@@ -109,8 +106,7 @@ describe.skipIf(skip !== undefined)("daemon failover", () => {
     await api2.login(PASSWORD);
   }, 90_000);
 
-  const node = async (api: AdminApi, id: string) =>
-    (await api.call<{ data: NodeView[] }>("GET", "/api/v1/nodes")).body.data.find((n) => n.id === id);
+  const node = nodeView;
 
   test("kill -9 of the daemon's controller: the node moves to the survivor, which can start on it", async () => {
     const [first] = controllers as [(typeof controllers)[0]];

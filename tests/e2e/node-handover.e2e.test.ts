@@ -14,7 +14,11 @@ import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
 import { FaultProxy } from "../support/fault-proxy.ts";
 import { killNodeProcesses } from "../support/node-processes.ts";
-import { type ProductionController, startProductionController } from "../support/production-controller.ts";
+import {
+  nodeView,
+  type ProductionController,
+  startProductionController,
+} from "../support/production-controller.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
 import { randomId, waitFor } from "../support/wait.ts";
 
@@ -33,12 +37,6 @@ afterAll(async () => {
   await link?.stop();
   killNodeProcesses(nodeId);
 });
-
-interface NodeView {
-  id: string;
-  connected: boolean;
-  controllerId: string | null;
-}
 
 describe.skipIf(skip !== undefined)("node handover", () => {
   const database = randomId("handover_");
@@ -65,8 +63,7 @@ describe.skipIf(skip !== undefined)("node handover", () => {
     }
   }, 90_000);
 
-  const node = async (api: AdminApi) =>
-    (await api.call<{ data: NodeView[] }>("GET", "/api/v1/nodes")).body.data.find((n) => n.id === nodeId);
+  const node = (api: AdminApi) => nodeView(api, nodeId);
 
   test("a node silent on a controller that still holds its lease moves to the one it dialled", async () => {
     const [first, second] = controllers as [(typeof controllers)[0], (typeof controllers)[0]];

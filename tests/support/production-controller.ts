@@ -38,3 +38,16 @@ export async function startProductionController(
   };
   return { root, http, grpc, proc, id: health.controllerId, api: new AdminApi(`http://127.0.0.1:${http}`) };
 }
+
+/** A node as `GET /api/v1/nodes` lists it: what the failover suites look at. */
+export interface NodeView {
+  id: string;
+  state: string;
+  connected: boolean;
+  controllerId: string | null;
+}
+
+/** The node `id` as the controller behind `api` sees it, or undefined when it does not list it. */
+export async function nodeView(api: AdminApi, id: string): Promise<NodeView | undefined> {
+  return (await api.call<{ data: NodeView[] }>("GET", "/api/v1/nodes")).body.data.find((n) => n.id === id);
+}
