@@ -13,11 +13,12 @@ export function completionCommand(root: () => AnyCommand) {
       "prexorctl completion fish > ~/.config/fish/completions/prexorctl.fish",
     ],
     args: { shell: { type: "positional", required: true, description: "bash, zsh or fish" } },
-    run({ args }) {
+    async run({ args }) {
       if (!(SHELLS as readonly string[]).includes(args.shell))
         throw new CliError(`unsupported shell "${args.shell}"; use one of ${SHELLS.join(", ")}`, EXIT.USAGE);
-      // Written raw: the script must reach the shell byte for byte.
-      process.stdout.write(completionScript(root(), args.shell as Shell));
+      // Written raw (the script must reach the shell byte for byte) and awaited: main() exits right
+      // after, and an unflushed process.stdout.write cut the fish script (> 64 KiB) short into a pipe.
+      await Bun.write(Bun.stdout, completionScript(root(), args.shell as Shell));
     },
   });
 }
