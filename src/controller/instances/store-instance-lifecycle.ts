@@ -260,18 +260,37 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     });
     const outcome = this.deps.sessions.deliver(doc.node, { case: "startInstance", value: frame });
     const sent = outcome !== "no-session" && outcome !== "closed" && outcome !== "overflow";
-    await this.deps.instances.patch(
-      instanceId,
-      {
-        dispatchedAt: this.now(),
-        // Only a delivery counts toward the redispatch verdict: a start relayed to nobody was not sent.
-        ...(sent ? { dispatchCount: (doc.dispatchCount ?? 0) + 1 } : {}),
-        reason: sent ? (doc.reason ?? "") : `node ${doc.node} not connected; start pending`,
-      },
-      { fence },
-    );
+    if (sent) {
+      // Bookkeeping only: the node may already have answered (a STALE_FENCE refusal ends the record
+      // with its own reason), so the reason read before the send must not be written back over it.
+      // Only a delivery counts toward the redispatch verdict: a start relayed to nobody was not sent.
+      await this.deps.instances.patch(
+        instanceId,
+        { dispatchedAt: this.now(), dispatchCount: (doc.dispatchCount ?? 0) + 1 },
+        { fence },
+      );
+    } else {
+      await this.notePending(doc, fence);
+    }
     this.log.info({ instanceId, node: doc.node, planHash: plan.planHash, sent }, "StartInstance dispatched");
     return sent;
+  }
+
+  /**
+   * A start relayed to nobody: the record says why it waits, unless it changed since it was read
+   * (a stop, a crash report): that newer write's reason stands.
+   */
+  private async notePending(doc: InstanceDoc, fence: Fence | undefined): Promise<void> {
+    try {
+      await this.deps.instances.patch(
+        doc._id,
+        { dispatchedAt: this.now(), reason: `node ${doc.node} not connected; start pending` },
+        { fence, ifRev: doc._rev },
+      );
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === "CONFLICT")) throw err;
+      // changed concurrently: the newer write is the record's truth, and the next report re-checks it
+    }
   }
 
   /** The group's place in the network compositions (the proxies' platforms decide the backends'). */
