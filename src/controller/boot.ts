@@ -55,6 +55,7 @@ import { NodeShutdowns } from "./nodes/node-shutdowns.ts";
 import { openCoordination, openStore } from "./open-state.ts";
 import { type ClusterPki, loadOrCreateClusterCa } from "./pki/cluster-pki-store.ts";
 import { resolveClusterSecret } from "./pki/cluster-secret.ts";
+import { PlayerJourney } from "./players/player-journey.ts";
 import { countOpenDrains, SchedulerLoop } from "./scheduler/loop/index.ts";
 import { TemplateFiles } from "./templates/template-files.ts";
 import { TemplateService } from "./templates/template-service.ts";
@@ -302,6 +303,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       await instanceFiles.start();
       return () => instanceFiles.stop();
     });
+    const journey = new PlayerJourney({ store, events, log: log.child({ component: "players" }), now });
     const instances = wireInstances({
       store,
       events,
@@ -319,6 +321,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       forwardingSecret: async () => forwardingSecret,
       heartbeatIntervalMs: config.heartbeat.intervalMs,
       metrics,
+      journey,
       controllerUrl: () => controllerUrlOf(config.http.host, httpPort),
       clock,
     });
@@ -329,6 +332,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       instances: instances.instances,
       groups,
       events,
+      journey,
       log,
       now,
     });

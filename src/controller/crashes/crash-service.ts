@@ -53,6 +53,11 @@ export class CrashService {
     return this.store.collection<CrashDoc>(CRASHES);
   }
 
+  /** Retention: removes the crash records older than `cutoffMs`; returns how many went. */
+  pruneBefore(cutoffMs: number): Promise<number> {
+    return this.col.deleteMany({ crashedAt: { $lt: cutoffMs } });
+  }
+
   count(): Promise<number> {
     return this.col.count({});
   }

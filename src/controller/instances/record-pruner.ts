@@ -1,13 +1,8 @@
 import type { Coordination } from "../../coord/port.ts";
 import { systemClock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
-import type { DurableStore } from "../../store/port.ts";
-import { CRASHES, type CrashDoc } from "../crashes/crash-service.ts";
-import { type JourneyDoc, PLAYER_JOURNEY } from "../players/player-journey.ts";
 import type { ConsoleBuffer } from "./console-buffer.ts";
-import { COMPOSITION_PLANS, type PlanDoc } from "./instance-doc.ts";
 import type { InstanceService } from "./instance-service.ts";
-import { START_RETRIES } from "./start-retries.ts";
 
 const LEASE_SCOPE = "record-pruner";
 /** Crash and journey retention is in days: checking it hourly is plenty, and spares scans. */
@@ -33,6 +28,11 @@ export interface PruneCounts {
   consoles: number;
 }
 
+/** A kind of record kept for a number of days, pruned by the service that owns it. */
+export interface Retained {
+  pruneBefore(cutoffMs: number): Promise<number>;
+}
+
 /**
  * Retention without TTL indexes (the store port has none): ended instance records with their plan
  * and any start-retry intent, and crash and journey records past their retention. The store writes
@@ -46,9 +46,12 @@ export class RecordPruner {
 
   constructor(
     private readonly deps: {
-      store: DurableStore;
       /** instance records are read and removed through their service only (bounded reads) */
       instances: InstanceService;
+      /** a pruned record's plan and start-retry intent (StoreInstanceLifecycle.forgetPruned) */
+      plans: { forgetPruned(instanceId: string, planHash: string): Promise<void> };
+      crashes: Retained;
+      journey: Retained;
       coord: Coordination;
       controllerId: string;
       console: ConsoleBuffer;
@@ -68,12 +71,10 @@ export class RecordPruner {
       try {
         counts.instances = await this.pruneInstances();
         if (this.now() - this.crashesPrunedAt >= CRASH_PRUNE_EVERY_MS) {
-          counts.crashes = await this.deps.store
-            .collection<CrashDoc>(CRASHES)
-            .deleteMany({ crashedAt: { $lt: this.now() - RETENTION.crashDays * 86_400_000 } });
-          counts.journey = await this.deps.store
-            .collection<JourneyDoc>(PLAYER_JOURNEY)
-            .deleteMany({ timestamp: { $lt: this.now() - RETENTION.journeyDays * 86_400_000 } });
+          counts.crashes = await this.deps.crashes.pruneBefore(this.now() - RETENTION.crashDays * 86_400_000);
+          counts.journey = await this.deps.journey.pruneBefore(
+            this.now() - RETENTION.journeyDays * 86_400_000,
+          );
           this.crashesPrunedAt = this.now();
         }
       } finally {
@@ -86,7 +87,7 @@ export class RecordPruner {
   }
 
   private async pruneInstances(): Promise<number> {
-    const { store, instances } = this.deps;
+    const { instances, plans } = this.deps;
     const now = this.now();
     // Bounded per round: a backlog larger than a batch is worked off over the next rounds.
     const ended = await instances.endedBefore(
@@ -99,8 +100,7 @@ export class RecordPruner {
       // Conditional on what was read: a record re-placed under the same id since then is live again.
       if (!(await instances.pruneIfUnchanged(doc))) continue;
       removed++;
-      await store.collection<PlanDoc>(COMPOSITION_PLANS).deleteMany({ _id: doc._id, planHash: doc.planHash });
-      await store.collection(START_RETRIES).deleteMany({ _id: doc._id, planHash: doc.planHash });
+      await plans.forgetPruned(doc._id, doc.planHash);
     }
     if (removed > 0) this.deps.log.debug({ removed }, "pruned ended instance records");
     return removed;

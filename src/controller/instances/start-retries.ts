@@ -1,7 +1,7 @@
 import { systemClock } from "../../core/clock.ts";
 import { isAppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
-import type { Doc, DurableStore } from "../../store/port.ts";
+import type { Doc, DurableStore, Fence } from "../../store/port.ts";
 
 /** `workflow_start_retries`: a TRANSIENT start refusal waiting for its next attempt. */
 export interface StartRetryDoc extends Doc {
@@ -66,30 +66,43 @@ export class StartRetries {
     instance: { _id: string; group: string; node: string; planHash: string },
     error: string,
     retryAfterSeconds: number,
+    fence?: Fence,
   ): Promise<RefusalOutcome> {
     const previous = await this.col.get(instance._id);
     // A retry for an older plan of the same id (a replaced static instance) does not count.
     const attempt = (previous?.planHash === instance.planHash ? previous.attempt : 0) + 1;
     if (attempt >= MAX_START_ATTEMPTS) {
-      await this.col.delete(instance._id);
+      await this.col.delete(instance._id, { fence });
       return { retry: false, attempt };
     }
     const retryAt = this.now() + Math.max(1, retryAfterSeconds) * 1000;
-    await this.col.put({
-      _id: instance._id,
-      group: instance.group,
-      node: instance.node,
-      planHash: instance.planHash,
-      attempt,
-      retryAt,
-      lastError: error,
-    });
+    await this.col.put(
+      {
+        _id: instance._id,
+        group: instance.group,
+        node: instance.node,
+        planHash: instance.planHash,
+        attempt,
+        retryAt,
+        lastError: error,
+      },
+      { fence },
+    );
     return { retry: true, attempt, retryAt };
   }
 
-  /** The start was accepted, or the instance ended: nothing left to retry. */
-  async clear(instanceId: string): Promise<void> {
-    await this.col.delete(instanceId);
+  /**
+   * The start was accepted, or the instance ended: nothing left to retry. `fence` is the decision's
+   * (the node session that read the answer); the terminal-state cleanup passes none, since removing
+   * the intent of an ended instance is right whoever does it.
+   */
+  async clear(instanceId: string, fence?: Fence): Promise<void> {
+    await this.col.delete(instanceId, { fence });
+  }
+
+  /** The intent of a pruned record, only if it is still for the plan that record had. */
+  async forget(instanceId: string, planHash: string): Promise<void> {
+    await this.col.deleteMany({ _id: instanceId, planHash });
   }
 
   async pending(instanceId: string): Promise<StartRetryDoc | null> {

@@ -114,6 +114,15 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     });
   }
 
+  /**
+   * A pruned record's plan and start-retry intent, each only if still for the plan the record had
+   * (an id placed again since has a newer plan, which stays).
+   */
+  async forgetPruned(instanceId: string, planHash: string): Promise<void> {
+    await this.plans.deleteMany({ _id: instanceId, planHash });
+    await this.retries.forget(instanceId, planHash);
+  }
+
   private get plans() {
     return this.deps.store.collection<PlanDoc>(COMPOSITION_PLANS);
   }
@@ -434,7 +443,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
   async onStaleFence(nodeId: string, instanceId: string, sessionFence?: Fence): Promise<void> {
     const doc = await this.deps.instances.get(instanceId);
     if (!doc || doc.node !== nodeId || doc.state !== "SCHEDULED") return;
-    await this.retries.clear(instanceId);
+    await this.retries.clear(instanceId, sessionFence);
     await this.deps.instances.transition(
       instanceId,
       "STOPPED",
@@ -478,7 +487,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
     const doc = await this.deps.instances.get(ack.instanceId);
     if (!doc || doc.node !== nodeId) return;
     if (ack.accepted) {
-      await this.retries.clear(ack.instanceId);
+      await this.retries.clear(ack.instanceId, sessionFence);
       if (doc.state === "SCHEDULED")
         await this.deps.instances.transition(doc._id, "PREPARING", "start accepted", {}, w);
       this.deps.sessions.send(nodeId, {
@@ -498,6 +507,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
         doc,
         `${ack.errorCode}: ${ack.errorMessage}`,
         ack.retryAfterSeconds,
+        sessionFence,
       );
       this.log.warn(
         { instanceId: doc._id, attempt: outcome.attempt, retry: outcome.retry, ...startError },
@@ -508,7 +518,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
         return;
       }
     } else {
-      await this.retries.clear(doc._id);
+      await this.retries.clear(doc._id, sessionFence);
       this.log.warn({ instanceId: doc._id, ...startError }, "daemon refused the start permanently");
     }
     await this.deps.instances.transition(

@@ -22,7 +22,7 @@ import { GroupStarter } from "./group-starter.ts";
 import { routeInstanceFrames } from "./instance-frames.ts";
 import { InstanceService } from "./instance-service.ts";
 import { LifecycleReconciler } from "./lifecycle-reconciler.ts";
-import { RecordPruner } from "./record-pruner.ts";
+import { RecordPruner, type Retained } from "./record-pruner.ts";
 import { StoreInstanceLifecycle } from "./store-instance-lifecycle.ts";
 
 export interface InstanceWiring {
@@ -66,6 +66,8 @@ export function wireInstances(deps: {
   /** the daemons' heartbeat period: lost commands are sent again after two of them */
   heartbeatIntervalMs: number;
   metrics?: PauseMetrics & { compositionPlanningFailed(): void; crashLoopPaused(): void };
+  /** the player journey's retention, pruned with the instance records */
+  journey: Retained;
   clock?: Clock;
 }): InstanceWiring {
   const log = deps.log.child({ component: "instances" });
@@ -131,8 +133,10 @@ export function wireInstances(deps: {
     now,
   });
   const pruner = new RecordPruner({
-    store: deps.store,
     instances,
+    plans: lifecycle,
+    crashes,
+    journey: deps.journey,
     coord: deps.lease.coord,
     controllerId: deps.lease.holder,
     console,

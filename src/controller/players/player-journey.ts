@@ -111,6 +111,11 @@ export class PlayerJourney {
     return this.deps.store.collection<JourneyDoc>(PLAYER_JOURNEY);
   }
 
+  /** Retention: removes the journey steps older than `cutoffMs`; returns how many went. */
+  pruneBefore(cutoffMs: number): Promise<number> {
+    return this.col.deleteMany({ timestamp: { $lt: cutoffMs } });
+  }
+
   async record(player: Pick<PlayerInfo, "uuid" | "name">, step: JourneyStep | null): Promise<void> {
     if (!step) return;
     try {

@@ -5,7 +5,7 @@ import { RoutingView } from "../deployments/routing-view.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import type { GroupService } from "../groups/group-service.ts";
 import type { InstanceService } from "../instances/instance-service.ts";
-import { PlayerJourney } from "../players/player-journey.ts";
+import type { PlayerJourney } from "../players/player-journey.ts";
 import { PlayerRegistry } from "../players/player-registry.ts";
 import { PlayerSessions } from "../players/player-sessions.ts";
 import { PlayerTransfers } from "../players/player-transfers.ts";
@@ -32,14 +32,15 @@ export function wireWorkloadServices(deps: {
   instances: InstanceService;
   groups: GroupService;
   events: EventPublisher;
+  /** built before the instance side, whose record pruner keeps its retention */
+  journey: PlayerJourney;
   log: Logger;
   now: () => number;
 }): WorkloadServices {
   const log = deps.log.child({ component: "players" });
   const registry = new PlayerRegistry(deps.coord);
   const intents = new TransferIntents(deps.store);
-  const { instances, events, groups, now } = deps;
-  const journey = new PlayerJourney({ store: deps.store, events, log, now });
+  const { instances, events, groups, journey, now } = deps;
   const players = new PlayerSessions({ registry, instances, events, log, journey, now });
   const routing = new RoutingView(deps.store);
   const transfers = new PlayerTransfers({

@@ -10,6 +10,7 @@ import { CRASHES, CrashService } from "../../../src/controller/crashes/crash-ser
 import { SessionRegistry } from "../../../src/controller/grpc/session-registry.ts";
 import type { InstanceDoc } from "../../../src/controller/instances/instance-doc.ts";
 import { InstanceService } from "../../../src/controller/instances/instance-service.ts";
+import { START_RETRIES } from "../../../src/controller/instances/start-retries.ts";
 import {
   type LifecycleDeps,
   StoreInstanceLifecycle,
@@ -122,7 +123,7 @@ for (const [storeCase, coordCase] of pairs) {
       }
 
       test("a start ack (accepted or refused) under a stale node fence is refused", async () => {
-        const { lifecycle, instances, stale, current, before } = await setup("SCHEDULED");
+        const { store, lifecycle, instances, stale, current, before } = await setup("SCHEDULED");
         expect(await refusal(() => lifecycle.onStartAck("node-a", ack(true), stale))).toBe(
           "STALE_FENCING_TOKEN",
         );
@@ -130,6 +131,8 @@ for (const [storeCase, coordCase] of pairs) {
           "STALE_FENCING_TOKEN",
         );
         expect(await instances.get("lobby-1")).toEqual(before);
+        // The refusal's retry intent is the stale session's decision too: not written.
+        expect(await store.collection(START_RETRIES).count({})).toBe(0);
         await lifecycle.onStartAck("node-a", ack(true), current);
         expect(await instances.get("lobby-1")).toMatchObject({ state: "PREPARING", _fence: current });
         lifecycle.close();

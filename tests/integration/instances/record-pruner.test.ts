@@ -5,13 +5,22 @@
  * time, and every controller drops console lines of records that are gone.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import type { CrashDoc } from "../../../src/controller/crashes/crash-service.ts";
+import type { CrashLoopGuard } from "../../../src/controller/crashes/crash-loop-guard.ts";
+import { type CrashDoc, CrashService } from "../../../src/controller/crashes/crash-service.ts";
 import { ConsoleBuffer } from "../../../src/controller/instances/console-buffer.ts";
 import { COMPOSITION_PLANS, type InstanceDoc } from "../../../src/controller/instances/instance-doc.ts";
 import { InstanceService } from "../../../src/controller/instances/instance-service.ts";
 import { RETENTION, RecordPruner } from "../../../src/controller/instances/record-pruner.ts";
 import { START_RETRIES } from "../../../src/controller/instances/start-retries.ts";
-import { type JourneyDoc, PLAYER_JOURNEY } from "../../../src/controller/players/player-journey.ts";
+import {
+  type LifecycleDeps,
+  StoreInstanceLifecycle,
+} from "../../../src/controller/instances/store-instance-lifecycle.ts";
+import {
+  type JourneyDoc,
+  PLAYER_JOURNEY,
+  PlayerJourney,
+} from "../../../src/controller/players/player-journey.ts";
 import { MemoryCoordination } from "../../../src/coord/memory/memory-coordination.ts";
 import type { InstanceState } from "../../../src/core/lifecycle/index.ts";
 import { silentLogger } from "../../../src/log/logger.ts";
@@ -100,16 +109,31 @@ for (const storeCase of await storeAdapters()) {
       return store;
     }
 
-    const pruner = (store: DurableStore, coord: MemoryCoordination, console: ConsoleBuffer, id = "c1") =>
-      new RecordPruner({
+    /** The real owners of each collection, as the instance wiring builds them. */
+    const pruner = (store: DurableStore, coord: MemoryCoordination, console: ConsoleBuffer, id = "c1") => {
+      const log = silentLogger();
+      const events = { publish: async () => undefined };
+      const instances = new InstanceService(store, events, log, () => NOW);
+      const plans = new StoreInstanceLifecycle({
         store,
-        instances: new InstanceService(store, { publish: async () => undefined }, silentLogger(), () => NOW),
+        instances,
+        log,
+        now: () => NOW,
+      } as unknown as LifecycleDeps);
+      const crashes = new CrashService(store, instances, {} as CrashLoopGuard, events, log, () => NOW);
+      const journey = new PlayerJourney({ store, events, log, now: () => NOW });
+      return new RecordPruner({
+        instances,
+        plans,
+        crashes,
+        journey,
         coord,
         controllerId: id,
         console,
-        log: silentLogger(),
+        log,
         now: () => NOW,
       });
+    };
 
     test("removes exactly the records past their retention, with their plans and retry intents", async () => {
       const store = await seeded();
