@@ -81,6 +81,25 @@ export class CrashLoopGuard {
     });
   }
 
+  /**
+   * A manual unpause: forgets the group's crash window and backoff. Says whether a pause was in
+   * force. Ordered with the group's crash recording, so a crash being recorded is not lost half-way.
+   */
+  forget(group: string): Promise<boolean> {
+    return this.serial(group, async () => {
+      const doc = await this.col.get(group);
+      if (doc === null) return false;
+      await this.col.delete(group);
+      return (doc.pausedUntilMs ?? 0) > this.now();
+    });
+  }
+
+  /** The crash-loop pauses in force, for the groups named (every group when none are named). */
+  pausesIn(groups?: readonly string[]): Promise<CrashLoopDoc[]> {
+    const filter = groups ? { _id: { $in: [...groups] } } : {};
+    return this.col.find({ ...filter, pausedUntilMs: { $gt: this.now() } }, { limit: 10_000 });
+  }
+
   start(): void {
     // a failed sweep changes nothing and the next interval runs it again
     this.sweeper ??= setInterval(() => void this.sweep().catch(() => undefined), UNPAUSE_SWEEP_MS);

@@ -1,7 +1,7 @@
 import { systemClock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
-import { CRASH_LOOPS, type CrashLoopDoc } from "../crashes/crash-loop-guard.ts";
+import type { CrashLoopGuard } from "../crashes/crash-loop-guard.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 
 export const GROUP_PAUSES = "group_pauses";
@@ -32,10 +32,14 @@ export interface PauseMetrics {
   groupPaused(code: string): void;
 }
 
-/** The permanent-failure pause and its lifting; the scheduler's world reader reads the same collection. */
+/**
+ * The permanent-failure pause and its lifting, beside the crash-loop pause its guard owns; the
+ * scheduler's world reader reads the same collection.
+ */
 export class GroupPauses {
   constructor(
     private readonly store: DurableStore,
+    private readonly loops: Pick<CrashLoopGuard, "forget" | "pausesIn">,
     private readonly events: EventPublisher,
     private readonly log: Logger,
     private readonly metrics: PauseMetrics = { groupPaused() {} },
@@ -71,10 +75,8 @@ export class GroupPauses {
   /** Lifts both kinds of pause and forgets the crash-loop window and backoff (a manual unpause). */
   async resume(group: string): Promise<boolean> {
     const had = (await this.col.get(group)) !== null;
-    const loop = await this.store.collection<CrashLoopDoc>(CRASH_LOOPS).get(group);
     await this.col.delete(group);
-    if (loop) await this.store.collection<CrashLoopDoc>(CRASH_LOOPS).delete(group);
-    const lifted = had || (loop?.pausedUntilMs ?? 0) > this.now();
+    const lifted = (await this.loops.forget(group)) || had;
     if (lifted) this.log.info({ group }, "group resumed");
     return lifted;
   }
@@ -88,9 +90,7 @@ export class GroupPauses {
     const filter = groups ? { _id: { $in: [...groups] } } : {};
     const [failures, loops] = await Promise.all([
       this.col.find(filter, { limit: 10_000 }),
-      this.store
-        .collection<CrashLoopDoc>(CRASH_LOOPS)
-        .find({ ...filter, pausedUntilMs: { $gt: this.now() } }, { limit: 10_000 }),
+      this.loops.pausesIn(groups),
     ]);
     const out = new Map<string, GroupPauseView>();
     for (const loop of loops) {

@@ -76,7 +76,6 @@ export function wireInstances(deps: {
   const instances = new InstanceService(deps.store, deps.events, log, now);
   const tokens = new WorkloadTokens(deps.store);
   const console = new ConsoleBuffer();
-  const pauses = new GroupPauses(deps.store, deps.events, log, deps.metrics);
   const crashLoops = new CrashLoopGuard(
     deps.store,
     deps.events,
@@ -89,6 +88,7 @@ export function wireInstances(deps: {
     now,
     () => deps.metrics?.crashLoopPaused(),
   );
+  const pauses = new GroupPauses(deps.store, crashLoops, deps.events, log, deps.metrics);
   const lifecycle = new StoreInstanceLifecycle({
     store: deps.store,
     groups: deps.groups,
