@@ -314,6 +314,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       templateFiles,
       artifactDir: resolve(root, "artifacts"),
       sessions,
+      nodes,
       lease,
       crashLoop: config.crashes,
       acceptEula: config.minecraft.acceptEula,
@@ -494,7 +495,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     sequence.add("SSE streams", () => () => eventSystem.closeStreams());
     // Proxies without a plugin: their velocity.toml / config.yml follow the RUNNING backends.
     const routeSync = new ProxyRouteSync({
-      store,
+      nodes,
       instances: instances.instances,
       networks,
       groups,

@@ -1,12 +1,11 @@
 import { systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import { TERMINAL_STATES } from "../../core/lifecycle/index.ts";
-import type { DurableStore } from "../../store/port.ts";
 import type { CrashLoopGuard } from "../crashes/crash-loop-guard.ts";
 import type { GroupService } from "../groups/group-service.ts";
 import { type LeaseGateOptions, withLease } from "../lease-gate.ts";
 import type { NodeDoc } from "../nodes/node-doc.ts";
-import { NODES } from "../nodes/node-service.ts";
+import type { NodeService } from "../nodes/node-service.ts";
 import {
   type PlaceAction,
   type SchedInstance,
@@ -26,7 +25,7 @@ import type { InstanceService } from "./instance-service.ts";
 export class GroupStarter {
   constructor(
     private readonly deps: {
-      store: DurableStore;
+      nodes: Pick<NodeService, "all">;
       groups: GroupService;
       instances: InstanceService;
       lifecycle: InstanceLifecycle;
@@ -46,7 +45,7 @@ export class GroupStarter {
       );
     }
     return withLease(deps.lease, `group:${name}`, async (fence) => {
-      const nodes = await deps.store.collection<NodeDoc>(NODES).find({ connected: true });
+      const nodes = await deps.nodes.all({ connected: true });
       const live = await deps.instances.findMany({ state: { $nin: [...TERMINAL_STATES] } });
       const result = scheduleTick({
         now: (deps.now ?? systemClock.now)(),

@@ -15,8 +15,7 @@ import { type GroupService, toGroupView } from "../groups/group-service.ts";
 import type { SessionRegistry } from "../grpc/session-registry.ts";
 import { forwardingRoleOf } from "../networks/forwarding-role.ts";
 import type { NetworkSpec } from "../networks/network-service.ts";
-import type { NodeDoc } from "../nodes/node-doc.ts";
-import { NODES } from "../nodes/node-service.ts";
+import type { NodeService } from "../nodes/node-service.ts";
 import type { TemplateService } from "../templates/template-service.ts";
 import type { WorkloadTokens } from "../workload/workload-tokens.ts";
 import type { ConsoleBuffer } from "./console-buffer.ts";
@@ -62,6 +61,8 @@ export interface LifecycleDeps {
   catalog: { resolve(platform: string, version: string): Promise<CatalogEntry> };
   templates: TemplateService;
   sessions: SessionRegistry;
+  /** the node records: whether a node is connected to some controller */
+  nodes: Pick<NodeService, "isConnected">;
   tokens: WorkloadTokens;
   console: ConsoleBuffer;
   /** REST base URL handed to the plugin as CLOUD_CONTROLLER_URL */
@@ -579,7 +580,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
   /** Connected here or to another controller: a start sent there may have reached it. */
   private async nodeConnected(nodeId: string): Promise<boolean> {
     if (this.deps.sessions.get(nodeId)) return true;
-    return (await this.deps.store.collection<NodeDoc>(NODES).get(nodeId))?.connected === true;
+    return this.deps.nodes.isConnected(nodeId);
   }
 
   private async artifactFor(platform: string, version: string): Promise<CatalogEntry | null> {

@@ -11,6 +11,7 @@ import type { GroupService } from "../groups/group-service.ts";
 import type { SessionRegistry } from "../grpc/session-registry.ts";
 import type { LeaseGateOptions } from "../lease-gate.ts";
 import type { NetworkSpec } from "../networks/network-service.ts";
+import type { NodeService } from "../nodes/node-service.ts";
 import type { TemplateFiles } from "../templates/template-files.ts";
 import type { TemplateService } from "../templates/template-service.ts";
 import { WorkloadAuth } from "../workload/workload-auth.ts";
@@ -57,6 +58,7 @@ export function wireInstances(deps: {
   templateFiles: TemplateFiles;
   artifactDir: string;
   sessions: SessionRegistry;
+  nodes: NodeService;
   lease: LeaseGateOptions;
   crashLoop: { crashLoopThreshold: number; crashLoopWindowSeconds: number };
   controllerUrl: () => string;
@@ -95,6 +97,7 @@ export function wireInstances(deps: {
     catalog: deps.catalog,
     templates: deps.templates,
     sessions: deps.sessions,
+    nodes: deps.nodes,
     controllerUrl: deps.controllerUrl,
     now,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
@@ -124,7 +127,7 @@ export function wireInstances(deps: {
     log,
   });
   const starter = new GroupStarter({
-    store: deps.store,
+    nodes: deps.nodes,
     groups: deps.groups,
     lease: deps.lease,
     instances,

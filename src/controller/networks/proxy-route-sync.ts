@@ -2,14 +2,13 @@ import { type Clock, systemClock, type TimerHandle } from "../../core/clock.ts";
 import { configFormatOf } from "../../core/templates/platform-format.ts";
 import type { ProxyConfigFormat } from "../../core/templates/proxy-routes-config.ts";
 import type { Logger } from "../../log/logger.ts";
-import type { DurableStore } from "../../store/port.ts";
 import { ProxyRoutes, type ProxyRoutesAck } from "../../wire/index.ts";
 import type { RoutingSource } from "../deployments/routing-view.ts";
 import type { EventType } from "../events/event-types.ts";
 import type { SessionRegistry } from "../grpc/session-registry.ts";
 import type { InstanceDoc } from "../instances/instance-doc.ts";
 import type { NodeDoc } from "../nodes/node-doc.ts";
-import { NODES } from "../nodes/node-service.ts";
+import type { NodeService } from "../nodes/node-service.ts";
 import type { NetworkSpec } from "./network-service.ts";
 import { type ProxyRoutePlan, planProxyRoutes } from "./proxy-routes.ts";
 
@@ -18,7 +17,6 @@ const RESEND_MS = 5_000;
 /** An acknowledged one is repeated this often anyway (the daemon writes nothing when it matches). */
 const REFRESH_MS = 60_000;
 /** Bound on the node read of one pass (far above any real fleet). */
-const MAX_NODES = 10_000;
 /** Bursts of events (a rolling restart) make one pass. */
 const DEBOUNCE_MS = 50;
 
@@ -37,7 +35,7 @@ const TRIGGERS: readonly EventType[] = [
 
 export interface ProxyRouteSyncDeps {
   /** nodes (their advertised addresses) */
-  store: DurableStore;
+  nodes: Pick<NodeService, "all">;
   /** RUNNING and DRAINING instances, bounded (InstanceService.serving) */
   instances: { serving(): Promise<InstanceDoc[]> };
   networks: { list(): Promise<NetworkSpec[]> };
@@ -198,7 +196,7 @@ export class ProxyRouteSync {
     if (proxyFormats.size === 0) return [];
     const [serving, nodes, routable] = await Promise.all([
       this.deps.instances.serving(),
-      this.deps.store.collection<NodeDoc>(NODES).find({}, { limit: MAX_NODES }),
+      this.deps.nodes.all(),
       this.deps.routing?.filter() ?? Promise.resolve(() => true),
     ]);
     return planProxyRoutes({

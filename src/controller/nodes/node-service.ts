@@ -46,6 +46,9 @@ const MAX_ATTEMPTS = 8;
  * two controllers both land, and a disconnect only applies to the session that is ending (a new
  * session elsewhere has already replaced `sessionId`).
  */
+/** More nodes than any fleet this controller runs; a list past it is cut, never unbounded. */
+export const NODE_LIST_LIMIT = 10_000;
+
 export class NodeService {
   constructor(
     private readonly store: DurableStore,
@@ -76,8 +79,14 @@ export class NodeService {
     return findPage(this.col, filter, query, [["_id", 1]]);
   }
 
+  /** The nodes matching `filter`, bounded: a fleet is far below NODE_LIST_LIMIT nodes. */
   all(filter: Filter = {}): Promise<NodeDoc[]> {
-    return this.col.find(filter, { sort: [["_id", 1]] });
+    return this.col.find(filter, { sort: [["_id", 1]], limit: NODE_LIST_LIMIT });
+  }
+
+  /** Whether the node holds an open stream to some controller. */
+  async isConnected(id: string): Promise<boolean> {
+    return (await this.col.get(id))?.connected === true;
   }
 
   /** A node certificate was just issued: create the record, or renew it on re-enrolment. */

@@ -14,6 +14,7 @@ import type { InstanceDoc } from "../../../src/controller/instances/instance-doc
 import { InstanceService } from "../../../src/controller/instances/instance-service.ts";
 import type { NetworkSpec } from "../../../src/controller/networks/network-service.ts";
 import { ProxyRouteSync } from "../../../src/controller/networks/proxy-route-sync.ts";
+import { NodeService } from "../../../src/controller/nodes/node-service.ts";
 import { silentLogger } from "../../../src/log/logger.ts";
 import { MongoStore } from "../../../src/store/mongo/mongo-store.ts";
 import type { Doc } from "../../../src/store/port.ts";
@@ -67,7 +68,7 @@ let storeDown = false;
 function controller(clock: ManualClock) {
   const sessions = new SessionRegistry();
   const sync = new ProxyRouteSync({
-    store,
+    nodes: new NodeService(store),
     instances: new InstanceService(store, { publish: async () => {} }, silentLogger()),
     networks: {
       list: async () => {
@@ -260,7 +261,7 @@ describe.skipIf(mongo.skip !== undefined)("proxy route sync with MongoDB going a
       await direct.collection<InstanceDoc>("instances").put(doc("lobby-1", "lobby", "node-a", 30001));
       const sessions = new SessionRegistry();
       const sync = new ProxyRouteSync({
-        store: viaProxy,
+        nodes: new NodeService(viaProxy),
         instances: new InstanceService(viaProxy, { publish: async () => {} }, silentLogger()),
         networks: { list: async () => [NETWORK] },
         groups: { resolved: async (name) => ({ platform: platforms[name] ?? "PAPER" }) },
