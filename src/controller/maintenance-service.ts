@@ -1,5 +1,6 @@
 import type { Maintenance } from "../api/maintenance.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
+import { CLUSTER_META } from "../store/collections.ts";
 import type { Doc, DurableStore } from "../store/port.ts";
 import type { EventPublisher } from "./events/event-types.ts";
 import { type LeaseGateOptions, withLease } from "./lease-gate.ts";
@@ -21,7 +22,7 @@ export class MaintenanceService {
   ) {}
 
   private get meta() {
-    return this.store.collection<MaintenanceDoc>("cluster_meta");
+    return this.store.collection<MaintenanceDoc>(CLUSTER_META);
   }
 
   async get(): Promise<Maintenance> {

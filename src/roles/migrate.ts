@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
+import { USERS } from "../controller/auth/user-service.ts";
 import { BackupService } from "../controller/backup/backup-service.ts";
+import { GROUPS } from "../controller/groups/group-service.ts";
 import { clusterSecretFile } from "../controller/pki/cluster-secret.ts";
 import type { Coordination } from "../coord/port.ts";
 import { ValkeyCoordination } from "../coord/valkey/valkey-coordination.ts";
@@ -103,7 +105,7 @@ export const migrateCommand = defineCommand({
         target = { root: toRoot, store, coord: null, close: () => store.close() };
       }
       const held =
-        (await target.store.collection("users").count()) + (await target.store.collection("groups").count());
+        (await target.store.collection(USERS).count()) + (await target.store.collection(GROUPS).count());
       if (held > 0 && !args.force) {
         throw new AppError(
           "CONFLICT",

@@ -8,7 +8,7 @@ export interface IndexSpec {
   unique?: boolean;
 }
 
-export const COLLECTIONS: Record<string, IndexSpec[]> = {
+const DECLARED = {
   users: [{ name: "email_unique", fields: [["email", 1]], unique: true }],
   roles: [],
   user_preferences: [],
@@ -67,7 +67,28 @@ export const COLLECTIONS: Record<string, IndexSpec[]> = {
   workload_tokens: [],
   /** a restore's own progress record; never part of a backup (bundle-format.ts UNBACKED_COLLECTIONS) */
   restore_journal: [],
-};
+} satisfies Record<string, IndexSpec[]>;
+
+/**
+ * The one list of the controller's collection names. Each owning module names its collection once,
+ * as a constant that `satisfies CollectionName`, so a name cannot be spelled two ways or used
+ * without its indexes declared here (tests/unit/store/collection-names.test.ts keeps literals out).
+ * The port itself takes any name: backup and restore move collections they find by name.
+ */
+export type CollectionName = keyof typeof DECLARED;
+
+export const COLLECTIONS: Readonly<Record<CollectionName, IndexSpec[]>> = DECLARED;
+
+/** The indexes declared for a collection; a name not declared here has none. */
+export function indexesOf(name: string): IndexSpec[] {
+  return Object.hasOwn(COLLECTIONS, name) ? COLLECTIONS[name as CollectionName] : [];
+}
+
+/**
+ * Cluster-wide singletons, one document each (the JWT secret, the forwarding secret, maintenance,
+ * the network seed): shared by design, each document owned by the module that writes its id.
+ */
+export const CLUSTER_META = "cluster_meta" satisfies CollectionName;
 
 /** Internal collections of the adapters themselves. */
 export const FENCES_COLLECTION = "fences";

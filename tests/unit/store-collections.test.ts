@@ -19,13 +19,15 @@ function sources(): { path: string; text: string }[] {
     .map((p) => ({ path: relative(SRC, p), text: readFileSync(p, "utf8") }));
 }
 
+/** `export const NODES = "nodes" satisfies CollectionName;`: a collection named once, checked by tsc. */
+const NAME_CONSTANT = /const ([A-Z][A-Z0-9_]*) = "([a-z][a-z0-9_]*)" satisfies CollectionName;/g;
+
 describe("collection registry", () => {
   test("every collection src opens is declared", () => {
     const files = sources();
     const constants = new Map<string, string>();
     for (const { text } of files) {
-      for (const m of text.matchAll(/const ([A-Z][A-Z0-9_]*) = "([a-z][a-z0-9_]*)";/g))
-        constants.set(m[1]!, m[2]!);
+      for (const m of text.matchAll(NAME_CONSTANT)) constants.set(m[1]!, m[2]!);
     }
     const opened = new Set<string>();
     const unresolved: string[] = [];
@@ -41,5 +43,19 @@ describe("collection registry", () => {
     expect(unresolved).toEqual([]);
     expect([...opened].filter((name) => !Object.hasOwn(COLLECTIONS, name)).sort()).toEqual([]);
     expect(opened.size).toBeGreaterThan(10);
+  });
+
+  test("code outside the store names a collection by its constant, and each name has one constant", () => {
+    const literals: string[] = [];
+    const owners = new Map<string, string[]>();
+    for (const { path, text } of sources()) {
+      for (const m of text.matchAll(NAME_CONSTANT)) owners.set(m[2]!, [...(owners.get(m[2]!) ?? []), path]);
+      if (path.startsWith("store/")) continue;
+      for (const m of text.matchAll(/\.collection(?:<[^>]*>)?\(\s*["'`]([^"'`]*)/g))
+        literals.push(`src/${path}: "${m[1]}"`);
+    }
+    expect(literals).toEqual([]);
+    expect([...owners].filter(([, where]) => where.length > 1)).toEqual([]);
+    expect(owners.size).toBeGreaterThan(20);
   });
 });

@@ -1,7 +1,11 @@
 import { systemClock } from "../../core/clock.ts";
 import { redactSecrets } from "../../log/redact.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import { findPage } from "../../store/find-page.ts";
 import type { Doc, DurableStore, Filter } from "../../store/port.ts";
+
+/** The audit trail, one document per mutation. */
+export const AUDIT_LOG = "audit_log" satisfies CollectionName;
 
 export interface AuditDoc extends Doc {
   username: string;
@@ -65,7 +69,7 @@ export class AuditLog {
   ) {}
 
   private get col() {
-    return this.store.collection<AuditDoc>("audit_log");
+    return this.store.collection<AuditDoc>(AUDIT_LOG);
   }
 
   async record(entry: AuditEntry): Promise<void> {

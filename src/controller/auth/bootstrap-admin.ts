@@ -4,6 +4,7 @@ import { type Clock, systemClock } from "../../core/clock.ts";
 import { isAppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
+import { USERS } from "./user-service.ts";
 
 export interface UserDoc extends Doc {
   passwordHash: string;
@@ -53,7 +54,7 @@ export async function ensureBootstrapAdmin(
   log: Logger,
   clock: Pick<Clock, "now"> = systemClock,
 ): Promise<BootstrapResult> {
-  const users = store.collection<UserDoc>("users");
+  const users = store.collection<UserDoc>(USERS);
   if ((await users.count()) > 0) return { created: false };
   const password = configuredPassword !== "" ? configuredPassword : randomPassword();
   try {

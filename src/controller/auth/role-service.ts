@@ -7,7 +7,11 @@ import {
   type Permission,
   ROLE_NAME,
 } from "../../core/permissions.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
+
+/** The custom roles (the built-in ones are code). */
+export const ROLES = "roles" satisfies CollectionName;
 
 export interface RoleDoc extends Doc {
   permissions: string[];
@@ -30,7 +34,7 @@ export class RoleService {
   ) {}
 
   private get roles() {
-    return this.store.collection<RoleDoc>("roles");
+    return this.store.collection<RoleDoc>(ROLES);
   }
 
   /** Permissions of a role right now; unknown roles grant nothing. */

@@ -3,6 +3,7 @@ import type { Coordination } from "../../coord/port.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { isAppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
+import { CLUSTER_META } from "../../store/collections.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import { sealPrivateKey, unsealPrivateKey } from "../pki/key-seal.ts";
 
@@ -53,7 +54,7 @@ export async function resolveJwtSecret(
   clock: Pick<Clock, "now"> = systemClock,
 ): Promise<string> {
   if (configured !== "") return configured;
-  const meta = store.collection<SecretDoc>("cluster_meta");
+  const meta = store.collection<SecretDoc>(CLUSTER_META);
   const existing = await meta.get(JWT_SECRET_ID);
   if (existing?.sealed) {
     const bytes = await unsealPrivateKey(existing.sealed, clusterSecret, { purpose: JWT_SEAL_PURPOSE });

@@ -1,10 +1,14 @@
 import { unlinkSync } from "node:fs";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { AppError, conflictOnDuplicate } from "../../core/errors.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import { findPage } from "../../store/find-page.ts";
 import type { DurableStore } from "../../store/port.ts";
 import { hashPassword, type UserDoc } from "./bootstrap-admin.ts";
 import type { RoleService } from "./role-service.ts";
+
+/** The operator accounts. */
+export const USERS = "users" satisfies CollectionName;
 
 export interface UserView {
   username: string;
@@ -31,7 +35,7 @@ export class UserService {
   ) {}
 
   private get users() {
-    return this.store.collection<UserDoc>("users");
+    return this.store.collection<UserDoc>(USERS);
   }
 
   get(username: string): Promise<UserDoc | null> {

@@ -4,6 +4,8 @@ import type { Coordination, Lease } from "../../coord/port.ts";
 import { systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import type { DurableStore } from "../../store/port.ts";
+import { countActiveDeployments } from "../deployments/deployment-doc.ts";
+import { countOpenDrains } from "../scheduler/loop/drain-workflow.ts";
 import {
   type BackupScope,
   isBundleId,
@@ -343,16 +345,14 @@ export class BackupService {
   }
 
   private async refuseWhileBusy(): Promise<void> {
-    const drains = await this.deps.store.collection("workflow_drains").count({ state: "IN_PROGRESS" });
+    const drains = await countOpenDrains(this.deps.store);
     if (drains > 0)
       throw new AppError(
         "CONFLICT",
         `a node drain is in progress (${drains}); restore refused until it ends`,
         { drains },
       );
-    const deployments = await this.deps.store
-      .collection("deployments")
-      .count({ state: { $in: ["IN_PROGRESS", "RUNNING", "PAUSED", "CANARY"] } });
+    const deployments = await countActiveDeployments(this.deps.store);
     if (deployments > 0) {
       throw new AppError(
         "CONFLICT",

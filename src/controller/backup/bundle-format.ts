@@ -12,6 +12,7 @@
  * they like. It is built under `<id>.partial/` and renamed whole, so a killed backup leaves only a
  * `.partial` directory that is never listed as a bundle and never verifies.
  */
+import { CLUSTER_META } from "../../store/collections.ts";
 export const BUNDLE_FORMAT = 1;
 export const MANIFEST_FILE = "manifest.json";
 export const PARTIAL_SUFFIX = ".partial";
@@ -92,5 +93,5 @@ export function collectionFile(name: string): string {
  */
 export const UNBACKED_COLLECTIONS = new Set(["restore_journal"]);
 export const PRESERVED_DOCS: ReadonlyArray<{ collection: string; id: string }> = [
-  { collection: "cluster_meta", id: "jwt-secret" },
+  { collection: CLUSTER_META, id: "jwt-secret" },
 ];

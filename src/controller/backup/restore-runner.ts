@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs
 import { dirname, join } from "node:path";
 import type { Coordination } from "../../coord/port.ts";
 import { systemClock } from "../../core/clock.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import type { Doc, DurableStore, StoreInternals } from "../../store/port.ts";
 import { COORDINATION_FILE, INTERNALS_FILE, type Manifest, PRESERVED_DOCS } from "./bundle-format.ts";
 import type { CoordinationFile } from "./bundle-writer.ts";
@@ -11,7 +12,7 @@ import { GarbageReclaimer } from "./garbage-reclaimer.ts";
 import { type BatchLimits, DEFAULT_BATCH, ndjsonBatches, pipelineBatches } from "./ndjson-batches.ts";
 import type { RestorePlan } from "./restore-plan.ts";
 
-export const RESTORE_JOURNAL = "restore_journal";
+export const RESTORE_JOURNAL = "restore_journal" satisfies CollectionName;
 const JOURNAL_ID = "current";
 
 export interface RestoreJournal extends Doc {

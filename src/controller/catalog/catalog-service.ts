@@ -3,8 +3,12 @@ import { join } from "node:path";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { AppError, conflictOnDuplicate } from "../../core/errors.ts";
 import { PLATFORMS } from "../../core/groups/group-schema.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import { type LeaseGateOptions, withLease } from "../lease-gate.ts";
+
+/** The platform artifacts the controller serves. */
+export const CATALOG = "catalog" satisfies CollectionName;
 
 /** Where a runtime artifact comes from: a URL daemons download, or a file the controller serves. */
 export type ArtifactSource = { kind: "url"; url: string } | { kind: "controller"; file: string };
@@ -67,7 +71,7 @@ export class CatalogService {
   ) {}
 
   private get col() {
-    return this.store.collection<CatalogDoc>("catalog");
+    return this.store.collection<CatalogDoc>(CATALOG);
   }
 
   private async require(platform: string, version: string): Promise<CatalogDoc> {

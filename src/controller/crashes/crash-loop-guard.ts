@@ -7,10 +7,11 @@ import {
   recordCrash,
 } from "../../core/crash/index.ts";
 import type { Logger } from "../../log/logger.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 
-export const CRASH_LOOPS = "crash_loops";
+export const CRASH_LOOPS = "crash_loops" satisfies CollectionName;
 
 /**
  * `crash_loops`, keyed by group name: the detector state. `pausedUntilMs` is what the scheduler reads:

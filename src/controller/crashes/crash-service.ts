@@ -2,6 +2,7 @@ import { systemClock } from "../../core/clock.ts";
 import { classifyCrash } from "../../core/crash/index.ts";
 import { AppError, isAppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import { findPage } from "../../store/find-page.ts";
 import type { Doc, DurableStore, Fence, Filter } from "../../store/port.ts";
 import type { CrashReport } from "../../wire/index.ts";
@@ -9,7 +10,7 @@ import type { EventPublisher } from "../events/event-types.ts";
 import type { InstanceService } from "../instances/instance-service.ts";
 import type { CrashLoopGuard } from "./crash-loop-guard.ts";
 
-export const CRASHES = "crashes";
+export const CRASHES = "crashes" satisfies CollectionName;
 export const MAX_TAIL_LINES = 500;
 export const MAX_TAIL_LINE_CHARS = 8192;
 

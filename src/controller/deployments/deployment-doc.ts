@@ -1,5 +1,6 @@
 import type { GroupSpec } from "../../core/groups/group-schema.ts";
-import type { Doc } from "../../store/port.ts";
+import type { CollectionName } from "../../store/collections.ts";
+import type { Doc, DurableStore } from "../../store/port.ts";
 import type {
   DeploymentState,
   DeploymentTrigger,
@@ -9,9 +10,9 @@ import type {
   Strategy,
 } from "./rollout-types.ts";
 
-export const DEPLOYMENTS = "deployments";
+export const DEPLOYMENTS = "deployments" satisfies CollectionName;
 /** Per group: the revision new placements are stamped with (see DeploymentHeadDoc). */
-export const DEPLOYMENT_HEADS = "deployment_heads";
+export const DEPLOYMENT_HEADS = "deployment_heads" satisfies CollectionName;
 
 /** One template as a revision pins it. */
 export interface PinnedTemplate {
@@ -77,6 +78,11 @@ export interface DeploymentHeadDoc extends Doc {
 }
 
 export const ACTIVE_STATES: readonly DeploymentState[] = ["IN_PROGRESS", "PAUSED"];
+
+/** Deployments not yet ended, across every group (a restore waits for none to be left). */
+export function countActiveDeployments(store: DurableStore): Promise<number> {
+  return store.collection<DeploymentDoc>(DEPLOYMENTS).count({ state: { $in: [...ACTIVE_STATES] } });
+}
 
 export function deploymentId(group: string, revision: number): string {
   return `${group}:${revision}`;

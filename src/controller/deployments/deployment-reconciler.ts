@@ -2,6 +2,7 @@ import type { Coordination } from "../../coord/port.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { DurableStore } from "../../store/port.ts";
+import { GROUPS } from "../groups/group-service.ts";
 import { ACTIVE_STATES, DEPLOYMENTS, type DeploymentDoc } from "./deployment-doc.ts";
 
 /** Cluster singleton (spec 30 §2.1): one controller at a time, the lease outlives a few rounds. */
@@ -63,7 +64,7 @@ export async function reconcileOnce(
     .find({ state: { $in: [...ACTIVE_STATES] } }, { sort: [["updatedAt", 1]], limit: RECONCILER_SCAN });
   if (active.length === 0) return { seen: 0, abandoned: 0 };
   const names = [...new Set(active.map((d) => d.groupName))];
-  const groups = await deps.store.collection("groups").find({ _id: { $in: names } }, { limit: names.length });
+  const groups = await deps.store.collection(GROUPS).find({ _id: { $in: names } }, { limit: names.length });
   const existing = new Set(groups.map((g) => g._id));
   let abandoned = 0;
   for (const doc of active) {

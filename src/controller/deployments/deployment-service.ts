@@ -4,6 +4,7 @@ import type { GroupPatch, GroupSpec } from "../../core/groups/group-schema.ts";
 import type { DurableStore, Fence } from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import { type GroupService, toGroupView } from "../groups/group-service.ts";
+import { INSTANCES } from "../instances/instance-doc.ts";
 import { type LeaseGateOptions, withLease } from "../lease-gate.ts";
 import {
   ACTIVE_STATES,
@@ -108,9 +109,7 @@ export class DeploymentService {
       const templateSnapshot = await this.snapshotOf(req.group, req.templates ?? {}, histories);
       const strategy = req.strategy ?? "ROLLING";
       const resolved = await this.deps.groups.resolved(req.group);
-      const total = await this.deps.store
-        .collection("instances")
-        .count({ group: req.group, state: "RUNNING" });
+      const total = await this.deps.store.collection(INSTANCES).count({ group: req.group, state: "RUNNING" });
       const knobs = resolveKnobs(req.knobs ?? {}, {
         strategy,
         total,
@@ -217,7 +216,7 @@ export class DeploymentService {
       await this.deps.groups.update(from.groupName, fields);
     }
     const total = await this.deps.store
-      .collection("instances")
+      .collection(INSTANCES)
       .count({ group: from.groupName, state: "RUNNING" });
     return this.create(
       {

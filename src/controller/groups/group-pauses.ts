@@ -1,10 +1,11 @@
 import { systemClock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import type { CrashLoopGuard } from "../crashes/crash-loop-guard.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 
-export const GROUP_PAUSES = "group_pauses";
+export const GROUP_PAUSES = "group_pauses" satisfies CollectionName;
 
 /**
  * `group_pauses`, keyed by group: a PERMANENT plan/start failure stopped the group. Unlike the

@@ -3,11 +3,16 @@ import { type Clock, systemClock } from "../../core/clock.ts";
 import { AppError, conflictOnDuplicate } from "../../core/errors.ts";
 import { checkGroup, referencesTo } from "../../core/groups/group-rules.ts";
 import { GroupCreateSchema, type GroupPatch, type GroupSpec } from "../../core/groups/group-schema.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import { findPage } from "../../store/find-page.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import { type LeaseGateOptions, withLease } from "../lease-gate.ts";
+import { TEMPLATES } from "../templates/template-service.ts";
 import { mergeChain, type ResolvedGroup } from "./group-inheritance.ts";
+
+/** The group definitions, keyed by name. */
+export const GROUPS = "groups" satisfies CollectionName;
 
 /** Bounds a parent chain a corrupt store could make endless (the rules refuse cycles). */
 const MAX_PARENT_HOPS = 10;
@@ -44,7 +49,7 @@ export class GroupService {
   ) {}
 
   private get groups() {
-    return this.store.collection<GroupDoc>("groups");
+    return this.store.collection<GroupDoc>(GROUPS);
   }
 
   private async refs() {
@@ -63,7 +68,7 @@ export class GroupService {
   private async checkTemplates(names: readonly string[] | undefined): Promise<void> {
     if (!names || names.length === 0) return;
     const found = await this.store
-      .collection<Doc>("templates")
+      .collection<Doc>(TEMPLATES)
       .find({ _id: { $in: [...names] } }, { limit: names.length });
     const known = new Set(found.map((t) => t._id));
     const missing = names.filter((n) => !known.has(n));

@@ -1,9 +1,10 @@
 import type { InstanceState } from "../../core/lifecycle/index.ts";
 import type { CompositionPlan } from "../../core/plan/index.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import type { Doc } from "../../store/port.ts";
 
-export const INSTANCES = "instances";
-export const COMPOSITION_PLANS = "instance_composition_plans";
+export const INSTANCES = "instances" satisfies CollectionName;
+export const COMPOSITION_PLANS = "instance_composition_plans" satisfies CollectionName;
 
 /** `instances`, keyed by instance id. Times are epoch ms. */
 export interface InstanceDoc extends Doc {

@@ -1,6 +1,7 @@
 import { systemClock } from "../../core/clock.ts";
 import { isAppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import type { Doc, DurableStore, Fence } from "../../store/port.ts";
 
 /** `workflow_start_retries`: a TRANSIENT start refusal waiting for its next attempt. */
@@ -14,7 +15,7 @@ export interface StartRetryDoc extends Doc {
   lastError: string;
 }
 
-export const START_RETRIES = "workflow_start_retries";
+export const START_RETRIES = "workflow_start_retries" satisfies CollectionName;
 /** TRANSIENT start refusals are retried until this many refusals; the next one gives up. */
 export const MAX_START_ATTEMPTS = 3;
 const PUMP_INTERVAL_MS = 1_000;

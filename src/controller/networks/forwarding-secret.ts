@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { isAppError } from "../../core/errors.ts";
+import { CLUSTER_META } from "../../store/collections.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import { sealPrivateKey, unsealPrivateKey } from "../pki/key-seal.ts";
 
@@ -24,7 +25,7 @@ export async function resolveForwardingSecret(
   clusterSecret: string,
   options: { scryptLogN?: number; clock?: Pick<Clock, "now"> } = {},
 ): Promise<string> {
-  const meta = store.collection<ForwardingSecretDoc>("cluster_meta");
+  const meta = store.collection<ForwardingSecretDoc>(CLUSTER_META);
   const existing = await meta.get(FORWARDING_SECRET_ID);
   if (existing?.sealed) {
     const bytes = await unsealPrivateKey(existing.sealed, clusterSecret, {

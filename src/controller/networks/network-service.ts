@@ -2,9 +2,15 @@ import { Value } from "@sinclair/typebox/value";
 import { NetworkSchema, type NetworkSpec } from "../../api/networks.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { AppError, conflictOnDuplicate } from "../../core/errors.ts";
+import type { CollectionName } from "../../store/collections.ts";
+import { CLUSTER_META } from "../../store/collections.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
+import { GROUPS } from "../groups/group-service.ts";
 import { type LeaseGateOptions, withLease } from "../lease-gate.ts";
+
+/** The network compositions, keyed by name. */
+export const NETWORKS = "networks" satisfies CollectionName;
 
 export { NetworkSchema, type NetworkSpec };
 
@@ -27,7 +33,7 @@ export class NetworkService {
   ) {}
 
   private get networks() {
-    return this.store.collection<NetworkDoc>("networks");
+    return this.store.collection<NetworkDoc>(NETWORKS);
   }
 
   private async checkReferences(spec: NetworkSpec): Promise<void> {
@@ -40,7 +46,7 @@ export class NetworkService {
       ...(spec.bedrockLobbyGroup ? [spec.bedrockLobbyGroup] : []),
       ...Object.values(spec.forcedHosts ?? {}),
     ]);
-    const groups = this.store.collection<Doc>("groups");
+    const groups = this.store.collection<Doc>(GROUPS);
     const missing: string[] = [];
     for (const name of referenced) if (!(await groups.get(name))) missing.push(name);
     if (missing.length > 0)
@@ -101,7 +107,7 @@ export class NetworkService {
 
   /** First start only: networks from controller.yml, once, when the collection has never been seeded. */
   async seed(entries: Array<Record<string, unknown>>): Promise<number> {
-    const meta = this.store.collection<Doc & { at: number }>("cluster_meta");
+    const meta = this.store.collection<Doc & { at: number }>(CLUSTER_META);
     if (entries.length === 0 || (await meta.get("networks-seeded"))) return 0;
     let created = 0;
     for (const entry of entries) {

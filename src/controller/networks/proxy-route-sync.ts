@@ -7,7 +7,6 @@ import type { RoutingSource } from "../deployments/routing-view.ts";
 import type { EventType } from "../events/event-types.ts";
 import type { SessionRegistry } from "../grpc/session-registry.ts";
 import type { InstanceDoc } from "../instances/instance-doc.ts";
-import type { NodeDoc } from "../nodes/node-doc.ts";
 import type { NodeService } from "../nodes/node-service.ts";
 import type { NetworkSpec } from "./network-service.ts";
 import { type ProxyRoutePlan, planProxyRoutes } from "./proxy-routes.ts";

@@ -1,10 +1,11 @@
 import type { Coordination, RevocationKind, Unsubscribe } from "../../coord/port.ts";
 import { systemClock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import type { PeerIdentity } from "../pki/index.ts";
 
-export const CERT_REVOCATIONS = "cert_revocations";
+export const CERT_REVOCATIONS = "cert_revocations" satisfies CollectionName;
 const CHANNEL = "nodecert";
 
 export interface RevocationDoc extends Doc {

@@ -1,11 +1,12 @@
 import { systemClock } from "../../core/clock.ts";
 import { AppError, isAppError } from "../../core/errors.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import { findPage } from "../../store/find-page.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import { joinTokenHash, mintJoinToken, parseJoinToken } from "../../wire/join-token.ts";
 import { assertValidNodeId } from "../pki/index.ts";
 
-export const JOIN_TOKENS = "join_tokens";
+export const JOIN_TOKENS = "join_tokens" satisfies CollectionName;
 export const DEFAULT_JOIN_TOKEN_TTL_SECONDS = 3600;
 export const MAX_JOIN_TOKEN_TTL_SECONDS = 30 * 86_400;
 /** Used, revoked and expired tokens stay listed this long, then are pruned. */

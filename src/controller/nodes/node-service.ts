@@ -1,5 +1,6 @@
 import { systemClock } from "../../core/clock.ts";
 import { AppError, isAppError } from "../../core/errors.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import { findPage } from "../../store/find-page.ts";
 import type { DurableStore, Filter, Patch } from "../../store/port.ts";
 import {
@@ -13,7 +14,7 @@ import {
   stateFor,
 } from "./node-doc.ts";
 
-export const NODES = "nodes";
+export const NODES = "nodes" satisfies CollectionName;
 
 /** What a Hello tells us about the node, already mapped from the wire. */
 export interface NodeHello {

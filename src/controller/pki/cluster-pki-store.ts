@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { AppError, isAppError } from "../../core/errors.ts";
 import type { Logger } from "../../log/logger.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import {
   type ClusterCa,
@@ -23,7 +24,7 @@ export interface ClusterCaDoc extends Doc {
   createdAt: number;
 }
 
-export const CLUSTER_FILES = "cluster_files";
+export const CLUSTER_FILES = "cluster_files" satisfies CollectionName;
 export const CLUSTER_CA_ID = "cluster-ca";
 
 export interface ClusterPki {

@@ -1,12 +1,13 @@
 import type { JourneyEntry } from "../../api/players.ts";
 import { systemClock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import type { Doc, DurableStore, Filter } from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import type { PlayerInfo } from "./player-info.ts";
 import type { PlayerChange } from "./player-registry.ts";
 
-export const PLAYER_JOURNEY = "player_journey";
+export const PLAYER_JOURNEY = "player_journey" satisfies CollectionName;
 
 export type JourneyEventType = "JOIN" | "LEAVE" | "TRANSFER" | "SERVER_SWITCH";
 

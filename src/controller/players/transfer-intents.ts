@@ -1,7 +1,8 @@
 import type { TransferView } from "../../api/players.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 
-export const WORKFLOW_TRANSFERS = "workflow_transfers";
+export const WORKFLOW_TRANSFERS = "workflow_transfers" satisfies CollectionName;
 
 /**
  * `workflow_transfers`, keyed by player UUID: a move the player's proxy has yet to carry out.

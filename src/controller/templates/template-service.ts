@@ -1,11 +1,18 @@
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { AppError, conflictOnDuplicate } from "../../core/errors.ts";
 import { hashTemplateFiles, templateSizeBytes } from "../../core/templates/template-hash.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
+import { GROUPS } from "../groups/group-service.ts";
 import { type LeaseGateOptions, withLease } from "../lease-gate.ts";
 import { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, readTemplateArchive } from "./archive-reader.ts";
 import type { TemplateFiles } from "./template-files.ts";
+
+/** The template records (their files live in TemplateFiles). */
+export const TEMPLATES = "templates" satisfies CollectionName;
+/** More groups than any cluster has; the in-use check reads no further. */
+const GROUP_SCAN_LIMIT = 10_000;
 
 export interface TemplateVersion {
   hash: string;
@@ -63,7 +70,7 @@ export class TemplateService {
   ) {}
 
   private get templates() {
-    return this.store.collection<TemplateDoc>("templates");
+    return this.store.collection<TemplateDoc>(TEMPLATES);
   }
 
   private async require(name: string): Promise<TemplateDoc> {
@@ -250,7 +257,10 @@ export class TemplateService {
   }
 
   async delete(name: string): Promise<TemplateView> {
-    const users = await this.store.collection<Doc & { templates: string[] }>("groups").find({});
+    // A referential check across the two services (each would otherwise need the other to be built).
+    const users = await this.store
+      .collection<Doc & { templates: string[] }>(GROUPS)
+      .find({}, { limit: GROUP_SCAN_LIMIT });
     const usedBy = users.filter((g) => g.templates.includes(name)).map((g) => g._id);
     if (usedBy.length > 0)
       throw new AppError("ILLEGAL_STATE", `template "${name}" is used by group(s) ${usedBy.join(", ")}`, {

@@ -1,7 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import { systemClock } from "../../core/clock.ts";
 import { isAppError } from "../../core/errors.ts";
+import type { CollectionName } from "../../store/collections.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
+
+/** The plugin tokens of running instances. */
+export const WORKLOAD_TOKENS = "workload_tokens" satisfies CollectionName;
 
 export const WORKLOAD_TOKEN_TTL_MS = 15 * 60_000;
 const TOKEN_SHAPE = /^ptk_[A-Za-z0-9_-]{43}$/;
@@ -39,7 +43,7 @@ export class WorkloadTokens {
   ) {}
 
   private get col() {
-    return this.store.collection<WorkloadTokenDoc>("workload_tokens");
+    return this.store.collection<WorkloadTokenDoc>(WORKLOAD_TOKENS);
   }
 
   /** A fresh token for the instance; any previous one stops working. */

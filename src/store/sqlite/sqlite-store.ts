@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { AppError } from "../../core/errors.ts";
 import { makePrivate } from "../../core/fs/private-modes.ts";
-import { COLLECTIONS, checkCollectionName, type IndexSpec } from "../collections.ts";
+import { COLLECTIONS, checkCollectionName, type IndexSpec, indexesOf } from "../collections.ts";
 import { checkRev, stamp, stripManaged } from "../doc-stamp.ts";
 import { checkFilter, staleFence } from "../filter-check.ts";
 import type {
@@ -86,7 +86,7 @@ export class SqliteStore implements DurableStore {
   collection<T extends Doc>(name: string): Collection<T> {
     let col = this.collections.get(name);
     if (!col) {
-      col = new SqliteCollection(this.db, checkCollectionName(name), COLLECTIONS[name] ?? [], this);
+      col = new SqliteCollection(this.db, checkCollectionName(name), indexesOf(name), this);
       this.collections.set(name, col);
     }
     return col as unknown as Collection<T>;

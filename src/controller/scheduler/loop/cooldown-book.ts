@@ -1,5 +1,9 @@
 import type { Coordination } from "../../../coord/port.ts";
+import type { CollectionName } from "../../../store/collections.ts";
 import type { Doc, DurableStore, Fence } from "../../../store/port.ts";
+
+/** The last scale action per group: the cooldowns. */
+export const SCALE_ACTIONS = "scale_actions" satisfies CollectionName;
 
 /** `scale_actions`, one document per group: when the scheduler last scaled it. */
 export interface ScaleActionDoc extends Doc {
@@ -21,7 +25,7 @@ export class CooldownBook {
   constructor(private readonly deps: { store: DurableStore; coord: Coordination; controllerId: string }) {}
 
   private get col() {
-    return this.deps.store.collection<ScaleActionDoc>("scale_actions");
+    return this.deps.store.collection<ScaleActionDoc>(SCALE_ACTIONS);
   }
 
   /** Every group's last scale time, for the tick input. */

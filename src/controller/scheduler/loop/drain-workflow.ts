@@ -1,5 +1,6 @@
 import type { Lease } from "../../../coord/port.ts";
 import type { Logger } from "../../../log/logger.ts";
+import type { CollectionName } from "../../../store/collections.ts";
 import type { Doc, DurableStore } from "../../../store/port.ts";
 import type { EventPublisher } from "../../events/event-types.ts";
 import type { InstanceLifecycle } from "../../instances/instance-lifecycle.ts";
@@ -36,11 +37,12 @@ export interface DrainProgress {
   readonly remaining: number;
 }
 
-const COLLECTION = "workflow_drains";
+/** The node drains in progress and done, keyed by node. */
+export const WORKFLOW_DRAINS = "workflow_drains" satisfies CollectionName;
 
 /** Drains still IN_PROGRESS across the cluster (`prexorcloud_workflows_node_drains`). */
 export function countOpenDrains(store: DurableStore): Promise<number> {
-  return store.collection<DrainDoc>(COLLECTION).count({ state: "IN_PROGRESS" });
+  return store.collection<DrainDoc>(WORKFLOW_DRAINS).count({ state: "IN_PROGRESS" });
 }
 const NO_IDS: readonly string[] = [];
 
@@ -73,7 +75,7 @@ export class DrainWorkflow {
   ) {}
 
   private get col() {
-    return this.deps.store.collection<DrainDoc>(COLLECTION);
+    return this.deps.store.collection<DrainDoc>(WORKFLOW_DRAINS);
   }
 
   async sync(

@@ -1,10 +1,8 @@
 import type { Lease } from "../../../coord/port.ts";
 import type { Logger } from "../../../log/logger.ts";
-import type { DurableStore } from "../../../store/port.ts";
 import type { InstanceLifecycle } from "../../instances/instance-lifecycle.ts";
 import type { Action, DrainAction, PlaceAction, ReplaceAction, StopAction, UndrainAction } from "../types.ts";
 import { fenceOf, type ScopedLeases } from "./scoped-leases.ts";
-import type { SchedulerInstanceDoc } from "./world-mapping.ts";
 
 export type SideEffect = PlaceAction | ReplaceAction | StopAction | DrainAction | UndrainAction;
 
@@ -45,7 +43,6 @@ export class GroupExecutor {
     private readonly deps: {
       leases: ScopedLeases;
       lifecycle: InstanceLifecycle;
-      store: DurableStore;
       log: Logger;
     },
   ) {}
@@ -105,12 +102,8 @@ export class GroupExecutor {
           deploymentRevision: revision,
           replaces: action.instance,
         });
-        // The link between the two is what lets the next tick stop the old instance once the new one
-        // RUNS rather than replace it again; it lives on the record so it survives a restart.
-        if (!(await this.deps.leases.isCurrent(lease))) throw new Error("group lease lost");
-        await this.deps.store
-          .collection<SchedulerInstanceDoc>("instances")
-          .update(action.instanceId, { replaces: action.instance }, { fence });
+        // The link (on the record the lifecycle writes) lets the next tick stop the old instance
+        // once the new one RUNS rather than replace it again; on the record, it survives a restart.
         return;
       }
       case "stop":

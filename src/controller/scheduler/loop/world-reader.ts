@@ -1,4 +1,5 @@
 import type { Doc, DurableStore } from "../../../store/port.ts";
+import { CRASH_LOOPS } from "../../crashes/crash-loop-guard.ts";
 import {
   ACTIVE_STATES,
   DEPLOYMENT_HEADS,
@@ -7,8 +8,11 @@ import {
   type DeploymentHeadDoc,
 } from "../../deployments/deployment-doc.ts";
 import { resolveAll } from "../../groups/group-inheritance.ts";
+import { GROUP_PAUSES } from "../../groups/group-pauses.ts";
 import type { GroupDoc } from "../../groups/group-service.ts";
+import { GROUPS } from "../../groups/group-service.ts";
 import type { NodeDoc, NodeInstanceReport } from "../../nodes/node-doc.ts";
+import { NODES } from "../../nodes/node-service.ts";
 import type { SchedGroup, SchedInstance, SchedNode, TickRollout } from "../types.ts";
 import {
   type GroupRuntimeFields,
@@ -117,14 +121,14 @@ export class WorldReader {
     const { store } = this.sources;
     const [groupDocs, nodeDocs, instanceDocs, maintenance, crashLoops, failurePauses, deployments, heads] =
       await Promise.all([
-        store.collection<GroupDoc & GroupRuntimeFields>("groups").find({}, { limit: READ_LIMIT }),
-        store.collection<NodeDoc>("nodes").find({}, { limit: READ_LIMIT }),
+        store.collection<GroupDoc & GroupRuntimeFields>(GROUPS).find({}, { limit: READ_LIMIT }),
+        store.collection<NodeDoc>(NODES).find({}, { limit: READ_LIMIT }),
         this.sources.instanceRecords.findMany(),
         this.sources.maintenance.get(),
         store
-          .collection<CrashLoopPause>("crash_loops")
+          .collection<CrashLoopPause>(CRASH_LOOPS)
           .find({ pausedUntilMs: { $gt: now } }, { limit: READ_LIMIT }),
-        store.collection<FailurePause>("group_pauses").find({}, { limit: READ_LIMIT }),
+        store.collection<FailurePause>(GROUP_PAUSES).find({}, { limit: READ_LIMIT }),
         store
           .collection<DeploymentDoc>(DEPLOYMENTS)
           .find(

@@ -79,6 +79,7 @@ export class RecordingLifecycle implements InstanceLifecycle {
         state: "SCHEDULED",
         port: request.port,
         createdAt: this.clock.t,
+        ...(request.replaces !== undefined ? { replaces: request.replaces } : {}),
       },
       { fence: request.fence },
     );
