@@ -8,10 +8,8 @@ import { FailureDisposition, StartInstance, type StartInstanceAck } from "../../
 import { planToWire } from "../../wire/plan-wire.ts";
 import type { CatalogEntry } from "../catalog/catalog-service.ts";
 import { DownloadsApiError } from "../catalog/papermc-downloads.ts";
-import { DEPLOYMENTS, type DeploymentDoc, deploymentId } from "../deployments/deployment-doc.ts";
-import { pinnedSpec } from "../deployments/group-pins.ts";
-import type { ResolvedGroup } from "../groups/group-inheritance.ts";
-import { type GroupService, toGroupView } from "../groups/group-service.ts";
+import type { RevisionSpecs } from "../deployments/revision-specs.ts";
+import type { GroupService } from "../groups/group-service.ts";
 import type { SessionRegistry } from "../grpc/session-registry.ts";
 import { forwardingRoleOf } from "../networks/forwarding-role.ts";
 import type { NetworkSpec } from "../networks/network-service.ts";
@@ -57,6 +55,8 @@ export interface LifecycleDeps {
   store: DurableStore;
   instances: InstanceService;
   groups: GroupService;
+  /** the group settings and template pins of a deployment revision */
+  revisions: Pick<RevisionSpecs, "groupAt" | "pinsOf">;
   /** the catalog, falling back to the PaperMC downloads API (CatalogResolver) */
   catalog: { resolve(platform: string, version: string): Promise<CatalogEntry> };
   templates: TemplateService;
@@ -140,7 +140,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
       if (existing.state === "SCHEDULED") await this.dispatch(request.instanceId, request.fence);
       return;
     }
-    const group = await this.groupAt(request.group, request.deploymentRevision ?? 0);
+    const group = await this.deps.revisions.groupAt(request.group, request.deploymentRevision ?? 0);
     const now = this.now();
     await instances.record(
       {
@@ -176,7 +176,10 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
         (await this.deps.templates.list()).map((t) => [t.name, t.currentHash ?? ""] as const),
       );
       // A revision's instances run the template versions it pinned, whatever is current now.
-      for (const [name, hash] of await this.pinsOf(request.group, request.deploymentRevision ?? 0))
+      for (const [name, hash] of await this.deps.revisions.pinsOf(
+        request.group,
+        request.deploymentRevision ?? 0,
+      ))
         if (templates.has(name)) templates.set(name, hash);
       const built = buildPlanContent({
         instanceId: request.instanceId,
@@ -547,34 +550,6 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
 
   close(): void {
     this.retries.stop();
-  }
-
-  /**
-   * The group as an instance of `revision` is placed: the revision's recorded group snapshot (the
-   * patch its deployment applied), with later plain edits on top (pinnedSpec). No deployment yet, or
-   * the latest revision: the group as it is.
-   */
-  private async groupAt(group: string, revision: number): Promise<ResolvedGroup> {
-    const col = this.deps.store.collection<DeploymentDoc>(DEPLOYMENTS);
-    const [latest] = await col.find({ groupName: group }, { sort: [["revision", -1]], limit: 1 });
-    if (latest === undefined || revision === latest.revision) return this.deps.groups.resolved(group);
-    // Before the first deployment: what that deployment found at trigger.
-    const at =
-      revision > 0
-        ? (await col.get(deploymentId(group, revision)))?.groupSnapshot
-        : (await col.find({ groupName: group }, { sort: [["revision", 1]], limit: 1 }))[0]?.baseline
-            .groupSnapshot;
-    if (at === undefined) return this.deps.groups.resolved(group);
-    const { createdAt: _c, updatedAt: _u, ...current } = toGroupView(await this.deps.groups.get(group));
-    return this.deps.groups.resolvedAs(group, pinnedSpec(current, at, latest.groupSnapshot));
-  }
-
-  private async pinsOf(group: string, revision: number): Promise<Array<[string, string]>> {
-    if (revision <= 0) return [];
-    const doc = await this.deps.store
-      .collection<DeploymentDoc>(DEPLOYMENTS)
-      .get(deploymentId(group, revision));
-    return Object.entries(doc?.templateSnapshot ?? {}).map(([name, pin]) => [name, pin.hash]);
   }
 
   /** Connected here or to another controller: a start sent there may have reached it. */

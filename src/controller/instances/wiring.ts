@@ -5,6 +5,7 @@ import type { DurableStore } from "../../store/port.ts";
 import type { CatalogEntry } from "../catalog/catalog-service.ts";
 import { CrashLoopGuard } from "../crashes/crash-loop-guard.ts";
 import { CrashService } from "../crashes/crash-service.ts";
+import { RevisionSpecs } from "../deployments/revision-specs.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import { GroupPauses, type PauseMetrics } from "../groups/group-pauses.ts";
 import type { GroupService } from "../groups/group-service.ts";
@@ -94,6 +95,7 @@ export function wireInstances(deps: {
   const lifecycle = new StoreInstanceLifecycle({
     store: deps.store,
     groups: deps.groups,
+    revisions: new RevisionSpecs(deps.store, deps.groups),
     catalog: deps.catalog,
     templates: deps.templates,
     sessions: deps.sessions,
