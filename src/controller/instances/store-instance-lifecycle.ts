@@ -1,17 +1,14 @@
 import { systemClock } from "../../core/clock.ts";
 import { AppError, isAppError } from "../../core/errors.ts";
 import { isTerminalState } from "../../core/lifecycle/index.ts";
-import { createCompositionPlan } from "../../core/plan/index.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { DurableStore, Fence } from "../../store/port.ts";
 import { FailureDisposition, StartInstance, type StartInstanceAck } from "../../wire/index.ts";
 import { planToWire } from "../../wire/plan-wire.ts";
 import type { CatalogEntry } from "../catalog/catalog-service.ts";
-import { DownloadsApiError } from "../catalog/papermc-downloads.ts";
 import type { RevisionSpecs } from "../deployments/revision-specs.ts";
 import type { GroupService } from "../groups/group-service.ts";
 import type { SessionRegistry } from "../grpc/session-registry.ts";
-import { forwardingRoleOf } from "../networks/forwarding-role.ts";
 import type { NetworkSpec } from "../networks/network-service.ts";
 import type { NodeService } from "../nodes/node-service.ts";
 import type { TemplateService } from "../templates/template-service.ts";
@@ -20,7 +17,7 @@ import type { ConsoleBuffer } from "./console-buffer.ts";
 import { COMPOSITION_PLANS, type InstanceDoc, type PlanDoc } from "./instance-doc.ts";
 import type { DrainRequest, InstanceLifecycle, PlaceRequest, StopRequest } from "./instance-lifecycle.ts";
 import type { InstanceService } from "./instance-service.ts";
-import { buildPlanContent } from "./plan-builder.ts";
+import { classifyPlanFailure, PlanComposer } from "./plan-composer.ts";
 import { StartRetries } from "./start-retries.ts";
 
 export interface StartFailure {
@@ -32,22 +29,6 @@ export interface StartFailure {
 
 /** A placement whose plan is not sealed after this long is dead even without a newer fence. */
 const UNSEALED_PLACEMENT_MS = 60_000;
-/** Servers that refuse to run until `eula.txt` says `eula=true`. */
-const EULA_PLATFORMS = new Set(["PAPER", "FOLIA", "PURPUR", "SPIGOT"]);
-
-/** A plan that cannot be built, with the code the pause and the instance record name. */
-class PlanFailure extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Errors of a plan build that say a dependency was away, not that the plan is wrong. */
-const PLAN_OUTAGES = ["STORE_UNAVAILABLE", "COORDINATION_UNAVAILABLE", "UNAVAILABLE"] as const;
-
 /** Console lines the daemon replays when the controller subscribes after an accepted start. */
 const CONSOLE_BACKLOG = 200;
 
@@ -94,9 +75,20 @@ export interface LifecycleDeps {
 export class StoreInstanceLifecycle implements InstanceLifecycle {
   readonly retries: StartRetries;
   private readonly log: Logger;
+  private readonly composer: PlanComposer;
 
   constructor(private readonly deps: LifecycleDeps) {
     this.log = deps.log.child({ component: "instances" });
+    this.composer = new PlanComposer({
+      groups: deps.groups,
+      revisions: deps.revisions,
+      catalog: deps.catalog,
+      templates: deps.templates,
+      controllerUrl: deps.controllerUrl,
+      log: this.log,
+      ...(deps.acceptEula !== undefined ? { acceptEula: deps.acceptEula } : {}),
+      ...(deps.networks ? { networks: deps.networks } : {}),
+    });
     this.retries = new StartRetries({
       store: deps.store,
       holdsSession: (nodeId) => deps.sessions.get(nodeId) !== undefined,
@@ -162,66 +154,15 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
       },
       { fence: request.fence },
     );
-    let plan: PlanDoc;
     try {
-      // The daemon writes eula.txt for every server it is sent; so nothing is sent until accepted.
-      if (EULA_PLATFORMS.has(group.platform) && !this.deps.acceptEula && !group.acceptEula) {
-        throw new PlanFailure(
-          "EULA_NOT_ACCEPTED",
-          `the Minecraft EULA (https://aka.ms/MinecraftEULA) is not accepted: set minecraft.acceptEula: true in controller.yml or acceptEula: true on group ${request.group}`,
-        );
-      }
-      const artifact = await this.artifactFor(group.platform, group.platformVersion);
-      const templates = new Map(
-        (await this.deps.templates.list()).map((t) => [t.name, t.currentHash ?? ""] as const),
-      );
-      // A revision's instances run the template versions it pinned, whatever is current now.
-      for (const [name, hash] of await this.deps.revisions.pinsOf(
-        request.group,
-        request.deploymentRevision ?? 0,
-      ))
-        if (templates.has(name)) templates.set(name, hash);
-      const built = buildPlanContent({
-        instanceId: request.instanceId,
-        nodeId: request.node,
-        port: request.port,
-        group,
-        artifact,
-        templates,
-        controllerUrl: this.deps.controllerUrl(),
-        placedAt: now,
-        forwarding: await this.forwardingRole(request.group),
-      });
-      // A template the operator named (not one of the optional fixed layers) must be there.
-      const missingUser = built.skippedLayers.filter((name) => group.templates.includes(name));
-      if (missingUser.length > 0)
-        throw new PlanFailure("UNKNOWN_TEMPLATE", `unknown template ${missingUser.join(", ")}`);
-      if (built.skippedLayers.length > 0) {
-        this.log.info(
-          { instanceId: request.instanceId, skipped: built.skippedLayers },
-          "template layers missing; skipped",
-        );
-      }
-      const sealed = createCompositionPlan(built.content, { now: new Date(now), fencing: request.fence });
-      plan = { ...sealed, _id: request.instanceId, dispatch: built.dispatch };
+      const plan = await this.composer.compose(request, group, now);
       // Persisted before dispatch: a controller that takes over re-sends exactly this plan.
       await this.plans.put(plan, { fence: request.fence });
       await instances.patch(request.instanceId, { planHash: plan.planHash }, { fence: request.fence });
     } catch (err) {
       if (isAppError(err, "STALE_FENCING_TOKEN")) throw err;
       const message = (err as Error).message;
-      // An unreachable downloads API, store or coordination may come back: that counts toward the
-      // crash-loop detector instead of pausing the group for good.
-      const outage = PLAN_OUTAGES.find((c) => isAppError(err, c));
-      const permanent = !(err instanceof DownloadsApiError && !err.permanent) && outage === undefined;
-      const code =
-        err instanceof PlanFailure
-          ? err.code
-          : err instanceof DownloadsApiError
-            ? permanent
-              ? "CATALOG_NO_BUILD"
-              : "CATALOG_UNAVAILABLE"
-            : (outage ?? "PLAN_FAILED");
+      const { code, permanent } = classifyPlanFailure(err);
       this.log.warn(
         { instanceId: request.instanceId, code, permanent, err },
         "could not build the composition plan",
@@ -304,22 +245,6 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
       if (!(err instanceof AppError && err.code === "CONFLICT")) throw err;
       // changed concurrently: the newer write is the record's truth, and the next report re-checks it
     }
-  }
-
-  /** The group's place in the network compositions (the proxies' platforms decide the backends'). */
-  private async forwardingRole(group: string) {
-    if (!this.deps.networks) return { kind: "none" } as const;
-    const networks = await this.deps.networks.list();
-    const platforms = new Map<string, string>();
-    for (const network of networks) {
-      for (const proxy of network.proxyGroups) {
-        if (platforms.has(proxy)) continue;
-        // a proxy group that cannot be resolved just contributes no platform; the plan is built without it
-        const spec = await this.deps.groups.resolved(proxy).catch(() => null);
-        if (spec) platforms.set(proxy, spec.platform);
-      }
-    }
-    return forwardingRoleOf(group, networks, platforms);
   }
 
   /**
@@ -556,15 +481,5 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
   private async nodeConnected(nodeId: string): Promise<boolean> {
     if (this.deps.sessions.get(nodeId)) return true;
     return this.deps.nodes.isConnected(nodeId);
-  }
-
-  private async artifactFor(platform: string, version: string): Promise<CatalogEntry | null> {
-    try {
-      return await this.deps.catalog.resolve(platform, version);
-    } catch (err) {
-      // CUSTOM runs an operator command line and needs no jar unless the catalog names one.
-      if (platform === "CUSTOM" && isAppError(err, "NOT_FOUND")) return null;
-      throw err;
-    }
   }
 }
