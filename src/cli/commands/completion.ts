@@ -2,6 +2,7 @@ import { leaf } from "../command-kit.ts";
 import type { AnyCommand } from "../command-tree.ts";
 import { completionScript, SHELLS, type Shell } from "../completion.ts";
 import { CliError, EXIT } from "../errors.ts";
+import { writeFully } from "../output/write-fully.ts";
 
 export function completionCommand(root: () => AnyCommand) {
   return leaf({
@@ -13,12 +14,11 @@ export function completionCommand(root: () => AnyCommand) {
       "prexorctl completion fish > ~/.config/fish/completions/prexorctl.fish",
     ],
     args: { shell: { type: "positional", required: true, description: "bash, zsh or fish" } },
-    async run({ args }) {
+    run({ args }) {
       if (!(SHELLS as readonly string[]).includes(args.shell))
         throw new CliError(`unsupported shell "${args.shell}"; use one of ${SHELLS.join(", ")}`, EXIT.USAGE);
-      // Written raw (the script must reach the shell byte for byte) and awaited: main() exits right
-      // after, and an unflushed process.stdout.write cut the fish script (> 64 KiB) short into a pipe.
-      await Bun.write(Bun.stdout, completionScript(root(), args.shell as Shell));
+      // Raw and whole before main() exits: the script must reach the shell byte for byte.
+      writeFully(1, completionScript(root(), args.shell as Shell));
     },
   });
 }
