@@ -113,6 +113,23 @@ describe("completion scripts", () => {
     }
   });
 
+  test("`completion fish` reaches a pipe byte for byte, every time (the script is > 64 KiB)", async () => {
+    const expected = completionScript(ctlCommand, "fish");
+    expect(Buffer.byteLength(expected)).toBeGreaterThan(128 * 1024);
+    const main = join(import.meta.dir, "../../../src/main.ts");
+    for (let run = 0; run < 4; run++) {
+      // Through `cat`, a separate reader process on a kernel pipe: the writer meets a full pipe.
+      const child = Bun.spawn(["sh", "-c", 'bun "$0" ctl completion fish | cat', main], {
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const out = await new Response(child.stdout).text();
+      expect(await child.exited).toBe(0);
+      expect(out.length).toBe(expected.length);
+      expect(out === expected).toBe(true);
+    }
+  }, 60_000);
+
   test("fish completes commands, flags and -o values (when fish is installed)", () => {
     if (!Bun.which("fish")) return;
     const file = join(tempDir(), "prexorctl.fish");
