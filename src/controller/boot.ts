@@ -2,63 +2,41 @@ import { join, resolve } from "node:path";
 import type { ControllerConfig } from "../config/controller-config.ts";
 import type { Coordination } from "../coord/port.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
-import { tightenTree } from "../core/fs/private-modes.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DurableStore } from "../store/port.ts";
-import { AuditLog } from "./audit/audit-log.ts";
-import { startAuditPruner } from "./audit/audit-pruner.ts";
 import { type BootstrapResult, ensureBootstrapAdmin } from "./auth/bootstrap-admin.ts";
-import { LoginLockout } from "./auth/login-lockout.ts";
-import { RoleService } from "./auth/role-service.ts";
-import { resolveJwtSecret, TokenService } from "./auth/token-service.ts";
-import { startUnlockInbox, unlockInbox } from "./auth/unlock-inbox.ts";
-import { UserService } from "./auth/user-service.ts";
 import { parseSchedule, startBackupSchedule } from "./backup/backup-schedule.ts";
-import { BackupService } from "./backup/backup-service.ts";
-import { ClusterWriteHold } from "./backup/cluster-hold.ts";
-import { finishInterruptedRestore } from "./backup/interrupted-restore.ts";
-import { unfinishedRestore } from "./backup/restore-runner.ts";
+import type { BackupService } from "./backup/backup-service.ts";
 import { gatedStore, WriteHold } from "./backup/write-hold.ts";
+import { wireAuth } from "./boot/auth-wiring.ts";
+import { openClusterState } from "./boot/cluster-state.ts";
+import { wireDesiredState } from "./boot/desired-state-wiring.ts";
+import { wireEvents } from "./boot/event-wiring.ts";
+import { tightenOwnedDirs } from "./boot/install-root.ts";
+import { registerMetricSamples } from "./boot/metric-samples.ts";
+import { addDaemonListener, wireNodeLink, wireNodeLiveness } from "./boot/node-link-wiring.ts";
+import { addSchedulerLoop, wireScheduling } from "./boot/scheduling-wiring.ts";
 import { StartSequence } from "./boot/start-sequence.ts";
-import { CatalogResolver } from "./catalog/catalog-resolver.ts";
-import { CatalogService } from "./catalog/catalog-service.ts";
 import { resolveControllerId } from "./controller-id.ts";
-import { DependencyWatch } from "./dependency-watch.ts";
-import { startDeploymentReconciler } from "./deployments/deployment-reconciler.ts";
-import { DeploymentService } from "./deployments/deployment-service.ts";
 import type { EventBus } from "./events/event-bus.ts";
-import { createEventSystem } from "./events/event-system.ts";
-import type { EventPublisher } from "./events/event-types.ts";
-import { GroupService } from "./groups/group-service.ts";
-import { startCommandRelay } from "./grpc/command-relay.ts";
-import { startGrpcServer } from "./grpc/grpc-server.ts";
-import { startNodeHandover } from "./grpc/node-handover.ts";
-import { SessionRegistry } from "./grpc/session-registry.ts";
+import type { SessionRegistry } from "./grpc/session-registry.ts";
 import { createHttpApp, serverBodyLimit } from "./http/app.ts";
 import { type EarlyListener, listenEarly } from "./http/early-listener.ts";
 import type { RouteTable } from "./http/route-table.ts";
 import { buildRouteTable } from "./http/route-wiring.ts";
 import { earlyBodyLimit } from "./http/upload-caps.ts";
-import { InstanceFiles } from "./instances/instance-files.ts";
 import { type InstanceWiring, wireInstances } from "./instances/wiring.ts";
-import { MaintenanceService } from "./maintenance-service.ts";
 import { instrumentCoordination } from "./metrics/coordination-metrics.ts";
 import { createMetrics, type Metrics } from "./metrics/metrics.ts";
-import { resolveForwardingSecret } from "./networks/forwarding-secret.ts";
-import { NetworkService } from "./networks/network-service.ts";
 import { ProxyRouteSync } from "./networks/proxy-route-sync.ts";
-import { CertRevocations } from "./nodes/cert-revocations.ts";
-import { JoinTokenService } from "./nodes/join-tokens.ts";
-import { LivenessSweeper } from "./nodes/liveness-sweeper.ts";
-import { NodeService } from "./nodes/node-service.ts";
-import { NodeShutdowns } from "./nodes/node-shutdowns.ts";
+import type { CertRevocations } from "./nodes/cert-revocations.ts";
+import type { JoinTokenService } from "./nodes/join-tokens.ts";
+import type { LivenessSweeper } from "./nodes/liveness-sweeper.ts";
+import type { NodeService } from "./nodes/node-service.ts";
 import { openCoordination, openStore } from "./open-state.ts";
-import { type ClusterPki, loadOrCreateClusterCa } from "./pki/cluster-pki-store.ts";
-import { resolveClusterSecret } from "./pki/cluster-secret.ts";
+import type { ClusterPki } from "./pki/cluster-pki-store.ts";
 import { PlayerJourney } from "./players/player-journey.ts";
-import { countOpenDrains, SchedulerLoop } from "./scheduler/loop/index.ts";
-import { TemplateFiles } from "./templates/template-files.ts";
-import { TemplateService } from "./templates/template-service.ts";
+import type { SchedulerLoop } from "./scheduler/loop/index.ts";
 import { type WorkloadServices, wireWorkloadServices } from "./workload/wiring.ts";
 
 export interface ControllerOptions {
@@ -108,13 +86,13 @@ export function initialPasswordFile(root: string): string {
 
 /**
  * Hand wiring in three phases. Open: the REST port first (liveness answers at once, readiness and
- * the API are 503 until the end), then the store, coordination, the cluster write hold, an
- * interrupted restore and the secrets and CA the services are built with. Construct: every service
- * in dependency order, registering what listens, ticks or subscribes on a StartSequence without
- * running it. Start: the sequence in order (event system … gRPC, route sync, scheduler), then the
- * bootstrap admin, then the full REST surface takes the port. stop() undoes what started in reverse. A store or coordination that
- * cannot be reached fails start-up with its error (the process exits and its supervisor restarts
- * it), as it did when the port was bound later; while it is tried, readiness names it.
+ * the API are 503 until the end), then the store, coordination and the cluster state the services
+ * are built with (boot/cluster-state.ts). Construct: the wirings under boot/ in dependency order,
+ * each taking the few services it needs and registering what listens, ticks or subscribes on the
+ * StartSequence without running it. Start: the sequence in order (event system … gRPC, route sync,
+ * scheduler), then the bootstrap admin, then the full REST surface takes the port. stop() undoes
+ * what started in reverse. A store or coordination that cannot be reached fails start-up with its
+ * error (the process exits and its supervisor restarts it); while it is tried, readiness names it.
  */
 export async function startController(options: ControllerOptions): Promise<RunningController> {
   const { root, config, log } = options;
@@ -125,25 +103,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const sequence = new StartSequence(log, (phase) => onPhase(phase));
   const stop = () => sequence.stop();
   try {
-    // The directories the product owns under the root, not the root itself: `--dir` may be a
-    // directory the operator shares with other things.
-    const owned = [
-      "config",
-      config.runtime.dataDir,
-      "templates",
-      "artifacts",
-      "modules",
-      "daemon",
-      "backups",
-      "logs",
-    ];
-    const modes = tightenTree([...new Set(owned.map((d) => resolve(root, d)))]);
-    if (modes.tightened.length > 0 || modes.truncated) {
-      log.warn(
-        { count: modes.tightened.length, sample: modes.tightened.slice(0, 5), truncated: modes.truncated },
-        "removed group/other permissions from files under the install root (state and secrets are owner-only)",
-      );
-    }
+    tightenOwnedDirs(root, config.runtime.dataDir, log);
     const backupSchedule = parseSchedule(config.backup.schedule);
     const id = resolveControllerId(config.uuid, join(resolve(root, config.runtime.dataDir), "controller-id"));
     const startedAt = clock.now();
@@ -174,151 +134,65 @@ export async function startController(options: ControllerOptions): Promise<Runni
     sequence.opened("coordination", () => coord.close());
     log.info({ coordination: coord.kind, location: coord.location }, "coordination store connected");
 
-    // `prexor admin unlock` requests left on this host (see unlock-inbox.ts)
-    const lockout = new LoginLockout(coord, config.security.lockout);
-    sequence.add("unlock inbox", () =>
-      startUnlockInbox(unlockInbox(root, config.runtime.dataDir), lockout, log),
-    );
-
-    await listener.starting("secrets");
-    const clusterSecret = resolveClusterSecret(config, root);
-    const jwtSecret = await resolveJwtSecret(config.security.jwtSecret, store, clusterSecret, log, clock);
-    // The backup hold spans the cluster: this controller joins before any service of it writes.
-    const clusterHold = new ClusterWriteHold({
+    const { jwtSecret, pki, forwardingSecret, backups } = await openClusterState({
+      root,
+      config,
+      controllerId: id,
+      rawStore,
+      store,
+      writeGate,
       coord,
-      local: writeGate,
-      self: id,
-      cluster: rawStore.location,
-      unfinishedRestore: () => unfinishedRestore(rawStore),
+      metrics,
       log,
       clock,
+      phase: (name) => listener.starting(name),
+      sequence,
     });
-    // Joined now, not in the start phase: the secrets and the restore below already write.
-    await clusterHold.start();
-    sequence.opened("cluster write hold", () => clusterHold.stop());
-    const backups = new BackupService({
-      store: rawStore,
-      coord,
-      root,
-      backupDir: resolve(root, config.backup.directory),
-      retentionCount: config.backup.retentionCount,
-      holder: id,
-      gate: clusterHold,
-      metrics,
-    });
-    await finishInterruptedRestore(backups, writeGate, log);
-    const tokens = new TokenService(
-      jwtSecret,
-      config.security.jwtPreviousSecrets,
-      config.security.jwtExpirationMinutes * 60,
-      coord,
-      now,
-    );
-    const roles = new RoleService(store, clock);
-    const users = new UserService(store, roles, initialPasswordFile(root), clock);
-    const audit = new AuditLog(store, now);
-    sequence.add("audit pruner", () =>
-      startAuditPruner({
-        audit,
+
+    // Construction from here on: each wiring builds its services and registers what listens, ticks
+    // or subscribes on the sequence; nothing runs until sequence.start() below.
+    const auth = wireAuth(
+      {
+        store,
         coord,
         controllerId: id,
-        retentionDays: config.scheduler.auditRetentionDays,
         log,
-      }),
-    );
-
-    // Construction from here on: services are built in dependency order; what listens, ticks or
-    // subscribes is registered on the sequence and started after the last of them is built.
-    const eventSystem = createEventSystem({ coord, controllerId: id, log, metrics, sse: config.sse });
-    sequence.add(
-      "event system",
-      async () => {
-        await eventSystem.start();
-        return () => eventSystem.stop();
+        clock,
+        jwtSecret,
+        security: config.security,
+        auditRetentionDays: config.scheduler.auditRetentionDays,
+        unlockInbox: { root, dataDir: config.runtime.dataDir },
+        initialPasswordFile: initialPasswordFile(root),
       },
-      "event system",
+      sequence,
     );
-    const events: EventPublisher = eventSystem.bus;
-    const dependencies = new DependencyWatch({
-      probes: [
-        { name: "store", ping: () => store.ping() },
-        { name: "coordination", ping: () => coord.ping() },
-      ],
-      events,
-      log,
-      clock,
-      controllerId: id,
-      gauge: (dependency, up) => metrics.dependency(dependency, up),
-    });
-    sequence.add("dependency watch", () => {
-      dependencies.start();
-      return () => dependencies.stop();
-    });
+    const eventSystem = wireEvents(
+      { store, coord, controllerId: id, log, clock, metrics, sse: config.sse },
+      sequence,
+    );
+    const events = eventSystem.bus;
     const lease = { coord, store, holder: id, clock };
-    const groups = new GroupService(store, events, lease, clock);
-    const networks = new NetworkService(store, events, lease, clock);
-    sequence.add("network seed", async () => {
-      const seeded = await networks.seed(config.networks);
-      if (seeded > 0) log.info({ seeded }, "seeded network compositions from controller.yml");
-      return undefined;
-    });
-    const maintenance = new MaintenanceService(store, config.maintenance, events, lease, clock);
-    const templateFiles = new TemplateFiles(resolve(root, "templates"));
-    const templates = new TemplateService(store, templateFiles, events, lease, undefined, clock);
-    const catalog = new CatalogService(store, resolve(root, "artifacts"), lease, clock);
-    const catalogResolver = new CatalogResolver(
-      catalog,
-      config.catalog.downloads,
-      log.child({ component: "catalog" }),
+    const desired = wireDesiredState({ root, store, events, lease, log, clock, config }, sequence);
+    const link = wireNodeLink(
+      { store, coord, controllerId: id, log, clock, caFingerprint: pki.ca.fingerprint },
+      sequence,
     );
-    // The cluster CA is shared through the store, sealed under the cluster secret; so is the one
-    // modern-forwarding secret per cluster (in cluster_meta, like the JWT secret). Each costs a scrypt
-    // derivation, which runs off the main thread: opened together rather than one after the other.
-    await listener.starting("cluster CA");
-    const [pki, forwardingSecret] = await Promise.all([
-      loadOrCreateClusterCa(store, clusterSecret, { clusterId: config.cluster.id, clock, log }),
-      resolveForwardingSecret(store, clusterSecret, { clock }),
-    ]);
-    const revocations = new CertRevocations({ store, coord, log });
-    sequence.add("certificate revocations", async () => {
-      await revocations.start();
-      return () => revocations.stop();
-    });
-    const nodes = new NodeService(store, now);
-    const joinTokens = new JoinTokenService(store, pki.ca.fingerprint, {
-      isEnrolled: async (nodeId) => {
-        const node = await nodes.get(nodeId);
-        return node !== null && !node.certRevoked && (node.connected || node.certNotAfter > clock.now());
-      },
-    });
-    const sessions = new SessionRegistry();
-    sequence.add("revoked streams closing", () => {
-      const off = revocations.onChange((change) => sessions.closeRevoked(change));
-      return () => void off();
-    });
-    sequence.add("command relay", () => startCommandRelay({ coord, sessions, controllerId: id, log }));
-    sequence.add("node handover", () => startNodeHandover({ coord, sessions, controllerId: id, log }));
-    const instanceFiles = new InstanceFiles({ sessions, coord, clock });
-    sequence.add("instance files", async () => {
-      await instanceFiles.start();
-      return () => instanceFiles.stop();
-    });
     const journey = new PlayerJourney({ store, events, log: log.child({ component: "players" }), now });
     const instances = wireInstances({
       store,
       events,
       log,
-      groups,
-      catalog: catalogResolver,
-      templates,
-      templateFiles,
-      artifactDir: resolve(root, "artifacts"),
-      sessions,
-      nodes,
+      groups: desired.groups,
+      catalog: desired.catalogResolver,
+      templates: desired.templates,
+      templateFiles: desired.templateFiles,
+      artifactDir: desired.artifactDir,
+      sessions: link.sessions,
+      nodes: link.nodes,
       lease,
       crashLoop: config.crashes,
       acceptEula: config.minecraft.acceptEula,
-      networks,
+      networks: desired.networks,
       forwardingSecret: async () => forwardingSecret,
       heartbeatIntervalMs: config.heartbeat.intervalMs,
       metrics,
@@ -331,94 +205,38 @@ export async function startController(options: ControllerOptions): Promise<Runni
       coord,
       store,
       instances: instances.instances,
-      groups,
+      groups: desired.groups,
       events,
       journey,
       log,
       now,
     });
     sequence.add("workload", () => workload.start());
-    const reconciler = instances.reconciler;
-    const sweeper = new LivenessSweeper({
-      nodes,
-      reconciler,
-      coord,
-      controllerId: id,
-      log,
-      settings: {
-        heartbeatIntervalMs: config.heartbeat.intervalMs,
-        missedThreshold: config.heartbeat.missedThreshold,
-        instanceLostGraceMs: config.heartbeat.instanceLostGraceMs,
-      },
-    });
-    sequence.add("liveness sweeper", () => {
-      sweeper.start();
-      return () => sweeper.stop();
-    });
-
-    // ShutdownNode goes out on this controller's session to the node, or waits for the one holding it.
-    const shutdowns = new NodeShutdowns({ nodes, sessions, log });
-    const deployments = new DeploymentService({
-      store,
-      groups,
-      templates,
-      events,
-      lease,
-      evaluationIntervalSeconds: config.scheduler.evaluationIntervalSeconds,
-      metrics,
-      clock,
-      // the loop is built next; a nudge only comes once the service is in use, after start-up
-      nudge: () => scheduler.nudge(),
-    });
-    const scheduler = new SchedulerLoop({
-      deployments: {
-        autoRollback: (failed) => deployments.autoRollback(failed),
-        audit: (entry) =>
-          audit.record({
-            actor: "system",
-            action: entry.action,
-            resourceType: "deployment",
-            resourceId: entry.resourceId,
-            details: entry.details,
-            ip: "",
-            requestId: "",
-          }),
-      },
-      store,
-      instanceRecords: instances.instances,
-      coord,
-      controllerId: id,
-      maintenance,
-      events,
-      metrics,
-      log: log.child({ component: "scheduler" }),
-      lifecycle: instances.lifecycle,
-      nodes,
-      shutdowns,
-      instanceMetrics: workload.instanceMetrics,
-      intervalMs: config.scheduler.evaluationIntervalSeconds * 1000,
-      scalingCooldownSeconds: config.scheduler.scalingCooldownSeconds,
-      cpuHardLimit: config.scheduler.cpuHardLimit,
-    });
-    sequence.add("rollout nudges", () => {
-      const nudges = eventSystem.bus.on("INSTANCE_STATE_CHANGED", (event) =>
-        scheduler.instanceChanged(event.payload.group, event.payload.newState),
-      );
-      return () => nudges.unsubscribe();
-    });
-    sequence.add("deployment reconciler", () =>
-      startDeploymentReconciler({
+    const { reconciler } = instances;
+    const liveness = wireNodeLiveness(
+      { link, reconciler, coord, controllerId: id, log, heartbeat: config.heartbeat },
+      sequence,
+    );
+    const scheduling = wireScheduling(
+      {
         store,
         coord,
         controllerId: id,
-        log: log.child({ component: "deployments" }),
+        log,
         clock,
-        intervalMs: Math.max(5_000, config.scheduler.evaluationIntervalSeconds * 2000),
-        abandon: (doc, reason) => deployments.abandon(doc, reason),
-        nudge: () => scheduler.nudge(),
-      }),
+        lease,
+        events,
+        metrics,
+        audit: auth.audit,
+        desired,
+        instances,
+        link,
+        liveness,
+        instanceMetrics: workload.instanceMetrics,
+        config: config.scheduler,
+      },
+      sequence,
     );
-
     sequence.add("backup schedule", () =>
       startBackupSchedule({
         schedule: backupSchedule,
@@ -439,49 +257,36 @@ export async function startController(options: ControllerOptions): Promise<Runni
       controllerId: id,
       startedAt,
       clock,
-      tokens,
-      users,
-      roles,
-      audit,
-      groups,
-      deployments,
-      instanceFiles,
-      networks,
-      maintenance,
-      templates,
-      catalog,
-      catalogResolver,
+      auth,
+      desired,
+      link,
+      liveness,
+      scheduling,
+      caFingerprint: pki.ca.fingerprint,
       events: eventSystem,
       metrics,
-      nodes,
-      revocations,
-      shutdowns,
-      joinTokens,
-      caFingerprint: pki.ca.fingerprint,
-      scheduler,
       instances,
       workload,
       backups,
       // SSE streams outlive Bun's idle timeout; their keep-alives tell a dead peer apart.
       keepOpen: (request) => listener.server.timeout(request, 0),
     });
-    metrics.sample("groups", async () => (await groups.list(1, 1)).total);
-    metrics.sample("daemonSessions", () => sessions.size);
-    metrics.sample("nodes", () => nodes.countConnected());
-    metrics.sample("instances", () => instances.instances.count({ state: "RUNNING" }));
-    metrics.sample("crashes", () => instances.crashes.count());
-    metrics.sample("players", () => workload.players.registry.count());
-    metrics.sample("pendingTransfers", () => workload.intents.count());
-    metrics.sample("startRetries", () => instances.lifecycle.retries.count());
-    metrics.sample("nodeDrains", () => countOpenDrains(store));
+    registerMetricSamples(metrics, {
+      store,
+      groups: desired.groups,
+      sessions: link.sessions,
+      nodes: link.nodes,
+      instances,
+      workload,
+    });
     const app = createHttpApp({
       config,
       coord,
       log,
-      tokens,
-      users,
-      roles,
-      audit,
+      tokens: auth.tokens,
+      users: auth.users,
+      roles: auth.roles,
+      audit: auth.audit,
       routes,
       metrics,
       restoreReason: () => writeGate.restoreReason,
@@ -495,57 +300,40 @@ export async function startController(options: ControllerOptions): Promise<Runni
     sequence.add("SSE streams", () => () => eventSystem.closeStreams());
     // Proxies without a plugin: their velocity.toml / config.yml follow the RUNNING backends.
     const routeSync = new ProxyRouteSync({
-      nodes,
+      nodes: link.nodes,
       instances: instances.instances,
-      networks,
-      groups,
-      sessions,
-      events: eventSystem.bus,
+      networks: desired.networks,
+      groups: desired.groups,
+      sessions: link.sessions,
+      events,
       routing: workload.routing,
       log: log.child({ component: "proxy-routes" }),
       intervalMs: config.scheduler.evaluationIntervalSeconds * 1000,
       clock,
     });
-    let grpcPort = 0;
-    const grpcDeps = {
-      config,
-      log,
-      coord,
-      controllerId: id,
-      pki,
-      nodes,
-      joinTokens,
-      revocations,
-      reconciler,
-      sweeper,
-      registry: sessions,
-      audit,
-      httpPort,
-      events,
-      metrics,
-    };
-    sequence.add(
-      "gRPC",
-      async () => {
-        const grpc = await startGrpcServer(grpcDeps);
-        grpcPort = grpc.port;
-        log.info(
-          { host: config.grpc.host, port: grpc.port, caFingerprint: pki.ca.fingerprint },
-          "controller gRPC (daemon link, mTLS) listening",
-        );
-        return () => grpc.stop();
+    const grpc = addDaemonListener(
+      {
+        config,
+        log,
+        coord,
+        controllerId: id,
+        pki,
+        link,
+        liveness,
+        reconciler,
+        audit: auth.audit,
+        httpPort,
+        events,
+        metrics,
       },
-      "gRPC",
+      sequence,
     );
     sequence.add("proxy route sync", () => {
       routeSync.start();
       return () => routeSync.stop();
     });
     // Once daemons can connect, so their reports open the convergence gate; stopped first on shutdown.
-    sequence.add("scheduler loop", () => {
-      scheduler.start();
-      return () => scheduler.stop();
-    });
+    addSchedulerLoop(scheduling.scheduler, sequence);
 
     // Start phase: everything registered above, in that order.
     await sequence.start();
@@ -572,16 +360,16 @@ export async function startController(options: ControllerOptions): Promise<Runni
       coord,
       bootstrap,
       routes,
-      events: eventSystem.bus,
+      events,
       metrics,
-      grpcPort,
+      grpcPort: grpc.port(),
       pki,
-      nodes,
-      joinTokens,
-      sessions,
-      revocations,
-      sweeper,
-      scheduler,
+      nodes: link.nodes,
+      joinTokens: link.joinTokens,
+      sessions: link.sessions,
+      revocations: link.revocations,
+      sweeper: liveness.sweeper,
+      scheduler: scheduling.scheduler,
       instances,
       workload,
       backups,

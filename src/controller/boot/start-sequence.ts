@@ -6,6 +6,9 @@ export type Stop = () => void | Promise<void>;
 /** Starts one step and hands back how to stop it (nothing when it leaves nothing running). */
 export type Start = () => Stop | undefined | Promise<Stop | undefined>;
 
+/** What a wiring module needs of the sequence: it registers its steps, it never runs them. */
+export type Steps = Pick<StartSequence, "add">;
+
 /**
  * The controller's start phase: steps registered in dependency order, started in that order, and
  * stopped in the reverse order of what actually started. Construction registers steps without

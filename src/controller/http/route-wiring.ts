@@ -2,29 +2,16 @@ import type { ControllerConfig } from "../../config/controller-config.ts";
 import type { Coordination } from "../../coord/port.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { DurableStore } from "../../store/port.ts";
-import type { AuditLog } from "../audit/audit-log.ts";
-import type { RoleService } from "../auth/role-service.ts";
-import type { TokenService } from "../auth/token-service.ts";
-import type { UserService } from "../auth/user-service.ts";
 import type { BackupService } from "../backup/backup-service.ts";
-import type { CatalogResolver } from "../catalog/catalog-resolver.ts";
-import type { CatalogService } from "../catalog/catalog-service.ts";
-import type { DeploymentService } from "../deployments/deployment-service.ts";
+import type { AuthWiring } from "../boot/auth-wiring.ts";
+import type { DesiredState } from "../boot/desired-state-wiring.ts";
+import type { NodeLink, NodeLiveness } from "../boot/node-link-wiring.ts";
+import type { Scheduling } from "../boot/scheduling-wiring.ts";
 import { saveToTemplate } from "../deployments/save-to-template.ts";
 import type { EventSystem } from "../events/event-system.ts";
-import type { GroupService } from "../groups/group-service.ts";
-import type { InstanceFiles } from "../instances/instance-files.ts";
 import type { InstanceWiring } from "../instances/wiring.ts";
-import type { MaintenanceService } from "../maintenance-service.ts";
 import type { Metrics } from "../metrics/metrics.ts";
-import type { NetworkService } from "../networks/network-service.ts";
-import type { CertRevocations } from "../nodes/cert-revocations.ts";
-import type { JoinTokenService } from "../nodes/join-tokens.ts";
-import type { NodeService } from "../nodes/node-service.ts";
-import type { NodeShutdowns } from "../nodes/node-shutdowns.ts";
 import { pingedPlayerSource } from "../players/pinged-players.ts";
-import type { SchedulerLoop } from "../scheduler/loop/index.ts";
-import type { TemplateService } from "../templates/template-service.ts";
 import type { WorkloadServices } from "../workload/wiring.ts";
 import { RouteTable } from "./route-table.ts";
 import { auditRoutes } from "./routes/audit-routes.ts";
@@ -50,7 +37,7 @@ import { templateRoutes } from "./routes/template-routes.ts";
 import { tokenRoutes } from "./routes/token-routes.ts";
 import { userRoutes } from "./routes/user-routes.ts";
 
-/** Every REST route, given the services they call. */
+/** Every REST route, given the wirings whose services they call. */
 export function buildRouteTable(deps: {
   config: ControllerConfig;
   store: DurableStore;
@@ -58,26 +45,14 @@ export function buildRouteTable(deps: {
   controllerId: string;
   startedAt: number;
   clock: Clock;
-  tokens: TokenService;
-  users: UserService;
-  roles: RoleService;
-  audit: AuditLog;
-  groups: GroupService;
-  deployments: DeploymentService;
-  instanceFiles: InstanceFiles;
-  networks: NetworkService;
-  maintenance: MaintenanceService;
-  templates: TemplateService;
-  catalog: CatalogService;
-  catalogResolver: CatalogResolver;
+  auth: AuthWiring;
+  desired: DesiredState;
+  link: NodeLink;
+  liveness: Pick<NodeLiveness, "shutdowns">;
+  scheduling: Scheduling;
+  caFingerprint: string;
   events: EventSystem;
   metrics: Metrics;
-  nodes: NodeService;
-  revocations: CertRevocations;
-  shutdowns: NodeShutdowns;
-  joinTokens: JoinTokenService;
-  caFingerprint: string;
-  scheduler: SchedulerLoop;
   instances: InstanceWiring;
   workload: WorkloadServices;
   backups: BackupService;
@@ -89,20 +64,33 @@ export function buildRouteTable(deps: {
   keepOpen(request: Request): void;
 }): RouteTable {
   const table = new RouteTable();
-  systemRoutes(table, { ...deps, profile: deps.config.runtime.profile });
-  authRoutes(table, deps);
-  userRoutes(table, deps.users, deps.roles);
-  auditRoutes(table, deps.audit);
-  groupRoutes(table, deps.groups, deps.instances.pauses);
-  deploymentRoutes(table, deps.deployments, deps.templates, (id, template, actor) =>
+  const { config, coord, clock, auth, desired, link, events, instances } = deps;
+  const now = () => clock.now();
+  // Each route module gets exactly the fields its deps type names: no spread bags, so two services'
+  // same-named members (both wirings have a `stop`) cannot silently shadow one another.
+  systemRoutes(table, {
+    store: deps.store,
+    coord,
+    controllerId: deps.controllerId,
+    profile: config.runtime.profile,
+    startedAt: deps.startedAt,
+    clock,
+    restoreReason: deps.restoreReason,
+    startupReason: deps.startupReason,
+  });
+  authRoutes(table, { config, coord, tokens: auth.tokens, users: auth.users, clock });
+  userRoutes(table, auth.users, auth.roles);
+  auditRoutes(table, auth.audit);
+  groupRoutes(table, desired.groups, instances.pauses);
+  deploymentRoutes(table, deps.scheduling.deployments, desired.templates, (id, template, actor) =>
     saveToTemplate(
       {
-        instances: deps.instances.instances,
-        files: deps.instanceFiles,
-        templates: deps.templates,
+        instances: instances.instances,
+        files: link.instanceFiles,
+        templates: desired.templates,
         planLayerHash: async (instanceId, template) => {
           // no stored plan (never placed, or pruned): no layer hash to build on
-          const plan = await deps.instances.lifecycle.plan(instanceId).catch(() => null);
+          const plan = await instances.lifecycle.plan(instanceId).catch(() => null);
           return plan?.templates.find((t) => t.name === template)?.hash;
         },
       },
@@ -111,49 +99,62 @@ export function buildRouteTable(deps: {
       actor,
     ),
   );
-  networkRoutes(table, deps.networks);
-  settingsRoutes(table, deps.maintenance, deps.config);
-  templateRoutes(table, deps.templates);
-  catalogRoutes(table, deps.catalog, deps.catalogResolver);
-  eventRoutes(table, { ...deps.events, keepOpen: deps.keepOpen });
+  networkRoutes(table, desired.networks);
+  settingsRoutes(table, desired.maintenance, config);
+  templateRoutes(table, desired.templates);
+  catalogRoutes(table, desired.catalog, desired.catalogResolver);
+  eventRoutes(table, {
+    hub: events.hub,
+    tickets: events.tickets,
+    coord: events.coord,
+    log: events.log,
+    replayBufferSize: events.replayBufferSize,
+    keepOpen: deps.keepOpen,
+  });
   metricsRoutes(table, deps.metrics);
-  nodeRoutes(table, { ...deps, events: deps.events.bus });
-  tokenRoutes(table, deps);
-  const { instances } = deps;
-  // Each route module gets exactly the fields its deps type names: no spread bags, so two services'
-  // same-named members (both wirings have a `stop`) cannot silently shadow one another.
+  nodeRoutes(table, {
+    nodes: link.nodes,
+    revocations: link.revocations,
+    events: events.bus,
+    shutdowns: deps.liveness.shutdowns,
+    scheduler: deps.scheduling.scheduler,
+    now,
+  });
+  tokenRoutes(table, { joinTokens: link.joinTokens, caFingerprint: deps.caFingerprint, now });
   instanceRoutes(table, {
     instances: instances.instances,
     lifecycle: instances.lifecycle,
     starter: instances.starter,
     console: instances.console,
     lease: instances.lease,
-    tickets: deps.events.tickets,
-    roles: deps.roles,
+    tickets: events.tickets,
+    roles: auth.roles,
     keepOpen: deps.keepOpen,
   });
   crashRoutes(table, instances.crashes);
   const workload: WorkloadRouteDeps = {
     auth: instances.auth,
     instances: instances.instances,
-    groups: deps.groups,
-    events: deps.events.bus,
+    groups: desired.groups,
+    events: events.bus,
     players: deps.workload.players,
     transfers: deps.workload.transfers,
     instanceMetrics: deps.workload.instanceMetrics,
-    tickets: deps.events.tickets,
-    clock: deps.clock,
+    tickets: events.tickets,
+    clock,
     routing: deps.workload.routing,
   };
   pluginRoutes(table, workload);
-  proxyRoutes(table, { ...workload, networks: deps.networks });
-  instanceMetricsRoutes(table, deps.workload);
+  proxyRoutes(table, { ...workload, networks: desired.networks });
+  instanceMetricsRoutes(table, { instanceMetrics: deps.workload.instanceMetrics });
   playerRoutes(table, {
-    ...deps.workload,
-    pinged: pingedPlayerSource({ instances: deps.instances.instances, groups: deps.groups }),
+    players: deps.workload.players,
+    transfers: deps.workload.transfers,
+    journey: deps.workload.journey,
+    pinged: pingedPlayerSource({ instances: instances.instances, groups: desired.groups }),
   });
   schedulerRoutes(table, {
-    scheduler: deps.scheduler,
+    scheduler: deps.scheduling.scheduler,
     intervalSeconds: deps.config.scheduler.evaluationIntervalSeconds,
   });
   backupRoutes(table, deps.backups, deps.config.backup.retentionCount);
