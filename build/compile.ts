@@ -3,7 +3,7 @@
  * `--target bun-linux-arm64` (repeatable) cross-compiles; each target lands in dist/<target>/.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dir, "..");
@@ -24,11 +24,17 @@ async function compile(target: string | undefined): Promise<void> {
   const outDir = target ? join(root, "dist", target) : join(root, "dist");
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, "prexor");
+  // The chunks' source maps of an earlier build (their names are content hashes, so they pile up).
+  for (const name of readdirSync(outDir)) if (/^chunk-.*\.js\.map$/.test(name)) rmSync(join(outDir, name));
   const result = await Bun.build({
     entrypoints: [join(root, "src/main.ts")],
     compile: target ? { target: target as Bun.Build.CompileTarget, outfile } : { outfile },
     minify: true,
     bytecode: true,
+    // Each role's lazy import() becomes its own chunk inside the executable, loaded when imported.
+    // As one module the whole bundle's bytecode loaded before main's first line: ~15 ms of every
+    // start, `prexor version` included, and the most of a cold start's time to its first answer.
+    splitting: true,
     format: "esm",
     sourcemap: "linked",
     define: { PREXOR_GIT_COMMIT: JSON.stringify(commit), PREXOR_BUILD_DATE: JSON.stringify(buildDate) },
