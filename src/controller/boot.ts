@@ -46,7 +46,7 @@ export interface ControllerOptions {
   log: Logger;
   /** time and timers for everything wired here (the system clock unless a test passes its own) */
   clock?: Clock;
-  /** the REST port already bound by the role (see bindRestEarly); bound here when absent */
+  /** the REST port already bound by the role (see roles/rest-early.ts); bound here when absent */
   listener?: EarlyListener;
   /** readiness stays DOWN naming this until markReady() (`prexor up`: its local daemon) */
   holdReadiness?: string;

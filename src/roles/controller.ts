@@ -1,9 +1,9 @@
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
-import { loadControllerConfig } from "../config/controller-config.ts";
+import type { ControllerConfig } from "../config/controller-config.ts";
 import type { RunningController } from "../controller/boot.ts";
 import type { EarlyListener } from "../controller/http/early-listener.ts";
-import { bindRestEarly, loadControllerStack } from "./rest-early.ts";
+import { loadControllerStack, openRest, untouchedListenDefaults } from "./rest-early.ts";
 import { untilSignal } from "./signals.ts";
 import { report } from "./strict-run.ts";
 
@@ -16,16 +16,22 @@ export const controllerCommand = defineCommand({
   async run({ args }) {
     const root = resolve(args.root);
     const file = args.config ? resolve(args.config) : resolve(root, "config/controller.yml");
-    const config = loadControllerConfig(file, { allowMissing: !args.config });
     // Listen for signals before starting: a SIGTERM during start-up must still shut down cleanly.
     const stopSignal = untilSignal();
     let listener: EarlyListener;
+    let config: ControllerConfig;
     try {
-      listener = bindRestEarly(root, config);
+      // With --config the file must exist: the whole load (and its error) comes before the port.
+      ({ listener, config } = await openRest(
+        root,
+        args.config ? undefined : untouchedListenDefaults(file),
+        ({ loadControllerConfig }) => loadControllerConfig(file, { allowMissing: !args.config }),
+      ));
     } catch (err) {
       return report(err);
     }
-    // Loaded once the port is bound: the logger and the controller's stack are most of a cold start.
+    // Loaded once the port is bound, in turns: the logger and the controller's stack are most of a cold start.
+    const { startController } = await loadControllerStack();
     const { createLogger } = await import("../log/logger.ts");
     const log = createLogger({
       level: config.logging.level,
@@ -34,7 +40,6 @@ export const controllerCommand = defineCommand({
     });
     let running: RunningController;
     try {
-      const { startController } = await loadControllerStack();
       running = await startController({ root, config, log, listener });
     } catch (err) {
       log.error({ err }, "controller failed to start");

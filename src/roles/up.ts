@@ -1,11 +1,11 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
-import { loadControllerConfig } from "../config/controller-config.ts";
+import type { ControllerConfig } from "../config/controller-config.ts";
 import type { RunningController } from "../controller/boot.ts";
 import type { EarlyListener } from "../controller/http/early-listener.ts";
 import type { RunningDaemon } from "../daemon/boot.ts";
-import { bindRestEarly, loadControllerStack } from "./rest-early.ts";
+import { loadControllerStack, openRest, untouchedListenDefaults } from "./rest-early.ts";
 import { untilSignal } from "./signals.ts";
 import { report } from "./strict-run.ts";
 
@@ -41,23 +41,34 @@ export const upCommand = defineCommand({
       console.error("error: --port and --grpc-port take a number from 0 to 65535");
       return 2;
     }
-    const config = loadControllerConfig(file, { allowMissing: true });
-    config.runtime.profile = "development";
-    config.database.driver = "embedded";
-    config.redis = undefined;
-    config.http.host = args.host;
-    config.http.port = port;
-    config.grpc.host = args.host;
-    config.grpc.port = grpcPort;
+    // `prexor up` decides these whatever controller.yml says.
+    const upConfig = ({ loadControllerConfig }: typeof import("../config/controller-config.ts")) => {
+      const config = loadControllerConfig(file, { allowMissing: true });
+      config.runtime.profile = "development";
+      config.database.driver = "embedded";
+      config.redis = undefined;
+      config.http.host = args.host;
+      config.http.port = port;
+      config.grpc.host = args.host;
+      config.grpc.port = grpcPort;
+      return config;
+    };
+    const untouched = untouchedListenDefaults(file);
     // Listen for signals before starting: a SIGTERM during start-up must still shut down cleanly.
     const stopSignal = untilSignal();
     let listener: EarlyListener;
+    let config: ControllerConfig;
     try {
-      listener = bindRestEarly(root, config);
+      ({ listener, config } = await openRest(
+        root,
+        untouched && { ...untouched, host: args.host, port, profile: "development" },
+        upConfig,
+      ));
     } catch (err) {
       return report(err);
     }
-    // Loaded once the port is bound: the logger and the controller's stack are most of a cold start.
+    // Loaded once the port is bound, in turns: the logger and the controller's stack are most of a cold start.
+    const { startController } = await loadControllerStack();
     const { createLogger } = await import("../log/logger.ts");
     const log = createLogger({
       level: config.logging.level,
@@ -66,7 +77,6 @@ export const upCommand = defineCommand({
     });
     let running: RunningController;
     try {
-      const { startController } = await loadControllerStack();
       running = await startController({ root, config, log, listener, holdReadiness: "local daemon" });
     } catch (err) {
       return report(err);
