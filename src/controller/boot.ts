@@ -151,13 +151,10 @@ export async function startController(options: ControllerOptions): Promise<Runni
 
     // Construction from here on: each wiring builds its services and registers what listens, ticks
     // or subscribes on the sequence; nothing runs until sequence.start() below.
+    const base = { store, coord, controllerId: id, log, clock };
     const auth = wireAuth(
+      base,
       {
-        store,
-        coord,
-        controllerId: id,
-        log,
-        clock,
         jwtSecret,
         security: config.security,
         auditRetentionDays: config.scheduler.auditRetentionDays,
@@ -166,17 +163,11 @@ export async function startController(options: ControllerOptions): Promise<Runni
       },
       sequence,
     );
-    const eventSystem = wireEvents(
-      { store, coord, controllerId: id, log, clock, metrics, sse: config.sse },
-      sequence,
-    );
+    const eventSystem = wireEvents(base, { metrics, sse: config.sse }, sequence);
     const events = eventSystem.bus;
     const lease = { coord, store, holder: id, clock };
     const desired = wireDesiredState({ root, store, events, lease, log, clock, config }, sequence);
-    const link = wireNodeLink(
-      { store, coord, controllerId: id, log, clock, caFingerprint: pki.ca.fingerprint },
-      sequence,
-    );
+    const link = wireNodeLink(base, { caFingerprint: pki.ca.fingerprint }, sequence);
     const journey = new PlayerJourney({ store, events, log: log.child({ component: "players" }), now });
     const instances = wireInstances({
       store,
@@ -218,12 +209,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
       sequence,
     );
     const scheduling = wireScheduling(
+      base,
       {
-        store,
-        coord,
-        controllerId: id,
-        log,
-        clock,
         lease,
         events,
         metrics,

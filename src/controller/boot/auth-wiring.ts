@@ -1,8 +1,4 @@
 import type { ControllerConfig } from "../../config/controller-config.ts";
-import type { Coordination } from "../../coord/port.ts";
-import type { Clock } from "../../core/clock.ts";
-import type { Logger } from "../../log/logger.ts";
-import type { DurableStore } from "../../store/port.ts";
 import { AuditLog } from "../audit/audit-log.ts";
 import { startAuditPruner } from "../audit/audit-pruner.ts";
 import { LoginLockout } from "../auth/login-lockout.ts";
@@ -10,6 +6,7 @@ import { RoleService } from "../auth/role-service.ts";
 import { TokenService } from "../auth/token-service.ts";
 import { startUnlockInbox, unlockInbox } from "../auth/unlock-inbox.ts";
 import { UserService } from "../auth/user-service.ts";
+import type { BootBase } from "./base.ts";
 import type { Steps } from "./start-sequence.ts";
 
 export interface AuthWiring {
@@ -24,12 +21,8 @@ export interface AuthWiring {
  * the `prexor admin unlock` inbox and the audit pruner are registered on the start sequence.
  */
 export function wireAuth(
+  base: BootBase,
   deps: {
-    store: DurableStore;
-    coord: Coordination;
-    controllerId: string;
-    log: Logger;
-    clock: Clock;
     /** the JWT signing secret, resolved (or generated) in the open phase */
     jwtSecret: string;
     security: Pick<ControllerConfig["security"], "jwtPreviousSecrets" | "jwtExpirationMinutes" | "lockout">;
@@ -41,7 +34,8 @@ export function wireAuth(
   },
   steps: Steps,
 ): AuthWiring {
-  const { store, coord, log, clock, security } = deps;
+  const { store, coord, log, clock } = base;
+  const { security } = deps;
   const now = () => clock.now();
   const lockout = new LoginLockout(coord, security.lockout);
   steps.add("unlock inbox", () =>
@@ -61,7 +55,7 @@ export function wireAuth(
     startAuditPruner({
       audit,
       coord,
-      controllerId: deps.controllerId,
+      controllerId: base.controllerId,
       retentionDays: deps.auditRetentionDays,
       log,
     }),

@@ -1,11 +1,8 @@
 import type { ControllerConfig } from "../../config/controller-config.ts";
-import type { Coordination } from "../../coord/port.ts";
-import type { Clock } from "../../core/clock.ts";
-import type { Logger } from "../../log/logger.ts";
-import type { DurableStore } from "../../store/port.ts";
 import { DependencyWatch } from "../dependency-watch.ts";
 import { createEventSystem, type EventSystem } from "../events/event-system.ts";
 import type { Metrics } from "../metrics/metrics.ts";
+import type { BootBase } from "./base.ts";
 import type { Steps } from "./start-sequence.ts";
 
 /**
@@ -14,18 +11,15 @@ import type { Steps } from "./start-sequence.ts";
  * phase "event system", the dependency watch right after it.
  */
 export function wireEvents(
+  base: BootBase,
   deps: {
-    store: DurableStore;
-    coord: Coordination;
-    controllerId: string;
-    log: Logger;
-    clock: Clock;
     metrics: Metrics;
     sse: ControllerConfig["sse"];
   },
   steps: Steps,
 ): EventSystem {
-  const { store, coord, controllerId, log, metrics } = deps;
+  const { store, coord, controllerId, log } = base;
+  const { metrics } = deps;
   const eventSystem = createEventSystem({ coord, controllerId, log, metrics, sse: deps.sse });
   steps.add(
     "event system",
@@ -42,7 +36,7 @@ export function wireEvents(
     ],
     events: eventSystem.bus,
     log,
-    clock: deps.clock,
+    clock: base.clock,
     controllerId,
     gauge: (dependency, up) => metrics.dependency(dependency, up),
   });

@@ -1,8 +1,6 @@
 import type { ControllerConfig } from "../../config/controller-config.ts";
 import type { Coordination } from "../../coord/port.ts";
-import type { Clock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
-import type { DurableStore } from "../../store/port.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import { startCommandRelay } from "../grpc/command-relay.ts";
@@ -18,6 +16,7 @@ import { LivenessSweeper } from "../nodes/liveness-sweeper.ts";
 import { NodeService } from "../nodes/node-service.ts";
 import { NodeShutdowns } from "../nodes/node-shutdowns.ts";
 import type { ClusterPki } from "../pki/cluster-pki-store.ts";
+import type { BootBase } from "./base.ts";
 import type { Steps } from "./start-sequence.ts";
 
 /** The controller's side of the daemon link: nodes, enrolment, revocations and live sessions. */
@@ -37,18 +36,14 @@ export interface NodeLink {
  * node handover and the instance-file relay.
  */
 export function wireNodeLink(
+  base: BootBase,
   deps: {
-    store: DurableStore;
-    coord: Coordination;
-    controllerId: string;
-    log: Logger;
-    clock: Clock;
     /** the cluster CA's fingerprint, pinned in every join token */
     caFingerprint: string;
   },
   steps: Steps,
 ): NodeLink {
-  const { store, coord, controllerId, log, clock } = deps;
+  const { store, coord, controllerId, log, clock } = base;
   const revocations = new CertRevocations({ store, coord, log });
   steps.add("certificate revocations", async () => {
     await revocations.start();

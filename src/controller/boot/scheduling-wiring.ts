@@ -1,8 +1,4 @@
 import type { ControllerConfig } from "../../config/controller-config.ts";
-import type { Coordination } from "../../coord/port.ts";
-import type { Clock } from "../../core/clock.ts";
-import type { Logger } from "../../log/logger.ts";
-import type { DurableStore } from "../../store/port.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import { startDeploymentReconciler } from "../deployments/deployment-reconciler.ts";
 import { DeploymentService } from "../deployments/deployment-service.ts";
@@ -12,6 +8,7 @@ import type { LeaseGateOptions } from "../lease-gate.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { SchedulerLoop } from "../scheduler/loop/index.ts";
 import type { InstanceMetrics } from "../workload/instance-metrics.ts";
+import type { BootBase } from "./base.ts";
 import type { DesiredState } from "./desired-state-wiring.ts";
 import type { NodeLink, NodeLiveness } from "./node-link-wiring.ts";
 import type { Steps } from "./start-sequence.ts";
@@ -28,12 +25,8 @@ export interface Scheduling {
  * the loop itself, which boot places after the daemon listener.
  */
 export function wireScheduling(
+  base: BootBase,
   deps: {
-    store: DurableStore;
-    coord: Coordination;
-    controllerId: string;
-    log: Logger;
-    clock: Clock;
     lease: LeaseGateOptions;
     events: EventBus;
     metrics: Metrics;
@@ -47,7 +40,8 @@ export function wireScheduling(
   },
   steps: Steps,
 ): Scheduling {
-  const { store, coord, controllerId, log, clock, events, metrics, config } = deps;
+  const { store, coord, controllerId, log, clock } = base;
+  const { events, metrics, config } = deps;
   const deployments = new DeploymentService({
     store,
     groups: deps.desired.groups,
