@@ -15,16 +15,19 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
+async function upArgs(dir: string, port: number): Promise<string[]> {
+  return ["up", "--dir", dir, "--port", String(port), "--grpc-port", String(await freePort())];
+}
+
 // The REST port is bound from the defaults when no controller.yml and no listener variable can
 // change it (roles/rest-early.ts); the whole config is checked right after. Fail-closed either way.
 describe("a bad config stops start-up with its key", () => {
   test("prexor up without controller.yml: a bad variable exits 1 naming the key, the port released", async () => {
     const dir = tempDir("prexor-e2e-badenv-");
     const port = await freePort();
-    const result = runBinary(
-      ["up", "--dir", dir, "--port", String(port), "--grpc-port", String(await freePort())],
-      { env: { PREXOR_SCHEDULER__EVALUATION_INTERVAL_SECONDS: "soon" } },
-    );
+    const result = runBinary(await upArgs(dir, port), {
+      env: { PREXOR_SCHEDULER__EVALUATION_INTERVAL_SECONDS: "soon" },
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("scheduler.evaluationIntervalSeconds");
     expect(result.stderr).toContain("PREXOR_SCHEDULER__EVALUATION_INTERVAL_SECONDS");
@@ -50,15 +53,7 @@ describe("a bad config stops start-up with its key", () => {
     mkdirSync(join(dir, "config"));
     writeFileSync(join(dir, "config/controller.yml"), "scheduler:\n  evaluationIntervalSecs: 5\n");
     const port = await freePort();
-    const result = runBinary([
-      "up",
-      "--dir",
-      dir,
-      "--port",
-      String(port),
-      "--grpc-port",
-      String(await freePort()),
-    ]);
+    const result = runBinary(await upArgs(dir, port));
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("scheduler.evaluationIntervalSecs");
     expect(await portFree(port)).toBe(true);
