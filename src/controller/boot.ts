@@ -166,7 +166,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const eventSystem = wireEvents(base, { metrics, sse: config.sse }, sequence);
     const events = eventSystem.bus;
     const lease = { coord, store, holder: id, clock };
-    const desired = wireDesiredState({ root, store, events, lease, log, clock, config }, sequence);
+    const desired = wireDesiredState(base, { root, events, lease, config }, sequence);
     const link = wireNodeLink(base, { caFingerprint: pki.ca.fingerprint }, sequence);
     const journey = new PlayerJourney({ store, events, log: log.child({ component: "players" }), now });
     const instances = wireInstances({
@@ -204,10 +204,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     });
     sequence.add("workload", () => workload.start());
     const { reconciler } = instances;
-    const liveness = wireNodeLiveness(
-      { link, reconciler, coord, controllerId: id, log, heartbeat: config.heartbeat },
-      sequence,
-    );
+    const liveness = wireNodeLiveness(base, { link, reconciler, heartbeat: config.heartbeat }, sequence);
     const scheduling = wireScheduling(
       base,
       {
@@ -299,11 +296,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
       clock,
     });
     const grpc = addDaemonListener(
+      base,
       {
         config,
-        log,
-        coord,
-        controllerId: id,
         pki,
         link,
         liveness,

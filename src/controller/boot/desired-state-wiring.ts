@@ -1,8 +1,5 @@
 import { resolve } from "node:path";
 import type { ControllerConfig } from "../../config/controller-config.ts";
-import type { Clock } from "../../core/clock.ts";
-import type { Logger } from "../../log/logger.ts";
-import type { DurableStore } from "../../store/port.ts";
 import { CatalogResolver } from "../catalog/catalog-resolver.ts";
 import { CatalogService } from "../catalog/catalog-service.ts";
 import type { EventPublisher } from "../events/event-types.ts";
@@ -12,6 +9,7 @@ import { MaintenanceService } from "../maintenance-service.ts";
 import { NetworkService } from "../networks/network-service.ts";
 import { TemplateFiles } from "../templates/template-files.ts";
 import { TemplateService } from "../templates/template-service.ts";
+import type { BootBase } from "./base.ts";
 import type { Steps } from "./start-sequence.ts";
 
 /** What the operator declares: groups, networks, maintenance, templates and the catalog. */
@@ -32,18 +30,17 @@ export interface DesiredState {
  * only; seeding the networks controller.yml names is a start step (it writes to the store).
  */
 export function wireDesiredState(
+  base: Pick<BootBase, "store" | "log" | "clock">,
   deps: {
     root: string;
-    store: DurableStore;
     events: EventPublisher;
     lease: LeaseGateOptions;
-    log: Logger;
-    clock: Clock;
     config: Pick<ControllerConfig, "networks" | "maintenance" | "catalog">;
   },
   steps: Steps,
 ): DesiredState {
-  const { store, events, lease, log, clock, config } = deps;
+  const { store, log, clock } = base;
+  const { events, lease, config } = deps;
   const groups = new GroupService(store, events, lease, clock);
   const networks = new NetworkService(store, events, lease, clock);
   steps.add("network seed", async () => {

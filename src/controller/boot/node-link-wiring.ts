@@ -1,6 +1,4 @@
 import type { ControllerConfig } from "../../config/controller-config.ts";
-import type { Coordination } from "../../coord/port.ts";
-import type { Logger } from "../../log/logger.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import { startCommandRelay } from "../grpc/command-relay.ts";
@@ -80,12 +78,10 @@ export interface NodeLiveness {
 
 /** Built once the instance reconciler exists (a lost node's instances go to it); the sweep is a start step. */
 export function wireNodeLiveness(
+  base: Pick<BootBase, "coord" | "controllerId" | "log">,
   deps: {
     link: Pick<NodeLink, "nodes" | "sessions">;
     reconciler: InstanceReconciler;
-    coord: Coordination;
-    controllerId: string;
-    log: Logger;
     heartbeat: ControllerConfig["heartbeat"];
   },
   steps: Steps,
@@ -94,9 +90,9 @@ export function wireNodeLiveness(
   const sweeper = new LivenessSweeper({
     nodes,
     reconciler: deps.reconciler,
-    coord: deps.coord,
-    controllerId: deps.controllerId,
-    log: deps.log,
+    coord: base.coord,
+    controllerId: base.controllerId,
+    log: base.log,
     settings: {
       heartbeatIntervalMs: deps.heartbeat.intervalMs,
       missedThreshold: deps.heartbeat.missedThreshold,
@@ -107,7 +103,7 @@ export function wireNodeLiveness(
     sweeper.start();
     return () => sweeper.stop();
   });
-  const shutdowns = new NodeShutdowns({ nodes, sessions, log: deps.log });
+  const shutdowns = new NodeShutdowns({ nodes, sessions, log: base.log });
   return { sweeper, shutdowns };
 }
 
@@ -116,11 +112,9 @@ export function wireNodeLiveness(
  * `port()` is the bound port once that step ran, 0 before.
  */
 export function addDaemonListener(
+  base: Pick<BootBase, "coord" | "controllerId" | "log">,
   deps: {
     config: ControllerConfig;
-    log: Logger;
-    coord: Coordination;
-    controllerId: string;
     pki: ClusterPki;
     link: NodeLink;
     liveness: NodeLiveness;
@@ -132,7 +126,8 @@ export function addDaemonListener(
   },
   steps: Steps,
 ): { port(): number } {
-  const { config, log, pki, link } = deps;
+  const { log } = base;
+  const { config, pki, link } = deps;
   let port = 0;
   steps.add(
     "gRPC",
@@ -140,8 +135,8 @@ export function addDaemonListener(
       const grpc = await startGrpcServer({
         config,
         log,
-        coord: deps.coord,
-        controllerId: deps.controllerId,
+        coord: base.coord,
+        controllerId: base.controllerId,
         pki,
         nodes: link.nodes,
         joinTokens: link.joinTokens,
