@@ -383,6 +383,32 @@ for (const adapter of await storeAdapters()) {
       expect((await groups.update("a", { n: 5 }))?._rev).toBe(8);
     });
 
+    test("importMany refuses documents that break a unique index (a restore does not load them)", async () => {
+      const users = (await fresh()).collection<User>("users");
+      const load = users.importMany([
+        { _id: "alice", email: "a@example.org", role: "ADMIN", _rev: 1 },
+        { _id: "bob", email: "a@example.org", role: "VIEWER", _rev: 1 },
+      ] as User[]);
+      await expect(load).rejects.toThrow();
+      expect((await users.find({ email: "a@example.org" })).length).toBeLessThanOrEqual(1);
+    });
+
+    test("importMany loads a batch larger than one store command (20 × 1 MiB)", async () => {
+      const groups = (await fresh()).collection<Item>("groups");
+      const blob = "x".repeat(1 << 20);
+      const docs = Array.from(
+        { length: 20 },
+        (_, i) =>
+          ({ _id: `big-${i}`, group: "g", state: "S", n: i, createdAt: i, label: blob, _rev: 1 }) as Item,
+      );
+      await groups.importMany(docs);
+      expect(await groups.count()).toBe(20);
+      expect((await groups.get("big-19"))?.label?.length).toBe(1 << 20);
+      // and again over itself: every id is a duplicate, replaced by the same document
+      await groups.importMany(docs);
+      expect(await groups.count()).toBe(20);
+    });
+
     test("internals export and import: fences and counters are raised, never lowered", async () => {
       const source = await fresh();
       await source

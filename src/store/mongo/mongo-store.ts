@@ -1,5 +1,6 @@
 import {
   type Db,
+  type Document,
   MongoClient,
   type Collection as MongoCollection,
   MongoNetworkError,
@@ -51,6 +52,13 @@ export function isMongoOutage(err: unknown): boolean {
     err instanceof MongoOperationTimeoutError ||
     err instanceof MongoServerClosedError
   );
+}
+
+/** One document's failure inside a bulk write, as the server reports it. */
+interface WriteFailure {
+  index?: number;
+  code?: number;
+  errmsg?: string;
 }
 
 /** Conditional writes retry this often when they lose a race before giving up with CONFLICT. */
@@ -140,6 +148,10 @@ export class MongoStore implements DurableStore {
 
   raw(name: string): MongoCollection<Raw> {
     return this.db.collection<Raw>(name);
+  }
+
+  runCommand(command: Document): Promise<Document> {
+    return this.db.command(command);
   }
 
   collection<T extends Doc>(name: string): Collection<T> {
@@ -432,25 +444,12 @@ class MongoDocCollection<T extends Doc> implements Collection<T> {
 
   async importMany(docs: readonly T[]): Promise<void> {
     if (docs.length === 0) return;
-    // A restore loads into emptied collections, so a plain unordered insert is the fast path; the
-    // ids that already exist are replaced one by one afterwards.
+    // A restore loads into emptied collections, so one unordered insert is the fast path; the ids
+    // that already exist are replaced one by one afterwards.
     const duplicates: number[] = [];
-    try {
-      await this.col.insertMany(docs as unknown as Raw[], { ordered: false });
-    } catch (err) {
-      const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
-      const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-      if (list.length === 0) throw err;
-      for (const e of list as Array<{
-        code?: number;
-        index?: number;
-        err?: { code?: number; index?: number };
-      }>) {
-        const code = e.code ?? e.err?.code;
-        const index = e.index ?? e.err?.index;
-        if (code !== 11000 || index === undefined) throw err;
-        duplicates.push(index);
-      }
+    for (const e of await this.insertUnordered(docs)) {
+      if (e.code !== 11000 || e.index === undefined) throw new MongoServerError(e);
+      duplicates.push(e.index);
     }
     if (duplicates.length > 0) {
       await this.col.bulkWrite(
@@ -459,6 +458,44 @@ class MongoDocCollection<T extends Doc> implements Collection<T> {
         })),
         { ordered: false },
       );
+    }
+  }
+
+  /**
+   * One unordered `insert` command; answers the per-document write errors. The raw command
+   * serialises the batch once, where insertMany first sizes every document to split the batch:
+   * that pass and its bookkeeping cost about as much client CPU as the encoding itself (the
+   * bench's 106k documents: 0.4-0.6 s of driver CPU with insertMany, 0.25-0.35 s with the
+   * command). A command the server or the driver refuses as a whole (over the message bound,
+   * say) goes again through insertMany, which splits it; that is safe even if part of it landed,
+   * since those ids come back as duplicates and are replaced by the same documents. An outage is
+   * not retried here.
+   */
+  private async insertUnordered(docs: readonly T[]): Promise<WriteFailure[]> {
+    let reply: Document | null = null;
+    try {
+      reply = await this.store.runCommand({ insert: this.name, documents: docs, ordered: false });
+    } catch (err) {
+      if (isMongoOutage(err)) throw err;
+      // refused as a whole: insertMany below splits the batch, or throws the reason itself
+    }
+    if (reply) {
+      if (reply.writeConcernError) throw new MongoServerError(reply.writeConcernError as WriteFailure);
+      return (Array.isArray(reply.writeErrors) ? reply.writeErrors : []) as WriteFailure[];
+    }
+    try {
+      await this.col.insertMany(docs as unknown as Raw[], { ordered: false });
+      return [];
+    } catch (err) {
+      const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
+      const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+      if (list.length === 0) throw err;
+      return (list as Array<WriteFailure & { err?: WriteFailure }>).map((e) => ({
+        ...e.err,
+        code: e.code ?? e.err?.code,
+        index: e.index ?? e.err?.index,
+        errmsg: e.errmsg ?? e.err?.errmsg,
+      }));
     }
   }
 }
