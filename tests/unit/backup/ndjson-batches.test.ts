@@ -39,6 +39,19 @@ test("CRLF, blank lines and a last line without a newline are read; a truncated 
   await expect(collect(cut, 10, 1 << 20)).rejects.toThrow();
 });
 
+test("a line longer than the batch buffer is read whole, and the batches after it too", async () => {
+  const docs = [
+    { _id: "small-1", _rev: 1 },
+    { _id: "huge", _rev: 1, blob: "é".repeat(300_000) },
+    ...Array.from({ length: 20 }, (_, i) => ({ _id: `after-${i}`, _rev: 1 })),
+  ];
+  const path = join(dir, "e.ndjson");
+  writeFileSync(path, `${docs.map((d) => JSON.stringify(d)).join("\r\n")}\r\n`);
+  const batches = await collect(path, 5, 100);
+  expect(batches.flat()).toEqual(docs);
+  expect(batches.every((b) => b.length <= 5)).toBe(true);
+});
+
 test("the pipeline writes every batch, at most two at a time, and stops at a failed write", async () => {
   const path = join(dir, "d.ndjson");
   writeFileSync(
