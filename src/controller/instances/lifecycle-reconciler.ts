@@ -202,6 +202,9 @@ export class LifecycleReconciler implements InstanceReconciler {
       await this.cameBack(doc, report.state, fields, w);
       return;
     }
+    // Both ended (a CRASHED record the node reports STOPPED): the record's end stands, and the
+    // node keeps the entry only until it forgets it, so nothing is written or warned on each beat.
+    if (isTerminalState(doc.state) && isTerminalState(report.state)) return;
     let target: InstanceState = report.state;
     if (target === "RUNNING" && doc.awaitPluginReady && doc.state !== "RUNNING") target = doc.state;
     // DRAINING is the controller's word for a running process: the daemon keeps reporting RUNNING.

@@ -6,6 +6,7 @@
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import pino from "pino";
 import type { InstanceDoc } from "../../../src/controller/instances/instance-doc.ts";
 import { InstanceService } from "../../../src/controller/instances/instance-service.ts";
 import { LifecycleReconciler } from "../../../src/controller/instances/lifecycle-reconciler.ts";
@@ -24,24 +25,24 @@ afterAll(() => {
 let t = 1_000_000;
 const calls: string[] = [];
 const instances = new InstanceService(store, { publish: async () => undefined }, silentLogger(), () => t);
-const reconciler = new LifecycleReconciler(
-  instances,
-  {
-    recover: async (id) => {
-      calls.push(`recover ${id}`);
-      return true;
-    },
-    resendStop: async (id, force) => {
-      calls.push(`resendStop ${id}${force ? " force" : ""}`);
-      return true;
-    },
-    stopStuck: async (id) => void calls.push(`stopStuck ${id}`),
-    stopOrphan: async (node, id) => void calls.push(`stopOrphan ${node} ${id}`),
+/** The repairs the reconciler asks the lifecycle for, recorded. */
+const reconcilerLifecycle = {
+  recover: async (id: string) => {
+    calls.push(`recover ${id}`);
+    return true;
   },
-  silentLogger(),
-  () => t,
-  { resendAfterMs: 1000, maxSends: 3, prepareTimeoutMs: 60_000 },
-);
+  resendStop: async (id: string, force?: boolean) => {
+    calls.push(`resendStop ${id}${force ? " force" : ""}`);
+    return true;
+  },
+  stopStuck: async (id: string) => void calls.push(`stopStuck ${id}`),
+  stopOrphan: async (node: string, id: string) => void calls.push(`stopOrphan ${node} ${id}`),
+};
+const reconciler = new LifecycleReconciler(instances, reconcilerLifecycle, silentLogger(), () => t, {
+  resendAfterMs: 1000,
+  maxSends: 3,
+  prepareTimeoutMs: 60_000,
+});
 
 function record(id: string, fields: Partial<InstanceDoc>): Promise<unknown> {
   return instances.record({
@@ -103,6 +104,27 @@ describe("a node that comes back", () => {
     await reconciler.reconcile("node-a", [report("lobby-3")]);
     expect(calls).toEqual(["stopOrphan node-a lobby-3"]);
     expect((await instances.require("lobby-3")).node).toBe("node-b");
+  });
+});
+
+describe("an ended record the node reports ended", () => {
+  test("a CRASHED record reported STOPPED keeps its end, unwritten and unwarned, on every report", async () => {
+    // Its own service and reconciler, logging into memory: a refused transition is a warning.
+    const lines: string[] = [];
+    const log = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
+    const watched = new InstanceService(store, { publish: async () => undefined }, log, () => t);
+    const quiet = new LifecycleReconciler(watched, reconcilerLifecycle, log, () => t, {
+      resendAfterMs: 1000,
+      maxSends: 3,
+      prepareTimeoutMs: 60_000,
+    });
+    await record("lobby-9", { state: "CRASHED", reason: "exit 1" });
+    const before = await instances.require("lobby-9");
+    for (let beat = 0; beat < 3; beat++)
+      await quiet.reconcile("node-a", [report("lobby-9", { state: "STOPPED", uptimeMs: beat })]);
+    expect(await instances.require("lobby-9")).toEqual(before);
+    expect(calls).toEqual([]);
+    expect(lines).toEqual([]);
   });
 });
 
