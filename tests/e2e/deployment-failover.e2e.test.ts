@@ -7,12 +7,12 @@
  * side every placement (instance id + placement time) ran exactly one server process.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/adapters.ts";
 import { AdminApi, ready } from "../support/admin-api.ts";
 import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
-import { killNodeProcesses } from "../support/node-processes.ts";
+import { killNodeProcesses, serverProcesses } from "../support/node-processes.ts";
 import { freePort } from "../support/ports.ts";
 import { writeProductionConfig } from "../support/production-config.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
@@ -38,28 +38,6 @@ interface Controller {
   grpc: number;
   proc: Running;
   api: AdminApi;
-}
-
-/** Server processes of this node by placement: `<instanceId>@<placedAt>` → pids seen. */
-function serverProcesses(into: Map<string, Set<number>>): void {
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // The server itself (argv[0] is Bun), not the monitor shell whose arguments name it too.
-      const argv = readFileSync(`/proc/${entry}/cmdline`, "latin1").split("\0");
-      if (argv[0] !== process.execPath || !argv.includes(LAUNCHER)) continue;
-      const env = readFileSync(`/proc/${entry}/environ`, "latin1").split("\0");
-      if (!env.includes(`CLOUD_NODE_ID=${NODE}`)) continue;
-      const id = env.find((e) => e.startsWith("CLOUD_INSTANCE_ID="))?.slice(18);
-      const placed = env.find((e) => e.startsWith("CLOUD_PLACED_AT="))?.slice(16);
-      const key = `${id}@${placed}`;
-      const pids = into.get(key) ?? new Set<number>();
-      into.set(key, pids);
-      pids.add(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
 }
 
 describe.skipIf(skip !== undefined)("deployment failover", () => {
@@ -151,7 +129,7 @@ describe.skipIf(skip !== undefined)("deployment failover", () => {
     let watching = true;
     const watcher = (async () => {
       while (watching) {
-        serverProcesses(seen);
+        serverProcesses(NODE, LAUNCHER, seen);
         await Bun.sleep(100);
       }
     })();

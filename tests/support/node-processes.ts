@@ -20,3 +20,29 @@ export function killNodeProcesses(nodeId: string): number {
   }
   return killed;
 }
+
+/**
+ * Records the workload server processes of `nodeId` by placement, `<instanceId>@<placedAt>` → pids
+ * seen: the node's own view of what ran, for "every placement ran one process" checks. Only the
+ * server itself counts (argv[0] is this Bun and the flying-squid launcher is in its arguments), not
+ * the monitor shell whose arguments name it too.
+ */
+export function serverProcesses(nodeId: string, launcher: string, into: Map<string, Set<number>>): void {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "latin1").split("\0");
+      if (argv[0] !== process.execPath || !argv.includes(launcher)) continue;
+      const env = readFileSync(`/proc/${entry}/environ`, "latin1").split("\0");
+      if (!env.includes(`CLOUD_NODE_ID=${nodeId}`)) continue;
+      const id = env.find((e) => e.startsWith("CLOUD_INSTANCE_ID="))?.slice(18);
+      const placed = env.find((e) => e.startsWith("CLOUD_PLACED_AT="))?.slice(16);
+      const key = `${id}@${placed}`;
+      const pids = into.get(key) ?? new Set<number>();
+      into.set(key, pids);
+      pids.add(Number(entry));
+    } catch {
+      // the process ended between the listing and the read: nothing of it to record
+    }
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * A BLUE_GREEN switch survives the controller driving it (compiled binary, production profile on the
+ * harness's MongoDB-wire server and redis-server). Two controllers, one daemon, a STATIC group of 3
+ * flying-squid servers (blue), a minecraft-protocol player connected to one of them.
+ *
+ * The kill comes at the riskiest point of the switch: green is up and gated, the routing switch to
+ * green is recorded, blue is draining (the blue instance holding the player stays DRAINING until the
+ * drain deadline) and not yet retired. From here on the survivor has nothing to go by but the
+ * record's routing side and `switchedAt` and the instances themselves: it must not place green again,
+ * must not hand routing back to blue or undrain it, and must stop the remaining blue instance at the
+ * recorded drain deadline. kill -9 of whichever controller holds `group:<g>` at that moment; the
+ * survivor finishes: exactly 3 RUNNING on the new revision, no old-revision instance left, every
+ * placement ran one server process (6 placements in all: 3 blue + 3 green, none again), and the record
+ * COMPLETED with the same single wave it had at the kill.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Client, createClient } from "minecraft-protocol";
+import { tempDir } from "../support/adapters.ts";
+import type { AdminApi } from "../support/admin-api.ts";
+import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
+import { killNodeProcesses, serverProcesses } from "../support/node-processes.ts";
+import { freePort } from "../support/ports.ts";
+import {
+  nodeView,
+  type ProductionController,
+  startProductionController,
+} from "../support/production-controller.ts";
+import { mongoServer, redisServer } from "../support/servers.ts";
+import { randomId, waitFor } from "../support/wait.ts";
+import { LAUNCHER } from "../support/workloads/harness.ts";
+
+ensureBinary();
+const mongo = await mongoServer();
+const redis = await redisServer();
+const skip = mongo.skip ?? redis.skip;
+const PASSWORD = "bg-failover-password-0123";
+const NODE = "bg-fo-1";
+const GROUP = "bgfo";
+const SIZE = 3;
+/** Long enough that the kill, the lease TTL and the survivor's first ticks all fit before it passes. */
+const DRAIN_TIMEOUT_S = 15;
+
+const running: Running[] = [];
+let client: Client | undefined;
+afterAll(async () => {
+  client?.end("test over");
+  for (const r of running.splice(0)) await r.stop("SIGKILL");
+  killNodeProcesses(NODE);
+});
+
+interface Inst {
+  id: string;
+  state: string;
+  port: number;
+  deploymentRevision: number;
+  playerCount: number;
+}
+interface Wave {
+  index: number;
+  verdict: string;
+  replaced: Array<{ old: string; new: string | null }>;
+}
+interface Dep {
+  state: string;
+  routing?: string;
+  reason: string;
+  updatedInstances: number;
+  waves: Wave[];
+}
+
+const services = async (api: AdminApi) =>
+  (await api.call<{ data: Inst[] }>("GET", `/api/v1/services?group=${GROUP}&pageSize=500`)).body.data;
+const deployment = async (api: AdminApi) =>
+  (await api.call<Dep>("GET", `/api/v1/groups/${GROUP}/deployments/1`)).body;
+
+describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
+  const database = randomId("bgfo_");
+  const controllers: ProductionController[] = [];
+
+  beforeAll(async () => {
+    for (let i = 0; i < 2; i++)
+      controllers.push(
+        await startProductionController(
+          {
+            mongoUri: mongo.server!.uri,
+            database,
+            redisUri: redis.server!.uri,
+            clusterSecret: "bg-failover-cluster-secret-0123",
+            password: PASSWORD,
+            tickSeconds: 1,
+          },
+          running,
+          "prexor-e2e-bgfo-ctl-",
+        ),
+      );
+    // Logged in once both run (the first login may set the password).
+    for (const c of controllers) await c.api.login(PASSWORD);
+    const [first] = controllers as [ProductionController];
+    const root = tempDir("prexor-e2e-bgfo-node-");
+    mkdirSync(join(root, "config"));
+    writeFileSync(
+      join(root, "config/daemon.yml"),
+      [`nodeId: ${NODE}`, "reconnect:", "  initialDelayMs: 100", "  maxDelayMs: 500", ""].join("\n"),
+    );
+    const token = await first.api.call<{ token: string }>("POST", "/api/v1/admin/tokens", { nodeId: NODE });
+    expect(token.status).toBe(201);
+    running.push(
+      startBinary([
+        "daemon",
+        "--root",
+        root,
+        "--controller",
+        `127.0.0.1:${first.grpc}`,
+        "--join-token",
+        token.body.token,
+      ]),
+    );
+    await waitFor(async () => (await nodeView(first.api, NODE))?.state === "ONLINE", {
+      timeoutMs: 30_000,
+      what: "the node ONLINE",
+    });
+  }, 120_000);
+
+  test("kill -9 of the driver after the switch, blue draining: the survivor retires blue and completes", async () => {
+    const [first] = controllers as [ProductionController];
+    const rangeStart = await freePort();
+    const created = await first.api.call("POST", "/api/v1/groups", {
+      name: GROUP,
+      platform: "CUSTOM",
+      scalingMode: "STATIC",
+      minInstances: SIZE,
+      maxInstances: SIZE,
+      memoryMb: 160,
+      spreadConstraint: "",
+      env: { SIDE: "blue" },
+      portRangeStart: rangeStart,
+      portRangeEnd: Math.min(65535, rangeStart + 40),
+      argvTemplate: [process.execPath, LAUNCHER, "--port", "{PORT}"],
+    });
+    expect(created.status).toBe(201);
+    await waitFor(
+      async () => (await services(first.api)).filter((i) => i.state === "RUNNING").length === SIZE,
+      {
+        timeoutMs: 120_000,
+        intervalMs: 250,
+        what: `${SIZE} blue instances RUNNING`,
+      },
+    );
+    const blue = (await services(first.api)).filter((i) => i.state === "RUNNING");
+    const held = blue[0]!;
+    client = createClient({ host: "127.0.0.1", port: held.port, username: "Prexor_bgfo", auth: "offline" });
+    await new Promise<void>((resolve, reject) => {
+      client!.once("login", () => resolve());
+      client!.once("error", reject);
+    });
+    await waitFor(async () => (await services(first.api)).find((i) => i.id === held.id)?.playerCount === 1, {
+      timeoutMs: 30_000,
+      what: "the player counted on blue",
+    });
+
+    const seen = new Map<string, Set<number>>();
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        serverProcesses(NODE, LAUNCHER, seen);
+        await Bun.sleep(100);
+      }
+    })();
+
+    const res = await first.api.call<{ revision: number }>("POST", `/api/v1/groups/${GROUP}/deploy`, {
+      strategy: "BLUE_GREEN",
+      group: { env: { SIDE: "green" } },
+      healthGateEnabled: true,
+      minHealthySeconds: 2,
+      drainTimeoutSeconds: DRAIN_TIMEOUT_S,
+    });
+    expect(res.status).toBe(202);
+    expect(res.body.revision).toBe(1);
+
+    // The switch is recorded and blue is draining, the player still on it: the point to kill at.
+    await waitFor(
+      async () => {
+        const d = await deployment(first.api);
+        if (d.state !== "IN_PROGRESS" || d.routing !== "green") return false;
+        return (await services(first.api)).find((i) => i.id === held.id)?.state === "DRAINING";
+      },
+      { timeoutMs: 120_000, intervalMs: 100, what: "routing on green with blue draining" },
+    ).catch(async (err: Error) => {
+      const d = await deployment(first.api);
+      const list = (await services(first.api)).map((i) => `${i.id} r${i.deploymentRevision} ${i.state}`);
+      throw new Error(`${err.message}; record ${JSON.stringify(d)}; instances ${list.join(", ")}`);
+    });
+    const holders = await Promise.all(
+      controllers.map(async (c) => ({
+        c,
+        leases: (await c.api.call<{ leases: string[] }>("GET", "/api/v1/scheduler")).body.leases,
+      })),
+    );
+    const driver = holders.find((h) => h.leases.includes(`group:${GROUP}`))?.c;
+    expect(driver).toBeDefined();
+    const survivor = controllers.find((c) => c !== driver)!;
+    const atKill = await deployment(survivor.api);
+    const liveAtKill = await services(survivor.api);
+    const killedAt = performance.now();
+    await driver!.proc.stop("SIGKILL");
+    expect(atKill.routing).toBe("green");
+    expect(atKill.waves.length).toBe(1);
+    expect(atKill.waves[0]!.verdict).toBe("passed");
+    expect(liveAtKill.find((i) => i.id === held.id)?.state).toBe("DRAINING");
+
+    // The survivor, from the record alone: blue stays out of routing and is stopped at the deadline.
+    let undrained = false;
+    let backToBlue = false;
+    const end = await waitFor(
+      async () => {
+        const list = await services(survivor.api);
+        if (list.find((i) => i.id === held.id)?.state === "RUNNING") undrained = true;
+        const d = await deployment(survivor.api);
+        if (d.routing !== "green") backToBlue = true;
+        return d.state === "IN_PROGRESS" ? undefined : d;
+      },
+      {
+        timeoutMs: DRAIN_TIMEOUT_S * 1000 + 60_000,
+        intervalMs: 200,
+        what: "the deployment ended by the survivor",
+      },
+    );
+    const doneMs = Math.round(performance.now() - killedAt);
+    watching = false;
+    await watcher;
+    console.log(
+      `blue-green failover: kill -9 of the driver at "${atKill.reason}" → COMPLETED by the survivor after ${doneMs} ms (drain deadline ${DRAIN_TIMEOUT_S} s after the switch)`,
+    );
+
+    expect(end.state).toBe("COMPLETED");
+    expect(undrained).toBe(false);
+    expect(backToBlue).toBe(false);
+    expect(end.updatedInstances).toBe(SIZE);
+    const after = await services(survivor.api);
+    const live = after.filter((i) => !["STOPPED", "CRASHED"].includes(i.state));
+    expect(live.length).toBe(SIZE);
+    expect(live.every((i) => i.state === "RUNNING" && i.deploymentRevision === 1)).toBe(true);
+    for (const b of blue) expect(after.find((i) => i.id === b.id)?.state ?? "STOPPED").toBe("STOPPED");
+    // The wave history is the one the driver wrote: one wave, blue → green, the same green ids that run.
+    expect(end.waves).toEqual(atKill.waves);
+    const wave = end.waves[0]!;
+    expect(wave.replaced.map((r) => r.old).sort()).toEqual(blue.map((b) => b.id).sort());
+    expect(wave.replaced.map((r) => r.new).sort()).toEqual(live.map((i) => i.id).sort());
+    // From the node's side: 3 blue + 3 green placements, each exactly one server process.
+    expect([...seen.keys()].length).toBe(2 * SIZE);
+    expect([...seen].filter(([, pids]) => pids.size > 1).map(([key]) => key)).toEqual([]);
+  }, 360_000);
+});
