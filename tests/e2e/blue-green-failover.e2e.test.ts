@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Client, createClient } from "minecraft-protocol";
+import { MongoClient } from "mongodb";
 import { tempDir } from "../support/adapters.ts";
 import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
@@ -56,6 +57,7 @@ interface Inst {
   port: number;
   deploymentRevision: number;
   playerCount: number;
+  stateChangedAt: string | null;
 }
 interface Wave {
   index: number;
@@ -68,6 +70,21 @@ interface Dep {
   reason: string;
   updatedInstances: number;
   waves: Wave[];
+}
+
+/** `switchedAt` of the group's revision 1 as the driver wrote it (the API does not show it). */
+async function recordedSwitch(database: string): Promise<number> {
+  const client = await MongoClient.connect(mongo.server!.uri, { serverSelectionTimeoutMS: 5000 });
+  try {
+    const doc = await client
+      .db(database)
+      .collection<{ groupName: string; revision: number; switchedAt?: number }>("deployments")
+      .findOne({ groupName: GROUP, revision: 1 });
+    if (typeof doc?.switchedAt !== "number") throw new Error(`no switchedAt on ${JSON.stringify(doc)}`);
+    return doc.switchedAt;
+  } finally {
+    await client.close();
+  }
 }
 
 const services = async (api: AdminApi) =>
@@ -151,6 +168,10 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
     const blue = (await services(first.api)).filter((i) => i.state === "RUNNING");
     const held = blue[0]!;
     client = createClient({ host: "127.0.0.1", port: held.port, username: "Prexor_bgfo", auth: "offline" });
+    let clientEnded = false;
+    client.on("end", () => {
+      clientEnded = true;
+    });
     await new Promise<void>((resolve, reject) => {
       client!.once("login", () => resolve());
       client!.once("error", reject);
@@ -180,18 +201,26 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
     expect(res.body.revision).toBe(1);
 
     // The switch is recorded and blue is draining, the player still on it: the point to kill at.
-    await waitFor(
+    const snapshot = async (what: string) => {
+      const d = await deployment(first.api);
+      const list = (await services(first.api)).map(
+        (i) => `${i.id} r${i.deploymentRevision} ${i.state} players ${i.playerCount}`,
+      );
+      return `${what}; player connected ${!clientEnded}; record ${JSON.stringify(d)}; instances ${list.join(", ")}`;
+    };
+    const point = await waitFor(
       async () => {
         const d = await deployment(first.api);
-        if (d.state !== "IN_PROGRESS" || d.routing !== "green") return false;
-        return (await services(first.api)).find((i) => i.id === held.id)?.state === "DRAINING";
+        // Ended before the point was seen: no use waiting for it.
+        if (d.state !== "IN_PROGRESS") return "ended";
+        if (d.routing !== "green") return false;
+        return (await services(first.api)).find((i) => i.id === held.id)?.state === "DRAINING" && "seen";
       },
       { timeoutMs: 120_000, intervalMs: 100, what: "routing on green with blue draining" },
     ).catch(async (err: Error) => {
-      const d = await deployment(first.api);
-      const list = (await services(first.api)).map((i) => `${i.id} r${i.deploymentRevision} ${i.state}`);
-      throw new Error(`${err.message}; record ${JSON.stringify(d)}; instances ${list.join(", ")}`);
+      throw new Error(await snapshot(err.message));
     });
+    if (point !== "seen") throw new Error(await snapshot("the deployment ended before the kill point"));
     const holders = await Promise.all(
       controllers.map(async (c) => ({
         c,
@@ -203,7 +232,9 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
     const survivor = controllers.find((c) => c !== driver)!;
     const atKill = await deployment(survivor.api);
     const liveAtKill = await services(survivor.api);
+    const player = !clientEnded && liveAtKill.find((i) => i.id === held.id)?.playerCount === 1;
     const killedAt = performance.now();
+    const killedAtEpoch = Date.now();
     await driver!.proc.stop("SIGKILL");
     expect(atKill.routing).toBe("green");
     expect(atKill.waves.length).toBe(1);
@@ -213,10 +244,14 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
     // The survivor, from the record alone: blue stays out of routing and is stopped at the deadline.
     let undrained = false;
     let backToBlue = false;
+    let heldStopAt: number | undefined;
     const end = await waitFor(
       async () => {
         const list = await services(survivor.api);
-        if (list.find((i) => i.id === held.id)?.state === "RUNNING") undrained = true;
+        const h = list.find((i) => i.id === held.id);
+        if (h?.state === "RUNNING") undrained = true;
+        if ((h?.state === "STOPPING" || h?.state === "STOPPED") && heldStopAt === undefined)
+          heldStopAt = Date.parse(h.stateChangedAt ?? "");
         const d = await deployment(survivor.api);
         if (d.routing !== "green") backToBlue = true;
         return d.state === "IN_PROGRESS" ? undefined : d;
@@ -238,6 +273,12 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
     expect(undrained).toBe(false);
     expect(backToBlue).toBe(false);
     expect(end.updatedInstances).toBe(SIZE);
+    // The blue instance holding the player was stopped by the survivor, at the deadline the driver
+    // recorded (switchedAt + drainTimeoutSeconds), not at its takeover.
+    const switchedAt = await recordedSwitch(database);
+    expect(player).toBe(true);
+    expect(heldStopAt).toBeGreaterThan(killedAtEpoch);
+    expect(heldStopAt).toBeGreaterThanOrEqual(switchedAt + DRAIN_TIMEOUT_S * 1000);
     const after = await services(survivor.api);
     const live = after.filter((i) => !["STOPPED", "CRASHED"].includes(i.state));
     expect(live.length).toBe(SIZE);
