@@ -12,6 +12,10 @@
  * survivor finishes: exactly 3 RUNNING on the new revision, no old-revision instance left, every
  * placement ran one server process (6 placements in all: 3 blue + 3 green, none again), and the record
  * COMPLETED with the same single wave it had at the kill.
+ *
+ * A second case kills the driver one step earlier: every green RUNNING and inside its health gate,
+ * routing still blue. The survivor must gate the greens the driver placed (by their records), place
+ * none again, switch, retire blue and close the same wave.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -61,6 +65,7 @@ interface Inst {
 }
 interface Wave {
   index: number;
+  startedAt: string | null;
   verdict: string;
   replaced: Array<{ old: string; new: string | null }>;
 }
@@ -73,13 +78,13 @@ interface Dep {
 }
 
 /** `switchedAt` of the group's revision 1 as the driver wrote it (the API does not show it). */
-async function recordedSwitch(database: string): Promise<number> {
+async function recordedSwitch(database: string, group: string): Promise<number> {
   const client = await MongoClient.connect(mongo.server!.uri, { serverSelectionTimeoutMS: 5000 });
   try {
     const doc = await client
       .db(database)
       .collection<{ groupName: string; revision: number; switchedAt?: number }>("deployments")
-      .findOne({ groupName: GROUP, revision: 1 });
+      .findOne({ groupName: group, revision: 1 });
     if (typeof doc?.switchedAt !== "number") throw new Error(`no switchedAt on ${JSON.stringify(doc)}`);
     return doc.switchedAt;
   } finally {
@@ -87,31 +92,113 @@ async function recordedSwitch(database: string): Promise<number> {
   }
 }
 
-const services = async (api: AdminApi) =>
-  (await api.call<{ data: Inst[] }>("GET", `/api/v1/services?group=${GROUP}&pageSize=500`)).body.data;
-const deployment = async (api: AdminApi) =>
-  (await api.call<Dep>("GET", `/api/v1/groups/${GROUP}/deployments/1`)).body;
+const services = async (api: AdminApi, group = GROUP) =>
+  (await api.call<{ data: Inst[] }>("GET", `/api/v1/services?group=${group}&pageSize=500`)).body.data;
+const deployment = async (api: AdminApi, group = GROUP) =>
+  (await api.call<Dep>("GET", `/api/v1/groups/${group}/deployments/1`)).body;
+
+/** A STATIC group of SIZE flying-squid servers on the node, created through `api`, all RUNNING. */
+async function blueGroup(api: AdminApi, group: string): Promise<Inst[]> {
+  const rangeStart = await freePort();
+  const created = await api.call("POST", "/api/v1/groups", {
+    name: group,
+    platform: "CUSTOM",
+    scalingMode: "STATIC",
+    minInstances: SIZE,
+    maxInstances: SIZE,
+    memoryMb: 160,
+    spreadConstraint: "",
+    env: { SIDE: "blue" },
+    portRangeStart: rangeStart,
+    portRangeEnd: Math.min(65535, rangeStart + 40),
+    argvTemplate: [process.execPath, LAUNCHER, "--port", "{PORT}"],
+  });
+  expect(created.status).toBe(201);
+  await waitFor(
+    async () => (await services(api, group)).filter((i) => i.state === "RUNNING").length === SIZE,
+    {
+      timeoutMs: 120_000,
+      intervalMs: 250,
+      what: `${SIZE} ${group} instances RUNNING`,
+    },
+  );
+  return (await services(api, group)).filter((i) => i.state === "RUNNING");
+}
+
+/**
+ * The group's instances once no revision-0 instance is left but STOPPED: COMPLETED is recorded when
+ * the last blue stop is sent (STOPPING counts as gone for the planner), its process ends just after.
+ */
+async function blueGone(api: AdminApi, group: string): Promise<Inst[]> {
+  return await waitFor(
+    async () => {
+      const list = await services(api, group);
+      return list.every((i) => i.deploymentRevision !== 0 || i.state === "STOPPED") ? list : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 200, what: `every blue instance of ${group} STOPPED` },
+  );
+}
+
+/** Samples the node's server processes of `group` until the returned stop is called. */
+function watchProcesses(group: string): { seen: Map<string, Set<number>>; stop: () => Promise<void> } {
+  const all = new Map<string, Set<number>>();
+  const seen = new Map<string, Set<number>>();
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      serverProcesses(NODE, LAUNCHER, all);
+      for (const [key, pids] of all) if (key.startsWith(`${group}-`)) seen.set(key, pids);
+      await Bun.sleep(100);
+    }
+  })();
+  return {
+    seen,
+    stop: async () => {
+      watching = false;
+      await watcher;
+    },
+  };
+}
+
+/** Of the live controllers, the one holding `group:<group>` (it drives the deployment) and another. */
+async function driverOf(
+  live: readonly ProductionController[],
+  group: string,
+): Promise<{ driver: ProductionController; survivor: ProductionController }> {
+  const holders = await Promise.all(
+    live.map(async (c) => ({
+      c,
+      leases: (await c.api.call<{ leases: string[] }>("GET", "/api/v1/scheduler")).body.leases,
+    })),
+  );
+  const driver = holders.find((h) => h.leases.includes(`group:${group}`))?.c;
+  if (driver === undefined) throw new Error(`no controller holds group:${group}`);
+  return { driver, survivor: live.find((c) => c !== driver)! };
+}
 
 describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
   const database = randomId("bgfo_");
   const controllers: ProductionController[] = [];
 
+  const startController = async () => {
+    const c = await startProductionController(
+      {
+        mongoUri: mongo.server!.uri,
+        database,
+        redisUri: redis.server!.uri,
+        clusterSecret: "bg-failover-cluster-secret-0123",
+        password: PASSWORD,
+        tickSeconds: 1,
+      },
+      running,
+      "prexor-e2e-bgfo-ctl-",
+    );
+    controllers.push(c);
+    return c;
+  };
+
   beforeAll(async () => {
-    for (let i = 0; i < 2; i++)
-      controllers.push(
-        await startProductionController(
-          {
-            mongoUri: mongo.server!.uri,
-            database,
-            redisUri: redis.server!.uri,
-            clusterSecret: "bg-failover-cluster-secret-0123",
-            password: PASSWORD,
-            tickSeconds: 1,
-          },
-          running,
-          "prexor-e2e-bgfo-ctl-",
-        ),
-      );
+    for (let i = 0; i < 2; i++) await startController();
     // Logged in once both run (the first login may set the password).
     for (const c of controllers) await c.api.login(PASSWORD);
     const [first] = controllers as [ProductionController];
@@ -142,30 +229,7 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
 
   test("kill -9 of the driver after the switch, blue draining: the survivor retires blue and completes", async () => {
     const [first] = controllers as [ProductionController];
-    const rangeStart = await freePort();
-    const created = await first.api.call("POST", "/api/v1/groups", {
-      name: GROUP,
-      platform: "CUSTOM",
-      scalingMode: "STATIC",
-      minInstances: SIZE,
-      maxInstances: SIZE,
-      memoryMb: 160,
-      spreadConstraint: "",
-      env: { SIDE: "blue" },
-      portRangeStart: rangeStart,
-      portRangeEnd: Math.min(65535, rangeStart + 40),
-      argvTemplate: [process.execPath, LAUNCHER, "--port", "{PORT}"],
-    });
-    expect(created.status).toBe(201);
-    await waitFor(
-      async () => (await services(first.api)).filter((i) => i.state === "RUNNING").length === SIZE,
-      {
-        timeoutMs: 120_000,
-        intervalMs: 250,
-        what: `${SIZE} blue instances RUNNING`,
-      },
-    );
-    const blue = (await services(first.api)).filter((i) => i.state === "RUNNING");
+    const blue = await blueGroup(first.api, GROUP);
     const held = blue[0]!;
     client = createClient({ host: "127.0.0.1", port: held.port, username: "Prexor_bgfo", auth: "offline" });
     let clientEnded = false;
@@ -181,14 +245,7 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
       what: "the player counted on blue",
     });
 
-    const seen = new Map<string, Set<number>>();
-    let watching = true;
-    const watcher = (async () => {
-      while (watching) {
-        serverProcesses(NODE, LAUNCHER, seen);
-        await Bun.sleep(100);
-      }
-    })();
+    const processes = watchProcesses(GROUP);
 
     const res = await first.api.call<{ revision: number }>("POST", `/api/v1/groups/${GROUP}/deploy`, {
       strategy: "BLUE_GREEN",
@@ -221,21 +278,14 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
       throw new Error(await snapshot(err.message));
     });
     if (point !== "seen") throw new Error(await snapshot("the deployment ended before the kill point"));
-    const holders = await Promise.all(
-      controllers.map(async (c) => ({
-        c,
-        leases: (await c.api.call<{ leases: string[] }>("GET", "/api/v1/scheduler")).body.leases,
-      })),
-    );
-    const driver = holders.find((h) => h.leases.includes(`group:${GROUP}`))?.c;
-    expect(driver).toBeDefined();
-    const survivor = controllers.find((c) => c !== driver)!;
+    const { driver, survivor } = await driverOf(controllers, GROUP);
     const atKill = await deployment(survivor.api);
     const liveAtKill = await services(survivor.api);
     const player = !clientEnded && liveAtKill.find((i) => i.id === held.id)?.playerCount === 1;
     const killedAt = performance.now();
     const killedAtEpoch = Date.now();
-    await driver!.proc.stop("SIGKILL");
+    await driver.proc.stop("SIGKILL");
+    controllers.splice(controllers.indexOf(driver), 1);
     expect(atKill.routing).toBe("green");
     expect(atKill.waves.length).toBe(1);
     expect(atKill.waves[0]!.verdict).toBe("passed");
@@ -263,8 +313,8 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
       },
     );
     const doneMs = Math.round(performance.now() - killedAt);
-    watching = false;
-    await watcher;
+    await processes.stop();
+    const seen = processes.seen;
     console.log(
       `blue-green failover: kill -9 of the driver at "${atKill.reason}" → COMPLETED by the survivor after ${doneMs} ms (drain deadline ${DRAIN_TIMEOUT_S} s after the switch)`,
     );
@@ -275,11 +325,11 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
     expect(end.updatedInstances).toBe(SIZE);
     // The blue instance holding the player was stopped by the survivor, at the deadline the driver
     // recorded (switchedAt + drainTimeoutSeconds), not at its takeover.
-    const switchedAt = await recordedSwitch(database);
+    const switchedAt = await recordedSwitch(database, GROUP);
     expect(player).toBe(true);
     expect(heldStopAt).toBeGreaterThan(killedAtEpoch);
     expect(heldStopAt).toBeGreaterThanOrEqual(switchedAt + DRAIN_TIMEOUT_S * 1000);
-    const after = await services(survivor.api);
+    const after = await blueGone(survivor.api, GROUP);
     const live = after.filter((i) => !["STOPPED", "CRASHED"].includes(i.state));
     expect(live.length).toBe(SIZE);
     expect(live.every((i) => i.state === "RUNNING" && i.deploymentRevision === 1)).toBe(true);
@@ -292,5 +342,77 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
     // From the node's side: 3 blue + 3 green placements, each exactly one server process.
     expect([...seen.keys()].length).toBe(2 * SIZE);
     expect([...seen].filter(([, pids]) => pids.size > 1).map(([key]) => key)).toEqual([]);
+  }, 360_000);
+  test("kill -9 of the driver before the switch, green up and gating: no green placed twice, the survivor switches", async () => {
+    // The first kill left one controller: a fresh one makes the pair again.
+    const fresh = await startController();
+    await fresh.api.login(PASSWORD);
+    const group = "bgpre";
+    const [api] = controllers.map((c) => c.api) as [AdminApi];
+    const blue = await blueGroup(api, group);
+    const processes = watchProcesses(group);
+    const res = await api.call<{ revision: number }>("POST", `/api/v1/groups/${group}/deploy`, {
+      strategy: "BLUE_GREEN",
+      group: { env: { SIDE: "green" } },
+      healthGateEnabled: true,
+      // Long enough that the kill and the lease TTL land inside the gate.
+      minHealthySeconds: 8,
+    });
+    expect(res.status).toBe(202);
+
+    // Every green RUNNING, routing still blue, the wave open: the survivor must keep these greens.
+    const point = await waitFor(
+      async () => {
+        const d = await deployment(api, group);
+        if (d.state !== "IN_PROGRESS") return "ended";
+        if (d.routing !== "blue") return "switched";
+        const greens = (await services(api, group)).filter((i) => i.deploymentRevision === 1);
+        return greens.length === SIZE && greens.every((i) => i.state === "RUNNING") && "seen";
+      },
+      { timeoutMs: 120_000, intervalMs: 100, what: "every green RUNNING before the switch" },
+    );
+    const { driver, survivor } = await driverOf(controllers, group);
+    const atKill = await deployment(survivor.api, group);
+    const greensAtKill = (await services(survivor.api, group)).filter((i) => i.deploymentRevision === 1);
+    const killedAt = performance.now();
+    await driver.proc.stop("SIGKILL");
+    controllers.splice(controllers.indexOf(driver), 1);
+    expect(point).toBe("seen");
+    expect(atKill.routing).toBe("blue");
+    expect(atKill.waves.length).toBe(1);
+    expect(atKill.waves[0]!.verdict).toBe("pending");
+
+    let greensPlaced = 0;
+    const end = await waitFor(
+      async () => {
+        const list = await services(survivor.api, group);
+        greensPlaced = Math.max(greensPlaced, list.filter((i) => i.deploymentRevision === 1).length);
+        const d = await deployment(survivor.api, group);
+        return d.state === "IN_PROGRESS" ? undefined : d;
+      },
+      { timeoutMs: 90_000, intervalMs: 200, what: "the deployment ended by the survivor" },
+    );
+    const doneMs = Math.round(performance.now() - killedAt);
+    await processes.stop();
+    console.log(
+      `blue-green failover before the switch: kill -9 at "${atKill.reason}" → COMPLETED by the survivor after ${doneMs} ms`,
+    );
+    expect(end.state).toBe("COMPLETED");
+    expect(end.routing).toBe("green");
+    expect(greensPlaced).toBe(SIZE);
+    const after = await blueGone(survivor.api, group);
+    const live = after.filter((i) => !["STOPPED", "CRASHED"].includes(i.state));
+    // The greens the driver placed are the ones that serve: none replaced, none added.
+    expect(live.map((i) => i.id).sort()).toEqual(greensAtKill.map((i) => i.id).sort());
+    expect(live.every((i) => i.state === "RUNNING" && i.deploymentRevision === 1)).toBe(true);
+    for (const b of blue) expect(after.find((i) => i.id === b.id)?.state ?? "STOPPED").toBe("STOPPED");
+    // The same wave, closed by the survivor's switch.
+    expect(end.waves.length).toBe(1);
+    const [was, now] = [atKill.waves[0]!, end.waves[0]!];
+    expect([now.index, now.startedAt, now.replaced]).toEqual([was.index, was.startedAt, was.replaced]);
+    expect(now.verdict).toBe("passed");
+    expect(now.replaced.map((r) => r.new).sort()).toEqual(live.map((i) => i.id).sort());
+    expect([...processes.seen.keys()].length).toBe(2 * SIZE);
+    expect([...processes.seen].filter(([, pids]) => pids.size > 1).map(([key]) => key)).toEqual([]);
   }, 360_000);
 });
