@@ -18,22 +18,16 @@
  * none again, switch, retire blue and close the same wave.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { type Client, createClient } from "minecraft-protocol";
 import { MongoClient } from "mongodb";
-import { tempDir } from "../support/adapters.ts";
 import type { AdminApi } from "../support/admin-api.ts";
-import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
+import { ensureBinary, type Running } from "../support/binary.ts";
+import { type FailoverCluster, startFailoverCluster } from "../support/failover-cluster.ts";
 import { killNodeProcesses, serverProcesses } from "../support/node-processes.ts";
 import { freePort } from "../support/ports.ts";
-import {
-  nodeView,
-  type ProductionController,
-  startProductionController,
-} from "../support/production-controller.ts";
+import type { ProductionController } from "../support/production-controller.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
-import { randomId, waitFor } from "../support/wait.ts";
+import { waitFor } from "../support/wait.ts";
 import { LAUNCHER } from "../support/workloads/harness.ts";
 
 ensureBinary();
@@ -160,75 +154,21 @@ function watchProcesses(group: string): { seen: Map<string, Set<number>>; stop: 
   };
 }
 
-/** Of the live controllers, the one holding `group:<group>` (it drives the deployment) and another. */
-async function driverOf(
-  live: readonly ProductionController[],
-  group: string,
-): Promise<{ driver: ProductionController; survivor: ProductionController }> {
-  const holders = await Promise.all(
-    live.map(async (c) => ({
-      c,
-      leases: (await c.api.call<{ leases: string[] }>("GET", "/api/v1/scheduler")).body.leases,
-    })),
-  );
-  const driver = holders.find((h) => h.leases.includes(`group:${group}`))?.c;
-  if (driver === undefined) throw new Error(`no controller holds group:${group}`);
-  return { driver, survivor: live.find((c) => c !== driver)! };
-}
-
 describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
-  const database = randomId("bgfo_");
-  const controllers: ProductionController[] = [];
-
-  const startController = async () => {
-    const c = await startProductionController(
-      {
-        mongoUri: mongo.server!.uri,
-        database,
-        redisUri: redis.server!.uri,
-        clusterSecret: "bg-failover-cluster-secret-0123",
-        password: PASSWORD,
-        tickSeconds: 1,
-      },
-      running,
-      "prexor-e2e-bgfo-ctl-",
-    );
-    controllers.push(c);
-    return c;
-  };
-
+  let cluster: FailoverCluster;
   beforeAll(async () => {
-    for (let i = 0; i < 2; i++) await startController();
-    // Logged in once both run (the first login may set the password).
-    for (const c of controllers) await c.api.login(PASSWORD);
-    const [first] = controllers as [ProductionController];
-    const root = tempDir("prexor-e2e-bgfo-node-");
-    mkdirSync(join(root, "config"));
-    writeFileSync(
-      join(root, "config/daemon.yml"),
-      [`nodeId: ${NODE}`, "reconnect:", "  initialDelayMs: 100", "  maxDelayMs: 500", ""].join("\n"),
-    );
-    const token = await first.api.call<{ token: string }>("POST", "/api/v1/admin/tokens", { nodeId: NODE });
-    expect(token.status).toBe(201);
-    running.push(
-      startBinary([
-        "daemon",
-        "--root",
-        root,
-        "--controller",
-        `127.0.0.1:${first.grpc}`,
-        "--join-token",
-        token.body.token,
-      ]),
-    );
-    await waitFor(async () => (await nodeView(first.api, NODE))?.state === "ONLINE", {
-      timeoutMs: 30_000,
-      what: "the node ONLINE",
+    cluster = await startFailoverCluster({
+      mongo: mongo.server!,
+      redis: redis.server!,
+      nodeId: NODE,
+      password: PASSWORD,
+      prefix: "bgfo",
+      running,
     });
   }, 120_000);
 
   test("kill -9 of the driver after the switch, blue draining: the survivor retires blue and completes", async () => {
-    const [first] = controllers as [ProductionController];
+    const [first] = cluster.live as [ProductionController];
     const blue = await blueGroup(first.api, GROUP);
     const held = blue[0]!;
     client = createClient({ host: "127.0.0.1", port: held.port, username: "Prexor_bgfo", auth: "offline" });
@@ -278,14 +218,13 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
       throw new Error(await snapshot(err.message));
     });
     if (point !== "seen") throw new Error(await snapshot("the deployment ended before the kill point"));
-    const { driver, survivor } = await driverOf(controllers, GROUP);
+    const { driver, survivor } = await cluster.driverOf(GROUP);
     const atKill = await deployment(survivor.api);
     const liveAtKill = await services(survivor.api);
     const player = !clientEnded && liveAtKill.find((i) => i.id === held.id)?.playerCount === 1;
     const killedAt = performance.now();
     const killedAtEpoch = Date.now();
-    await driver.proc.stop("SIGKILL");
-    controllers.splice(controllers.indexOf(driver), 1);
+    await cluster.kill(driver);
     expect(atKill.routing).toBe("green");
     expect(atKill.waves.length).toBe(1);
     expect(atKill.waves[0]!.verdict).toBe("passed");
@@ -298,7 +237,7 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
     const end = await waitFor(
       async () => {
         const list = await services(survivor.api);
-        const h = list.find((i) => i.id === held.id);
+        const h = list.find((i) => i.id === held.id && i.deploymentRevision === 0);
         if (h?.state === "RUNNING") undrained = true;
         if ((h?.state === "STOPPING" || h?.state === "STOPPED") && heldStopAt === undefined)
           heldStopAt = Date.parse(h.stateChangedAt ?? "");
@@ -325,7 +264,7 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
     expect(end.updatedInstances).toBe(SIZE);
     // The blue instance holding the player was stopped by the survivor, at the deadline the driver
     // recorded (switchedAt + drainTimeoutSeconds), not at its takeover.
-    const switchedAt = await recordedSwitch(database, GROUP);
+    const switchedAt = await recordedSwitch(cluster.database, GROUP);
     expect(player).toBe(true);
     expect(heldStopAt).toBeGreaterThan(killedAtEpoch);
     expect(heldStopAt).toBeGreaterThanOrEqual(switchedAt + DRAIN_TIMEOUT_S * 1000);
@@ -343,12 +282,12 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
     expect([...seen.keys()].length).toBe(2 * SIZE);
     expect([...seen].filter(([, pids]) => pids.size > 1).map(([key]) => key)).toEqual([]);
   }, 360_000);
+
   test("kill -9 of the driver before the switch, green up and gating: no green placed twice, the survivor switches", async () => {
     // The first kill left one controller: a fresh one makes the pair again.
-    const fresh = await startController();
-    await fresh.api.login(PASSWORD);
+    await cluster.add();
     const group = "bgpre";
-    const [api] = controllers.map((c) => c.api) as [AdminApi];
+    const [api] = cluster.live.map((c) => c.api) as [AdminApi];
     const blue = await blueGroup(api, group);
     const processes = watchProcesses(group);
     const res = await api.call<{ revision: number }>("POST", `/api/v1/groups/${group}/deploy`, {
@@ -371,12 +310,11 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
       },
       { timeoutMs: 120_000, intervalMs: 100, what: "every green RUNNING before the switch" },
     );
-    const { driver, survivor } = await driverOf(controllers, group);
+    const { driver, survivor } = await cluster.driverOf(group);
     const atKill = await deployment(survivor.api, group);
     const greensAtKill = (await services(survivor.api, group)).filter((i) => i.deploymentRevision === 1);
     const killedAt = performance.now();
-    await driver.proc.stop("SIGKILL");
-    controllers.splice(controllers.indexOf(driver), 1);
+    await cluster.kill(driver);
     expect(point).toBe("seen");
     expect(atKill.routing).toBe("blue");
     expect(atKill.waves.length).toBe(1);

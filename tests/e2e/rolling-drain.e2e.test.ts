@@ -113,7 +113,8 @@ describe("ROLLING drain end to end", () => {
         const procs = new Map<string, Set<number>>();
         serverProcesses("local", LAUNCHER, procs);
         const alive = new Set([...procs.keys()].map((k) => k.split("@")[0]));
-        const now = list.find((i) => i.id === target.id);
+        // Its id may be reused by a later placement at the new revision: A is the revision-0 record.
+        const now = list.find((i) => i.id === target.id && i.deploymentRevision === 0);
         const state = now?.state ?? "STOPPED";
         if (states.at(-1) !== state) states.push(state);
         const fresh = list.filter(

@@ -1,0 +1,109 @@
+import { expect } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "./adapters.ts";
+import { type Running, startBinary } from "./binary.ts";
+import { nodeView, type ProductionController, startProductionController } from "./production-controller.ts";
+import type { TestServer } from "./servers.ts";
+import { randomId, waitFor } from "./wait.ts";
+
+/**
+ * Production-profile controllers sharing one database on the harness's MongoDB-wire server and
+ * redis-server, and one daemon (`nodeId`) told only about the first: what the deployment failover
+ * suites kill controllers of. `live` holds the controllers not killed through `kill`.
+ */
+export interface FailoverCluster {
+  readonly database: string;
+  readonly live: ProductionController[];
+  /** one more controller, logged in */
+  add(): Promise<ProductionController>;
+  /** kill -9 of `c`, which then leaves `live` */
+  kill(c: ProductionController): Promise<void>;
+  /** of `live`, the one holding `group:<group>` (it drives the group's deployment) and another */
+  driverOf(group: string): Promise<{ driver: ProductionController; survivor: ProductionController }>;
+}
+
+export async function startFailoverCluster(options: {
+  mongo: TestServer;
+  redis: TestServer;
+  nodeId: string;
+  password: string;
+  /** temp-dir and database prefix */
+  prefix: string;
+  running: Running[];
+  controllers?: number;
+}): Promise<FailoverCluster> {
+  const database = randomId(`${options.prefix}_`);
+  const live: ProductionController[] = [];
+  const start = async () => {
+    const c = await startProductionController(
+      {
+        mongoUri: options.mongo.uri,
+        database,
+        redisUri: options.redis.uri,
+        clusterSecret: `${options.prefix}-cluster-secret-0123`,
+        password: options.password,
+        tickSeconds: 1,
+      },
+      options.running,
+      `prexor-e2e-${options.prefix}-ctl-`,
+    );
+    live.push(c);
+    return c;
+  };
+  for (let i = 0; i < (options.controllers ?? 2); i++) await start();
+  // Logged in once all run (the first login may set the bootstrap password).
+  for (const c of live) await c.api.login(options.password);
+
+  const [first] = live as [ProductionController];
+  const root = tempDir(`prexor-e2e-${options.prefix}-node-`);
+  mkdirSync(join(root, "config"));
+  writeFileSync(
+    join(root, "config/daemon.yml"),
+    [`nodeId: ${options.nodeId}`, "reconnect:", "  initialDelayMs: 100", "  maxDelayMs: 500", ""].join("\n"),
+  );
+  const token = await first.api.call<{ token: string }>("POST", "/api/v1/admin/tokens", {
+    nodeId: options.nodeId,
+  });
+  expect(token.status).toBe(201);
+  options.running.push(
+    startBinary([
+      "daemon",
+      "--root",
+      root,
+      "--controller",
+      `127.0.0.1:${first.grpc}`,
+      "--join-token",
+      token.body.token,
+    ]),
+  );
+  await waitFor(async () => (await nodeView(first.api, options.nodeId))?.state === "ONLINE", {
+    timeoutMs: 30_000,
+    what: "the node ONLINE",
+  });
+
+  return {
+    database,
+    live,
+    add: async () => {
+      const c = await start();
+      await c.api.login(options.password);
+      return c;
+    },
+    kill: async (c) => {
+      await c.proc.stop("SIGKILL");
+      live.splice(live.indexOf(c), 1);
+    },
+    driverOf: async (group) => {
+      const holders = await Promise.all(
+        live.map(async (c) => ({
+          c,
+          leases: (await c.api.call<{ leases: string[] }>("GET", "/api/v1/scheduler")).body.leases,
+        })),
+      );
+      const driver = holders.find((h) => h.leases.includes(`group:${group}`))?.c;
+      if (driver === undefined) throw new Error(`no controller holds group:${group}`);
+      return { driver, survivor: live.find((c) => c !== driver)! };
+    },
+  };
+}
