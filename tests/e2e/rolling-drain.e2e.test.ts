@@ -28,11 +28,23 @@ const MIN_HEALTHY_S = 2;
 const running: Running[] = [];
 let api: AdminApi | undefined;
 let client: Client | undefined;
+// Workloads of `prexor up` carry CLOUD_NODE_ID=local, as other suites' do: a unique group name
+// tells this test's server processes apart.
+const group = randomId("rd");
 afterAll(async () => {
   client?.end("test over");
   // `prexor up` leaves its workloads running when it exits: they are ended first.
-  if (api !== undefined) await stopAllInstances(api).catch(() => undefined);
+  if (api !== undefined)
+    await stopAllInstances(api).catch((err: Error) => {
+      // Reported, not thrown: the processes are ended below either way, and the test's own failure
+      // (if any) is the one worth seeing.
+      console.error(`stopping the instances: ${err.message}`);
+    });
   for (const r of running.splice(0)) await r.stop("SIGTERM");
+  const left = new Map<string, Set<number>>();
+  serverProcesses("local", LAUNCHER, left);
+  for (const [key, pids] of left)
+    if (key.startsWith(`${group}-`)) for (const pid of pids) process.kill(pid, "SIGKILL");
 });
 
 interface Inst {
@@ -61,9 +73,6 @@ describe("ROLLING drain end to end", () => {
     running.push(up.up);
     api = up.api;
     const a = api;
-    // Workloads of `prexor up` carry CLOUD_NODE_ID=local, as other suites' do: a unique group name
-    // tells this test's server processes apart.
-    const group = randomId("rd");
     const services = async () =>
       (await a.call<{ data: Inst[] }>("GET", `/api/v1/services?group=${group}&pageSize=500`)).body.data;
     const deployment = async () => (await a.call<Dep>("GET", `/api/v1/groups/${group}/deployments/1`)).body;
