@@ -13,19 +13,19 @@
  * placement ran one server process (6 placements in all: 3 blue + 3 green, none again), and the record
  * COMPLETED with the same single wave it had at the kill.
  *
- * A second case kills the driver one step earlier: every green RUNNING and inside its health gate,
+ * A second case, on a pair of controllers and a node of its own, kills the driver one step earlier: every green RUNNING and inside its health gate,
  * routing still blue. The survivor must gate the greens the driver placed (by their records), place
  * none again, switch, retire blue and close the same wave.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { type Client, createClient } from "minecraft-protocol";
 import { MongoClient } from "mongodb";
 import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
-import { type FailoverCluster, startFailoverCluster } from "../support/failover-cluster.ts";
+import { startFailoverCluster } from "../support/failover-cluster.ts";
 import { killNodeProcesses, serverProcesses } from "../support/node-processes.ts";
 import { freePort } from "../support/ports.ts";
-import type { ProductionController } from "../support/production-controller.ts";
+import { nodeView, type ProductionController } from "../support/production-controller.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
 import { waitFor } from "../support/wait.ts";
 import { LAUNCHER } from "../support/workloads/harness.ts";
@@ -35,7 +35,8 @@ const mongo = await mongoServer();
 const redis = await redisServer();
 const skip = mongo.skip ?? redis.skip;
 const PASSWORD = "bg-failover-password-0123";
-const NODE = "bg-fo-1";
+/** one node per case, each case its own pair of controllers */
+const NODES = ["bg-fo-1", "bg-fo-2"] as const;
 const GROUP = "bgfo";
 const SIZE = 3;
 /** Long enough that the kill, the lease TTL and the survivor's first ticks all fit before it passes. */
@@ -46,7 +47,7 @@ let client: Client | undefined;
 afterAll(async () => {
   client?.end("test over");
   for (const r of running.splice(0)) await r.stop("SIGKILL");
-  killNodeProcesses(NODE);
+  for (const node of NODES) killNodeProcesses(node);
 });
 
 interface Inst {
@@ -123,24 +124,33 @@ async function blueGroup(api: AdminApi, group: string): Promise<Inst[]> {
  * The group's instances once no revision-0 instance is left but STOPPED: COMPLETED is recorded when
  * the last blue stop is sent (STOPPING counts as gone for the planner), its process ends just after.
  */
-async function blueGone(api: AdminApi, group: string): Promise<Inst[]> {
+async function blueGone(api: AdminApi, group: string, node: string): Promise<Inst[]> {
   return await waitFor(
     async () => {
       const list = await services(api, group);
       return list.every((i) => i.deploymentRevision !== 0 || i.state === "STOPPED") ? list : undefined;
     },
     { timeoutMs: 30_000, intervalMs: 200, what: `every blue instance of ${group} STOPPED` },
-  );
+  ).catch(async (err: Error) => {
+    const list = (await services(api, group)).map(
+      (i) => `${i.id} r${i.deploymentRevision} ${i.state} since ${i.stateChangedAt}`,
+    );
+    const view = await nodeView(api, node);
+    throw new Error(`${err.message}: ${list.join(", ")}; node ${JSON.stringify(view)}`);
+  });
 }
 
 /** Samples the node's server processes of `group` until the returned stop is called. */
-function watchProcesses(group: string): { seen: Map<string, Set<number>>; stop: () => Promise<void> } {
+function watchProcesses(
+  node: string,
+  group: string,
+): { seen: Map<string, Set<number>>; stop: () => Promise<void> } {
   const all = new Map<string, Set<number>>();
   const seen = new Map<string, Set<number>>();
   let watching = true;
   const watcher = (async () => {
     while (watching) {
-      serverProcesses(NODE, LAUNCHER, all);
+      serverProcesses(node, LAUNCHER, all);
       for (const [key, pids] of all) if (key.startsWith(`${group}-`)) seen.set(key, pids);
       await Bun.sleep(100);
     }
@@ -155,19 +165,18 @@ function watchProcesses(group: string): { seen: Map<string, Set<number>>; stop: 
 }
 
 describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
-  let cluster: FailoverCluster;
-  beforeAll(async () => {
-    cluster = await startFailoverCluster({
+  const clusterFor = (case_: number) =>
+    startFailoverCluster({
       mongo: mongo.server!,
       redis: redis.server!,
-      nodeId: NODE,
+      nodeId: NODES[case_]!,
       password: PASSWORD,
-      prefix: "bgfo",
+      prefix: `bgfo${case_}`,
       running,
     });
-  }, 120_000);
 
   test("kill -9 of the driver after the switch, blue draining: the survivor retires blue and completes", async () => {
+    const cluster = await clusterFor(0);
     const [first] = cluster.live as [ProductionController];
     const blue = await blueGroup(first.api, GROUP);
     const held = blue[0]!;
@@ -185,7 +194,7 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
       what: "the player counted on blue",
     });
 
-    const processes = watchProcesses(GROUP);
+    const processes = watchProcesses(cluster.nodeId, GROUP);
 
     const res = await first.api.call<{ revision: number }>("POST", `/api/v1/groups/${GROUP}/deploy`, {
       strategy: "BLUE_GREEN",
@@ -268,7 +277,7 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
     expect(player).toBe(true);
     expect(heldStopAt).toBeGreaterThan(killedAtEpoch);
     expect(heldStopAt).toBeGreaterThanOrEqual(switchedAt + DRAIN_TIMEOUT_S * 1000);
-    const after = await blueGone(survivor.api, GROUP);
+    const after = await blueGone(survivor.api, GROUP, cluster.nodeId);
     const live = after.filter((i) => !["STOPPED", "CRASHED"].includes(i.state));
     expect(live.length).toBe(SIZE);
     expect(live.every((i) => i.state === "RUNNING" && i.deploymentRevision === 1)).toBe(true);
@@ -281,15 +290,16 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
     // From the node's side: 3 blue + 3 green placements, each exactly one server process.
     expect([...seen.keys()].length).toBe(2 * SIZE);
     expect([...seen].filter(([, pids]) => pids.size > 1).map(([key]) => key)).toEqual([]);
+    client.end("case over");
+    await cluster.stop();
   }, 360_000);
 
   test("kill -9 of the driver before the switch, green up and gating: no green placed twice, the survivor switches", async () => {
-    // The first kill left one controller: a fresh one makes the pair again.
-    await cluster.add();
+    const cluster = await clusterFor(1);
     const group = "bgpre";
     const [api] = cluster.live.map((c) => c.api) as [AdminApi];
     const blue = await blueGroup(api, group);
-    const processes = watchProcesses(group);
+    const processes = watchProcesses(cluster.nodeId, group);
     const res = await api.call<{ revision: number }>("POST", `/api/v1/groups/${group}/deploy`, {
       strategy: "BLUE_GREEN",
       group: { env: { SIDE: "green" } },
@@ -338,7 +348,7 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
     expect(end.state).toBe("COMPLETED");
     expect(end.routing).toBe("green");
     expect(greensPlaced).toBe(SIZE);
-    const after = await blueGone(survivor.api, group);
+    const after = await blueGone(survivor.api, group, cluster.nodeId);
     const live = after.filter((i) => !["STOPPED", "CRASHED"].includes(i.state));
     // The greens the driver placed are the ones that serve: none replaced, none added.
     expect(live.map((i) => i.id).sort()).toEqual(greensAtKill.map((i) => i.id).sort());
@@ -352,5 +362,6 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
     expect(now.replaced.map((r) => r.new).sort()).toEqual(live.map((i) => i.id).sort());
     expect([...processes.seen.keys()].length).toBe(2 * SIZE);
     expect([...processes.seen].filter(([, pids]) => pids.size > 1).map(([key]) => key)).toEqual([]);
+    await cluster.stop();
   }, 360_000);
 });

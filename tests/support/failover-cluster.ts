@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "./adapters.ts";
 import { type Running, startBinary } from "./binary.ts";
+import { killNodeProcesses } from "./node-processes.ts";
 import { nodeView, type ProductionController, startProductionController } from "./production-controller.ts";
 import type { TestServer } from "./servers.ts";
 import { randomId, waitFor } from "./wait.ts";
@@ -14,13 +15,14 @@ import { randomId, waitFor } from "./wait.ts";
  */
 export interface FailoverCluster {
   readonly database: string;
+  readonly nodeId: string;
   readonly live: ProductionController[];
-  /** one more controller, logged in */
-  add(): Promise<ProductionController>;
   /** kill -9 of `c`, which then leaves `live` */
   kill(c: ProductionController): Promise<void>;
   /** of `live`, the one holding `group:<group>` (it drives the group's deployment) and another */
   driverOf(group: string): Promise<{ driver: ProductionController; survivor: ProductionController }>;
+  /** kill -9 of its controllers, its daemon and the node's workloads: a later case starts clean */
+  stop(): Promise<void>;
 }
 
 export async function startFailoverCluster(options: {
@@ -35,6 +37,8 @@ export async function startFailoverCluster(options: {
 }): Promise<FailoverCluster> {
   const database = randomId(`${options.prefix}_`);
   const live: ProductionController[] = [];
+  /** its own processes (also on `running`, so a suite's afterAll ends them when a case fails early) */
+  const own: Running[] = [];
   const start = async () => {
     const c = await startProductionController(
       {
@@ -48,6 +52,7 @@ export async function startFailoverCluster(options: {
       options.running,
       `prexor-e2e-${options.prefix}-ctl-`,
     );
+    own.push(c.proc);
     live.push(c);
     return c;
   };
@@ -66,17 +71,17 @@ export async function startFailoverCluster(options: {
     nodeId: options.nodeId,
   });
   expect(token.status).toBe(201);
-  options.running.push(
-    startBinary([
-      "daemon",
-      "--root",
-      root,
-      "--controller",
-      `127.0.0.1:${first.grpc}`,
-      "--join-token",
-      token.body.token,
-    ]),
-  );
+  const daemon = startBinary([
+    "daemon",
+    "--root",
+    root,
+    "--controller",
+    `127.0.0.1:${first.grpc}`,
+    "--join-token",
+    token.body.token,
+  ]);
+  options.running.push(daemon);
+  own.push(daemon);
   await waitFor(async () => (await nodeView(first.api, options.nodeId))?.state === "ONLINE", {
     timeoutMs: 30_000,
     what: "the node ONLINE",
@@ -84,12 +89,8 @@ export async function startFailoverCluster(options: {
 
   return {
     database,
+    nodeId: options.nodeId,
     live,
-    add: async () => {
-      const c = await start();
-      await c.api.login(options.password);
-      return c;
-    },
     kill: async (c) => {
       await c.proc.stop("SIGKILL");
       live.splice(live.indexOf(c), 1);
@@ -104,6 +105,11 @@ export async function startFailoverCluster(options: {
       const driver = holders.find((h) => h.leases.includes(`group:${group}`))?.c;
       if (driver === undefined) throw new Error(`no controller holds group:${group}`);
       return { driver, survivor: live.find((c) => c !== driver)! };
+    },
+    stop: async () => {
+      for (const p of own) await p.stop("SIGKILL");
+      live.splice(0);
+      killNodeProcesses(options.nodeId);
     },
   };
 }
