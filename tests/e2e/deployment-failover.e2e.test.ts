@@ -7,16 +7,14 @@
  * side every placement (instance id + placement time) ran exactly one server process.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { tempDir } from "../support/adapters.ts";
-import { AdminApi, ready } from "../support/admin-api.ts";
-import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
+import type { AdminApi } from "../support/admin-api.ts";
+import { ensureBinary, type Running } from "../support/binary.ts";
+import { type FailoverCluster, startFailoverCluster } from "../support/failover-cluster.ts";
 import { killNodeProcesses, serverProcesses } from "../support/node-processes.ts";
 import { freePort } from "../support/ports.ts";
-import { writeProductionConfig } from "../support/production-config.ts";
+import type { ProductionController } from "../support/production-controller.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
-import { randomId, waitFor } from "../support/wait.ts";
+import { waitFor } from "../support/wait.ts";
 import { LAUNCHER } from "../support/workloads/harness.ts";
 
 ensureBinary();
@@ -25,6 +23,7 @@ const redis = await redisServer();
 const skip = mongo.skip ?? redis.skip;
 const PASSWORD = "deploy-failover-password-0123";
 const NODE = "deploy-fo-1";
+/** the cluster's scheduler tick (startFailoverCluster); the group lease TTL is two ticks */
 const INTERVAL_S = 1;
 
 const running: Running[] = [];
@@ -33,75 +32,21 @@ afterAll(async () => {
   killNodeProcesses(NODE);
 });
 
-interface Controller {
-  http: number;
-  grpc: number;
-  proc: Running;
-  api: AdminApi;
-}
-
 describe.skipIf(skip !== undefined)("deployment failover", () => {
-  const database = randomId("deployfo_");
-  const controllers: Controller[] = [];
-
-  const startController = async (): Promise<Controller> => {
-    const root = tempDir("prexor-e2e-deployfo-ctl-");
-    const http = await freePort();
-    const grpc = await freePort();
-    writeProductionConfig(root, {
-      http,
-      grpc,
-      mongoUri: mongo.server!.uri,
-      database,
-      redisUri: redis.server!.uri,
-      clusterSecret: "deploy-failover-cluster-secret-0123",
-      password: PASSWORD,
-      tickSeconds: INTERVAL_S,
-    });
-    const proc = startBinary(["controller", "--root", root]);
-    running.push(proc);
-    await waitFor(() => ready(http), { timeoutMs: 30_000, what: "controller health" });
-    const api = new AdminApi(`http://127.0.0.1:${http}`);
-    const c = { http, grpc, proc, api };
-    controllers.push(c);
-    return c;
-  };
-
+  let cluster: FailoverCluster;
   beforeAll(async () => {
-    const first = await startController();
-    await startController();
-    // Logged in once both run, as the failover suite does (the first login may set the password).
-    for (const c of controllers) await c.api.login(PASSWORD);
-    const root = tempDir("prexor-e2e-deployfo-node-");
-    mkdirSync(join(root, "config"));
-    writeFileSync(
-      join(root, "config/daemon.yml"),
-      [`nodeId: ${NODE}`, "reconnect:", "  initialDelayMs: 100", "  maxDelayMs: 500", ""].join("\n"),
-    );
-    const token = await first.api.call<{ token: string }>("POST", "/api/v1/admin/tokens", { nodeId: NODE });
-    expect(token.status).toBe(201);
-    running.push(
-      startBinary([
-        "daemon",
-        "--root",
-        root,
-        "--controller",
-        `127.0.0.1:${first.grpc}`,
-        "--join-token",
-        token.body.token,
-      ]),
-    );
-    await waitFor(
-      async () =>
-        (
-          await first.api.call<{ data: Array<{ id: string; state: string }> }>("GET", "/api/v1/nodes")
-        ).body.data.some((n) => n.id === NODE && n.state === "ONLINE"),
-      { timeoutMs: 30_000, what: "the node ONLINE" },
-    );
+    cluster = await startFailoverCluster({
+      mongo: mongo.server!,
+      redis: redis.server!,
+      nodeId: NODE,
+      password: PASSWORD,
+      prefix: "deployfo",
+      running,
+    });
   }, 120_000);
 
   test("kill -9 of the driving controller mid-wave: the survivor finishes, no placement ran twice", async () => {
-    const [first] = controllers as [Controller];
+    const [first] = cluster.live as [ProductionController];
     const rangeStart = await freePort();
     const created = await first.api.call("POST", "/api/v1/groups", {
       name: "squid",
@@ -150,18 +95,10 @@ describe.skipIf(skip !== undefined)("deployment failover", () => {
       intervalMs: 100,
       what: "the second wave to open",
     });
-    const holders = await Promise.all(
-      controllers.map(async (c) => ({
-        c,
-        leases: (await c.api.call<{ leases: string[] }>("GET", "/api/v1/scheduler")).body.leases,
-      })),
-    );
-    const driver = holders.find((h) => h.leases.includes("group:squid"))?.c;
-    expect(driver).toBeDefined();
-    const survivor = controllers.find((c) => c !== driver)!;
+    const { driver, survivor } = await cluster.driverOf("squid");
     const before = await dep(survivor.api);
     const killedAt = performance.now();
-    await driver!.proc.stop("SIGKILL");
+    await cluster.kill(driver);
 
     // The survivor moves it on: the first progress after the kill, then the end.
     const movedMs = await waitFor(
