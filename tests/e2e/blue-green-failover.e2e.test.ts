@@ -20,9 +20,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { type Client, createClient } from "minecraft-protocol";
 import { MongoClient } from "mongodb";
+import { DEPLOYMENTS } from "../../src/controller/deployments/deployment-doc.ts";
 import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
-import { startFailoverCluster } from "../support/failover-cluster.ts";
+import { crashSummary, startFailoverCluster } from "../support/failover-cluster.ts";
 import { killNodeProcesses, serverProcesses } from "../support/node-processes.ts";
 import { freePort } from "../support/ports.ts";
 import { nodeView, type ProductionController } from "../support/production-controller.ts";
@@ -78,7 +79,7 @@ async function recordedSwitch(database: string, group: string): Promise<number> 
   try {
     const doc = await client
       .db(database)
-      .collection<{ groupName: string; revision: number; switchedAt?: number }>("deployments")
+      .collection<{ groupName: string; revision: number; switchedAt?: number }>(DEPLOYMENTS)
       .findOne({ groupName: group, revision: 1 });
     if (typeof doc?.switchedAt !== "number") throw new Error(`no switchedAt on ${JSON.stringify(doc)}`);
     return doc.switchedAt;
@@ -212,7 +213,8 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
       const list = (await services(first.api)).map(
         (i) => `${i.id} r${i.deploymentRevision} ${i.state} players ${i.playerCount}`,
       );
-      return `${what}; player connected ${!clientEnded}; record ${JSON.stringify(d)}; instances ${list.join(", ")}`;
+      const crashes = await crashSummary(first.api, GROUP);
+      return `${what}; player connected ${!clientEnded}; record ${JSON.stringify(d)}; instances ${list.join(", ")}; crashes ${crashes}`;
     };
     const point = await waitFor(
       async () => {

@@ -13,7 +13,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Client, createClient } from "minecraft-protocol";
 import { ensureBinary, type Running } from "../support/binary.ts";
-import { type FailoverCluster, startFailoverCluster } from "../support/failover-cluster.ts";
+import { crashSummary, type FailoverCluster, startFailoverCluster } from "../support/failover-cluster.ts";
 import { killNodeProcesses, serverProcesses } from "../support/node-processes.ts";
 import { freePort } from "../support/ports.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
@@ -134,9 +134,11 @@ describe.skipIf(skip !== undefined)("rolling drain failover", () => {
         return inst?.state === "DRAINING" ? { inst } : undefined;
       },
       { timeoutMs: 120_000, intervalMs: 100, what: "A DRAINING" },
-    ).then((seen) => {
-      if (seen.inst === undefined) throw new Error(`ended before A drained: ${JSON.stringify(seen.ended)}`);
-      return seen.inst;
+    ).then(async (seen) => {
+      if (seen.inst !== undefined) return seen.inst;
+      throw new Error(
+        `ended before A drained: ${JSON.stringify(seen.ended)}; crashes ${await crashSummary(api, GROUP)}`,
+      );
     });
     const { driver, survivor } = await cluster.driverOf(GROUP);
     const atKill = await deployment(survivor.api);

@@ -2,6 +2,7 @@ import { expect } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "./adapters.ts";
+import type { AdminApi } from "./admin-api.ts";
 import { type Running, startBinary } from "./binary.ts";
 import { killNodeProcesses } from "./node-processes.ts";
 import { nodeView, type ProductionController, startProductionController } from "./production-controller.ts";
@@ -112,4 +113,15 @@ export async function startFailoverCluster(options: {
       killNodeProcesses(options.nodeId);
     },
   };
+}
+
+/** The group's crash reports, newest first, as one line each (exit code and log tail): failure context. */
+export async function crashSummary(api: AdminApi, group: string): Promise<string> {
+  const res = await api.call<{
+    data: Array<{ instanceId: string; exitCode: number | null; logTail: string[] }>;
+  }>("GET", `/api/v1/crashes?group=${group}&pageSize=5`);
+  if (res.status !== 200) return `crashes: ${res.status}`;
+  return res.body.data
+    .map((c) => `${c.instanceId} exit ${c.exitCode}: ${c.logTail.slice(-6).join(" | ")}`)
+    .join("; ");
 }
