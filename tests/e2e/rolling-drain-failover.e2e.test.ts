@@ -16,6 +16,7 @@ import { ensureBinary, type Running } from "../support/binary.ts";
 import { crashSummary, type FailoverCluster, startFailoverCluster } from "../support/failover-cluster.ts";
 import { killNodeProcesses, serverProcesses } from "../support/node-processes.ts";
 import { freePort } from "../support/ports.ts";
+import { nodeView } from "../support/production-controller.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
 import { waitFor } from "../support/wait.ts";
 import { LAUNCHER } from "../support/workloads/harness.ts";
@@ -177,7 +178,15 @@ describe.skipIf(skip !== undefined)("rolling drain failover", () => {
         return list.every((i) => i.deploymentRevision !== 0 || i.state === "STOPPED") ? list : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 200, what: "every old instance STOPPED" },
-    );
+    ).catch(async (err: Error) => {
+      const list = (await services(survivor.api)).map(
+        (i) => `${i.id} r${i.deploymentRevision} ${i.state} since ${i.stateChangedAt}`,
+      );
+      const node = await nodeView(survivor.api, NODE);
+      throw new Error(
+        `${err.message} (deployment ${end.state}: ${end.reason}): ${list.join(", ")}; node ${node?.state} on ${node?.controllerId}; crashes ${await crashSummary(survivor.api, GROUP)}`,
+      );
+    });
     watching = false;
     await watcher;
     console.log(
