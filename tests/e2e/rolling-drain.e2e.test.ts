@@ -16,6 +16,7 @@ import { type Client, createClient } from "minecraft-protocol";
 import { tempDir } from "../support/adapters.ts";
 import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
+import { crashSummary } from "../support/failover-cluster.ts";
 import { serverProcesses } from "../support/node-processes.ts";
 import { freePort } from "../support/ports.ts";
 import { startUpCloud, stopAllInstances } from "../support/up-cloud.ts";
@@ -45,7 +46,7 @@ afterAll(async () => {
   serverProcesses("local", LAUNCHER, left);
   for (const [key, pids] of left)
     if (key.startsWith(`${group}-`)) for (const pid of pids) process.kill(pid, "SIGKILL");
-});
+}, 60_000);
 
 interface Inst {
   id: string;
@@ -167,6 +168,7 @@ describe("ROLLING drain end to end", () => {
     console.log(
       `E2E rolling drain: A went ${states.join(" → ")}; DRAINING at ${drainingAt}, stopped at ${stoppedAt}; ${end.reason}`,
     );
+    if (end.state !== "COMPLETED") console.log(`crashes: ${await crashSummary(a, group)}`);
     expect(end.state).toBe("COMPLETED");
     expect(breaches).toEqual([]);
     // RUNNING, then DRAINING, then stopping: never stopped straight from RUNNING.
