@@ -25,7 +25,7 @@ import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
 import { crashSummary, startFailoverCluster } from "../support/failover-cluster.ts";
 import { killNodeProcesses, serverProcesses } from "../support/node-processes.ts";
-import { freePort } from "../support/ports.ts";
+import { workloadPortRange } from "../support/ports.ts";
 import { nodeView, type ProductionController } from "../support/production-controller.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
 import { waitFor } from "../support/wait.ts";
@@ -95,7 +95,7 @@ const deployment = async (api: AdminApi, group = GROUP) =>
 
 /** A STATIC group of SIZE flying-squid servers on the node, created through `api`, all RUNNING. */
 async function blueGroup(api: AdminApi, group: string): Promise<Inst[]> {
-  const rangeStart = await freePort();
+  const rangeStart = await workloadPortRange();
   const created = await api.call("POST", "/api/v1/groups", {
     name: group,
     platform: "CUSTOM",

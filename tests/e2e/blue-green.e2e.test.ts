@@ -14,7 +14,7 @@ import { type Client, createClient } from "minecraft-protocol";
 import { tempDir } from "../support/adapters.ts";
 import { AdminApi } from "../support/admin-api.ts";
 import { ctlPath, ensureBinary, type Running } from "../support/binary.ts";
-import { freePort } from "../support/ports.ts";
+import { workloadPortRange } from "../support/ports.ts";
 import { startUpCloud } from "../support/up-cloud.ts";
 import { waitFor } from "../support/wait.ts";
 import { LAUNCHER } from "../support/workloads/harness.ts";
@@ -98,7 +98,7 @@ describe("BLUE_GREEN end to end", () => {
     running.push(up);
     expect((await api.call("POST", "/api/v1/templates", { name: "bgfiles" })).status).toBe(201);
     await api.uploadVersion("bgfiles", { "version.txt": "v1\n" });
-    const rangeStart = await freePort();
+    const rangeStart = await workloadPortRange();
     const created = await api.call("POST", "/api/v1/groups", {
       name: "bgsquid",
       platform: "CUSTOM",

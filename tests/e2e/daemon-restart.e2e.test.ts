@@ -14,7 +14,7 @@ import { tempDir } from "../support/adapters.ts";
 import { AdminApi, readInitialPassword, ready } from "../support/admin-api.ts";
 import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
 import { killNodeProcesses } from "../support/node-processes.ts";
-import { freePort } from "../support/ports.ts";
+import { freePort, workloadPortRange } from "../support/ports.ts";
 import { waitFor } from "../support/wait.ts";
 import { LAUNCHER } from "../support/workloads/harness.ts";
 
@@ -133,7 +133,7 @@ describe("daemon restart", () => {
   });
 
   test("servers keep running, keep their player and take commands across kill -9 and SIGTERM of the daemon", async () => {
-    const rangeStart = await freePort();
+    const rangeStart = await workloadPortRange();
     const created = await api.call("POST", "/api/v1/groups", {
       name: "squids",
       platform: "CUSTOM",

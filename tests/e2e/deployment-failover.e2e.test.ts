@@ -11,7 +11,7 @@ import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
 import { type FailoverCluster, startFailoverCluster } from "../support/failover-cluster.ts";
 import { killNodeProcesses, serverProcesses } from "../support/node-processes.ts";
-import { freePort } from "../support/ports.ts";
+import { workloadPortRange } from "../support/ports.ts";
 import type { ProductionController } from "../support/production-controller.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
 import { waitFor } from "../support/wait.ts";
@@ -47,7 +47,7 @@ describe.skipIf(skip !== undefined)("deployment failover", () => {
 
   test("kill -9 of the driving controller mid-wave: the survivor finishes, no placement ran twice", async () => {
     const [first] = cluster.live as [ProductionController];
-    const rangeStart = await freePort();
+    const rangeStart = await workloadPortRange();
     const created = await first.api.call("POST", "/api/v1/groups", {
       name: "squid",
       platform: "CUSTOM",

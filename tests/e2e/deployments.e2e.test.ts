@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { tempDir } from "../support/adapters.ts";
 import { AdminApi } from "../support/admin-api.ts";
 import { ctlPath, ensureBinary, type Running } from "../support/binary.ts";
-import { freePort } from "../support/ports.ts";
+import { workloadPortRange } from "../support/ports.ts";
 import { startUpCloud } from "../support/up-cloud.ts";
 import { waitFor } from "../support/wait.ts";
 import { LAUNCHER } from "../support/workloads/harness.ts";
@@ -109,7 +109,7 @@ describe("deployments end to end", () => {
 
     expect((await api.call("POST", "/api/v1/templates", { name: "squidfiles" })).status).toBe(201);
     await api.uploadVersion("squidfiles", { "version.txt": "v1\n" });
-    const rangeStart = await freePort();
+    const rangeStart = await workloadPortRange();
     const created = await api.call("POST", "/api/v1/groups", {
       name: "squid",
       platform: "CUSTOM",

@@ -11,7 +11,7 @@ import { createClient, ping } from "minecraft-protocol";
 import { tempDir } from "../support/adapters.ts";
 import { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
-import { freePort } from "../support/ports.ts";
+import { workloadPortRange } from "../support/ports.ts";
 import { startUpCloud } from "../support/up-cloud.ts";
 import { waitFor } from "../support/wait.ts";
 import { LAUNCHER } from "../support/workloads/harness.ts";
@@ -47,7 +47,7 @@ describe("instances end to end", () => {
     const { api, up } = await startUpCloud(dir, (base) => new Api(base));
     running.push(up);
 
-    const rangeStart = await freePort();
+    const rangeStart = await workloadPortRange(96);
     const created = await api.call("POST", "/api/v1/groups", {
       name: "squid",
       platform: "CUSTOM",

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { tempDir } from "../support/adapters.ts";
 import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
-import { freePort } from "../support/ports.ts";
+import { freePort, workloadPortRange } from "../support/ports.ts";
 import { tarGz } from "../support/tar-builder.ts";
 import { startUpCloud } from "../support/up-cloud.ts";
 import { waitFor } from "../support/wait.ts";
@@ -113,7 +113,7 @@ describe.skipIf(skip)("JVM workloads end to end", () => {
     });
     expect(templateUpload.status).toBe(201);
     const layerHash = ((await templateUpload.json()) as { hash: string }).hash;
-    await group("jvm", "serve", await freePort());
+    await group("jvm", "serve", await workloadPortRange(16));
     const served = await startOne(api, "jvm");
     await waitFor(async () => (await instance(api, served)).state === "RUNNING", {
       timeoutMs: 60_000,
@@ -167,7 +167,7 @@ describe.skipIf(skip)("JVM workloads end to end", () => {
     );
 
     // 2. -Xmx64M and a workload that keeps allocating: a real OutOfMemoryError, classified OOM.
-    await group("jvm-oom", "oom", await freePort());
+    await group("jvm-oom", "oom", await workloadPortRange(16));
     const oom = await startOne(api, "jvm-oom");
     const crashed = await waitFor(
       async () => {

@@ -23,7 +23,7 @@ import { ping } from "minecraft-protocol";
 import { tempDir } from "../support/adapters.ts";
 import type { AdminApi } from "../support/admin-api.ts";
 import { ctlPath, ensureBinary, type Running, runBinary } from "../support/binary.ts";
-import { freePort } from "../support/ports.ts";
+import { workloadPortRange } from "../support/ports.ts";
 import { startUpCloud } from "../support/up-cloud.ts";
 import { waitFor } from "../support/wait.ts";
 import {
@@ -82,7 +82,7 @@ function findFiles(dir: string, name: string): string[] {
 }
 
 async function createGroup(api: AdminApi, spec: Record<string, unknown>): Promise<void> {
-  const port = await freePort();
+  const port = await workloadPortRange(16);
   await must(api, "POST", "/api/v1/groups", 201, {
     platform: "PAPER",
     memoryMb: 64,

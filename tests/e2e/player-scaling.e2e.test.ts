@@ -14,7 +14,7 @@ import mineflayer, { type Bot } from "mineflayer";
 import { tempDir } from "../support/adapters.ts";
 import { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
-import { freePort } from "../support/ports.ts";
+import { workloadPortRange } from "../support/ports.ts";
 import { startUpCloud, stopAllInstances } from "../support/up-cloud.ts";
 import { waitFor } from "../support/wait.ts";
 import { LAUNCHER } from "../support/workloads/harness.ts";
@@ -83,7 +83,7 @@ describe("player counts from the list ping drive scaling and drains", () => {
     });
     running.push(up);
     clouds.push(api);
-    const rangeStart = await freePort();
+    const rangeStart = await workloadPortRange();
     const created = await api.call("POST", "/api/v1/groups", {
       name: "squids",
       platform: "CUSTOM",

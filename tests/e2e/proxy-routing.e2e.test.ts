@@ -15,7 +15,7 @@ import { parse as parseYaml } from "yaml";
 import { tempDir } from "../support/adapters.ts";
 import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
-import { freePort } from "../support/ports.ts";
+import { workloadPortRange } from "../support/ports.ts";
 import { tarGz } from "../support/tar-builder.ts";
 import { startUpCloud, stopAllInstances } from "../support/up-cloud.ts";
 import { waitFor } from "../support/wait.ts";
@@ -88,7 +88,7 @@ describe.skipIf(skip)("proxy routing without a plugin", () => {
     });
     expect(templateUpload.status).toBe(201);
     const group = async (name: string, platform: string, templates: string[] = []) => {
-      const start = await freePort();
+      const start = await workloadPortRange(32);
       await expectStatus(api, "POST", "/api/v1/groups", 201, {
         name,
         platform,

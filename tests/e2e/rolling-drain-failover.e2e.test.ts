@@ -15,7 +15,7 @@ import { type Client, createClient } from "minecraft-protocol";
 import { ensureBinary, type Running } from "../support/binary.ts";
 import { crashSummary, type FailoverCluster, startFailoverCluster } from "../support/failover-cluster.ts";
 import { killNodeProcesses, serverProcesses } from "../support/node-processes.ts";
-import { freePort } from "../support/ports.ts";
+import { workloadPortRange } from "../support/ports.ts";
 import { nodeView } from "../support/production-controller.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
 import { waitFor } from "../support/wait.ts";
@@ -71,7 +71,7 @@ describe.skipIf(skip !== undefined)("rolling drain failover", () => {
       (await a.call<{ data: Inst[] }>("GET", `/api/v1/services?group=${GROUP}&pageSize=500`)).body.data;
     const deployment = async (a = api) =>
       (await a.call<Dep>("GET", `/api/v1/groups/${GROUP}/deployments/1`)).body;
-    const rangeStart = await freePort();
+    const rangeStart = await workloadPortRange();
     const created = await api.call("POST", "/api/v1/groups", {
       name: GROUP,
       platform: "CUSTOM",

@@ -18,7 +18,7 @@ import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
 import { crashSummary } from "../support/failover-cluster.ts";
 import { serverProcesses } from "../support/node-processes.ts";
-import { freePort } from "../support/ports.ts";
+import { workloadPortRange } from "../support/ports.ts";
 import { startUpCloud, stopAllInstances } from "../support/up-cloud.ts";
 import { randomId, waitFor } from "../support/wait.ts";
 import { LAUNCHER } from "../support/workloads/harness.ts";
@@ -77,7 +77,7 @@ describe("ROLLING drain end to end", () => {
     const services = async () =>
       (await a.call<{ data: Inst[] }>("GET", `/api/v1/services?group=${group}&pageSize=500`)).body.data;
     const deployment = async () => (await a.call<Dep>("GET", `/api/v1/groups/${group}/deployments/1`)).body;
-    const rangeStart = await freePort();
+    const rangeStart = await workloadPortRange();
     const created = await a.call("POST", "/api/v1/groups", {
       name: group,
       platform: "CUSTOM",
