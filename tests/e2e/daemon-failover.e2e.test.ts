@@ -32,6 +32,7 @@ const running: Running[] = [];
 afterAll(async () => {
   for (const r of running.splice(0)) await r.stop("SIGKILL");
   killNodeProcesses("failover-1");
+  killNodeProcesses("failover-late-1");
 });
 
 /** Creates a MANUAL group on the node and starts one instance through `api`; resolves with its id. */
@@ -200,5 +201,80 @@ describe.skipIf(skip !== undefined)("daemon failover", () => {
     await waitFor(async () => ready(second.http), { timeoutMs: 10_000, what: "controller 2 awake" });
     await startOneInstance(api3, "fs");
     expect((await node(api3, nodeId))?.controllerId).toBe(third.id);
+  }, 120_000);
+});
+
+describe.skipIf(skip !== undefined)("a controller started after the daemon connected", () => {
+  test("the daemon learns it from its controller's pings, and fails over to it", async () => {
+    const database = randomId("failover_late_");
+    const start = () =>
+      startProductionController(
+        {
+          mongoUri: mongo.server!.uri,
+          database,
+          redisUri: redis.server!.uri,
+          clusterSecret: "failover-late-cluster-secret-0123",
+          password: PASSWORD,
+          sessionLeaseMs: SESSION_LEASE_MS,
+        },
+        running,
+        "prexor-e2e-failover-late-ctl-",
+      );
+    const first = await start();
+    const api1 = new AdminApi(`http://127.0.0.1:${first.http}`);
+    await api1.login(PASSWORD);
+    const nodeId = "failover-late-1";
+    const root = tempDir("prexor-e2e-failover-late-node-");
+    mkdirSync(join(root, "config"));
+    writeFileSync(
+      join(root, "config/daemon.yml"),
+      [`nodeId: ${nodeId}`, "reconnect:", "  initialDelayMs: 100", "  maxDelayMs: 500", ""].join("\n"),
+    );
+    const token = await api1.call<{ token: string }>("POST", "/api/v1/admin/tokens", { nodeId });
+    expect(token.status).toBe(201);
+    const daemon = startBinary([
+      "daemon",
+      "--root",
+      root,
+      "--controller",
+      `127.0.0.1:${first.grpc}`,
+      "--join-token",
+      token.body.token,
+    ]);
+    running.push(daemon);
+    await waitFor(async () => (await nodeView(api1, nodeId))?.connected === true, {
+      timeoutMs: 20_000,
+      what: "the node on the first controller",
+    });
+
+    // Started after the node's HelloAck: only a ping can tell the daemon about it.
+    const late = await start();
+    const lateAddr = `127.0.0.1:${late.grpc}`;
+    await waitFor(
+      () =>
+        daemon
+          .output()
+          .split("\n")
+          .some((line) => line.includes("learned controller endpoints") && line.includes(lateAddr)),
+      { timeoutMs: 30_000, intervalMs: 100, what: `the daemon to learn ${lateAddr}` },
+    );
+
+    await first.proc.stop("SIGKILL");
+    const apiLate = new AdminApi(`http://127.0.0.1:${late.http}`);
+    await apiLate.login(PASSWORD);
+    const moved = await waitFor(
+      async () => {
+        const view = await nodeView(apiLate, nodeId);
+        return view?.connected && view.controllerId === late.id ? view : null;
+      },
+      {
+        timeoutMs: SESSION_LEASE_MS + 20_000,
+        intervalMs: 100,
+        what: "the node to move to the late controller",
+      },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\ndaemon log:\n${daemon.output().split("\n").slice(-12).join("\n")}`);
+    });
+    expect(moved.state).toBe("ONLINE");
   }, 120_000);
 });

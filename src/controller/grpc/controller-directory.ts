@@ -55,3 +55,32 @@ export async function liveControllerAddrs(coord: Coordination): Promise<string[]
   }
   return [...addrs];
 }
+
+/** How old a directory read may be before a session's ping looks it up again. */
+const DIRECTORY_CACHE_MS = 5_000;
+
+/**
+ * `liveControllerAddrs`, read at most once per DIRECTORY_CACHE_MS for all of a controller's node
+ * sessions: each session checks the list on every ping (to tell its daemon of a controller added
+ * since it connected), and thousands of sessions must not each scan the coordination store. A
+ * failed read is not cached; the caller falls back to the list it has.
+ */
+export function cachedControllerAddrs(
+  coord: Coordination,
+  now: () => number = systemClock.now,
+): () => Promise<string[]> {
+  let cached: { at: number; addrs: string[] } | undefined;
+  let inflight: Promise<string[]> | undefined;
+  return () => {
+    if (cached && now() - cached.at < DIRECTORY_CACHE_MS) return Promise.resolve(cached.addrs);
+    inflight ??= liveControllerAddrs(coord)
+      .then((addrs) => {
+        cached = { at: now(), addrs };
+        return addrs;
+      })
+      .finally(() => {
+        inflight = undefined;
+      });
+    return inflight;
+  };
+}

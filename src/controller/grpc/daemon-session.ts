@@ -86,6 +86,8 @@ export class DaemonSession implements LiveSession {
   private pingSequence = 0;
   private lastHeardAt: number;
   private instanceSignature = "";
+  /** the controller list the daemon last received from this session, sorted and joined */
+  private sentAddrs = "";
   private readonly log: Logger;
   private cleanup: Promise<void> | undefined;
 
@@ -271,6 +273,8 @@ export class DaemonSession implements LiveSession {
       certSerial: this.certSerial,
     });
     deps.sweeper.cancelLostCheck(this.nodeId);
+    const helloAddrs = await this.controllerAddrs();
+    this.sentAddrs = [...helloAddrs].sort().join(",");
     // HelloAck first: the daemon ignores every frame before it, so the starts and stops the
     // reconciliation below re-sends would otherwise be dropped on the floor.
     this.push({
@@ -282,7 +286,7 @@ export class DaemonSession implements LiveSession {
         heartbeatIntervalMs: deps.heartbeatIntervalMs,
         controllerApiUrl: deps.controllerApiUrl,
         epoch: lease.token,
-        controllerGrpcAddrs: await this.controllerAddrs(),
+        controllerGrpcAddrs: helloAddrs,
         controllerId: deps.controllerId,
       }),
     });
@@ -391,7 +395,22 @@ export class DaemonSession implements LiveSession {
       }
     }
     this.pingSequence++;
-    this.push({ case: "ping", value: { sequence: this.pingSequence } });
+    this.push({
+      case: "ping",
+      value: { sequence: this.pingSequence, controllerGrpcAddrs: await this.changedControllerAddrs() },
+    });
+  }
+
+  /**
+   * The controllers' addresses when they changed since the daemon last heard them (HelloAck or an
+   * earlier ping), else none. The directory read behind it is cached for all sessions.
+   */
+  private async changedControllerAddrs(): Promise<string[]> {
+    const addrs = await this.controllerAddrs();
+    const signature = [...addrs].sort().join(",");
+    if (signature === this.sentAddrs) return [];
+    this.sentAddrs = signature;
+    return addrs;
   }
 
   /**

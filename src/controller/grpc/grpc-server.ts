@@ -14,7 +14,7 @@ import type { NodeService } from "../nodes/node-service.ts";
 import { type ClusterPki, issueControllerCertificate } from "../pki/cluster-pki-store.ts";
 import { ControllerServerCredentials, createPeerIdentityInterceptor, needsRenewal } from "../pki/index.ts";
 import { bootstrapService } from "./bootstrap-service.ts";
-import { announceController, liveControllerAddrs } from "./controller-directory.ts";
+import { announceController, cachedControllerAddrs, liveControllerAddrs } from "./controller-directory.ts";
 import { ServedDaemonServiceDefinition } from "./daemon-frames.ts";
 import { daemonService } from "./daemon-service.ts";
 import type { SessionRegistry } from "./session-registry.ts";
@@ -122,7 +122,7 @@ export async function startGrpcServer(deps: GrpcServerDeps): Promise<RunningGrpc
       heartbeatIntervalMs: config.heartbeat.intervalMs,
       missedThreshold: config.heartbeat.missedThreshold,
       sessionLeaseMs: config.heartbeat.sessionLeaseMs,
-      controllerDirectory: () => liveControllerAddrs(deps.coord),
+      controllerDirectory: cachedControllerAddrs(deps.coord),
       controllerApiUrl: apiHost === "" ? "" : `http://${bracket(apiHost)}:${deps.httpPort}`,
       controllerGrpcAddrs: grpcAddrs,
       events: deps.events,

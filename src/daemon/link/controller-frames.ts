@@ -22,6 +22,8 @@ export interface FrameContext {
   log: Logger;
   runningInstances(): number;
   onShutdown?: (reason: string) => void;
+  /** the controller list changed (a controller added or moved): learnt for failover */
+  onControllers?: (addrs: readonly string[]) => void;
 }
 
 /**
@@ -37,6 +39,7 @@ export function applyControllerFrame(
   switch (frame.case) {
     case "ping":
       reply({ case: "pong", value: { sequence: frame.value.sequence } });
+      if (frame.value.controllerGrpcAddrs.length > 0) ctx.onControllers?.(frame.value.controllerGrpcAddrs);
       return;
     case "startInstance": {
       const command = frame.value;

@@ -295,14 +295,18 @@ export class DaemonLink {
         "controller epoch went backwards (coordination state reset): fencing floors cleared",
       );
     }
-    const learned = this.rotation.learn(ack.controllerGrpcAddrs);
+    this.learnControllers(ack.controllerGrpcAddrs);
+    return true;
+  }
+
+  private learnControllers(addrs: readonly string[]): void {
+    const learned = this.rotation.learn(addrs);
     if (learned.length > 0) {
       this.log.info(
         { learned, endpoints: this.rotation.endpoints },
         "learned controller endpoints for failover",
       );
     }
-    return true;
   }
 
   private handle(message: ControllerMessage, outbound: FrameQueue<DaemonMessage>): void {
@@ -325,6 +329,7 @@ export class DaemonLink {
       log: this.log,
       runningInstances: () => this.deps.supervisor.snapshot().length,
       onShutdown: this.deps.onShutdown,
+      onControllers: (addrs) => this.learnControllers(addrs),
     });
   }
 

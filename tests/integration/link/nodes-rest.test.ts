@@ -208,9 +208,12 @@ describe("commands over the stream", () => {
     expect(refusal?.case === "error" && refusal.value.code).toBe(FrameErrorCode.STALE_FENCE);
     expect(refusal?.case === "error" && refusal.value.instanceId).toBe("i-2");
     await cluster.logs.waitFor(/controller command dropped: fence group:lobby#3 is below #5/);
-    expect(cluster.running.sessions.send("nobody", { case: "ping", value: { sequence: 1 } })).toBe(
-      "no-session",
-    );
+    expect(
+      cluster.running.sessions.send("nobody", {
+        case: "ping",
+        value: { sequence: 1, controllerGrpcAddrs: [] },
+      }),
+    ).toBe("no-session");
     unlisten();
   });
 

@@ -40,7 +40,10 @@ const start = (epoch: number, scope: string, token: number) =>
     },
   });
 const ping = (epoch: number) =>
-  ControllerMessage.create({ epoch, frame: { case: "ping", value: { sequence: 1 } } });
+  ControllerMessage.create({
+    epoch,
+    frame: { case: "ping", value: { sequence: 1, controllerGrpcAddrs: [] } },
+  });
 
 describe("daemon fencing", () => {
   test("epochs: HelloAck sets the floor, lower is STALE_EPOCH, higher raises it, 0 is unfenced", () => {

@@ -101,7 +101,10 @@ function addDaemonService(server: Server, observed: Observed): void {
           });
         } else if (frame?.case === "heartbeat") {
           sequence += 1;
-          yield ControllerMessage.create({ epoch: 1, frame: { case: "ping", value: { sequence } } });
+          yield ControllerMessage.create({
+            epoch: 1,
+            frame: { case: "ping", value: { sequence, controllerGrpcAddrs: [] } },
+          });
         }
       }
     },

@@ -7,7 +7,7 @@ import { listProtoFiles } from "../../../build/gen-proto.ts";
  * The wire contract is pinned: any edit to proto/ fails this test until the pin is updated, so a
  * change to what controllers and daemons exchange is always a deliberate, reviewed act.
  */
-const PINNED_CONTRACT_SHA256 = "a1e3c14f64e0b07e15422d7d66f1c7abd68c2a0103adc2aa0743e194e2f84fb2";
+const PINNED_CONTRACT_SHA256 = "7bd855f22cd00a4d6ec8d2dcb6b8c1bafe73512eca11451b6627a3e08133649b";
 
 const PROTO_DIR = join(import.meta.dir, "../../../proto");
 

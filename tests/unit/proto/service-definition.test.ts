@@ -18,7 +18,10 @@ describe("nice-grpc service definitions", () => {
     expect(connect.responseStream).toBe(true);
     const hello = DaemonMessage.create({ frame: { case: "pong", value: { sequence: 3 } } });
     expect(connect.requestDeserialize(connect.requestSerialize(hello))).toEqual(hello);
-    const ping = ControllerMessage.create({ epoch: 1, frame: { case: "ping", value: { sequence: 3 } } });
+    const ping = ControllerMessage.create({
+      epoch: 1,
+      frame: { case: "ping", value: { sequence: 3, controllerGrpcAddrs: [] } },
+    });
     expect(connect.responseDeserialize(connect.responseSerialize(ping))).toEqual(ping);
   });
 

@@ -1298,6 +1298,13 @@ export const Heartbeat: MessageType<Heartbeat> = {
  */
 export interface Ping {
   sequence: number;
+  /**
+   * The controllers' gRPC addresses (host:port) as the sending controller knows them now, sent when
+   * that list changed; empty means unchanged. HelloAck lists them only at connect, so without this a
+   * daemon would not know of a controller started after it connected (a rolling controller upgrade
+   * on new addresses, a controller added), and could not fail over to it once the old ones are gone.
+   */
+  controllerGrpcAddrs: string[];
 }
 
 export const Ping: MessageType<Ping> = {
@@ -1306,12 +1313,16 @@ export const Ping: MessageType<Ping> = {
   create(init?: Partial<Ping>): Ping {
     return {
       sequence: init?.sequence ?? 0,
+      controllerGrpcAddrs: init?.controllerGrpcAddrs ?? [],
     };
   },
 
   encode(message: Ping, writer: Writer = Writer.create()): Writer {
     if (message.sequence !== undefined && message.sequence !== 0) {
       writer.uint32(8).uint64(message.sequence);
+    }
+    if (message.controllerGrpcAddrs !== undefined) {
+      for (const value of message.controllerGrpcAddrs) writer.uint32(18).string(value);
     }
     return writer;
   },
@@ -1325,6 +1336,10 @@ export const Ping: MessageType<Ping> = {
       switch (tag >>> 3) {
         case 1:
           if ((tag & 7) === 0) message.sequence = longToNumber(reader.uint64());
+          else reader.skipType(tag & 7);
+          break;
+        case 2:
+          if ((tag & 7) === 2) message.controllerGrpcAddrs.push(reader.string());
           else reader.skipType(tag & 7);
           break;
         default:
