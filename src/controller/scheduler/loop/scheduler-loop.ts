@@ -90,12 +90,16 @@ export class SchedulerLoop {
     );
     this.cooldowns = new CooldownBook(options);
     this.drains = new DrainWorkflow({
-      ...options,
+      store: options.store,
       leases: this.leases,
       nodes: options.nodes,
+      events: options.events,
+      log: options.log,
+      ...(options.shutdowns ? { shutdowns: options.shutdowns } : {}),
+      ...(options.lifecycle ? { lifecycle: options.lifecycle } : {}),
     });
     this.executor = options.lifecycle
-      ? new GroupExecutor({ ...options, lifecycle: options.lifecycle, leases: this.leases })
+      ? new GroupExecutor({ lifecycle: options.lifecycle, leases: this.leases, log: options.log })
       : undefined;
     this.gate = new ConvergenceGate(this.now(), options.convergenceWindowMs ?? DEFAULT_CONVERGENCE_WINDOW_MS);
     this.progress = new DeploymentProgress({
@@ -104,7 +108,8 @@ export class SchedulerLoop {
       events: options.events,
       log: options.log,
       metrics: options.metrics,
-      ...options.deployments,
+      ...(options.deployments?.autoRollback ? { autoRollback: options.deployments.autoRollback } : {}),
+      ...(options.deployments?.audit ? { audit: options.deployments.audit } : {}),
     });
   }
 
