@@ -42,7 +42,7 @@ export function wireDesiredState(
   const { store, log, clock } = base;
   const { events, lease, config } = deps;
   const groups = new GroupService(store, events, lease, clock);
-  const networks = new NetworkService(store, events, lease, clock);
+  const networks = new NetworkService(store, groups, events, lease, clock);
   steps.add("network seed", async () => {
     const seeded = await networks.seed(config.networks);
     if (seeded > 0) log.info({ seeded }, "seeded network compositions from controller.yml");

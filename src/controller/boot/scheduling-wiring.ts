@@ -45,6 +45,7 @@ export function wireScheduling(
   const deployments = new DeploymentService({
     store,
     groups: deps.desired.groups,
+    instances: deps.instances.instances,
     templates: deps.desired.templates,
     events,
     lease: deps.lease,
@@ -93,6 +94,7 @@ export function wireScheduling(
   steps.add("deployment reconciler", () =>
     startDeploymentReconciler({
       store,
+      groups: deps.desired.groups,
       coord,
       controllerId,
       log: log.child({ component: "deployments" }),

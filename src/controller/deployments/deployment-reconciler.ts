@@ -2,7 +2,6 @@ import type { Coordination } from "../../coord/port.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { DurableStore } from "../../store/port.ts";
-import { GROUPS } from "../groups/group-service.ts";
 import { ACTIVE_STATES, DEPLOYMENTS, type DeploymentDoc } from "./deployment-doc.ts";
 
 /** Cluster singleton (spec 30 §2.1): one controller at a time, the lease outlives a few rounds. */
@@ -13,6 +12,8 @@ export const RECONCILER_SCAN = 50;
 
 export interface ReconcilerDeps {
   store: DurableStore;
+  /** which groups still exist (GroupService.existing) */
+  groups: { existing(names: readonly string[]): Promise<Set<string>> };
   coord: Coordination;
   controllerId: string;
   log: Logger;
@@ -57,15 +58,14 @@ export function startDeploymentReconciler(deps: ReconcilerDeps): () => void {
 
 /** One bounded pass; returns how many active deployments it saw and how many it ended. */
 export async function reconcileOnce(
-  deps: Pick<ReconcilerDeps, "store" | "abandon" | "nudge" | "log">,
+  deps: Pick<ReconcilerDeps, "store" | "groups" | "abandon" | "nudge" | "log">,
 ): Promise<{ seen: number; abandoned: number }> {
   const active = await deps.store
     .collection<DeploymentDoc>(DEPLOYMENTS)
     .find({ state: { $in: [...ACTIVE_STATES] } }, { sort: [["updatedAt", 1]], limit: RECONCILER_SCAN });
   if (active.length === 0) return { seen: 0, abandoned: 0 };
   const names = [...new Set(active.map((d) => d.groupName))];
-  const groups = await deps.store.collection(GROUPS).find({ _id: { $in: names } }, { limit: names.length });
-  const existing = new Set(groups.map((g) => g._id));
+  const existing = await deps.groups.existing(names);
   let abandoned = 0;
   for (const doc of active) {
     if (existing.has(doc.groupName)) continue;

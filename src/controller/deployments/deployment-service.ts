@@ -4,7 +4,7 @@ import type { GroupPatch, GroupSpec } from "../../core/groups/group-schema.ts";
 import type { DurableStore, Fence } from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
 import { type GroupService, toGroupView } from "../groups/group-service.ts";
-import { INSTANCES } from "../instances/instance-doc.ts";
+import type { InstanceService } from "../instances/instance-service.ts";
 import { type LeaseGateOptions, withLease } from "../lease-gate.ts";
 import {
   ACTIVE_STATES,
@@ -34,6 +34,8 @@ export interface TriggerRequest {
 export interface DeploymentDeps {
   store: DurableStore;
   groups: GroupService;
+  /** the instance records: how many of a group's instances run when a deployment is triggered */
+  instances: Pick<InstanceService, "countRunning">;
   templates: { histories(): Promise<TemplateHistory[]> };
   events: EventPublisher;
   lease: LeaseGateOptions;
@@ -109,7 +111,7 @@ export class DeploymentService {
       const templateSnapshot = await this.snapshotOf(req.group, req.templates ?? {}, histories);
       const strategy = req.strategy ?? "ROLLING";
       const resolved = await this.deps.groups.resolved(req.group);
-      const total = await this.deps.store.collection(INSTANCES).count({ group: req.group, state: "RUNNING" });
+      const total = await this.deps.instances.countRunning(req.group);
       const knobs = resolveKnobs(req.knobs ?? {}, {
         strategy,
         total,
@@ -215,9 +217,7 @@ export class DeploymentService {
       const { name: _n, ...fields } = snapshot.groupSnapshot;
       await this.deps.groups.update(from.groupName, fields);
     }
-    const total = await this.deps.store
-      .collection(INSTANCES)
-      .count({ group: from.groupName, state: "RUNNING" });
+    const total = await this.deps.instances.countRunning(from.groupName);
     return this.create(
       {
         group: from.groupName,

@@ -52,6 +52,13 @@ export class GroupService {
     return this.store.collection<GroupDoc>(GROUPS);
   }
 
+  /** Which of `names` are groups that exist (bounded by the names asked about). */
+  async existing(names: readonly string[]): Promise<Set<string>> {
+    if (names.length === 0) return new Set();
+    const found = await this.groups.find({ _id: { $in: [...names] } }, { limit: names.length });
+    return new Set(found.map((g) => g._id));
+  }
+
   private async refs() {
     return (await this.groups.find({}, { limit: 100_000 })).map((g) => ({
       name: g._id,

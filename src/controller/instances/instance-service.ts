@@ -110,6 +110,11 @@ export class InstanceService {
     return (await this.col.deleteMany({ _id: doc._id, state: doc.state, planHash: doc.planHash })) > 0;
   }
 
+  /** How many of the group's instances are RUNNING (a deployment's total at trigger). */
+  countRunning(group: string): Promise<number> {
+    return this.col.count({ group, state: "RUNNING" });
+  }
+
   /** Which of `ids` still have a record (bounded by the ids asked about). */
   async existingIds(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();

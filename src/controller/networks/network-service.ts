@@ -6,7 +6,6 @@ import type { CollectionName } from "../../store/collections.ts";
 import { CLUSTER_META } from "../../store/collections.ts";
 import type { Doc, DurableStore } from "../../store/port.ts";
 import type { EventPublisher } from "../events/event-types.ts";
-import { GROUPS } from "../groups/group-service.ts";
 import { type LeaseGateOptions, withLease } from "../lease-gate.ts";
 
 /** The network compositions, keyed by name. */
@@ -27,6 +26,8 @@ function view(doc: NetworkDoc): NetworkSpec {
 export class NetworkService {
   constructor(
     private readonly store: DurableStore,
+    /** which groups exist: a network may only name groups that do (GroupService.existing) */
+    private readonly groups: { existing(names: readonly string[]): Promise<Set<string>> },
     private readonly events: EventPublisher,
     private readonly lease: LeaseGateOptions,
     private readonly clock: Clock = systemClock,
@@ -46,9 +47,8 @@ export class NetworkService {
       ...(spec.bedrockLobbyGroup ? [spec.bedrockLobbyGroup] : []),
       ...Object.values(spec.forcedHosts ?? {}),
     ]);
-    const groups = this.store.collection<Doc>(GROUPS);
-    const missing: string[] = [];
-    for (const name of referenced) if (!(await groups.get(name))) missing.push(name);
+    const known = await this.groups.existing([...referenced]);
+    const missing = [...referenced].filter((name) => !known.has(name));
     if (missing.length > 0)
       throw new AppError("INVALID_ARGUMENT", `unknown group(s): ${missing.join(", ")}`, { missing });
   }
