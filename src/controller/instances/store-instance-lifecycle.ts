@@ -339,7 +339,7 @@ export class StoreInstanceLifecycle implements InstanceLifecycle {
   async stopStuck(instanceId: string, reason: string, sessionFence?: Fence): Promise<void> {
     const doc = await this.deps.instances.get(instanceId);
     if (doc === null || isTerminalState(doc.state)) return;
-    const plan = await this.deps.store.collection<PlanDoc>(COMPOSITION_PLANS).get(instanceId);
+    const plan = await this.plans.get(instanceId);
     const scope = plan?.fencing.scope ?? `group:${doc.group}`;
     const token = Math.max(plan?.fencing.token ?? 0, await this.deps.store.fenceHighWater(scope));
     this.sendStop(instanceId, doc.node, reason, { scope, token }, true);
