@@ -7,13 +7,11 @@
  * heartbeat window), and the survivor can start and stop instances on it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { tempDir } from "../support/adapters.ts";
 import { AdminApi, ready } from "../support/admin-api.ts";
-import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
+import { ensureBinary, type Running } from "../support/binary.ts";
 import { killNodeProcesses } from "../support/node-processes.ts";
 import {
+  enrolDaemon,
   nodeView,
   type ProductionController,
   startProductionController,
@@ -111,24 +109,13 @@ describe.skipIf(skip !== undefined)("daemon failover", () => {
 
   test("kill -9 of the daemon's controller: the node moves to the survivor, which can start on it", async () => {
     const [first] = controllers as [(typeof controllers)[0]];
-    const root = tempDir("prexor-e2e-failover-node-");
-    mkdirSync(join(root, "config"));
-    writeFileSync(
-      join(root, "config/daemon.yml"),
-      [`nodeId: ${nodeId}`, "reconnect:", "  initialDelayMs: 100", "  maxDelayMs: 500", ""].join("\n"),
-    );
-    const token = await api1.call<{ token: string }>("POST", "/api/v1/admin/tokens", { nodeId });
-    expect(token.status).toBe(201);
-    const daemon = startBinary([
-      "daemon",
-      "--root",
-      root,
-      "--controller",
-      `127.0.0.1:${first.grpc}`,
-      "--join-token",
-      token.body.token,
-    ]);
-    running.push(daemon);
+    const daemon = await enrolDaemon({
+      api: api1,
+      controller: `127.0.0.1:${first.grpc}`,
+      nodeId,
+      running,
+      rootPrefix: "prexor-e2e-failover-node-",
+    });
     daemonLog = daemon.output;
     await waitFor(async () => (await node(api1, nodeId))?.controllerId === first.id, {
       timeoutMs: 20_000,
@@ -224,24 +211,13 @@ describe.skipIf(skip !== undefined)("a controller started after the daemon conne
     const api1 = new AdminApi(`http://127.0.0.1:${first.http}`);
     await api1.login(PASSWORD);
     const nodeId = "failover-late-1";
-    const root = tempDir("prexor-e2e-failover-late-node-");
-    mkdirSync(join(root, "config"));
-    writeFileSync(
-      join(root, "config/daemon.yml"),
-      [`nodeId: ${nodeId}`, "reconnect:", "  initialDelayMs: 100", "  maxDelayMs: 500", ""].join("\n"),
-    );
-    const token = await api1.call<{ token: string }>("POST", "/api/v1/admin/tokens", { nodeId });
-    expect(token.status).toBe(201);
-    const daemon = startBinary([
-      "daemon",
-      "--root",
-      root,
-      "--controller",
-      `127.0.0.1:${first.grpc}`,
-      "--join-token",
-      token.body.token,
-    ]);
-    running.push(daemon);
+    const daemon = await enrolDaemon({
+      api: api1,
+      controller: `127.0.0.1:${first.grpc}`,
+      nodeId,
+      running,
+      rootPrefix: "prexor-e2e-failover-late-node-",
+    });
     await waitFor(async () => (await nodeView(api1, nodeId))?.connected === true, {
       timeoutMs: 20_000,
       what: "the node on the first controller",

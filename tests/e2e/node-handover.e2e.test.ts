@@ -7,14 +7,12 @@
  * controller refuses the Hello for as long as the first one lives.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { tempDir } from "../support/adapters.ts";
 import type { AdminApi } from "../support/admin-api.ts";
-import { ensureBinary, type Running, startBinary } from "../support/binary.ts";
+import { ensureBinary, type Running } from "../support/binary.ts";
 import { FaultProxy } from "../support/fault-proxy.ts";
 import { killNodeProcesses } from "../support/node-processes.ts";
 import {
+  enrolDaemon,
   nodeView,
   type ProductionController,
   startProductionController,
@@ -68,12 +66,13 @@ describe.skipIf(skip !== undefined)("node handover", () => {
   test("a node silent on a controller that still holds its lease moves to the one it dialled", async () => {
     const [first, second] = controllers as [(typeof controllers)[0], (typeof controllers)[0]];
     link = await FaultProxy.start(first.grpc);
-    const root = tempDir("prexor-e2e-handover-node-");
-    mkdirSync(join(root, "config"));
-    writeFileSync(
-      join(root, "config/daemon.yml"),
-      [
-        `nodeId: ${nodeId}`,
+    const daemon = await enrolDaemon({
+      api: first.api,
+      controller: `127.0.0.1:${link.port}`,
+      nodeId,
+      running,
+      rootPrefix: "prexor-e2e-handover-node-",
+      yaml: [
         "controller:",
         "  helloTimeoutMs: 2500",
         "  endpoints:",
@@ -82,21 +81,8 @@ describe.skipIf(skip !== undefined)("node handover", () => {
         "reconnect:",
         "  initialDelayMs: 100",
         "  maxDelayMs: 500",
-        "",
-      ].join("\n"),
-    );
-    const token = await first.api.call<{ token: string }>("POST", "/api/v1/admin/tokens", { nodeId });
-    expect(token.status).toBe(201);
-    const daemon = startBinary([
-      "daemon",
-      "--root",
-      root,
-      "--controller",
-      `127.0.0.1:${link.port}`,
-      "--join-token",
-      token.body.token,
-    ]);
-    running.push(daemon);
+      ],
+    });
     await waitFor(async () => (await node(first.api))?.controllerId === first.id, {
       timeoutMs: 20_000,
       what: "the node on controller 1 (through the link)",

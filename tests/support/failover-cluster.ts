@@ -1,11 +1,12 @@
-import { expect } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { tempDir } from "./adapters.ts";
 import type { AdminApi } from "./admin-api.ts";
-import { type Running, startBinary } from "./binary.ts";
+import type { Running } from "./binary.ts";
 import { killNodeProcesses } from "./node-processes.ts";
-import { nodeView, type ProductionController, startProductionController } from "./production-controller.ts";
+import {
+  enrolDaemon,
+  nodeView,
+  type ProductionController,
+  startProductionController,
+} from "./production-controller.ts";
 import type { TestServer } from "./servers.ts";
 import { randomId, waitFor } from "./wait.ts";
 
@@ -62,26 +63,13 @@ export async function startFailoverCluster(options: {
   for (const c of live) await c.api.login(options.password);
 
   const [first] = live as [ProductionController];
-  const root = tempDir(`prexor-e2e-${options.prefix}-node-`);
-  mkdirSync(join(root, "config"));
-  writeFileSync(
-    join(root, "config/daemon.yml"),
-    [`nodeId: ${options.nodeId}`, "reconnect:", "  initialDelayMs: 100", "  maxDelayMs: 500", ""].join("\n"),
-  );
-  const token = await first.api.call<{ token: string }>("POST", "/api/v1/admin/tokens", {
+  const daemon = await enrolDaemon({
+    api: first.api,
+    controller: `127.0.0.1:${first.grpc}`,
     nodeId: options.nodeId,
+    running: options.running,
+    rootPrefix: `prexor-e2e-${options.prefix}-node-`,
   });
-  expect(token.status).toBe(201);
-  const daemon = startBinary([
-    "daemon",
-    "--root",
-    root,
-    "--controller",
-    `127.0.0.1:${first.grpc}`,
-    "--join-token",
-    token.body.token,
-  ]);
-  options.running.push(daemon);
   own.push(daemon);
   await waitFor(async () => (await nodeView(first.api, options.nodeId))?.state === "ONLINE", {
     timeoutMs: 30_000,

@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { tempDir } from "./adapters.ts";
 import { AdminApi, ready } from "./admin-api.ts";
 import { type Running, startBinary } from "./binary.ts";
@@ -50,4 +52,38 @@ export interface NodeView {
 /** The node `id` as the controller behind `api` sees it, or undefined when it does not list it. */
 export async function nodeView(api: AdminApi, id: string): Promise<NodeView | undefined> {
   return (await api.call<{ data: NodeView[] }>("GET", "/api/v1/nodes")).body.data.find((n) => n.id === id);
+}
+
+/**
+ * A daemon enrolled through `api` with a fresh join token and started against `controller`
+ * (host:port): its root gets a daemon.yml of `yaml` lines (nodeId first, quick reconnects unless
+ * the lines say otherwise). Pushed onto `running` so the suite stops it.
+ */
+export async function enrolDaemon(options: {
+  api: AdminApi;
+  controller: string;
+  nodeId: string;
+  running: Running[];
+  rootPrefix: string;
+  yaml?: string[];
+}): Promise<Running> {
+  const root = tempDir(options.rootPrefix);
+  mkdirSync(join(root, "config"));
+  const lines = options.yaml ?? ["reconnect:", "  initialDelayMs: 100", "  maxDelayMs: 500"];
+  writeFileSync(join(root, "config/daemon.yml"), [`nodeId: ${options.nodeId}`, ...lines, ""].join("\n"));
+  const token = await options.api.call<{ token: string }>("POST", "/api/v1/admin/tokens", {
+    nodeId: options.nodeId,
+  });
+  if (token.status !== 201) throw new Error(`join token for ${options.nodeId}: ${token.status}`);
+  const daemon = startBinary([
+    "daemon",
+    "--root",
+    root,
+    "--controller",
+    options.controller,
+    "--join-token",
+    token.body.token,
+  ]);
+  options.running.push(daemon);
+  return daemon;
 }
