@@ -18,13 +18,14 @@
  * none again, switch, retire blue and close the same wave.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { type Client, createClient } from "minecraft-protocol";
+import type { Client } from "minecraft-protocol";
 import { MongoClient } from "mongodb";
 import { DEPLOYMENTS } from "../../src/controller/deployments/deployment-doc.ts";
 import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
 import { crashSummary, startFailoverCluster } from "../support/failover-cluster.ts";
 import { killNodeProcesses, serverProcesses } from "../support/node-processes.ts";
+import { joinOfflinePlayer } from "../support/offline-player.ts";
 import { workloadPortRange } from "../support/ports.ts";
 import { nodeView, type ProductionController } from "../support/production-controller.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
@@ -181,15 +182,8 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
     const [first] = cluster.live as [ProductionController];
     const blue = await blueGroup(first.api, GROUP);
     const held = blue[0]!;
-    client = createClient({ host: "127.0.0.1", port: held.port, username: "Prexor_bgfo", auth: "offline" });
-    let clientEnded = false;
-    client.on("end", () => {
-      clientEnded = true;
-    });
-    await new Promise<void>((resolve, reject) => {
-      client!.once("login", () => resolve());
-      client!.once("error", reject);
-    });
+    const player = await joinOfflinePlayer(held.port, "Prexor_bgfo");
+    client = player.client;
     await waitFor(async () => (await services(first.api)).find((i) => i.id === held.id)?.playerCount === 1, {
       timeoutMs: 30_000,
       what: "the player counted on blue",
@@ -214,7 +208,7 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
         (i) => `${i.id} r${i.deploymentRevision} ${i.state} players ${i.playerCount}`,
       );
       const crashes = await crashSummary(first.api, GROUP);
-      return `${what}; player connected ${!clientEnded}; record ${JSON.stringify(d)}; instances ${list.join(", ")}; crashes ${crashes}`;
+      return `${what}; player connected ${!player.ended()}; record ${JSON.stringify(d)}; instances ${list.join(", ")}; crashes ${crashes}`;
     };
     const point = await waitFor(
       async () => {
@@ -232,7 +226,7 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
     const { driver, survivor } = await cluster.driverOf(GROUP);
     const atKill = await deployment(survivor.api);
     const liveAtKill = await services(survivor.api);
-    const player = !clientEnded && liveAtKill.find((i) => i.id === held.id)?.playerCount === 1;
+    const playerAtKill = !player.ended() && liveAtKill.find((i) => i.id === held.id)?.playerCount === 1;
     const killedAt = performance.now();
     const killedAtEpoch = Date.now();
     await cluster.kill(driver);
@@ -276,7 +270,7 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
     // The blue instance holding the player was stopped by the survivor, at the deadline the driver
     // recorded (switchedAt + drainTimeoutSeconds), not at its takeover.
     const switchedAt = await recordedSwitch(cluster.database, GROUP);
-    expect(player).toBe(true);
+    expect(playerAtKill).toBe(true);
     expect(heldStopAt).toBeGreaterThan(killedAtEpoch);
     expect(heldStopAt).toBeGreaterThanOrEqual(switchedAt + DRAIN_TIMEOUT_S * 1000);
     const after = await blueGone(survivor.api, GROUP, cluster.nodeId);

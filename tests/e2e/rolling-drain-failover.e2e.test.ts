@@ -11,10 +11,11 @@
  * all, each one server process on the node.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Client, createClient } from "minecraft-protocol";
+import type { Client } from "minecraft-protocol";
 import { ensureBinary, type Running } from "../support/binary.ts";
 import { crashSummary, type FailoverCluster, startFailoverCluster } from "../support/failover-cluster.ts";
 import { killNodeProcesses, serverProcesses } from "../support/node-processes.ts";
+import { joinOfflinePlayer } from "../support/offline-player.ts";
 import { workloadPortRange } from "../support/ports.ts";
 import { nodeView } from "../support/production-controller.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
@@ -95,15 +96,8 @@ describe.skipIf(skip !== undefined)("rolling drain failover", () => {
       .filter((i) => i.state === "RUNNING")
       .sort((a, b) => a.id.length - b.id.length || (a.id < b.id ? -1 : 1));
     const target = old[0]!;
-    client = createClient({ host: "127.0.0.1", port: target.port, username: "Prexor_rdfo", auth: "offline" });
-    let clientEnded = false;
-    client.on("end", () => {
-      clientEnded = true;
-    });
-    await new Promise<void>((resolve, reject) => {
-      client!.once("login", () => resolve());
-      client!.once("error", reject);
-    });
+    const player = await joinOfflinePlayer(target.port, "Prexor_rdfo");
+    client = player.client;
     await waitFor(async () => (await services()).find((i) => i.id === target.id)?.playerCount === 1, {
       timeoutMs: 30_000,
       what: "the player counted on A",
@@ -146,7 +140,7 @@ describe.skipIf(skip !== undefined)("rolling drain failover", () => {
     const killedAtEpoch = Date.now();
     await cluster.kill(driver);
     const drainingAt = Date.parse(a.stateChangedAt ?? "");
-    expect(clientEnded).toBe(false);
+    expect(player.ended()).toBe(false);
     expect(atKill.waves.length).toBe(1);
 
     let undrained = false;

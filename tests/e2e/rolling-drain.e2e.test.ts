@@ -12,12 +12,13 @@
  * - the deployment COMPLETES with both instances on the new revision.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { type Client, createClient } from "minecraft-protocol";
+import type { Client } from "minecraft-protocol";
 import { tempDir } from "../support/adapters.ts";
 import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
 import { crashSummary } from "../support/failover-cluster.ts";
 import { serverProcesses } from "../support/node-processes.ts";
+import { joinOfflinePlayer } from "../support/offline-player.ts";
 import { workloadPortRange } from "../support/ports.ts";
 import { startUpCloud, stopAllInstances } from "../support/up-cloud.ts";
 import { randomId, waitFor } from "../support/wait.ts";
@@ -97,15 +98,8 @@ describe("ROLLING drain end to end", () => {
     });
     const old = (await services()).filter((i) => i.state === "RUNNING").sort(byId);
     const target = old[0]!;
-    client = createClient({ host: "127.0.0.1", port: target.port, username: "Prexor_roll", auth: "offline" });
-    let clientEnded = false;
-    client.on("end", () => {
-      clientEnded = true;
-    });
-    await new Promise<void>((resolve, reject) => {
-      client!.once("login", () => resolve());
-      client!.once("error", reject);
-    });
+    const player = await joinOfflinePlayer(target.port, "Prexor_roll");
+    client = player.client;
     await waitFor(async () => (await services()).find((i) => i.id === target.id)?.playerCount === 1, {
       timeoutMs: 30_000,
       what: "the player counted on A",
@@ -133,7 +127,7 @@ describe("ROLLING drain end to end", () => {
         if (state === "DRAINING") {
           drainingAt ??= now!.stateChangedAt;
           if (!alive.has(target.id)) breaches.push("A's server process gone while DRAINING");
-          if (clientEnded) breaches.push("the player was disconnected while A was DRAINING");
+          if (player.ended()) breaches.push("the player was disconnected while A was DRAINING");
           // Its replacement RUNS (past the gate: checked below) while A drains; the next wave waits.
           const ready = fresh.filter((i) => i.state === "RUNNING");
           if (ready.length !== 1) breaches.push(`A DRAINING with ${ready.length} RUNNING replacement(s)`);
