@@ -34,6 +34,7 @@ interface InstanceView {
   state: string;
   port: number;
   deploymentRevision: number;
+  playerCount: number;
 }
 
 class Api extends AdminApi {
@@ -132,11 +133,14 @@ describe("BLUE_GREEN end to end", () => {
       client!.once("login", () => resolve());
       client!.once("error", reject);
     });
+    // Counted by the node's list ping: a deployment started before that sees an empty blue, which
+    // has nobody to keep and stops at once after the switch.
     await waitFor(
-      async () => (await api.services("bgsquid")).find((i) => i.id === target.id)?.state === "RUNNING",
-      {
-        what: "blue still RUNNING with the player",
+      async () => {
+        const b = (await api.services("bgsquid")).find((i) => i.id === target.id);
+        return b?.state === "RUNNING" && b.playerCount === 1;
       },
+      { timeoutMs: 30_000, what: "blue RUNNING with the player counted" },
     );
 
     /** `/api/plugin/instances` for the group, asked with any live workload's token that is accepted. */
