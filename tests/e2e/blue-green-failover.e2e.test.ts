@@ -23,8 +23,9 @@ import { MongoClient } from "mongodb";
 import { DEPLOYMENTS } from "../../src/controller/deployments/deployment-doc.ts";
 import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
+import type { DeploymentRow, InstanceRow } from "../support/deployment-views.ts";
 import { crashSummary, startFailoverCluster } from "../support/failover-cluster.ts";
-import { killNodeProcesses, serverProcesses } from "../support/node-processes.ts";
+import { killNodeProcesses, watchServerProcesses } from "../support/node-processes.ts";
 import { joinOfflinePlayer } from "../support/offline-player.ts";
 import { workloadPortRange } from "../support/ports.ts";
 import { nodeView, type ProductionController } from "../support/production-controller.ts";
@@ -52,27 +53,8 @@ afterAll(async () => {
   for (const node of NODES) killNodeProcesses(node);
 });
 
-interface Inst {
-  id: string;
-  state: string;
-  port: number;
-  deploymentRevision: number;
-  playerCount: number;
-  stateChangedAt: string | null;
-}
-interface Wave {
-  index: number;
-  startedAt: string | null;
-  verdict: string;
-  replaced: Array<{ old: string; new: string | null }>;
-}
-interface Dep {
-  state: string;
-  routing?: string;
-  reason: string;
-  updatedInstances: number;
-  waves: Wave[];
-}
+type Inst = InstanceRow;
+type Dep = DeploymentRow;
 
 /** `switchedAt` of the group's revision 1 as the driver wrote it (the API does not show it). */
 async function recordedSwitch(database: string, group: string): Promise<number> {
@@ -142,30 +124,6 @@ async function blueGone(api: AdminApi, group: string, node: string): Promise<Ins
   });
 }
 
-/** Samples the node's server processes of `group` until the returned stop is called. */
-function watchProcesses(
-  node: string,
-  group: string,
-): { seen: Map<string, Set<number>>; stop: () => Promise<void> } {
-  const all = new Map<string, Set<number>>();
-  const seen = new Map<string, Set<number>>();
-  let watching = true;
-  const watcher = (async () => {
-    while (watching) {
-      serverProcesses(node, LAUNCHER, all);
-      for (const [key, pids] of all) if (key.startsWith(`${group}-`)) seen.set(key, pids);
-      await Bun.sleep(100);
-    }
-  })();
-  return {
-    seen,
-    stop: async () => {
-      watching = false;
-      await watcher;
-    },
-  };
-}
-
 describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
   const clusterFor = (case_: number) =>
     startFailoverCluster({
@@ -189,7 +147,7 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
       what: "the player counted on blue",
     });
 
-    const processes = watchProcesses(cluster.nodeId, GROUP);
+    const processes = watchServerProcesses(cluster.nodeId, LAUNCHER, `${GROUP}-`);
 
     const res = await first.api.call<{ revision: number }>("POST", `/api/v1/groups/${GROUP}/deploy`, {
       strategy: "BLUE_GREEN",
@@ -295,7 +253,7 @@ describe.skipIf(skip !== undefined)("BLUE_GREEN failover", () => {
     const group = "bgpre";
     const [api] = cluster.live.map((c) => c.api) as [AdminApi];
     const blue = await blueGroup(api, group);
-    const processes = watchProcesses(cluster.nodeId, group);
+    const processes = watchServerProcesses(cluster.nodeId, LAUNCHER, `${group}-`);
     const res = await api.call<{ revision: number }>("POST", `/api/v1/groups/${group}/deploy`, {
       strategy: "BLUE_GREEN",
       group: { env: { SIDE: "green" } },

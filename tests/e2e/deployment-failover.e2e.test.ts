@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
 import { type FailoverCluster, startFailoverCluster } from "../support/failover-cluster.ts";
-import { killNodeProcesses, serverProcesses } from "../support/node-processes.ts";
+import { killNodeProcesses, watchServerProcesses } from "../support/node-processes.ts";
 import { workloadPortRange } from "../support/ports.ts";
 import type { ProductionController } from "../support/production-controller.ts";
 import { mongoServer, redisServer } from "../support/servers.ts";
@@ -70,14 +70,8 @@ describe.skipIf(skip !== undefined)("deployment failover", () => {
       what: "4 squid instances RUNNING",
     });
 
-    const seen = new Map<string, Set<number>>();
-    let watching = true;
-    const watcher = (async () => {
-      while (watching) {
-        serverProcesses(NODE, LAUNCHER, seen);
-        await Bun.sleep(100);
-      }
-    })();
+    const processes = watchServerProcesses(NODE, LAUNCHER);
+    const seen = processes.seen;
 
     const res = await first.api.call<{ revision: number }>("POST", "/api/v1/groups/squid/restart", {
       batchSize: 1,
@@ -118,8 +112,7 @@ describe.skipIf(skip !== undefined)("deployment failover", () => {
       { timeoutMs: 120_000, intervalMs: 200, what: "the deployment COMPLETED by the survivor" },
     );
     const doneMs = Math.round(performance.now() - killedAt);
-    watching = false;
-    await watcher;
+    await processes.stop();
     console.log(
       `deployment failover: kill -9 of the driver → survivor's first progress after ${movedMs} ms, COMPLETED after ${doneMs} ms (lease TTL ${INTERVAL_S * 2} s)`,
     );

@@ -13,8 +13,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Client } from "minecraft-protocol";
 import { ensureBinary, type Running } from "../support/binary.ts";
+import type { DeploymentRow, InstanceRow } from "../support/deployment-views.ts";
 import { crashSummary, type FailoverCluster, startFailoverCluster } from "../support/failover-cluster.ts";
-import { killNodeProcesses, serverProcesses } from "../support/node-processes.ts";
+import { killNodeProcesses, watchServerProcesses } from "../support/node-processes.ts";
 import { joinOfflinePlayer } from "../support/offline-player.ts";
 import { workloadPortRange } from "../support/ports.ts";
 import { nodeView } from "../support/production-controller.ts";
@@ -39,19 +40,8 @@ afterAll(async () => {
   killNodeProcesses(NODE);
 });
 
-interface Inst {
-  id: string;
-  state: string;
-  port: number;
-  deploymentRevision: number;
-  playerCount: number;
-  stateChangedAt: string | null;
-}
-interface Dep {
-  state: string;
-  reason: string;
-  waves: Array<{ index: number; verdict: string; replaced: Array<{ old: string; new: string | null }> }>;
-}
+type Inst = InstanceRow;
+type Dep = DeploymentRow;
 
 describe.skipIf(skip !== undefined)("rolling drain failover", () => {
   let cluster: FailoverCluster;
@@ -103,14 +93,7 @@ describe.skipIf(skip !== undefined)("rolling drain failover", () => {
       what: "the player counted on A",
     });
 
-    const all = new Map<string, Set<number>>();
-    let watching = true;
-    const watcher = (async () => {
-      while (watching) {
-        serverProcesses(NODE, LAUNCHER, all);
-        await Bun.sleep(100);
-      }
-    })();
+    const processes = watchServerProcesses(NODE, LAUNCHER, `${GROUP}-`);
 
     const res = await api.call("POST", `/api/v1/groups/${GROUP}/restart`, {
       batchSize: 1,
@@ -181,8 +164,7 @@ describe.skipIf(skip !== undefined)("rolling drain failover", () => {
         `${err.message} (deployment ${end.state}: ${end.reason}): ${list.join(", ")}; node ${node?.state} on ${node?.controllerId}; crashes ${await crashSummary(survivor.api, GROUP)}`,
       );
     });
-    watching = false;
-    await watcher;
+    await processes.stop();
     console.log(
       `rolling drain failover: kill -9 while ${target.id} drained (${Math.round((killedAtEpoch - drainingAt) / 1000)} s in) → stopped ${stoppedAt === undefined ? "?" : Math.round((stoppedAt - drainingAt) / 1000)} s after DRAINING (deadline ${DRAIN_TIMEOUT_S} s); ${end.state}: ${end.reason}`,
     );
@@ -198,7 +180,7 @@ describe.skipIf(skip !== undefined)("rolling drain failover", () => {
     // The driver's wave is kept as the first of two; A's replacement is the one it placed.
     expect(end.waves.map((w) => w.verdict)).toEqual(["passed", "passed"]);
     expect(end.waves[0]!.replaced).toEqual(atKill.waves[0]!.replaced);
-    const placements = [...all].filter(([key]) => key.startsWith(`${GROUP}-`));
+    const placements = [...processes.seen];
     expect(placements.length).toBe(4);
     expect(placements.filter(([, pids]) => pids.size > 1).map(([key]) => key)).toEqual([]);
   }, 360_000);

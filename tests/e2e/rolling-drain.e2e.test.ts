@@ -16,6 +16,7 @@ import type { Client } from "minecraft-protocol";
 import { tempDir } from "../support/adapters.ts";
 import type { AdminApi } from "../support/admin-api.ts";
 import { ensureBinary, type Running } from "../support/binary.ts";
+import type { DeploymentRow, InstanceRow } from "../support/deployment-views.ts";
 import { crashSummary } from "../support/failover-cluster.ts";
 import { serverProcesses } from "../support/node-processes.ts";
 import { joinOfflinePlayer } from "../support/offline-player.ts";
@@ -49,19 +50,8 @@ afterAll(async () => {
     if (key.startsWith(`${group}-`)) for (const pid of pids) process.kill(pid, "SIGKILL");
 }, 60_000);
 
-interface Inst {
-  id: string;
-  state: string;
-  port: number;
-  deploymentRevision: number;
-  playerCount: number;
-  stateChangedAt: string | null;
-}
-interface Dep {
-  state: string;
-  reason: string;
-  waves: Array<{ index: number; verdict: string; replaced: Array<{ old: string; new: string | null }> }>;
-}
+type Inst = InstanceRow;
+type Dep = DeploymentRow;
 
 /** `{group}-{N}` in the order a rolling wave takes them (numeric-aware). */
 const byId = (a: Inst, b: Inst) => a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -138,7 +128,7 @@ describe("ROLLING drain end to end", () => {
         } else if ((state === "STOPPING" || state === "STOPPED") && now !== undefined) {
           stoppedAt ??= now.stateChangedAt;
         }
-        await Bun.sleep(100);
+        await Bun.sleep(100); // the sampler's period (the issue samples every 100 ms), not a synchronisation
       }
     })();
 

@@ -46,3 +46,35 @@ export function serverProcesses(nodeId: string, launcher: string, into: Map<stri
     }
   }
 }
+
+/** How often watchServerProcesses samples /proc: a sampling period, not a synchronisation. */
+const WATCH_PERIOD_MS = 100;
+
+/**
+ * Samples `serverProcesses` of `nodeId` every WATCH_PERIOD_MS until `stop` resolves, keeping the
+ * placements whose instance id starts with `prefix` (all when absent): what ran on the node during
+ * a fault, for "one process per placement, none placed twice" checks.
+ */
+export function watchServerProcesses(
+  nodeId: string,
+  launcher: string,
+  prefix = "",
+): { seen: Map<string, Set<number>>; stop: () => Promise<void> } {
+  const all = new Map<string, Set<number>>();
+  const seen = new Map<string, Set<number>>();
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      serverProcesses(nodeId, launcher, all);
+      for (const [key, pids] of all) if (key.startsWith(prefix)) seen.set(key, pids);
+      await Bun.sleep(WATCH_PERIOD_MS);
+    }
+  })();
+  return {
+    seen,
+    stop: async () => {
+      watching = false;
+      await watcher;
+    },
+  };
+}
